@@ -1,0 +1,113 @@
+// Wiring: config in, running daemon out. Start order: broker (if embedded) → MQTT → engine → cameras.
+import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
+import type { Config } from './config.js';
+import { EngineSupervisor } from './engine-supervisor.js';
+import type { Logger } from './log.js';
+import { MqttLink } from './mqtt.js';
+import { Pipeline, type FrameResult } from './pipeline.js';
+import { readManifest } from '../models/manifest-file.js';
+import { resolveFfmpeg } from '../pipelines/sources/ffmpeg-path.js';
+
+export interface AppOptions {
+  /** Log every result at info level (the out-of-the-box demo does). */
+  logResults?: boolean;
+}
+
+export interface App {
+  mqttUrl: string;
+  pipeline: Pipeline;
+  engine: EngineSupervisor;
+  mqtt: MqttLink;
+  stop(): Promise<void>;
+}
+
+export const topics = (c: Pick<Config, 'site' | 'deviceId'>) => ({
+  mask: (camera: string) => `${c.site}/${camera}/mask`,
+  status: `${c.site}/${c.deviceId}/status`,
+});
+
+export async function startApp(config: Config, log: Logger, opts: AppOptions = {}): Promise<App> {
+  const t = topics(config);
+  const manifest = await readManifest(config.model.path);
+  const ffmpeg = resolveFfmpeg(config.source.ffmpegPath);
+  log.info('ffmpeg', { path: ffmpeg.path, origin: ffmpeg.origin });
+
+  let broker: EmbeddedBroker | null = null;
+  let mqttUrl = config.mqtt.url;
+  if (!mqttUrl) {
+    broker = await startEmbeddedBroker(config.mqtt.embeddedPort);
+    mqttUrl = broker.url;
+    log.info('embedded MQTT broker listening (no mqtt.url configured)', { url: mqttUrl });
+  }
+
+  const mqtt = new MqttLink(
+    {
+      url: mqttUrl,
+      username: config.mqtt.username,
+      password: config.mqtt.password,
+      clientId: config.mqtt.clientId,
+      keepaliveSec: config.mqtt.keepaliveSec,
+      reconnectMinMs: config.mqtt.reconnectMinMs,
+      reconnectMaxMs: config.mqtt.reconnectMaxMs,
+      qos: config.mqtt.qos,
+      statusTopic: t.status,
+    },
+    log.child({ part: 'mqtt' }),
+  );
+  // A broker that is down at start must not stop the daemon: results are dropped until it is back.
+  await mqtt.start(5000).catch((e) => log.warn('MQTT broker not reachable yet; results are dropped until it is', { err: (e as Error).message }));
+
+  const engine = new EngineSupervisor(
+    {
+      manifestPath: config.model.path,
+      executionProviders: config.engine.executionProviders,
+      threads: config.engine.threads,
+      inferTimeoutMs: config.engine.inferenceTimeoutMs,
+      restartMinMs: config.source.restartMinMs,
+      restartMaxMs: config.source.restartMaxMs,
+    },
+    log.child({ part: 'engine' }),
+  );
+  try {
+    await engine.start();
+  } catch (e) {
+    await mqtt.stop();
+    await broker?.close();
+    throw e;
+  }
+
+  const resultLog = log.child({ part: 'result' });
+  const publish = (r: FrameResult) => {
+    mqtt.publishFrame(t.mask(r.camera), JSON.stringify(r));
+    if (opts.logResults) resultLog.info(`${r.camera} #${r.frame} ${r.label} ${r.score.toFixed(3)}`, { latencyMs: r.latencyMs });
+    else resultLog.debug('result', { ...r });
+  };
+  const pipeline = new Pipeline(
+    {
+      cameras: config.cameras,
+      ffmpegPath: ffmpeg.path,
+      rtspTimeoutSec: config.source.rtspTimeoutSec,
+      stallSec: config.source.stallSec,
+      restartMinMs: config.source.restartMinMs,
+      restartMaxMs: config.source.restartMaxMs,
+    },
+    manifest,
+    engine,
+    publish,
+    log.child({ part: 'pipeline' }),
+  );
+  pipeline.start();
+
+  return {
+    mqttUrl,
+    pipeline,
+    engine,
+    mqtt,
+    async stop() {
+      await pipeline.stop();
+      await engine.stop();
+      await mqtt.stop();
+      await broker?.close();
+    },
+  };
+}

@@ -1,0 +1,27 @@
+// Structured JSON logs, one object per line on stdout (journald keeps them). Small on purpose.
+export type Level = 'debug' | 'info' | 'warn' | 'error';
+const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+export function createLogger(level: Level, write: (line: string) => void = (l) => process.stdout.write(l), bindings: Record<string, unknown> = {}): Logger {
+  const min = RANK[level];
+  const emit = (lv: Level, msg: string, fields?: Record<string, unknown>) => {
+    if (RANK[lv] < min) return;
+    const rec = { time: new Date().toISOString(), level: lv, ...bindings, msg, ...fields };
+    write(JSON.stringify(rec, (_k, v) => (v instanceof Error ? v.message : v)) + '\n');
+  };
+  return {
+    debug: (m, f) => emit('debug', m, f),
+    info: (m, f) => emit('info', m, f),
+    warn: (m, f) => emit('warn', m, f),
+    error: (m, f) => emit('error', m, f),
+    child: (b) => createLogger(level, write, { ...bindings, ...b }),
+  };
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// mobilenet-edge: the daemon's command line.
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { packageRoot as findPackageRoot } from '../models/paths.js';
+import { startApp } from './app.js';
+import { loadConfig, ConfigError } from './config.js';
+import { checkConfig, printConfig, EX_CONFIG } from './config-cli.js';
+import { createLogger } from './log.js';
+
+const packageRoot = findPackageRoot();
+
+const USAGE = `usage: mobilenet-edge [--config FILE] [--check-config FILE] [--print-config] [--version]
+
+  (no options)          run on the embedded default: bundled model, demo clip, embedded MQTT broker
+  --config FILE         run with this JSON config (env MOBILENET_EDGE_* overrides keys)
+  --check-config FILE   validate FILE, print every problem with its key path; exit 78 if invalid
+  --print-config        print the effective config (secrets masked) and exit
+  --version             print the version`;
+
+function parseArgs(argv: string[]): { config?: string; check?: string; print: boolean; help: boolean; version: boolean } {
+  const a = { print: false, help: false, version: false } as ReturnType<typeof parseArgs>;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (!v) throw new Error(`${arg} needs a file`);
+      return v;
+    };
+    if (arg === '--config' || arg === '-c') a.config = value();
+    else if (arg.startsWith('--config=')) a.config = arg.slice(9);
+    else if (arg === '--check-config') a.check = value();
+    else if (arg === '--print-config') a.print = true;
+    else if (arg === '--help' || arg === '-h') a.help = true;
+    else if (arg === '--version') a.version = true;
+    else throw new Error(`unknown argument ${arg}`);
+  }
+  return a;
+}
+
+async function main(): Promise<number> {
+  let args: ReturnType<typeof parseArgs>;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
+    return 64;
+  }
+  const out = (l: string) => process.stdout.write(l + '\n');
+  if (args.help) return out(USAGE), 0;
+  if (args.version) return out(JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')).version), 0;
+  if (args.check) return checkConfig(args.check, packageRoot, out, process.env);
+  if (args.print) return printConfig(args.config, packageRoot, out, process.env);
+
+  let config;
+  try {
+    config = loadConfig({ file: args.config, env: process.env, packageRoot });
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    for (const p of e.problems) process.stderr.write(`config error: ${p.path}: ${p.message}\n`);
+    return EX_CONFIG;
+  }
+  const log = createLogger(config.log.level);
+  log.info('mobilenet-edge starting', { config: args.config ?? '(embedded default)', site: config.site, deviceId: config.deviceId, cameras: config.cameras.map((c) => c.id) });
+  const app = await startApp(config, log, { logResults: !args.config });
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info('stopping', { signal });
+      const force = setTimeout(() => resolve(1), 5000);
+      force.unref();
+      app.stop().then(
+        () => {
+          clearTimeout(force);
+          log.info('stopped');
+          resolve(0);
+        },
+        (e) => {
+          log.error('stop failed', { err: (e as Error).message });
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`mobilenet-edge: ${(e as Error).stack ?? e}\n`);
+    process.exit(1);
+  },
+);

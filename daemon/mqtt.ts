@@ -1,0 +1,124 @@
+// The daemon's MQTT session: availability (retained birth, Last Will, clean-stop message),
+// per-frame results (dropped and counted while the broker is away), reconnect with backoff.
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from './log.js';
+
+export interface MqttOptions {
+  url: string;
+  username: string;
+  password: string;
+  clientId: string;
+  keepaliveSec: number;
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+  qos: 0 | 1 | 2;
+  /** Availability topic: retained "online" / "offline" (will) / "stopped". */
+  statusTopic: string;
+}
+
+export interface MqttStats {
+  connected: boolean;
+  published: number;
+  dropped: number;
+  reconnects: number;
+  lastError: string | null;
+}
+
+export class MqttLink {
+  private client: MqttClient | null = null;
+  readonly stats: MqttStats = { connected: false, published: 0, dropped: 0, reconnects: 0, lastError: null };
+  private delay: number;
+
+  constructor(
+    private readonly opts: MqttOptions,
+    private readonly log: Logger,
+  ) {
+    this.delay = opts.reconnectMinMs;
+  }
+
+  /** Connect and resolve once the first CONNACK arrives (or reject after timeoutMs; reconnecting goes on). */
+  start(timeoutMs = 10000): Promise<void> {
+    const o = this.opts;
+    const client = mqtt.connect(o.url, {
+      clientId: o.clientId,
+      username: o.username || undefined,
+      password: o.password || undefined,
+      keepalive: o.keepaliveSec,
+      reconnectPeriod: o.reconnectMinMs,
+      connectTimeout: 10000,
+      clean: true,
+      queueQoSZero: false,
+      will: { topic: o.statusTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
+    });
+    this.client = client;
+    client.on('connect', () => {
+      this.stats.connected = true;
+      this.delay = o.reconnectMinMs;
+      client.options.reconnectPeriod = this.delay;
+      this.log.info('mqtt connected', { url: redact(o.url) });
+      client.publish(o.statusTopic, 'online', { qos: 1, retain: true });
+    });
+    client.on('close', () => {
+      if (this.stats.connected) this.log.warn('mqtt connection lost', { url: redact(o.url) });
+      this.stats.connected = false;
+    });
+    client.on('reconnect', () => {
+      this.stats.reconnects++;
+      // Exponential backoff between attempts: mqtt.js reads reconnectPeriod each time.
+      this.delay = Math.min(o.reconnectMaxMs, this.delay * 2);
+      client.options.reconnectPeriod = this.delay;
+    });
+    client.on('error', (e) => {
+      this.stats.lastError = e.message;
+      this.log.warn('mqtt error', { err: e.message });
+    });
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no connection to MQTT broker ${redact(o.url)} within ${timeoutMs} ms${this.stats.lastError ? `: ${this.stats.lastError}` : ''}`)), timeoutMs);
+      client.once('connect', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  /** Per-frame data: published only while connected, else dropped and counted. */
+  publishFrame(topic: string, payload: string): boolean {
+    const c = this.client;
+    if (!c || !c.connected) {
+      this.stats.dropped++;
+      return false;
+    }
+    c.publish(topic, payload, { qos: this.opts.qos, retain: false });
+    this.stats.published++;
+    return true;
+  }
+
+  /** Retained state (QoS 1): mqtt.js keeps it in its offline queue until the broker is back. */
+  publishRetained(topic: string, payload: string): void {
+    this.client?.publish(topic, payload, { qos: 1, retain: true });
+  }
+
+  /** Clean stop: retained "stopped", then disconnect (no Last Will). */
+  async stop(): Promise<void> {
+    const c = this.client;
+    if (!c) return;
+    if (c.connected) {
+      await new Promise<void>((resolve) => {
+        c.publish(this.opts.statusTopic, 'stopped', { qos: 1, retain: true }, () => resolve());
+        setTimeout(resolve, 2000).unref();
+      });
+    }
+    await new Promise<void>((resolve) => c.end(false, {}, () => resolve()));
+    this.client = null;
+  }
+}
+
+export function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '****';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}

@@ -1,0 +1,147 @@
+// The frame path inside the supervisor: camera sources → newest-wins slots → engine → results.
+import type { Manifest } from '../models/manifest.js';
+import { FrameSlots } from '../pipelines/frame-slots.js';
+import { classify } from '../models/classify.js';
+import { FfmpegSource, type Frame } from '../pipelines/sources/ffmpeg-source.js';
+import type { CameraConfig } from './config.js';
+import type { EngineSupervisor } from './engine-supervisor.js';
+import type { Logger } from './log.js';
+
+export interface FrameResult {
+  camera: string;
+  frame: number;
+  ts: string;
+  label: string;
+  score: number;
+  scores: Record<string, number>;
+  model: { name: string; version: string };
+  latencyMs: number;
+  inferMs: number;
+}
+
+export interface PipelineOptions {
+  cameras: CameraConfig[];
+  ffmpegPath: string;
+  rtspTimeoutSec: number;
+  stallSec: number;
+  restartMinMs: number;
+  restartMaxMs: number;
+}
+
+export interface CameraStats {
+  frames: number;
+  results: number;
+  dropped: number;
+  restarts: number;
+  state: string;
+  lastError: string | null;
+}
+
+export class Pipeline {
+  readonly sources = new Map<string, FfmpegSource>();
+  private slots = new FrameSlots<Frame>();
+  private inFlight = false;
+  private results = new Map<string, number>();
+  private failed = new Map<string, number>();
+  private stopped = false;
+
+  constructor(
+    private readonly opts: PipelineOptions,
+    private manifest: Manifest,
+    private readonly engine: EngineSupervisor,
+    private readonly publish: (r: FrameResult) => void,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    const { width, height } = this.manifest.input;
+    for (const cam of this.opts.cameras) {
+      const src = new FfmpegSource({
+        id: cam.id,
+        url: cam.url,
+        fps: cam.fps,
+        loop: cam.loop,
+        width,
+        height,
+        ffmpegPath: this.opts.ffmpegPath,
+        rtspTimeoutSec: this.opts.rtspTimeoutSec,
+        stallSec: this.opts.stallSec,
+        restartMinMs: this.opts.restartMinMs,
+        restartMaxMs: this.opts.restartMaxMs,
+      });
+      const log = this.log.child({ camera: cam.id });
+      src.on('state', (state: string, reason?: string) => (state === 'backoff' ? log.warn('camera stream lost', { reason }) : log.info(`camera ${state}`)));
+      src.on('frame', (f: Frame) => this.onFrame(f));
+      this.sources.set(cam.id, src);
+      src.start();
+    }
+    this.engine.on('ready', () => this.pump());
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all([...this.sources.values()].map((s) => s.stop()));
+  }
+
+  stats(): Record<string, CameraStats> {
+    const out: Record<string, CameraStats> = {};
+    for (const [id, s] of this.sources) {
+      const st = s.status();
+      out[id] = {
+        frames: st.frames,
+        results: this.results.get(id) ?? 0,
+        dropped: (this.slots.dropped.get(id) ?? 0) + (this.failed.get(id) ?? 0),
+        restarts: st.restarts,
+        state: st.state,
+        lastError: st.lastError,
+      };
+    }
+    return out;
+  }
+
+  private onFrame(f: Frame): void {
+    if (this.stopped) return;
+    this.slots.offer(f);
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.inFlight || this.stopped || !this.engine.ready) return;
+    const f = this.slots.take();
+    if (!f) return;
+    this.inFlight = true;
+    const m = this.manifest;
+    this.engine
+      .infer(f.data, f.width, f.height)
+      .then(
+        (out) => {
+          const row = out.outputs.get(m.output.name);
+          if (!row) throw new Error(`engine result has no output "${m.output.name}"`);
+          const c = classify(row.data, m.labels, m.output.kind);
+          const model = this.engine.loaded?.model ?? { name: m.name, version: m.version };
+          this.results.set(f.camera, (this.results.get(f.camera) ?? 0) + 1);
+          this.publish({
+            camera: f.camera,
+            frame: f.seq,
+            ts: new Date(f.ts).toISOString(),
+            label: c.label,
+            score: c.score,
+            scores: c.scores,
+            model: { name: model.name, version: model.version },
+            latencyMs: Date.now() - f.ts,
+            inferMs: Math.round(out.inferMs * 100) / 100,
+          });
+        },
+        (e) => {
+          // The frame could not be classified (engine crash, timeout): counted, never retried.
+          this.failed.set(f.camera, (this.failed.get(f.camera) ?? 0) + 1);
+          this.log.debug('frame not classified', { camera: f.camera, frame: f.seq, err: (e as Error).message });
+        },
+      )
+      .catch((e) => this.log.error('result handling failed', { err: (e as Error).message }))
+      .finally(() => {
+        this.inFlight = false;
+        setImmediate(() => this.pump());
+      });
+  }
+}

@@ -1,0 +1,62 @@
+// edgectl eval: run a model over a folder of class folders and report accuracy.
+// Runs onnxruntime in this process (edgectl is a tool, not the supervisor), with the manifest's
+// own preprocessing and the same letterbox the camera path applies.
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import { checkGraph, inputShape, type Manifest } from '../models/manifest.js';
+import { readModel } from '../models/model-file.js';
+import { metrics, type Metrics } from '../models/metrics.js';
+import { toTensor } from '../models/preprocess.js';
+import { classify } from '../models/classify.js';
+
+const IMAGE = /\.(jpe?g|png|webp)$/i;
+
+/** Decode an image and letterbox it to the model input as packed RGB (black bars, bilinear). */
+export async function loadImage(file: string, m: Manifest): Promise<Buffer> {
+  const { width, height } = m.input;
+  const [r, g, b] = m.input.padColor;
+  const fit = m.input.resize === 'stretch' ? 'fill' : 'contain';
+  return sharp(file).rotate().removeAlpha().toColourspace('srgb').resize(width, height, { fit, background: { r, g, b }, kernel: 'linear' }).raw().toBuffer();
+}
+
+export interface EvalResult extends Metrics {
+  mistakes: { file: string; actual: string; predicted: string; score: number }[];
+}
+
+export async function evaluate(folder: string, manifestPath: string, onProgress?: (done: number, total: number) => void): Promise<EvalResult> {
+  const { manifest: m, bytes } = await readModel(manifestPath);
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], logSeverityLevel: 3 });
+  const problems = checkGraph(m, { inputs: session.inputMetadata.map((x) => ({ name: x.name, shape: x.isTensor ? [...x.shape] : [] })), outputs: session.outputMetadata.map((x) => ({ name: x.name, shape: x.isTensor ? [...x.shape] : [] })) });
+  if (problems.length) throw new Error(`model does not match its manifest: ${problems.join('; ')}`);
+
+  const classes = (await readdir(folder, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+  const unknown = classes.filter((c) => !m.labels.includes(c));
+  if (!classes.length) throw new Error(`${folder} has no class folders (expected ${m.labels.map((l) => l + '/').join(', ')})`);
+  if (unknown.length) throw new Error(`${folder} has folders that are not labels of ${m.name}: ${unknown.join(', ')} (labels: ${m.labels.join(', ')})`);
+  const files: { file: string; actual: string }[] = [];
+  for (const c of classes.sort()) for (const f of (await readdir(join(folder, c))).filter((n) => IMAGE.test(n)).sort()) files.push({ file: join(folder, c, f), actual: c });
+  if (!files.length) throw new Error(`no images (.jpg, .png, .webp) under ${folder}`);
+
+  const pairs: { actual: string; predicted: string }[] = [];
+  const mistakes: EvalResult['mistakes'] = [];
+  const tensor = new Float32Array(inputShape(m).reduce((a, b) => a * b, 1));
+  for (let i = 0; i < files.length; i++) {
+    const { file, actual } = files[i];
+    let rgb: Buffer;
+    try {
+      rgb = await loadImage(file, m);
+    } catch (e) {
+      throw new Error(`${file} is not a readable image: ${(e as Error).message}`);
+    }
+    toTensor(rgb, m.input, m.preprocess, tensor);
+    const out = await session.run({ [m.input.name]: new ort.Tensor('float32', tensor, inputShape(m)) }, [m.output.name]);
+    const c = classify(out[m.output.name].data as Float32Array, m.labels, m.output.kind);
+    pairs.push({ actual, predicted: c.label });
+    if (c.label !== actual) mistakes.push({ file, actual, predicted: c.label, score: c.score });
+    onProgress?.(i + 1, files.length);
+  }
+  await session.release();
+  return { ...metrics(m.labels, pairs), mistakes };
+}

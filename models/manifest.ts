@@ -1,0 +1,215 @@
+// The model manifest (model.json) that sits beside every model file.
+// Pure parsing and validation: no file or engine access here.
+
+export const MANIFEST_FORMAT = 'mobilenet-edge/model@1';
+
+export type Layout = 'NCHW' | 'NHWC';
+export type ColorOrder = 'RGB' | 'BGR';
+export type Resize = 'letterbox' | 'stretch';
+export type OutputKind = 'probabilities' | 'logits';
+export type Task = 'classify' | 'detect';
+
+export interface ManifestInput {
+  name: string;
+  layout: Layout;
+  width: number;
+  height: number;
+  colorOrder: ColorOrder;
+  /** How a frame of another aspect ratio is fitted: letterbox pads with padColor, stretch ignores aspect. */
+  resize: Resize;
+  padColor: [number, number, number];
+}
+
+/** Per channel: x = (pixel * scale - mean[c]) / std[c], pixel in 0..255 in colorOrder. */
+export interface Preprocess {
+  scale: number;
+  mean: [number, number, number];
+  std: [number, number, number];
+}
+
+export interface ManifestOutput {
+  name: string;
+  kind: OutputKind;
+}
+
+export interface Manifest {
+  format: string;
+  name: string;
+  version: string;
+  task: Task;
+  /** Model file name, relative to the manifest's folder; no path separators. */
+  file: string;
+  sha256: string;
+  input: ManifestInput;
+  preprocess: Preprocess;
+  output: ManifestOutput;
+  labels: string[];
+  /** Optional: name of the pooled-feature tensor (for on-device head training). */
+  features?: string;
+  /** Free-form training summary written by the recipe. */
+  training?: Record<string, unknown>;
+}
+
+export class ManifestError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`invalid model manifest ${source}:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ManifestError';
+  }
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const SHA256 = /^[0-9a-f]{64}$/;
+const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
+
+const TOP_KEYS = ['format', 'name', 'version', 'task', 'file', 'sha256', 'input', 'preprocess', 'output', 'labels', 'features', 'training'];
+const INPUT_KEYS = ['name', 'layout', 'width', 'height', 'colorOrder', 'resize', 'padColor'];
+
+function triple(v: unknown, path: string, problems: string[], check: (n: number) => boolean): [number, number, number] {
+  if (!Array.isArray(v) || v.length !== 3 || !v.every((n) => typeof n === 'number' && Number.isFinite(n) && check(n))) {
+    problems.push(`${path}: expected 3 numbers, got ${JSON.stringify(v)}`);
+    return [0, 0, 0];
+  }
+  return [v[0], v[1], v[2]];
+}
+
+function unknownKeys(o: Obj, allowed: string[], path: string, problems: string[]): void {
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) problems.push(`${path}${k}: unknown key`);
+}
+
+/**
+ * Validate a parsed model.json. Returns the typed manifest or throws ManifestError listing
+ * every problem with its key path.
+ */
+export function parseManifest(raw: unknown, source = 'model.json'): Manifest {
+  const p: string[] = [];
+  if (!isObj(raw)) throw new ManifestError(source, ['the manifest must be a JSON object']);
+  unknownKeys(raw, TOP_KEYS, '', p);
+  const str = (o: Obj, k: string, path: string, re?: RegExp, what?: string): string => {
+    const v = o[k];
+    if (typeof v !== 'string' || v.length === 0) {
+      p.push(`${path}${k}: expected a non-empty string`);
+      return '';
+    }
+    if (re && !re.test(v)) p.push(`${path}${k}: ${JSON.stringify(v)} is not ${what}`);
+    return v;
+  };
+  const oneOf = <T extends string>(o: Obj, k: string, path: string, allowed: readonly T[]): T => {
+    const v = o[k];
+    if (typeof v !== 'string' || !allowed.includes(v as T)) {
+      p.push(`${path}${k}: expected one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+      return allowed[0];
+    }
+    return v as T;
+  };
+  const posInt = (o: Obj, k: string, path: string, max: number): number => {
+    const v = o[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) {
+      p.push(`${path}${k}: expected an integer 1..${max}, got ${JSON.stringify(v)}`);
+      return 1;
+    }
+    return v;
+  };
+
+  const format = str(raw, 'format', '');
+  if (format && format !== MANIFEST_FORMAT) p.push(`format: expected ${MANIFEST_FORMAT}, got ${JSON.stringify(format)}`);
+  const name = str(raw, 'name', '', SAFE_NAME, 'a safe name (letters, digits, . _ -)');
+  const version = str(raw, 'version', '', VERSION, 'a version string');
+  const task = oneOf(raw, 'task', '', ['classify', 'detect'] as const);
+  const file = str(raw, 'file', '', SAFE_NAME, 'a plain file name (no path)');
+  const sha256 = str(raw, 'sha256', '', SHA256, 'a lowercase hex sha256');
+
+  let input: ManifestInput = { name: '', layout: 'NCHW', width: 1, height: 1, colorOrder: 'RGB', resize: 'letterbox', padColor: [0, 0, 0] };
+  if (!isObj(raw.input)) p.push('input: expected an object');
+  else {
+    const i = raw.input;
+    unknownKeys(i, INPUT_KEYS, 'input.', p);
+    input = {
+      name: str(i, 'name', 'input.'),
+      layout: oneOf(i, 'layout', 'input.', ['NCHW', 'NHWC'] as const),
+      width: posInt(i, 'width', 'input.', 4096),
+      height: posInt(i, 'height', 'input.', 4096),
+      colorOrder: oneOf(i, 'colorOrder', 'input.', ['RGB', 'BGR'] as const),
+      resize: i.resize === undefined ? 'letterbox' : oneOf(i, 'resize', 'input.', ['letterbox', 'stretch'] as const),
+      padColor: i.padColor === undefined ? [0, 0, 0] : triple(i.padColor, 'input.padColor', p, (n) => Number.isInteger(n) && n >= 0 && n <= 255),
+    };
+  }
+
+  let preprocess: Preprocess = { scale: 1, mean: [0, 0, 0], std: [1, 1, 1] };
+  if (!isObj(raw.preprocess)) p.push('preprocess: expected an object');
+  else {
+    const pp = raw.preprocess;
+    unknownKeys(pp, ['scale', 'mean', 'std'], 'preprocess.', p);
+    const scale = pp.scale;
+    if (typeof scale !== 'number' || !Number.isFinite(scale) || scale === 0) p.push(`preprocess.scale: expected a non-zero number, got ${JSON.stringify(scale)}`);
+    preprocess = {
+      scale: typeof scale === 'number' ? scale : 1,
+      mean: triple(pp.mean, 'preprocess.mean', p, () => true),
+      std: triple(pp.std, 'preprocess.std', p, (n) => n !== 0),
+    };
+  }
+
+  let output: ManifestOutput = { name: '', kind: 'probabilities' };
+  if (!isObj(raw.output)) p.push('output: expected an object');
+  else {
+    unknownKeys(raw.output, ['name', 'kind'], 'output.', p);
+    output = { name: str(raw.output, 'name', 'output.'), kind: oneOf(raw.output, 'kind', 'output.', ['probabilities', 'logits'] as const) };
+  }
+
+  let labels: string[] = [];
+  if (!Array.isArray(raw.labels) || raw.labels.length < 1) p.push('labels: expected a non-empty array of strings');
+  else {
+    labels = raw.labels.map((l, i) => {
+      if (typeof l !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(l)) p.push(`labels[${i}]: ${JSON.stringify(l)} is not a label (letters, digits, _ -)`);
+      return String(l);
+    });
+    if (new Set(labels).size !== labels.length) p.push('labels: duplicate labels');
+  }
+  if (raw.features !== undefined && typeof raw.features !== 'string') p.push('features: expected a tensor name');
+  if (raw.training !== undefined && !isObj(raw.training)) p.push('training: expected an object');
+
+  if (p.length) throw new ManifestError(source, p);
+  const m: Manifest = { format, name, version, task, file, sha256, input, preprocess, output, labels };
+  if (typeof raw.features === 'string') m.features = raw.features;
+  if (isObj(raw.training)) m.training = raw.training;
+  return m;
+}
+
+/** The tensor shape the manifest promises for its input, batch 1. */
+export function inputShape(m: Manifest): number[] {
+  const { width: w, height: h } = m.input;
+  return m.input.layout === 'NCHW' ? [1, 3, h, w] : [1, h, w, 3];
+}
+
+export interface GraphIO {
+  inputs: { name: string; shape: (number | string)[] }[];
+  outputs: { name: string; shape: (number | string)[] }[];
+}
+
+/**
+ * Compare a manifest with the I/O a loaded graph reports. Returns the list of mismatches
+ * (empty when they agree). Symbolic dimensions (strings, or -1) match anything.
+ */
+export function checkGraph(m: Manifest, io: GraphIO): string[] {
+  const problems: string[] = [];
+  const fits = (want: number, got: number | string | undefined) => typeof got !== 'number' || got < 0 || got === want;
+  const inp = io.inputs.find((i) => i.name === m.input.name);
+  if (!inp) problems.push(`input "${m.input.name}" is not in the graph (graph inputs: ${io.inputs.map((i) => i.name).join(', ') || 'none'})`);
+  else {
+    const want = inputShape(m);
+    if (inp.shape.length !== 4 || !want.every((d, k) => fits(d, inp.shape[k])))
+      problems.push(`input "${inp.name}" has shape [${inp.shape.join(', ')}] but the manifest says ${m.input.layout} [${want.join(', ')}]`);
+  }
+  const out = io.outputs.find((o) => o.name === m.output.name);
+  if (!out) problems.push(`output "${m.output.name}" is not in the graph (graph outputs: ${io.outputs.map((o) => o.name).join(', ') || 'none'})`);
+  else if (m.task === 'classify') {
+    const last = out.shape[out.shape.length - 1];
+    if (typeof last === 'number' && last > 0 && last !== m.labels.length)
+      problems.push(`output "${out.name}" has ${last} classes but the manifest lists ${m.labels.length} labels (${m.labels.join(', ')})`);
+  }
+  return problems;
+}

@@ -1,0 +1,229 @@
+// Supervisor side of the engine protocol: spawn a worker child process and talk to it.
+// This module never loads onnxruntime: native code lives only in the worker.
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { extname } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import {
+  encode,
+  FrameDecoder,
+  PROTOCOL_VERSION,
+  unpackOutputs,
+  type ErrorMsg,
+  type HelloMsg,
+  type LoadedMsg,
+  type Message,
+  type ProviderRequest,
+  type ResultMsg,
+} from './protocol.js';
+
+export interface EngineOptions {
+  /** Command that starts the worker; default: this Node running the onnxruntime worker. */
+  command?: string[];
+  /** How long to wait for the worker's hello / a model load / one inference. */
+  helloTimeoutMs?: number;
+  loadTimeoutMs?: number;
+  inferTimeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+  /** Where the worker's stderr lines go. */
+  onStderr?: (line: string) => void;
+}
+
+export interface InferOutput {
+  outputs: Map<string, { dims: number[]; data: Float32Array }>;
+  inferMs: number;
+}
+
+export class EngineError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'EngineError';
+  }
+}
+
+/** The worker entry points shipped with the package, resolved next to this file (.ts in tests, .js when built). */
+export function defaultWorkerCommand(engine: 'onnxruntime' = 'onnxruntime'): string[] {
+  const ext = extname(fileURLToPath(import.meta.url));
+  const worker = fileURLToPath(new URL(`./${engine}/worker${ext}`, import.meta.url));
+  // Under a TypeScript loader (tests) the child needs the same loader flags.
+  return [process.execPath, ...(ext === '.ts' ? process.execArgv : []), worker];
+}
+
+interface Pending {
+  resolve: (m: Message) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * One engine worker process. Events: 'exit' (code, signal), 'protocol-error' (Error).
+ * Requests are answered in order; each has a timeout after which it rejects with code TIMEOUT
+ * (the owner decides whether to kill the worker).
+ */
+export class EngineWorker extends EventEmitter {
+  private proc: ChildProcessByStdio<Writable, Readable, Readable> | null = null;
+  private decoder = new FrameDecoder();
+  private pending = new Map<number, Pending>();
+  private nextId = 1;
+  private helloWaiter: Pending | null = null;
+  hello: HelloMsg | null = null;
+  loaded: LoadedMsg | null = null;
+  exited = false;
+  private stderrTail: string[] = [];
+
+  constructor(private readonly opts: EngineOptions = {}) {
+    super();
+  }
+
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  /** Last lines the worker wrote to stderr (for error reports). */
+  get lastStderr(): string[] {
+    return [...this.stderrTail];
+  }
+
+  start(): Promise<HelloMsg> {
+    const [cmd, ...args] = this.opts.command ?? defaultWorkerCommand();
+    const proc = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: this.opts.env ?? process.env });
+    this.proc = proc;
+    proc.stdout.on('data', (chunk: Buffer) => this.onData(chunk));
+    let partial = '';
+    proc.stderr.setEncoding('utf8');
+    proc.stderr.on('data', (s: string) => {
+      const lines = (partial + s).split('\n');
+      partial = lines.pop() ?? '';
+      for (const l of lines) {
+        if (!l.trim()) continue;
+        this.stderrTail.push(l);
+        if (this.stderrTail.length > 20) this.stderrTail.shift();
+        this.opts.onStderr?.(l);
+      }
+    });
+    proc.stdin.on('error', () => undefined); // EPIPE when the worker died; the exit event reports it
+    proc.on('error', (e) => this.failAll(new EngineError('SPAWN_FAILED', `cannot start engine worker ${cmd}: ${e.message}`)));
+    proc.on('exit', (code, signal) => {
+      this.exited = true;
+      const why = signal ? `killed by ${signal}` : `exited with code ${code}`;
+      const tail = this.stderrTail.length ? ` (stderr: ${this.stderrTail.slice(-3).join(' | ')})` : '';
+      this.failAll(new EngineError('WORKER_EXITED', `engine worker ${why}${tail}`));
+      this.emit('exit', code, signal);
+    });
+    return new Promise<HelloMsg>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.helloWaiter = null;
+        reject(new EngineError('TIMEOUT', `engine worker sent no hello within ${this.opts.helloTimeoutMs ?? 10000} ms`));
+      }, this.opts.helloTimeoutMs ?? 10000);
+      this.helloWaiter = {
+        timer,
+        reject,
+        resolve: (m) => {
+          const h = m.header as unknown as HelloMsg;
+          if (h.protocol !== PROTOCOL_VERSION) reject(new EngineError('PROTOCOL', `worker speaks protocol ${h.protocol}, supervisor ${PROTOCOL_VERSION}`));
+          else resolve((this.hello = h));
+        },
+      };
+    });
+  }
+
+  async load(manifestPath: string, executionProviders: (string | ProviderRequest)[], threads = 0): Promise<LoadedMsg> {
+    const m = await this.request({ type: 'load', manifestPath, executionProviders, threads }, undefined, this.opts.loadTimeoutMs ?? 60000);
+    this.loaded = m.header as unknown as LoadedMsg;
+    return this.loaded;
+  }
+
+  async infer(rgb: Buffer, width: number, height: number, outputs?: string[]): Promise<InferOutput> {
+    const m = await this.request({ type: 'infer', width, height, ...(outputs ? { outputs } : {}) }, rgb, this.opts.inferTimeoutMs ?? 5000);
+    const h = m.header as unknown as ResultMsg;
+    return { outputs: unpackOutputs(h.outputs, m.body), inferMs: h.inferMs };
+  }
+
+  async ping(timeoutMs = 2000): Promise<{ busy: boolean }> {
+    const m = await this.request({ type: 'ping' }, undefined, timeoutMs);
+    return { busy: Boolean(m.header.busy) };
+  }
+
+  /** Ask the worker to exit; SIGKILL it if it has not within graceMs. */
+  async stop(graceMs = 2000): Promise<void> {
+    const proc = this.proc;
+    if (!proc || this.exited) return;
+    const gone = new Promise<void>((r) => proc.once('exit', () => r()));
+    try {
+      proc.stdin.write(encode({ type: 'shutdown' }));
+      proc.stdin.end();
+    } catch {
+      /* already closed */
+    }
+    const t = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+    await gone;
+    clearTimeout(t);
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (this.proc && !this.exited) this.proc.kill(signal);
+  }
+
+  private request(header: { type: string; [k: string]: unknown }, body: Buffer | undefined, timeoutMs: number): Promise<Message> {
+    if (!this.proc || this.exited) return Promise.reject(new EngineError('WORKER_EXITED', 'engine worker is not running'));
+    const id = this.nextId++;
+    return new Promise<Message>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new EngineError('TIMEOUT', `engine worker did not answer ${header.type} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      this.proc!.stdin.write(encode({ ...header, id }, body));
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    let msgs: Message[];
+    try {
+      msgs = this.decoder.push(chunk);
+    } catch (e) {
+      const err = new EngineError('PROTOCOL', `engine worker wrote garbage: ${(e as Error).message}`);
+      this.failAll(err);
+      this.emit('protocol-error', err);
+      this.kill();
+      return;
+    }
+    for (const m of msgs) {
+      if (m.header.type === 'hello') {
+        const w = this.helloWaiter;
+        this.helloWaiter = null;
+        if (w) {
+          clearTimeout(w.timer);
+          w.resolve(m);
+        }
+        continue;
+      }
+      const id = m.header.id as number | undefined;
+      const p = id !== undefined ? this.pending.get(id) : undefined;
+      if (!p) continue; // a late answer to a request that already timed out
+      this.pending.delete(id!);
+      clearTimeout(p.timer);
+      if (m.header.type === 'error') {
+        const e = m.header as unknown as ErrorMsg;
+        p.reject(new EngineError(e.code, e.message));
+      } else p.resolve(m);
+    }
+  }
+
+  private failAll(err: Error): void {
+    if (this.helloWaiter) {
+      clearTimeout(this.helloWaiter.timer);
+      this.helloWaiter.reject(err);
+      this.helloWaiter = null;
+    }
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(err);
+    }
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,83 @@
+// Create an onnxruntime session, walking the execution-provider list in order.
+// onnxruntime-node throws for a provider it cannot load instead of falling back, and a provider
+// can load yet fail at run time, so each candidate must pass a real warm-up inference.
+import * as ort from 'onnxruntime-node';
+import { checkGraph, inputShape, type Manifest } from '../../../models/manifest.js';
+import type { ProviderRequest, TensorInfo } from '../protocol.js';
+
+export interface OpenedSession {
+  session: ort.InferenceSession;
+  provider: string;
+  fallbacks: { name: string; reason: string }[];
+  inputs: TensorInfo[];
+  outputs: TensorInfo[];
+  warmupMs: number;
+}
+
+export class ModelMismatchError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`model does not match its manifest: ${problems.join('; ')}`);
+    this.name = 'ModelMismatchError';
+  }
+}
+
+const KNOWN = new Set(['cpu', 'cuda', 'tensorrt']);
+
+function toOrtProvider(p: string | ProviderRequest): ort.InferenceSession.ExecutionProviderConfig {
+  if (typeof p === 'string') return p;
+  const { name, ...options } = p;
+  return { name, ...options } as ort.InferenceSession.ExecutionProviderConfig;
+}
+
+function describe(meta: readonly ort.InferenceSession.ValueMetadata[]): TensorInfo[] {
+  return meta.map((m) => (m.isTensor ? { name: m.name, shape: [...m.shape], type: m.type } : { name: m.name, shape: [] }));
+}
+
+/** Open `bytes` with the first provider that loads, matches the manifest and survives a warm-up run. */
+export async function openSession(bytes: Uint8Array, manifest: Manifest, providers: (string | ProviderRequest)[], threads: number): Promise<OpenedSession> {
+  const fallbacks: { name: string; reason: string }[] = [];
+  const list = providers.length ? providers : ['cpu'];
+  for (let i = 0; i < list.length; i++) {
+    const p = list[i];
+    const name = typeof p === 'string' ? p : p.name;
+    if (!KNOWN.has(name)) {
+      fallbacks.push({ name, reason: `unknown execution provider "${name}" (known: ${[...KNOWN].join(', ')})` });
+      continue;
+    }
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(bytes, {
+        executionProviders: [toOrtProvider(p)],
+        ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
+        graphOptimizationLevel: 'all',
+        logSeverityLevel: 3,
+      });
+    } catch (e) {
+      fallbacks.push({ name, reason: `failed to load: ${firstLine(e)}` });
+      continue;
+    }
+    const inputs = describe(session.inputMetadata);
+    const outputs = describe(session.outputMetadata);
+    const problems = checkGraph(manifest, { inputs, outputs });
+    if (problems.length) {
+      await session.release().catch(() => undefined);
+      throw new ModelMismatchError(problems);
+    }
+    try {
+      const t0 = performance.now();
+      const zeros = new ort.Tensor('float32', new Float32Array(inputShape(manifest).reduce((a, b) => a * b, 1)), inputShape(manifest));
+      await session.run({ [manifest.input.name]: zeros }, [manifest.output.name]);
+      return { session, provider: name, fallbacks, inputs, outputs, warmupMs: performance.now() - t0 };
+    } catch (e) {
+      fallbacks.push({ name, reason: `loaded but failed its warm-up inference: ${firstLine(e)}` });
+      await session.release().catch(() => undefined);
+    }
+  }
+  throw new Error(`no execution provider could run the model: ${fallbacks.map((f) => `${f.name}: ${f.reason}`).join('; ')}`);
+}
+
+function firstLine(e: unknown): string {
+  return String((e as Error)?.message ?? e).split('\n')[0].slice(0, 300);
+}
+
+export const runtimeVersion = (): string => ort.env.versions.node ?? ort.env.versions.common;

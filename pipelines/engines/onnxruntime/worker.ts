@@ -1,0 +1,84 @@
+// The onnxruntime engine worker: a child process of the supervisor speaking the engine protocol
+// over stdio. Native crashes and hangs stay in this process.
+import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
+import * as ort from 'onnxruntime-node';
+import type { Manifest } from '../../../models/manifest.js';
+import { inputShape } from '../../../models/manifest.js';
+import { toTensor } from '../../../models/preprocess.js';
+import { readModel, ModelFileError } from '../../../models/model-file.js';
+import { PROTOCOL_VERSION, packOutputs, type InferMsg, type LoadMsg, type Message } from '../protocol.js';
+import { serveStdio } from '../stdio-channel.js';
+import { openSession, ModelMismatchError, runtimeVersion } from './session.js';
+
+let active: { session: InferenceSession; manifest: Manifest; tensor: Float32Array } | null = null;
+let busy = false;
+
+const send = serveStdio(async (m: Message) => {
+  const h = m.header;
+  try {
+    switch (h.type) {
+      case 'load':
+        return await load(h as unknown as LoadMsg);
+      case 'infer':
+        return await infer(h as unknown as InferMsg, m.body);
+      case 'ping':
+        return send({ type: 'pong', id: h.id as number, busy });
+      case 'shutdown':
+        await active?.session.release().catch(() => undefined);
+        process.exit(0);
+      default:
+        return send({ type: 'error', id: h.id as number | undefined, code: 'BAD_REQUEST', message: `unknown message type "${h.type}"` });
+    }
+  } catch (e) {
+    const code = e instanceof ModelFileError ? e.code : e instanceof ModelMismatchError ? 'MODEL_MISMATCH' : h.type === 'load' ? 'LOAD_FAILED' : 'INFER_FAILED';
+    send({ type: 'error', id: h.id as number | undefined, code, message: (e as Error).message });
+  }
+});
+
+async function load(msg: LoadMsg): Promise<void> {
+  const t0 = performance.now();
+  const { manifest, bytes } = await readModel(msg.manifestPath);
+  const opened = await openSession(bytes, manifest, msg.executionProviders, msg.threads);
+  const previous = active;
+  active = { session: opened.session, manifest, tensor: new Float32Array(inputShape(manifest).reduce((a, b) => a * b, 1)) };
+  await previous?.session.release().catch(() => undefined);
+  send({
+    type: 'loaded',
+    id: msg.id,
+    model: { name: manifest.name, version: manifest.version, sha256: manifest.sha256 },
+    inputs: opened.inputs,
+    outputs: opened.outputs,
+    provider: opened.provider,
+    fallbacks: opened.fallbacks,
+    loadMs: performance.now() - t0,
+    warmupMs: opened.warmupMs,
+  });
+}
+
+async function infer(msg: InferMsg, body: Buffer): Promise<void> {
+  if (!active) return send({ type: 'error', id: msg.id, code: 'NOT_LOADED', message: 'no model is loaded' });
+  const { manifest, session } = active;
+  if (msg.width !== manifest.input.width || msg.height !== manifest.input.height)
+    return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: `frame is ${msg.width}x${msg.height}, the model takes ${manifest.input.width}x${manifest.input.height}` });
+  busy = true;
+  try {
+    const t0 = performance.now();
+    const data = toTensor(body, manifest.input, manifest.preprocess, active.tensor);
+    const fetches = msg.outputs?.length ? msg.outputs : [manifest.output.name];
+    const results = await session.run({ [manifest.input.name]: new ort.Tensor('float32', data, inputShape(manifest)) }, fetches);
+    const outs = fetches.map((name) => {
+      const t = results[name] as OrtTensor;
+      return { name, dims: [...t.dims], data: t.data as Float32Array };
+    });
+    const { meta, body: out } = packOutputs(outs);
+    send({ type: 'result', id: msg.id, outputs: meta, inferMs: performance.now() - t0 }, out);
+  } finally {
+    busy = false;
+  }
+}
+
+// Ctrl-C in a terminal signals the whole process group: the supervisor decides when this worker
+// stops (shutdown message, or stdin closing), so SIGINT is ignored here.
+process.on('SIGINT', () => undefined);
+
+send({ type: 'hello', protocol: PROTOCOL_VERSION, engine: 'onnxruntime', runtimeVersion: runtimeVersion(), pid: process.pid });

@@ -1,0 +1,225 @@
+// The engine protocol: length-prefixed frames over a byte stream (the worker's stdin/stdout).
+//
+//   offset  size  field
+//   0       4     magic "MNE" + protocol version byte (0x01)
+//   4       4     header length H (uint32 LE), JSON, UTF-8
+//   8       4     body length B (uint32 LE), raw bytes (tensors, little-endian)
+//   12      H     header JSON: { "type": ..., "id"?: ..., ... }
+//   12+H    B     body
+//
+// Pure functions only: encode() and a FrameDecoder that accepts arbitrary chunks.
+
+export const PROTOCOL_VERSION = 1;
+export const MAGIC = Buffer.from([0x4d, 0x4e, 0x45, PROTOCOL_VERSION]); // "MNE\x01"
+export const PREFIX_BYTES = 12;
+export const MAX_HEADER_BYTES = 1 << 20; // 1 MiB of JSON is far beyond any real header
+export const DEFAULT_MAX_BODY_BYTES = 64 << 20; // 64 MiB: a 1920x1080 float32 NCHW tensor is 24 MiB
+
+export interface Message<H extends { type: string } = { type: string; [k: string]: unknown }> {
+  header: H;
+  body: Buffer;
+}
+
+export class ProtocolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export function encode(header: { type: string; [k: string]: unknown }, body: Buffer | Uint8Array = EMPTY): Buffer {
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  if (json.length > MAX_HEADER_BYTES) throw new ProtocolError(`header of ${json.length} bytes exceeds ${MAX_HEADER_BYTES}`);
+  const prefix = Buffer.allocUnsafe(PREFIX_BYTES);
+  MAGIC.copy(prefix, 0);
+  prefix.writeUInt32LE(json.length, 4);
+  prefix.writeUInt32LE(body.byteLength, 8);
+  return Buffer.concat([prefix, json, Buffer.from(body.buffer, body.byteOffset, body.byteLength)]);
+}
+
+/**
+ * Reassembles messages from chunks that may split or merge frames. After a ProtocolError
+ * (bad magic, oversize, bad JSON) the decoder stays failed: a byte stream cannot be
+ * resynchronised safely, so the owner should drop the connection (kill the worker).
+ */
+export class FrameDecoder {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private failed: ProtocolError | null = null;
+
+  constructor(private readonly maxBodyBytes = DEFAULT_MAX_BODY_BYTES) {}
+
+  /** Feed bytes; returns every complete message they finish. Throws ProtocolError on garbage. */
+  push(chunk: Buffer): Message[] {
+    if (this.failed) throw this.failed;
+    if (chunk.length) {
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
+    }
+    const out: Message[] = [];
+    for (;;) {
+      if (this.buffered < PREFIX_BYTES) return out;
+      const prefix = this.peek(PREFIX_BYTES);
+      if (!prefix.subarray(0, 3).equals(MAGIC.subarray(0, 3))) return this.fail(`bad magic ${prefix.subarray(0, 4).toString('hex')} (not an engine protocol frame)`);
+      if (prefix[3] !== PROTOCOL_VERSION) return this.fail(`protocol version ${prefix[3]} is not supported (expected ${PROTOCOL_VERSION})`);
+      const h = prefix.readUInt32LE(4);
+      const b = prefix.readUInt32LE(8);
+      if (h > MAX_HEADER_BYTES) return this.fail(`header of ${h} bytes exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+      if (b > this.maxBodyBytes) return this.fail(`body of ${b} bytes exceeds the ${this.maxBodyBytes}-byte limit`);
+      const total = PREFIX_BYTES + h + b;
+      if (this.buffered < total) return out;
+      const frame = this.take(total);
+      let header: unknown;
+      try {
+        header = JSON.parse(frame.subarray(PREFIX_BYTES, PREFIX_BYTES + h).toString('utf8'));
+      } catch (e) {
+        return this.fail(`header is not JSON: ${(e as Error).message}`);
+      }
+      if (typeof header !== 'object' || header === null || typeof (header as { type?: unknown }).type !== 'string')
+        return this.fail('header has no "type" string');
+      out.push({ header: header as Message['header'], body: frame.subarray(PREFIX_BYTES + h) });
+    }
+  }
+
+  /** Bytes held for an incomplete frame. */
+  get pending(): number {
+    return this.buffered;
+  }
+
+  private fail(msg: string): never {
+    this.failed = new ProtocolError(msg);
+    this.chunks = [];
+    this.buffered = 0;
+    throw this.failed;
+  }
+
+  private peek(n: number): Buffer {
+    if (this.chunks[0].length < n) this.chunks = [Buffer.concat(this.chunks)];
+    return this.chunks[0].subarray(0, n);
+  }
+
+  private take(n: number): Buffer {
+    if (this.chunks[0].length < n) this.chunks = [Buffer.concat(this.chunks)];
+    const head = this.chunks[0];
+    const frame = head.subarray(0, n);
+    if (head.length === n) this.chunks.shift();
+    else this.chunks[0] = head.subarray(n);
+    this.buffered -= n;
+    return frame;
+  }
+}
+
+// ---- message vocabulary (headers) ----
+
+export interface TensorInfo {
+  name: string;
+  shape: (number | string)[];
+  type?: string;
+}
+
+/** worker → supervisor, once at start. */
+export interface HelloMsg {
+  type: 'hello';
+  protocol: number;
+  engine: string; // "onnxruntime" | "edgetpu"
+  runtimeVersion: string;
+  pid: number;
+}
+
+export interface ProviderRequest {
+  name: string;
+  [option: string]: unknown;
+}
+
+/** supervisor → worker: load a model (manifest already parsed and hash-checked or to be checked by the worker). */
+export interface LoadMsg {
+  type: 'load';
+  id: number;
+  manifestPath: string;
+  executionProviders: (string | ProviderRequest)[];
+  threads: number;
+}
+
+export interface LoadedMsg {
+  type: 'loaded';
+  id: number;
+  model: { name: string; version: string; sha256: string };
+  inputs: TensorInfo[];
+  outputs: TensorInfo[];
+  provider: string;
+  /** Providers tried before the active one, with why each was not used. */
+  fallbacks: { name: string; reason: string }[];
+  loadMs: number;
+  warmupMs: number;
+}
+
+/** supervisor → worker: body = packed RGB24 (or BGR24) pixels, width*height*3 bytes, already at model size. */
+export interface InferMsg {
+  type: 'infer';
+  id: number;
+  width: number;
+  height: number;
+  /** Which graph outputs to return; default: the manifest's output. */
+  outputs?: string[];
+}
+
+/** worker → supervisor: body = the outputs' float32 data, concatenated in order. */
+export interface ResultMsg {
+  type: 'result';
+  id: number;
+  outputs: { name: string; dims: number[]; byteOffset: number; length: number }[];
+  inferMs: number;
+}
+
+export interface PingMsg {
+  type: 'ping';
+  id: number;
+}
+export interface PongMsg {
+  type: 'pong';
+  id: number;
+  busy: boolean;
+}
+export interface ShutdownMsg {
+  type: 'shutdown';
+}
+export interface ErrorMsg {
+  type: 'error';
+  id?: number;
+  code: string; // e.g. "LOAD_FAILED", "MODEL_MISMATCH", "BAD_REQUEST", "INFER_FAILED", "NOT_LOADED"
+  message: string;
+}
+
+export type ToWorker = LoadMsg | InferMsg | PingMsg | ShutdownMsg;
+export type FromWorker = HelloMsg | LoadedMsg | ResultMsg | PongMsg | ErrorMsg;
+
+/** Pack float32 outputs into one body and the matching result header fields. */
+export function packOutputs(outputs: { name: string; dims: number[]; data: Float32Array }[]): { meta: ResultMsg['outputs']; body: Buffer } {
+  const meta: ResultMsg['outputs'] = [];
+  let offset = 0;
+  for (const o of outputs) {
+    meta.push({ name: o.name, dims: o.dims, byteOffset: offset, length: o.data.length });
+    offset += o.data.byteLength;
+  }
+  const body = Buffer.allocUnsafe(offset);
+  for (let i = 0; i < outputs.length; i++) {
+    const d = outputs[i].data;
+    Buffer.from(d.buffer, d.byteOffset, d.byteLength).copy(body, meta[i].byteOffset);
+  }
+  return { meta, body };
+}
+
+/** Read float32 outputs back out of a result body (copies, so the result is aligned). */
+export function unpackOutputs(meta: ResultMsg['outputs'], body: Buffer): Map<string, { dims: number[]; data: Float32Array }> {
+  const out = new Map<string, { dims: number[]; data: Float32Array }>();
+  for (const m of meta) {
+    const bytes = m.length * 4;
+    if (m.byteOffset < 0 || m.byteOffset + bytes > body.length) throw new ProtocolError(`output "${m.name}" lies outside the result body`);
+    const data = new Float32Array(m.length);
+    Buffer.from(data.buffer).set(body.subarray(m.byteOffset, m.byteOffset + bytes));
+    out.set(m.name, { dims: m.dims, data });
+  }
+  return out;
+}

@@ -1,0 +1,49 @@
+// Frames waiting for the engine: one slot per camera, newest wins. Never queues without bound:
+// a frame that arrives while its camera's slot is full replaces the waiting one, which is counted
+// as dropped. The engine takes frames round-robin across cameras so one busy camera cannot starve
+// the others.
+
+export class FrameSlots<F extends { camera: string }> {
+  private slots = new Map<string, F>();
+  private order: string[] = [];
+  private next = 0;
+  readonly dropped = new Map<string, number>();
+
+  /** Put a frame in its camera's slot; returns the frame it displaced, if any. */
+  offer(frame: F): F | undefined {
+    const old = this.slots.get(frame.camera);
+    if (!this.order.includes(frame.camera)) this.order.push(frame.camera);
+    this.slots.set(frame.camera, frame);
+    if (old) this.dropped.set(frame.camera, (this.dropped.get(frame.camera) ?? 0) + 1);
+    return old;
+  }
+
+  /** Take the next waiting frame, round-robin over cameras. */
+  take(): F | undefined {
+    for (let i = 0; i < this.order.length; i++) {
+      const cam = this.order[(this.next + i) % this.order.length];
+      const f = this.slots.get(cam);
+      if (f) {
+        this.slots.delete(cam);
+        this.next = (this.next + i + 1) % this.order.length;
+        return f;
+      }
+    }
+    return undefined;
+  }
+
+  /** Drop everything waiting (counted), e.g. while no engine is available. */
+  clear(): number {
+    let n = 0;
+    for (const cam of this.slots.keys()) {
+      this.dropped.set(cam, (this.dropped.get(cam) ?? 0) + 1);
+      n++;
+    }
+    this.slots.clear();
+    return n;
+  }
+
+  get size(): number {
+    return this.slots.size;
+  }
+}

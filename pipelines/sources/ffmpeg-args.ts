@@ -1,0 +1,94 @@
+// Pure pieces of the ffmpeg source: command line, frame splitting, restart backoff.
+
+export interface SourceSpec {
+  url: string;
+  fps: number;
+  /** Output size: the model input; frames are scaled and letterboxed (black bars) to it. */
+  width: number;
+  height: number;
+  /** file:// sources only: replay the clip forever. */
+  loop: boolean;
+  /** RTSP socket I/O timeout. */
+  rtspTimeoutSec: number;
+}
+
+/** Video filter: keep aspect ratio, pad to the exact size centred, pace to fps, output RGB24. */
+export function videoFilter(s: Pick<SourceSpec, 'fps' | 'width' | 'height'>): string {
+  return [
+    `fps=${s.fps}`,
+    `scale=${s.width}:${s.height}:force_original_aspect_ratio=decrease:flags=bilinear`,
+    `pad=${s.width}:${s.height}:(ow-iw)/2:(oh-ih)/2:color=black`,
+    'format=rgb24',
+  ].join(',');
+}
+
+/** The ffmpeg arguments that turn a camera URL into raw RGB24 frames on stdout. */
+export function ffmpegArgs(s: SourceSpec): string[] {
+  const input: string[] = [];
+  const u = new URL(s.url);
+  if (u.protocol === 'rtsp:' || u.protocol === 'rtsps:') {
+    // TCP transport; -timeout is the socket I/O timeout in µs (ffmpeg 5.1 rejects -stimeout / -rw_timeout).
+    // Low-latency probing: first frame in ~0.4 s instead of ~3 s.
+    input.push('-rtsp_transport', 'tcp', '-timeout', String(Math.round(s.rtspTimeoutSec * 1e6)));
+    input.push('-fflags', 'nobuffer', '-flags', 'low_delay', '-probesize', '32', '-analyzeduration', '0');
+    input.push('-i', s.url);
+  } else if (u.protocol === 'file:') {
+    input.push('-re');
+    if (s.loop) input.push('-stream_loop', '-1');
+    input.push('-i', decodeURIComponent(u.pathname));
+  } else {
+    throw new Error(`unsupported camera URL scheme ${u.protocol} (rtsp://, rtsps:// or file://)`);
+  }
+  return ['-hide_banner', '-nostdin', '-loglevel', 'error', ...input, '-an', '-sn', '-dn', '-vf', videoFilter(s), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
+}
+
+/** Cuts a byte stream into fixed-size frames; keeps at most one partial frame. */
+export class FrameSplitter {
+  private partial: Buffer | null = null;
+  private filled = 0;
+
+  constructor(readonly frameBytes: number) {
+    if (!(frameBytes > 0)) throw new RangeError('frameBytes must be positive');
+  }
+
+  push(chunk: Buffer): Buffer[] {
+    const out: Buffer[] = [];
+    let off = 0;
+    while (off < chunk.length) {
+      if (this.partial === null && this.filled === 0 && chunk.length - off >= this.frameBytes) {
+        // Whole frame inside the chunk: copy so the frame does not pin the chunk's memory.
+        out.push(Buffer.from(chunk.subarray(off, off + this.frameBytes)));
+        off += this.frameBytes;
+        continue;
+      }
+      if (this.partial === null) this.partial = Buffer.allocUnsafe(this.frameBytes);
+      const n = Math.min(this.frameBytes - this.filled, chunk.length - off);
+      chunk.copy(this.partial, this.filled, off, off + n);
+      this.filled += n;
+      off += n;
+      if (this.filled === this.frameBytes) {
+        out.push(this.partial);
+        this.partial = null;
+        this.filled = 0;
+      }
+    }
+    return out;
+  }
+
+  /** Bytes of an incomplete frame held. */
+  get pending(): number {
+    return this.filled;
+  }
+
+  reset(): void {
+    this.partial = null;
+    this.filled = 0;
+  }
+}
+
+/** Exponential backoff with ±20 % jitter: min * 2^attempt, capped at max. attempt starts at 0. */
+export function backoffMs(attempt: number, minMs: number, maxMs: number, random: () => number = Math.random): number {
+  const base = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
+  const jittered = base * (0.8 + 0.4 * random());
+  return Math.round(Math.max(minMs * 0.8, Math.min(maxMs, jittered)));
+}

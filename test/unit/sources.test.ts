@@ -1,0 +1,72 @@
+import t from 'tap';
+import { ffmpegArgs, videoFilter, FrameSplitter, backoffMs } from '../../pipelines/sources/ffmpeg-args.js';
+import { FrameSlots } from '../../pipelines/frame-slots.js';
+import { resolveFfmpeg, findOnPath } from '../../pipelines/sources/ffmpeg-path.js';
+
+t.test('RTSP arguments: TCP, I/O timeout in µs, low-latency probing, letterboxed rgb24', async (t) => {
+  const a = ffmpegArgs({ url: 'rtsp://127.0.0.1:8554/cam1', fps: 10, width: 128, height: 128, loop: false, rtspTimeoutSec: 5 });
+  const s = a.join(' ');
+  t.match(s, '-rtsp_transport tcp -timeout 5000000');
+  t.match(s, '-probesize 32 -analyzeduration 0');
+  t.match(s, '-i rtsp://127.0.0.1:8554/cam1');
+  t.notMatch(s, /stimeout|rw_timeout|stream_loop/);
+  t.equal(a[a.indexOf('-vf') + 1], 'fps=10,scale=128:128:force_original_aspect_ratio=decrease:flags=bilinear,pad=128:128:(ow-iw)/2:(oh-ih)/2:color=black,format=rgb24');
+  t.same(a.slice(-5), ['-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
+});
+
+t.test('file arguments: real-time pacing and looping', async (t) => {
+  const a = ffmpegArgs({ url: 'file:///opt/demo%20clip.mp4', fps: 5, width: 160, height: 120, loop: true, rtspTimeoutSec: 5 });
+  t.match(a.join(' '), '-re -stream_loop -1 -i /opt/demo clip.mp4');
+  t.notMatch(a.join(' '), /rtsp_transport/);
+  t.equal(videoFilter({ fps: 5, width: 160, height: 120 }).split(',')[0], 'fps=5');
+  t.throws(() => ffmpegArgs({ url: 'http://x/y', fps: 5, width: 8, height: 8, loop: false, rtspTimeoutSec: 1 }), /unsupported camera URL scheme http:/);
+});
+
+t.test('frame splitter cuts exact frames from any chunking', async (t) => {
+  const s = new FrameSplitter(4);
+  t.same(s.push(Buffer.from([1, 2, 3])), []);
+  t.equal(s.pending, 3);
+  const f = s.push(Buffer.from([4, 5, 6, 7, 8, 9, 10, 11, 12, 13]));
+  t.same(f.map((b) => [...b]), [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]]);
+  t.equal(s.pending, 1);
+  s.reset();
+  t.equal(s.pending, 0);
+  t.same(s.push(Buffer.from([1, 1, 1, 1])).length, 1);
+  t.throws(() => new FrameSplitter(0));
+});
+
+t.test('backoff doubles from min to max with bounded jitter', async (t) => {
+  const mid = () => 0.5;
+  t.same([0, 1, 2, 3, 4, 5, 10].map((a) => backoffMs(a, 1000, 30000, mid)), [1000, 2000, 4000, 8000, 16000, 30000, 30000]);
+  for (let i = 0; i < 50; i++) {
+    const d = backoffMs(2, 1000, 30000);
+    t.ok(d >= 3200 && d <= 4800, `jittered ${d}`);
+  }
+  t.ok(backoffMs(50, 1000, 30000, () => 1) <= 30000);
+});
+
+t.test('frame slots: newest wins, drops counted, round robin', async (t) => {
+  const s = new FrameSlots<{ camera: string; n: number }>();
+  s.offer({ camera: 'a', n: 1 });
+  t.same(s.offer({ camera: 'a', n: 2 }), { camera: 'a', n: 1 });
+  s.offer({ camera: 'b', n: 1 });
+  s.offer({ camera: 'c', n: 1 });
+  t.equal(s.size, 3);
+  t.same(s.take(), { camera: 'a', n: 2 });
+  s.offer({ camera: 'a', n: 3 });
+  t.same(s.take(), { camera: 'b', n: 1 });
+  t.same(s.take(), { camera: 'c', n: 1 });
+  t.same(s.take(), { camera: 'a', n: 3 });
+  t.equal(s.take(), undefined);
+  s.offer({ camera: 'b', n: 2 });
+  t.equal(s.clear(), 1);
+  t.same(Object.fromEntries(s.dropped), { a: 1, b: 1 });
+});
+
+t.test('ffmpeg resolution: config, then PATH, then the npm package', async (t) => {
+  t.same(resolveFfmpeg('/opt/ffmpeg'), { path: '/opt/ffmpeg', origin: 'config' });
+  t.equal(findOnPath('definitely-not-a-command-xyz'), null);
+  const npm = resolveFfmpeg('', '/nonexistent');
+  t.equal(npm.origin, 'npm');
+  t.match(npm.path, /@ffmpeg-installer/);
+});

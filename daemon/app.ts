@@ -7,6 +7,8 @@ import { MqttLink } from './mqtt.js';
 import { Pipeline, type FrameResult } from './pipeline.js';
 import { readManifest } from '../models/manifest-file.js';
 import { resolveFfmpeg } from '../pipelines/sources/ffmpeg-path.js';
+import { toSpecs } from '../pipelines/engines/onnxruntime/providers.js';
+import { detectTensorRtVersion, withEngineCaches } from '../pipelines/engines/onnxruntime/engine-cache.js';
 
 export interface AppOptions {
   /** Log every result at info level (the out-of-the-box demo does). */
@@ -57,10 +59,12 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   // A broker that is down at start must not stop the daemon: results are dropped until it is back.
   await mqtt.start(5000).catch((e) => log.warn('MQTT broker not reachable yet; results are dropped until it is', { err: (e as Error).message }));
 
+  // TensorRT engine caches are keyed by model sha256 + engine options + TensorRT version.
+  const executionProviders = withEngineCaches(toSpecs(config.engine.executionProviders), manifest.sha256, detectTensorRtVersion());
   const engine = new EngineSupervisor(
     {
       manifestPath: config.model.path,
-      executionProviders: config.engine.executionProviders,
+      executionProviders,
       threads: config.engine.threads,
       inferTimeoutMs: config.engine.inferenceTimeoutMs,
       restartMinMs: config.source.restartMinMs,

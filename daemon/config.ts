@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import convict from 'convict';
 import { parseManifest, ManifestError } from '../models/manifest.js';
+import { checkProviders, PROVIDER_NAMES, type ProviderName } from '../pipelines/engines/onnxruntime/providers.js';
 
 export const DEFAULT_MODEL = 'models/mask-mobilenet/model.json';
 export const DEMO_CLIP = 'models/demo/demo.mp4';
@@ -21,7 +22,9 @@ export interface CameraConfig {
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-export type ExecutionProvider = 'cpu' | 'cuda' | 'tensorrt';
+export type ExecutionProvider = ProviderName;
+/** A provider by name, or with options: {"name": "tensorrt", "fp16": true, "engineCacheDir": "/var/lib/..."}. */
+export type ExecutionProviderEntry = ExecutionProvider | { name: ExecutionProvider; [option: string]: unknown };
 
 export interface Config {
   site: string;
@@ -42,7 +45,7 @@ export interface Config {
   cameras: CameraConfig[];
   /** path: absolute path of a model.json (resolved and checked by loadConfig). */
   model: { path: string };
-  engine: { backend: 'onnxruntime'; executionProviders: string[]; threads: number; inferenceTimeoutMs: number };
+  engine: { backend: 'onnxruntime'; executionProviders: ExecutionProviderEntry[]; threads: number; inferenceTimeoutMs: number };
   source: { ffmpegPath: string; rtspTimeoutSec: number; stallSec: number; restartMinMs: number; restartMaxMs: number };
   log: { level: LogLevel };
 }
@@ -73,7 +76,7 @@ export const ENV_VARS = {
   'log.level': 'MOBILENET_EDGE_LOG_LEVEL',
 } as const;
 
-export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ['cpu', 'cuda', 'tensorrt'];
+export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = PROVIDER_NAMES;
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 const TOPIC_SAFE = /^[A-Za-z0-9_-]{1,64}$/;
 const CAMERA_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -167,13 +170,17 @@ const qosFormat = (x: unknown): void => {
   if (x !== 0 && x !== 1 && x !== 2) fail('must be 0, 1 or 2');
 };
 
-const executionProviders = (x: unknown): void => {
-  if (!Array.isArray(x) || x.length === 0) fail(`must be a non-empty list from ${EXECUTION_PROVIDERS.join(', ')}`);
-  const a = x as unknown[];
-  const bad = a.filter((p) => typeof p !== 'string' || !EXECUTION_PROVIDERS.includes(p as ExecutionProvider));
-  if (bad.length) fail(`unknown execution provider ${bad.map(show).join(', ')} (allowed: ${EXECUTION_PROVIDERS.join(', ')})`);
-  if (new Set(a).size !== a.length) fail('lists a provider twice');
-};
+/** Marker thrown by the executionProviders format; its detailed problems go to the collector. */
+const PROVIDERS_MARKER = 'invalid execution provider list (see the per-entry problems)';
+
+const executionProviders =
+  (collector: ConfigProblem[]) =>
+  (x: unknown): void => {
+    const problems = checkProviders(x);
+    if (!problems.length) return;
+    collector.push(...problems.map((p) => ({ path: `engine.executionProviders${p.path}`, message: p.message })));
+    fail(PROVIDERS_MARKER);
+  };
 
 const oneOf =
   (allowed: readonly string[]) =>
@@ -219,7 +226,7 @@ export function checkCameras(v: unknown, requireOne: boolean): ConfigProblem[] {
 // ---------------------------------------------------------------------------------------
 // Schema
 
-function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cameraProblems: ConfigProblem[]) {
+function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cameraProblems: ConfigProblem[], providerProblems: ConfigProblem[]) {
   return {
     site: { doc: 'Site name, used in MQTT topics.', format: topicSafe, default: 'site', env: ENV_VARS.site },
     deviceId: { doc: 'This device, used in MQTT topics.', format: topicSafe, default: 'edge-1', env: ENV_VARS.deviceId },
@@ -264,7 +271,11 @@ function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cam
     },
     engine: {
       backend: { doc: 'Inference backend.', format: oneOf(['onnxruntime']), default: 'onnxruntime' },
-      executionProviders: { doc: 'Execution providers in order of preference: cpu, cuda, tensorrt.', format: executionProviders, default: ['cpu'] },
+      executionProviders: {
+        doc: 'Execution providers in order of preference: cpu, cuda, tensorrt, each a name or {"name": ..., options} (docs/ACCELERATORS.md).',
+        format: executionProviders(providerProblems),
+        default: ['cpu'],
+      },
       threads: { doc: 'Intra-op threads (0 = library default).', format: intRange(0, 1024), default: 0 },
       inferenceTimeoutMs: { doc: 'Inference timeout (ms); a longer inference counts as failed.', format: intRange(100, 600_000), default: 10_000 },
     },
@@ -349,6 +360,7 @@ function parseConvictErrors(text: string, known: Set<string>, env: NodeJS.Proces
     }
     const [, p, rest] = m;
     if (p === 'cameras' && rest.startsWith(CAMERAS_MARKER)) continue; // detailed problems come from the collector
+    if (p === 'engine.executionProviders' && rest.startsWith(PROVIDERS_MARKER)) continue;
     const msg = rest.replace(/: value was (.*)$/, ' (got $1)');
     out.push({ path: p, message: msg + envNote(p) });
   }
@@ -444,6 +456,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; packa
   const packageRoot = path.resolve(opts.packageRoot);
   const problems: ConfigProblem[] = [];
   const cameraProblems: ConfigProblem[] = [];
+  const providerProblems: ConfigProblem[] = [];
 
   let fileContent: Obj = {};
   if (opts.file !== undefined) {
@@ -454,7 +467,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; packa
   }
 
   const hasFile = opts.file !== undefined;
-  const schema = buildSchema(hasFile ? [] : defaultCameras(packageRoot), hasFile, cameraProblems);
+  const schema = buildSchema(hasFile ? [] : defaultCameras(packageRoot), hasFile, cameraProblems, providerProblems);
   const tree = schema as unknown as SchemaTree;
   const loadable = structural(fileContent, tree, '', problems);
 
@@ -465,7 +478,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; packa
   } catch (e) {
     problems.push(...parseConvictErrors((e as Error).message, schemaPaths(tree), env));
   }
-  problems.push(...cameraProblems);
+  problems.push(...cameraProblems, ...providerProblems);
 
   const c = conf.getProperties();
 

@@ -87,6 +87,7 @@ export class EngineSupervisor extends EventEmitter {
       this.loaded = loaded;
       this.state = 'ready';
       if (loaded.fallbacks.length) this.log.warn('execution provider fallback', { provider: loaded.provider, fallbacks: loaded.fallbacks });
+      for (const warning of loaded.warnings ?? []) this.log.warn('execution provider warning', { provider: loaded.provider, warning });
       this.log.info('engine ready', { pid: w.pid, provider: loaded.provider, model: loaded.model, loadMs: Math.round(loaded.loadMs), warmupMs: Math.round(loaded.warmupMs) });
       this.emit('ready', loaded);
       return loaded;

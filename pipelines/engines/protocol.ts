@@ -153,6 +153,8 @@ export interface LoadedMsg {
   fallbacks: { name: string; reason: string }[];
   loadMs: number;
   warmupMs: number;
+  /** Optional: the provider runs, but not as asked (e.g. TensorRT options ignored by the binding). */
+  warnings?: string[];
 }
 
 /** supervisor → worker: body = packed RGB24 (or BGR24) pixels, width*height*3 bytes, already at model size. */

@@ -287,7 +287,7 @@ t.test('several problems are reported together (bad.json)', async (t) => {
     'cameras[2].id',
     'cameras[2].zoom',
     'colour',
-    'engine.executionProviders',
+    'engine.executionProviders[1]',
     'log.level',
     'mqtt.qos',
     'mqtt.tls',
@@ -296,7 +296,7 @@ t.test('several problems are reported together (bad.json)', async (t) => {
   ]);
   t.equal(find(ps, 'cameras[2].id'), 'duplicate camera id "cam1"');
   t.equal(find(ps, 'cameras[1].url'), '"htp://x" is not an rtsp://, rtsps:// or file:// URL');
-  t.match(find(ps, 'engine.executionProviders'), /openvino/);
+  t.match(find(ps, 'engine.executionProviders[1]'), /openvino/);
 });
 
 t.test('maskSecrets hides passwords and URL credentials, leaves the rest', async (t) => {
@@ -327,7 +327,7 @@ t.test('checkConfig: 78 with every bad key printed, 0 for a good file', async (t
   t.equal(checkConfig(fixture('bad.json'), root, (l) => lines.push(l), {}), 78);
   t.equal(lines.length, 11);
   for (const l of lines) t.match(l, /^config error: \S+: /);
-  for (const k of ['site', 'colour', 'mqtt.url', 'mqtt.qos', 'mqtt.tls', 'cameras[1].url', 'cameras[1].fps', 'cameras[2].id', 'cameras[2].zoom', 'engine.executionProviders', 'log.level'])
+  for (const k of ['site', 'colour', 'mqtt.url', 'mqtt.qos', 'mqtt.tls', 'cameras[1].url', 'cameras[1].fps', 'cameras[2].id', 'cameras[2].zoom', 'engine.executionProviders[1]', 'log.level'])
     t.ok(lines.some((l) => l.startsWith(`config error: ${k}: `)), k);
 
   const ok: string[] = [];
@@ -361,4 +361,50 @@ t.test('printConfig: effective config as JSON, secrets masked', async (t) => {
 t.test('fixtures are what the tests think they are', async (t) => {
   t.ok(fs.existsSync(fixture('good.json')));
   t.ok(fs.existsSync(fixture('bad.json')));
+});
+
+t.test('execution providers: names or objects with validated per-provider options', async (t) => {
+  const root = packageRoot(t);
+  const write = (engine: unknown) => {
+    const f = path.join(root, `e${Math.random().toString(36).slice(2)}.json`);
+    fs.writeFileSync(f, JSON.stringify({ cameras: [{ id: 'c', url: 'rtsp://cam/s' }], engine }));
+    return f;
+  };
+  const good = [{ name: 'tensorrt', fp16: true, engineCacheDir: '/var/lib/mobilenet-edge/trt', timingCache: true, workspaceMb: 512 }, { name: 'cuda', deviceId: 0 }, 'cpu'];
+  const c = loadConfig({ file: write({ executionProviders: good }), packageRoot: root, env: {} });
+  t.same(c.engine.executionProviders, good);
+
+  const ps = problemsOf(t, () =>
+    loadConfig({
+      file: write({
+        executionProviders: [
+          { name: 'tensorrt', fp16: 'yes', engineCacheDir: 'relative/dir', trt_fp16_enable: '1', timingCache: true },
+          { name: 'cuda', fp16: true },
+          { name: 'cpu', threads: 2 },
+          { fp16: true },
+          'cuda',
+          42,
+        ],
+      }),
+      packageRoot: root,
+      env: {},
+    }),
+  );
+  t.same(paths(ps), [
+    'engine.executionProviders[0].engineCacheDir',
+    'engine.executionProviders[0].fp16',
+    'engine.executionProviders[0].trt_fp16_enable',
+    'engine.executionProviders[1].fp16',
+    'engine.executionProviders[2].threads',
+    'engine.executionProviders[3].name',
+    'engine.executionProviders[4]',
+    'engine.executionProviders[5]',
+  ]);
+  t.match(find(ps, 'engine.executionProviders[0].fp16'), /true or false/);
+  t.match(find(ps, 'engine.executionProviders[0].engineCacheDir'), /absolute/);
+  t.match(find(ps, 'engine.executionProviders[0].trt_fp16_enable'), /unknown option for tensorrt \(known: deviceId, fp16, engineCacheDir/);
+  t.match(find(ps, 'engine.executionProviders[1].fp16'), /unknown option for cuda \(known: deviceId\)/);
+  t.match(find(ps, 'engine.executionProviders[2].threads'), /takes no options/);
+  t.match(find(ps, 'engine.executionProviders[4]'), /twice/);
+  t.match(find(ps, 'engine.executionProviders[5]'), /expected a provider name or an object/);
 });

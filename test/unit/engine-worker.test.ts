@@ -44,6 +44,21 @@ t.test('asking for cuda/tensorrt on a CPU machine falls back to cpu with the rea
   for (const f of loaded.fallbacks) t.match(f.reason, /failed|load|not/i);
 });
 
+t.test('the object form with options falls back the same way, options and all', async (t) => {
+  const { w } = await started(t);
+  const cache = t.testdir({});
+  const loaded = await w.load(join(tiny, 'model.json'), [
+    { name: 'tensorrt', fp16: true, engineCacheDir: cache, engineCachePath: join(cache, 'x'), workspaceMb: 256 },
+    { name: 'cuda', deviceId: 0 },
+    { name: 'cpu' },
+  ]);
+  t.equal(loaded.provider, 'cpu');
+  t.same(loaded.fallbacks.map((f) => f.name), ['tensorrt', 'cuda']);
+  for (const f of loaded.fallbacks) t.match(f.reason, /^failed to load: /);
+  t.equal(loaded.warnings, undefined, 'cpu runs as asked');
+  t.equal((await w.infer(frame(255, 0, 0), 8, 8)).outputs.get('logits')!.dims[1], 2);
+});
+
 t.test('errors are answered with codes, and the worker keeps serving', async (t) => {
   const { w } = await started(t);
   await t.rejects(w.infer(frame(1, 2, 3), 8, 8), { code: 'NOT_LOADED' });

@@ -4,6 +4,8 @@
 import * as ort from 'onnxruntime-node';
 import { checkGraph, inputShape, type Manifest } from '../../../models/manifest.js';
 import type { ProviderRequest, TensorInfo } from '../protocol.js';
+import { PROVIDER_NAMES, toOrtOptions } from './providers.js';
+import { cacheWarnings } from './engine-cache.js';
 
 export interface OpenedSession {
   session: ort.InferenceSession;
@@ -12,6 +14,8 @@ export interface OpenedSession {
   inputs: TensorInfo[];
   outputs: TensorInfo[];
   warmupMs: number;
+  /** Things that work but not as asked (e.g. TensorRT options the binding ignored). */
+  warnings: string[];
 }
 
 export class ModelMismatchError extends Error {
@@ -21,12 +25,11 @@ export class ModelMismatchError extends Error {
   }
 }
 
-const KNOWN = new Set(['cpu', 'cuda', 'tensorrt']);
+const KNOWN = new Set<string>(PROVIDER_NAMES);
 
 function toOrtProvider(p: string | ProviderRequest): ort.InferenceSession.ExecutionProviderConfig {
   if (typeof p === 'string') return p;
-  const { name, ...options } = p;
-  return { name, ...options } as ort.InferenceSession.ExecutionProviderConfig;
+  return toOrtOptions(p) as ort.InferenceSession.ExecutionProviderConfig;
 }
 
 function describe(meta: readonly ort.InferenceSession.ValueMetadata[]): TensorInfo[] {
@@ -67,7 +70,8 @@ export async function openSession(bytes: Uint8Array, manifest: Manifest, provide
       const t0 = performance.now();
       const zeros = new ort.Tensor('float32', new Float32Array(inputShape(manifest).reduce((a, b) => a * b, 1)), inputShape(manifest));
       await session.run({ [manifest.input.name]: zeros }, [manifest.output.name]);
-      return { session, provider: name, fallbacks, inputs, outputs, warmupMs: performance.now() - t0 };
+      const warmupMs = performance.now() - t0;
+      return { session, provider: name, fallbacks, inputs, outputs, warmupMs, warnings: cacheWarnings(p) };
     } catch (e) {
       fallbacks.push({ name, reason: `loaded but failed its warm-up inference: ${firstLine(e)}` });
       await session.release().catch(() => undefined);

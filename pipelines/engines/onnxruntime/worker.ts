@@ -52,6 +52,7 @@ async function load(msg: LoadMsg): Promise<void> {
     fallbacks: opened.fallbacks,
     loadMs: performance.now() - t0,
     warmupMs: opened.warmupMs,
+    ...(opened.warnings.length ? { warnings: opened.warnings } : {}),
   });
 }
 

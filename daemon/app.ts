@@ -6,6 +6,7 @@ import type { Logger } from './log.js';
 import { MqttLink } from './mqtt.js';
 import { Pipeline, type FrameResult } from './pipeline.js';
 import { readManifest } from '../models/manifest-file.js';
+import { modelFileFor } from '../models/manifest.js';
 import { resolveFfmpeg } from '../pipelines/sources/ffmpeg-path.js';
 import { toSpecs } from '../pipelines/engines/onnxruntime/providers.js';
 import { detectTensorRtVersion, withEngineCaches } from '../pipelines/engines/onnxruntime/engine-cache.js';
@@ -60,7 +61,11 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   await mqtt.start(5000).catch((e) => log.warn('MQTT broker not reachable yet; results are dropped until it is', { err: (e as Error).message }));
 
   // TensorRT engine caches are keyed by model sha256 + engine options + TensorRT version.
-  const executionProviders = withEngineCaches(toSpecs(config.engine.executionProviders), manifest.sha256, detectTensorRtVersion());
+  const executionProviders = withEngineCaches(
+    toSpecs(config.engine.executionProviders),
+    modelFileFor(manifest, 'onnxruntime')?.sha256 ?? manifest.sha256,
+    detectTensorRtVersion(),
+  );
   const engine = new EngineSupervisor(
     {
       manifestPath: config.model.path,

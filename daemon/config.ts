@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import convict from 'convict';
-import { parseManifest, ManifestError } from '../models/manifest.js';
+import { parseManifest, ManifestError, modelFiles } from '../models/manifest.js';
 import { checkProviders, PROVIDER_NAMES, type ProviderName } from '../pipelines/engines/onnxruntime/providers.js';
 
 export const DEFAULT_MODEL = 'models/mask-mobilenet/model.json';
@@ -424,8 +424,10 @@ function resolveModel(p: string, configDir: string | undefined, packageRoot: str
   }
   try {
     const m = parseManifest(json.value, found);
-    const modelFile = path.join(path.dirname(found), m.file);
-    if (!isFile(modelFile)) problems.push({ path: at, message: `model file ${modelFile} (named by ${found}) not found` });
+    for (const ref of modelFiles(m)) {
+      const modelFile = path.join(path.dirname(found), ref.file);
+      if (!isFile(modelFile)) problems.push({ path: at, message: `model file ${modelFile} (named by ${found}) not found` });
+    }
   } catch (e) {
     if (!(e instanceof ManifestError)) throw e;
     for (const mp of e.problems) problems.push({ path: at, message: `${found}: invalid manifest: ${mp}` });

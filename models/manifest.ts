@@ -8,6 +8,16 @@ export type ColorOrder = 'RGB' | 'BGR';
 export type Resize = 'letterbox' | 'stretch';
 export type OutputKind = 'probabilities' | 'logits';
 export type Task = 'classify' | 'detect';
+/** Which engine a model file is for: an ONNX graph, an Edge TPU-compiled TFLite, a plain (CPU) TFLite. */
+export type ModelEngine = 'onnxruntime' | 'edgetpu' | 'tflite';
+export const MODEL_ENGINES: readonly ModelEngine[] = ['onnxruntime', 'edgetpu', 'tflite'];
+
+/** One model file of a bundle and the engine it is for. */
+export interface ModelFileRef {
+  engine: ModelEngine;
+  file: string;
+  sha256: string;
+}
 
 export interface ManifestInput {
   name: string;
@@ -40,6 +50,10 @@ export interface Manifest {
   /** Model file name, relative to the manifest's folder; no path separators. */
   file: string;
   sha256: string;
+  /** Engine of `file`; absent = "onnxruntime" (manifests written before engines existed). */
+  engine?: ModelEngine;
+  /** Further files of the bundle for other engines (e.g. a *_edgetpu.tflite beside the ONNX). */
+  files?: ModelFileRef[];
   input: ManifestInput;
   preprocess: Preprocess;
   output: ManifestOutput;
@@ -66,7 +80,7 @@ const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
 
-const TOP_KEYS = ['format', 'name', 'version', 'task', 'file', 'sha256', 'input', 'preprocess', 'output', 'labels', 'features', 'training'];
+const TOP_KEYS = ['format', 'name', 'version', 'task', 'file', 'sha256', 'engine', 'files', 'input', 'preprocess', 'output', 'labels', 'features', 'training'];
 const INPUT_KEYS = ['name', 'layout', 'width', 'height', 'colorOrder', 'resize', 'padColor'];
 
 function triple(v: unknown, path: string, problems: string[], check: (n: number) => boolean): [number, number, number] {
@@ -172,11 +186,48 @@ export function parseManifest(raw: unknown, source = 'model.json'): Manifest {
   if (raw.features !== undefined && typeof raw.features !== 'string') p.push('features: expected a tensor name');
   if (raw.training !== undefined && !isObj(raw.training)) p.push('training: expected an object');
 
+  let engine: ModelEngine | undefined;
+  if (raw.engine !== undefined) engine = oneOf(raw, 'engine', '', MODEL_ENGINES);
+  let files: ModelFileRef[] | undefined;
+  if (raw.files !== undefined) {
+    if (!Array.isArray(raw.files)) p.push('files: expected an array of {engine, file, sha256}');
+    else {
+      // an invalid `engine` is reported once, not again as a clash with every file
+      const engineValid = raw.engine === undefined || MODEL_ENGINES.includes(raw.engine as ModelEngine);
+      const seen = new Set<string>(engineValid ? [engine ?? 'onnxruntime'] : []);
+      files = raw.files.map((f, i) => {
+        const at = `files[${i}].`;
+        if (!isObj(f)) {
+          p.push(`files[${i}]: expected an object {engine, file, sha256}`);
+          return { engine: 'onnxruntime' as ModelEngine, file: '', sha256: '' };
+        }
+        unknownKeys(f, ['engine', 'file', 'sha256'], at, p);
+        const ref = { engine: oneOf(f, 'engine', at, MODEL_ENGINES), file: str(f, 'file', at, SAFE_NAME, 'a plain file name (no path)'), sha256: str(f, 'sha256', at, SHA256, 'a lowercase hex sha256') };
+        if (seen.has(ref.engine)) p.push(`${at}engine: the bundle already has a file for ${ref.engine}`);
+        seen.add(ref.engine);
+        return ref;
+      });
+    }
+  }
+
   if (p.length) throw new ManifestError(source, p);
   const m: Manifest = { format, name, version, task, file, sha256, input, preprocess, output, labels };
+  if (engine) m.engine = engine;
+  if (files) m.files = files;
   if (typeof raw.features === 'string') m.features = raw.features;
   if (isObj(raw.training)) m.training = raw.training;
   return m;
+}
+
+/** The bundle's file for an engine (the primary `file` or one of `files`), or undefined. */
+export function modelFileFor(m: Manifest, engine: ModelEngine): ModelFileRef | undefined {
+  if ((m.engine ?? 'onnxruntime') === engine) return { engine, file: m.file, sha256: m.sha256 };
+  return m.files?.find((f) => f.engine === engine);
+}
+
+/** Every file of the bundle with its engine, the primary one first. */
+export function modelFiles(m: Manifest): ModelFileRef[] {
+  return [{ engine: m.engine ?? 'onnxruntime', file: m.file, sha256: m.sha256 }, ...(m.files ?? [])];
 }
 
 /** The tensor shape the manifest promises for its input, batch 1. */

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseManifest, checkGraph, ManifestError, inputShape } from '../../models/manifest.js';
+import { parseManifest, checkGraph, ManifestError, inputShape, modelFileFor, modelFiles } from '../../models/manifest.js';
 
 const good = () => ({
   format: 'mobilenet-edge/model@1', name: 'mask-mobilenet', version: '1.0.0', task: 'classify',
@@ -37,4 +37,28 @@ t.test('graph mismatches are reported', async (t) => {
   t.match(p[0], /shape \[1, 3, 160, 160\]/);
   t.match(p[1], /3 classes but the manifest lists 2 labels/);
   t.match(checkGraph(m, { inputs: [{ name: 'x', shape: [1, 3, 128, 128] }], outputs: [] })[0], /input "input" is not in the graph/);
+});
+
+t.test('bundles: a file per engine, old manifests still mean onnxruntime', async (t) => {
+  const old = parseManifest(good());
+  t.equal(old.engine, undefined);
+  t.same(modelFileFor(old, 'onnxruntime'), { engine: 'onnxruntime', file: 'model.onnx', sha256: 'a'.repeat(64) });
+  t.equal(modelFileFor(old, 'edgetpu'), undefined);
+
+  const both = parseManifest({ ...good(), files: [{ engine: 'edgetpu', file: 'model_edgetpu.tflite', sha256: 'b'.repeat(64) }, { engine: 'tflite', file: 'model.tflite', sha256: 'c'.repeat(64) }] });
+  t.same(modelFileFor(both, 'edgetpu'), { engine: 'edgetpu', file: 'model_edgetpu.tflite', sha256: 'b'.repeat(64) });
+  t.same(modelFiles(both).map((f) => f.engine), ['onnxruntime', 'edgetpu', 'tflite']);
+
+  const tpuOnly = parseManifest({ ...good(), engine: 'edgetpu', file: 'model_edgetpu.tflite' });
+  t.equal(modelFileFor(tpuOnly, 'onnxruntime'), undefined, 'an Edge TPU-only bundle has no ONNX file');
+  t.equal(modelFileFor(tpuOnly, 'edgetpu')!.file, 'model_edgetpu.tflite');
+
+  const err = t.throws(() =>
+    parseManifest({ ...good(), engine: 'coral', files: [{ engine: 'onnxruntime', file: 'x.onnx', sha256: 'b'.repeat(64) }, { engine: 'tflite', file: '../x', sha256: 'B', extra: 1 }, 7] }),
+  ) as unknown as ManifestError;
+  const text = err.problems.join('\n');
+  for (const k of ['engine: expected one of onnxruntime, edgetpu, tflite', 'files[1].file:', 'files[1].sha256:', 'files[1].extra: unknown key', 'files[2]: expected an object']) t.match(text, k);
+  t.notMatch(text, /files\[0\]/, 'an invalid engine is reported once, not as a clash with files[0]');
+  const dup = t.throws(() => parseManifest({ ...good(), files: [{ engine: 'onnxruntime', file: 'x.onnx', sha256: 'b'.repeat(64) }] })) as unknown as ManifestError;
+  t.match(dup.problems.join('\n'), 'files[0].engine: the bundle already has a file for onnxruntime');
 });

@@ -45,9 +45,17 @@ export class EngineError extends Error {
   }
 }
 
+/** The Python that runs the Edge TPU worker: Debian's (its tflite/pycoral packages import only there). */
+export const EDGETPU_PYTHON = '/usr/bin/python3';
+
 /** The worker entry points shipped with the package, resolved next to this file (.ts in tests, .js when built). */
-export function defaultWorkerCommand(engine: 'onnxruntime' = 'onnxruntime'): string[] {
+export function defaultWorkerCommand(engine: 'onnxruntime' | 'edgetpu' = 'onnxruntime'): string[] {
   const ext = extname(fileURLToPath(import.meta.url));
+  if (engine === 'edgetpu') {
+    // Python sources are not compiled: from dist/ they are found in the package's pipelines/ folder.
+    const rel = ext === '.ts' ? './edgetpu/worker.py' : '../../../pipelines/engines/edgetpu/worker.py';
+    return [EDGETPU_PYTHON, '-B', fileURLToPath(new URL(rel, import.meta.url))];
+  }
   const worker = fileURLToPath(new URL(`./${engine}/worker${ext}`, import.meta.url));
   // Under a TypeScript loader (tests) the child needs the same loader flags.
   return [process.execPath, ...(ext === '.ts' ? process.execArgv : []), worker];

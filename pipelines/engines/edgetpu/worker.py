@@ -1,0 +1,270 @@
+#!/usr/bin/python3
+"""The Edge TPU engine worker: speaks the engine protocol (version 1) on stdin/stdout like the
+onnxruntime worker, runs TFLite models with the libedgetpu delegate (provider "edgetpu") or on
+the CPU (provider "cpu", a plain quantised .tflite). Logs go to stderr. Run with /usr/bin/python3
+(Debian's tflite / pycoral packages import only there).
+
+Providers, in the order asked:
+  edgetpu  the bundle's "edgetpu" file (must hold edgetpu-custom-op), on the Edge TPU delegate
+  cpu      the bundle's "tflite" file (a plain TFLite model), on the CPU interpreter
+Each must open, match the manifest and pass a warm-up inference; otherwise the next is tried
+and the reason is reported in `loaded.fallbacks`.
+"""
+import hashlib
+import json
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from protocol import PROTOCOL_VERSION, FrameDecoder, ProtocolError, encode, pack_outputs  # noqa: E402
+from runtime import NoRuntimeError, find_runtime  # noqa: E402
+from tensors import input_plan, to_float, to_input  # noqa: E402
+from tflite_model import ModelFormatError, read_model  # noqa: E402
+
+PROVIDER_FILES = {'edgetpu': 'edgetpu', 'cpu': 'tflite'}
+
+
+class WorkerError(Exception):
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+
+
+_out = os.fdopen(os.dup(1), 'wb', buffering=0)
+sys.stdout = sys.stderr  # stray prints must never reach the protocol stream
+
+
+def send(header, body=b''):
+    data = encode(header, body)
+    view = memoryview(data)
+    while view:
+        n = _out.write(view)
+        view = view[n:]
+
+
+def read_manifest(path):
+    try:
+        with open(path, 'r', encoding='utf-8') as f:
+            m = json.load(f)
+    except (OSError, ValueError) as e:
+        raise WorkerError('MANIFEST_INVALID', 'invalid model manifest %s: %s' % (path, e))
+    problems = []
+    if not isinstance(m, dict):
+        raise WorkerError('MANIFEST_INVALID', 'invalid model manifest %s: not a JSON object' % path)
+    for k, kind in (('name', str), ('version', str), ('file', str), ('sha256', str), ('input', dict), ('preprocess', dict), ('output', dict), ('labels', list)):
+        if not isinstance(m.get(k), kind):
+            problems.append('%s: missing or not a %s' % (k, kind.__name__))
+    if not problems:
+        i = m['input']
+        for k in ('name', 'layout', 'width', 'height', 'colorOrder'):
+            if k not in i:
+                problems.append('input.%s: missing' % k)
+        if i.get('layout') not in (None, 'NHWC'):
+            problems.append('input.layout: TFLite models take NHWC, the manifest says %s' % i.get('layout'))
+        if 'name' not in m['output']:
+            problems.append('output.name: missing')
+    if problems:
+        raise WorkerError('MANIFEST_INVALID', 'invalid model manifest %s: %s' % (path, '; '.join(problems)))
+    return m
+
+
+def model_file(manifest, engine):
+    if manifest.get('engine', 'onnxruntime') == engine:
+        return manifest['file'], manifest['sha256']
+    for f in manifest.get('files') or []:
+        if isinstance(f, dict) and f.get('engine') == engine:
+            return f.get('file'), f.get('sha256')
+    return None, None
+
+
+def check_graph(m, model):
+    """The same checks as models/manifest.ts checkGraph, for TFLite I/O."""
+    problems = []
+    inp = next((t for t in model['inputs'] if t['name'] == m['input']['name']), None)
+    want = [1, m['input']['height'], m['input']['width'], 3]
+    if inp is None:
+        problems.append('input "%s" is not in the graph (graph inputs: %s)' % (m['input']['name'], ', '.join(t['name'] for t in model['inputs'])))
+    elif list(inp['shape']) != want:
+        problems.append('input "%s" has shape %s but the manifest says NHWC %s' % (inp['name'], inp['shape'], want))
+    out = next((t for t in model['outputs'] if t['name'] == m['output']['name']), None)
+    if out is None:
+        problems.append('output "%s" is not in the graph (graph outputs: %s)' % (m['output']['name'], ', '.join(t['name'] for t in model['outputs'])))
+    elif m.get('task', 'classify') == 'classify' and out['shape'] and out['shape'][-1] != len(m['labels']):
+        problems.append('output "%s" has %d classes but the manifest lists %d labels' % (out['name'], out['shape'][-1], len(m['labels'])))
+    return problems
+
+
+class Engine:
+    def __init__(self, runtime):
+        self.runtime = runtime
+        self.active = None
+
+    def open_provider(self, name, manifest_path, m):
+        """(interpreter, model info, path) for one provider; raises WorkerError(MODEL_*) for bundle problems
+        and plain exceptions for 'this provider cannot run here' (a fallback)."""
+        engine = PROVIDER_FILES[name]
+        fname, sha = model_file(m, engine)
+        if not fname:
+            raise LookupError('the bundle has no "%s" model file' % engine)
+        path = os.path.join(os.path.dirname(manifest_path), fname)
+        try:
+            with open(path, 'rb') as f:
+                data = f.read()
+        except OSError as e:
+            raise WorkerError('MODEL_MISSING', 'model file %s named by %s cannot be read: %s' % (path, manifest_path, e))
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != sha:
+            raise WorkerError('HASH_MISMATCH', 'model file %s has sha256 %s but the manifest says %s' % (path, digest, sha))
+        try:
+            info = read_model(data)
+        except ModelFormatError as e:
+            raise WorkerError('LOAD_FAILED', '%s: %s' % (path, e))
+        if name == 'edgetpu' and not info['edgetpu']:
+            raise LookupError('%s is not compiled for the Edge TPU (no edgetpu-custom-op; run edgetpu_compiler)' % fname)
+        if name == 'cpu' and info['edgetpu']:
+            raise LookupError('%s is compiled for the Edge TPU; the CPU interpreter cannot run it' % fname)
+        problems = check_graph(m, info)
+        if problems:
+            raise WorkerError('MODEL_MISMATCH', 'model does not match its manifest: ' + '; '.join(problems))
+        return self.runtime.open(path, name == 'edgetpu'), info
+
+    def load(self, msg):
+        t0 = time.perf_counter()
+        manifest_path = msg.get('manifestPath')
+        if not isinstance(manifest_path, str):
+            raise WorkerError('BAD_REQUEST', 'load needs a manifestPath')
+        m = read_manifest(manifest_path)
+        fallbacks = []
+        for p in msg.get('executionProviders') or ['edgetpu', 'cpu']:
+            name = p if isinstance(p, str) else (p or {}).get('name')
+            if name not in PROVIDER_FILES:
+                fallbacks.append({'name': str(name), 'reason': 'unknown provider "%s" for the Edge TPU engine (known: edgetpu, cpu)' % name})
+                continue
+            try:
+                interp, info = self.open_provider(name, manifest_path, m)
+            except WorkerError:
+                raise
+            except Exception as e:  # the provider cannot run here: fall back
+                fallbacks.append({'name': name, 'reason': 'failed to load: %s' % first_line(e)})
+                continue
+            active = self.prepare(interp, m)
+            try:
+                w0 = time.perf_counter()
+                self.run(active, bytes(m['input']['width'] * m['input']['height'] * 3), [m['output']['name']])
+                warmup_ms = (time.perf_counter() - w0) * 1000
+            except Exception as e:
+                fallbacks.append({'name': name, 'reason': 'loaded but failed its warm-up inference: %s' % first_line(e)})
+                continue
+            self.active = active
+            provider = 'stand-in:' + name if self.runtime.stand_in else name
+            return {'type': 'loaded', 'id': msg.get('id'), 'model': {'name': m['name'], 'version': m['version'], 'sha256': m['sha256']},
+                    'inputs': [tensor_info(t) for t in info['inputs']], 'outputs': [tensor_info(t) for t in info['outputs']],
+                    'provider': provider, 'fallbacks': fallbacks, 'loadMs': (time.perf_counter() - t0) * 1000, 'warmupMs': warmup_ms}
+        raise WorkerError('LOAD_FAILED', 'no execution provider could run the model: ' + '; '.join('%s: %s' % (f['name'], f['reason']) for f in fallbacks))
+
+    @staticmethod
+    def prepare(interp, m):
+        d = next(x for x in interp.get_input_details() if x['name'] == m['input']['name'])
+        dtype = d['dtype'].__name__ if hasattr(d['dtype'], '__name__') else str(d['dtype'])
+        scale, zero = d['quantization']
+        plan = input_plan(m['preprocess'], scale, zero, dtype)
+        outs = {x['name']: x for x in interp.get_output_details()}
+        return {'interp': interp, 'manifest': m, 'input': d, 'dtype': dtype, 'plan': plan, 'outputs': outs}
+
+    @staticmethod
+    def run(a, rgb, names):
+        m = a['manifest']
+        x = to_input(rgb, m['input']['width'], m['input']['height'], m['input'].get('colorOrder', 'RGB'), a['plan'], a['dtype'])
+        it = a['interp']
+        it.set_tensor(a['input']['index'], x)
+        it.invoke()
+        res = []
+        for n in names:
+            d = a['outputs'].get(n)
+            if d is None:
+                raise WorkerError('BAD_REQUEST', 'the model has no output "%s" (outputs: %s)' % (n, ', '.join(a['outputs'])))
+            scale, zero = d['quantization']
+            q = it.get_tensor(d['index'])
+            res.append((n, list(q.shape), to_float(q, scale, zero)))
+        return res
+
+    def infer(self, msg, body):
+        if self.active is None:
+            raise WorkerError('NOT_LOADED', 'no model is loaded')
+        i = self.active['manifest']['input']
+        if msg.get('width') != i['width'] or msg.get('height') != i['height']:
+            raise WorkerError('BAD_REQUEST', 'frame is %sx%s, the model takes %sx%s' % (msg.get('width'), msg.get('height'), i['width'], i['height']))
+        if len(body) != i['width'] * i['height'] * 3:
+            raise WorkerError('BAD_REQUEST', 'frame has %d bytes, expected %d' % (len(body), i['width'] * i['height'] * 3))
+        t0 = time.perf_counter()
+        names = msg.get('outputs') or [self.active['manifest']['output']['name']]
+        try:
+            outs = self.run(self.active, body, names)
+        except WorkerError:
+            raise
+        except Exception as e:
+            raise WorkerError('INFER_FAILED', first_line(e))
+        meta, data = pack_outputs(outs)
+        return {'type': 'result', 'id': msg.get('id'), 'outputs': meta, 'inferMs': (time.perf_counter() - t0) * 1000}, data
+
+
+def tensor_info(t):
+    return {'name': t['name'], 'shape': t['shape'], 'type': t['type']}
+
+
+def first_line(e):
+    return str(e).split('\n')[0][:300] or type(e).__name__
+
+
+def main():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides when this worker stops
+    try:
+        runtime = find_runtime()
+    except NoRuntimeError as e:
+        sys.stderr.write('edgetpu worker: %s\n' % e)
+        return 69  # EX_UNAVAILABLE
+    if runtime.stand_in:
+        sys.stderr.write('edgetpu worker: TEST STAND-IN interpreter selected: results are not a network\'s\n')
+    engine = Engine(runtime)
+    decoder = FrameDecoder()
+    send({'type': 'hello', 'protocol': PROTOCOL_VERSION, 'engine': 'edgetpu', 'runtimeVersion': runtime.version, 'pid': os.getpid()})
+    while True:
+        try:
+            chunk = os.read(0, 1 << 20)
+        except InterruptedError:
+            continue
+        if not chunk:
+            return 0  # the supervisor went away
+        try:
+            msgs = decoder.push(chunk)
+        except ProtocolError as e:
+            sys.stderr.write('engine worker: protocol error on stdin: %s\n' % e)
+            return 65
+        for header, body in msgs:
+            t = header['type']
+            try:
+                if t == 'load':
+                    send(engine.load(header))
+                elif t == 'infer':
+                    send(*engine.infer(header, body))
+                elif t == 'ping':
+                    send({'type': 'pong', 'id': header.get('id'), 'busy': False})
+                elif t == 'shutdown':
+                    return 0
+                else:
+                    raise WorkerError('BAD_REQUEST', 'unknown message type "%s"' % t)
+            except WorkerError as e:
+                send({'type': 'error', 'id': header.get('id'), 'code': e.code, 'message': str(e)})
+            except Exception as e:
+                code = 'LOAD_FAILED' if t == 'load' else 'INFER_FAILED'
+                send({'type': 'error', 'id': header.get('id'), 'code': code, 'message': first_line(e)})
+
+
+if __name__ == '__main__':
+    try:
+        sys.exit(main())
+    except BrokenPipeError:
+        sys.exit(0)

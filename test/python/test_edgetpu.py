@@ -1,0 +1,129 @@
+"""Unit tests of the Edge TPU worker's pure modules (run by test/unit/edgetpu-python.test.ts)."""
+import os
+import struct
+import sys
+import unittest
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', '..', 'pipelines', 'engines', 'edgetpu'))
+CORAL = os.path.join(HERE, '..', 'fixtures', 'coral')
+
+from protocol import FrameDecoder, ProtocolError, encode, pack_outputs  # noqa: E402
+from tensors import input_plan, to_float, to_input  # noqa: E402
+from tflite_model import ModelFormatError, read_model  # noqa: E402
+
+
+def coral(name):
+    with open(os.path.join(CORAL, name), 'rb') as f:
+        return f.read()
+
+
+class TfliteModelTest(unittest.TestCase):
+    def test_cpu_model(self):
+        m = read_model(coral('mobilenet_v1_0.25_128_quant.tflite'))
+        self.assertEqual(m['inputs'], [{'name': 'input', 'shape': [1, 128, 128, 3], 'type': 'uint8', 'scale': 0.0078125, 'zeroPoint': 128}])
+        self.assertEqual(m['outputs'], [{'name': 'MobilenetV1/Predictions/Reshape_1', 'shape': [1, 1001], 'type': 'uint8', 'scale': 0.00390625, 'zeroPoint': 0}])
+        self.assertEqual(m['operators'], 31)
+        self.assertFalse(m['edgetpu'])
+        # CONV_2D 3, DEPTHWISE_CONV_2D 4, AVERAGE_POOL_2D 1, RESHAPE 22, SOFTMAX 25
+        self.assertEqual(sorted(m['operatorCodes']), sorted(['builtin:3', 'builtin:4', 'builtin:1', 'builtin:22', 'builtin:25']))
+
+    def test_edgetpu_model(self):
+        m = read_model(coral('mobilenet_v1_0.25_128_quant_edgetpu.tflite'))
+        self.assertTrue(m['edgetpu'])
+        self.assertEqual(m['operators'], 1)
+        self.assertEqual(m['operatorCodes'], ['edgetpu-custom-op'])
+        self.assertEqual(m['inputs'][0]['shape'], [1, 128, 128, 3])
+        self.assertEqual(m['outputs'][0]['scale'], 0.00390625)
+
+    def test_garbage(self):
+        with self.assertRaisesRegex(ModelFormatError, 'TFL3'):
+            read_model(b'not a model')
+        data = coral('mobilenet_v1_0.25_128_quant.tflite')
+        with self.assertRaises(ModelFormatError):
+            read_model(data[:4096])
+
+
+class TensorsTest(unittest.TestCase):
+    pre_coral = {'scale': 1, 'mean': [128, 128, 128], 'std': [128, 128, 128]}
+
+    def test_identity_quantisation_feeds_pixels_as_they_are(self):
+        plan = input_plan(self.pre_coral, 1 / 128, 128, 'uint8')
+        self.assertTrue(plan[2])
+        rgb = bytes(range(12))
+        x = to_input(rgb, 2, 2, 'RGB', plan, 'uint8')
+        self.assertEqual(x.shape, (1, 2, 2, 3))
+        self.assertEqual(x.dtype, np.uint8)
+        self.assertEqual(x.reshape(-1).tolist(), list(range(12)))
+
+    def test_general_quantisation_rounds_and_clips(self):
+        # x = p / 255 (0..1); model input uint8 with s = 1/255 * 2, z = 10: q = p / 2 + 10
+        pre = {'scale': 1 / 255, 'mean': [0, 0, 0], 'std': [1, 1, 1]}
+        plan = input_plan(pre, 2 / 255, 10, 'uint8')
+        self.assertFalse(plan[2])
+        x = to_input(bytes([0, 100, 255] * 1), 1, 1, 'RGB', plan, 'uint8')
+        self.assertEqual(x.reshape(-1).tolist(), [10, 60, 138])
+        # int8, BGR order, clipping at 127
+        plan8 = input_plan({'scale': 1, 'mean': [0, 0, 0], 'std': [1, 1, 1]}, 1.0, -100, 'int8')
+        x8 = to_input(bytes([1, 2, 255]), 1, 1, 'BGR', plan8, 'int8')
+        self.assertEqual(x8.reshape(-1).tolist(), [127, -98, -99])
+
+    def test_float_input(self):
+        plan = input_plan({'scale': 1 / 127.5, 'mean': [1, 1, 1], 'std': [1, 1, 1]}, 0, 0, 'float32')
+        x = to_input(bytes([0, 255, 0]), 1, 1, 'RGB', plan, 'float32')
+        np.testing.assert_allclose(x.reshape(-1), [-1, 1, -1], atol=1e-6)
+
+    def test_bad_frames_and_types(self):
+        plan = input_plan(self.pre_coral, 1 / 128, 128, 'uint8')
+        with self.assertRaisesRegex(ValueError, 'expected 12'):
+            to_input(bytes(5), 2, 2, 'RGB', plan, 'uint8')
+        with self.assertRaisesRegex(ValueError, 'without a quantisation scale'):
+            input_plan(self.pre_coral, 0, 0, 'uint8')
+        with self.assertRaisesRegex(ValueError, 'not supported'):
+            input_plan(self.pre_coral, 1, 0, 'float16')
+
+    def test_dequantise(self):
+        np.testing.assert_allclose(to_float(np.array([0, 128, 255], np.uint8), 1 / 256, 0), [0, 0.5, 255 / 256])
+        np.testing.assert_allclose(to_float(np.array([-128, 0], np.int8), 0.5, -128), [0, 64])
+        f = np.array([1.5], np.float32)
+        self.assertIs(to_float(f, 0, 0), f)
+
+
+class ProtocolTest(unittest.TestCase):
+    def test_round_trip_in_any_chunking(self):
+        data = encode({'type': 'infer', 'id': 3, 'width': 2}, b'\x01\x02\x03') + encode({'type': 'ping', 'id': 4})
+        d = FrameDecoder()
+        got = []
+        for i in range(len(data)):
+            got += d.push(data[i:i + 1])
+        self.assertEqual(got, [({'type': 'infer', 'id': 3, 'width': 2}, b'\x01\x02\x03'), ({'type': 'ping', 'id': 4}, b'')])
+
+    def test_same_bytes_as_the_typescript_encoder(self):
+        # protocol.ts: magic, uint32 LE header length, uint32 LE body length, JSON, body
+        b = encode({'type': 'ping', 'id': 1})
+        self.assertEqual(b[:4], b'MNE\x01')
+        self.assertEqual(struct.unpack_from('<II', b, 4), (len(b'{"type":"ping","id":1}'), 0))
+
+    def test_garbage_fails_for_good(self):
+        d = FrameDecoder()
+        with self.assertRaisesRegex(ProtocolError, 'bad magic'):
+            d.push(b'GET / HTTP/1.1\r\n')
+        with self.assertRaises(ProtocolError):
+            d.push(encode({'type': 'ping'}))
+        with self.assertRaisesRegex(ProtocolError, 'version 2'):
+            FrameDecoder().push(b'MNE\x02' + bytes(8))
+        with self.assertRaisesRegex(ProtocolError, 'exceeds'):
+            FrameDecoder(max_body=10).push(b'MNE\x01' + struct.pack('<II', 2, 11))
+        with self.assertRaisesRegex(ProtocolError, 'no "type"'):
+            FrameDecoder().push(b'MNE\x01' + struct.pack('<II', 2, 0) + b'{}')
+
+    def test_pack_outputs(self):
+        meta, body = pack_outputs([('a', [1, 2], np.array([1, 2], np.float32)), ('b', [1], np.array([3], np.float32))])
+        self.assertEqual(meta, [{'name': 'a', 'dims': [1, 2], 'byteOffset': 0, 'length': 2}, {'name': 'b', 'dims': [1], 'byteOffset': 8, 'length': 1}])
+        self.assertEqual(np.frombuffer(body, '<f4').tolist(), [1, 2, 3])
+
+
+if __name__ == '__main__':
+    unittest.main()

@@ -14,11 +14,16 @@ import { checkProviders, PROVIDER_NAMES, type ProviderName } from '../pipelines/
 export const DEFAULT_MODEL = 'models/mask-mobilenet/model.json';
 export const DEMO_CLIP = 'models/demo/demo.mp4';
 
+export type CameraDecoder = 'ffmpeg' | 'gstreamer-nv' | 'gstreamer-sw';
+export const CAMERA_DECODERS: readonly CameraDecoder[] = ['ffmpeg', 'gstreamer-nv', 'gstreamer-sw'];
+
 export interface CameraConfig {
   id: string;
   url: string;
   fps: number;
   loop: boolean;
+  /** Who decodes: ffmpeg (default), GStreamer with Jetson hardware decode, GStreamer in software. */
+  decoder?: CameraDecoder;
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -81,7 +86,7 @@ const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 const TOPIC_SAFE = /^[A-Za-z0-9_-]{1,64}$/;
 const CAMERA_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const CLIENT_ID = /^[A-Za-z0-9_.:-]{0,128}$/;
-const CAMERA_KEYS = ['id', 'url', 'fps', 'loop'];
+const CAMERA_KEYS = ['id', 'url', 'fps', 'loop', 'decoder'];
 const CAMERA_FPS_DEFAULT = 10;
 const MASK = '********';
 
@@ -219,6 +224,10 @@ export function checkCameras(v: unknown, requireOne: boolean): ConfigProblem[] {
     if (cam.fps !== undefined && (typeof cam.fps !== 'number' || !Number.isFinite(cam.fps) || cam.fps < 1 || cam.fps > 60))
       out.push({ path: `${at}.fps`, message: `must be a number 1..60 (got ${show(cam.fps)})` });
     if (cam.loop !== undefined && typeof cam.loop !== 'boolean') out.push({ path: `${at}.loop`, message: `must be true or false (got ${show(cam.loop)})` });
+    if (cam.decoder !== undefined && !CAMERA_DECODERS.includes(cam.decoder as CameraDecoder))
+      out.push({ path: `${at}.decoder`, message: `must be one of ${CAMERA_DECODERS.join(', ')} (got ${show(cam.decoder)})` });
+    else if (cam.decoder !== undefined && cam.decoder !== 'ffmpeg' && cam.loop === true)
+      out.push({ path: `${at}.loop`, message: 'looping a clip needs decoder "ffmpeg" (GStreamer sources restart at the end of a file instead)' });
   });
   return out;
 }
@@ -251,7 +260,7 @@ function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cam
       embeddedPort: { doc: 'Port of the embedded broker (used only when url is "").', format: intRange(0, 65535), default: 1883 },
     },
     cameras: {
-      doc: 'Cameras: [{ id, url (rtsp://, rtsps://, file://), fps (1..60, default 10), loop (default false) }].',
+      doc: 'Cameras: [{ id, url (rtsp://, rtsps://, file://), fps (1..60, default 10), loop (default false), decoder (ffmpeg | gstreamer-nv | gstreamer-sw, default ffmpeg) }].',
       format: (x: unknown) => {
         const p = checkCameras(x, requireCamera);
         if (p.length) {
@@ -504,7 +513,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; packa
   return {
     ...c,
     mqtt: { ...c.mqtt, clientId: c.mqtt.clientId || `${c.site}-${c.deviceId}` },
-    cameras: c.cameras.map((cam) => ({ id: cam.id, url: cam.url, fps: cam.fps ?? CAMERA_FPS_DEFAULT, loop: cam.loop ?? false })),
+    cameras: c.cameras.map((cam) => ({ id: cam.id, url: cam.url, fps: cam.fps ?? CAMERA_FPS_DEFAULT, loop: cam.loop ?? false, ...(cam.decoder && cam.decoder !== 'ffmpeg' ? { decoder: cam.decoder } : {}) })),
     model: { path: modelPath },
   };
 }

@@ -3,6 +3,8 @@ import type { Manifest } from '../models/manifest.js';
 import { FrameSlots } from '../pipelines/frame-slots.js';
 import { classify } from '../models/classify.js';
 import { FfmpegSource, type Frame } from '../pipelines/sources/ffmpeg-source.js';
+import { GstSource } from '../pipelines/sources/gst-source.js';
+import type { ProcessSource } from '../pipelines/sources/process-source.js';
 import type { CameraConfig } from './config.js';
 import type { EngineSupervisor } from './engine-supervisor.js';
 import type { Logger } from './log.js';
@@ -38,7 +40,7 @@ export interface CameraStats {
 }
 
 export class Pipeline {
-  readonly sources = new Map<string, FfmpegSource>();
+  readonly sources = new Map<string, ProcessSource>();
   private slots = new FrameSlots<Frame>();
   private inFlight = false;
   private results = new Map<string, number>();
@@ -56,19 +58,21 @@ export class Pipeline {
   start(): void {
     const { width, height } = this.manifest.input;
     for (const cam of this.opts.cameras) {
-      const src = new FfmpegSource({
+      const common = {
         id: cam.id,
         url: cam.url,
         fps: cam.fps,
-        loop: cam.loop,
         width,
         height,
-        ffmpegPath: this.opts.ffmpegPath,
         rtspTimeoutSec: this.opts.rtspTimeoutSec,
         stallSec: this.opts.stallSec,
         restartMinMs: this.opts.restartMinMs,
         restartMaxMs: this.opts.restartMaxMs,
-      });
+      };
+      const src =
+        cam.decoder === 'gstreamer-nv' || cam.decoder === 'gstreamer-sw'
+          ? new GstSource({ ...common, decoder: cam.decoder })
+          : new FfmpegSource({ ...common, loop: cam.loop, ffmpegPath: this.opts.ffmpegPath });
       const log = this.log.child({ camera: cam.id });
       src.on('state', (state: string, reason?: string) => (state === 'backoff' ? log.warn('camera stream lost', { reason }) : log.info(`camera ${state}`)));
       src.on('frame', (f: Frame) => this.onFrame(f));

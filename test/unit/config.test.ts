@@ -408,3 +408,15 @@ t.test('execution providers: names or objects with validated per-provider option
   t.match(find(ps, 'engine.executionProviders[4]'), /twice/);
   t.match(find(ps, 'engine.executionProviders[5]'), /expected a provider name or an object/);
 });
+
+t.test('cameras choose their decoder: ffmpeg (default), gstreamer-nv, gstreamer-sw', async (t) => {
+  const root = packageRoot(t);
+  const f = path.join(root, 'dec.json');
+  fs.writeFileSync(f, JSON.stringify({ cameras: [{ id: 'a', url: 'rtsp://cam/a', decoder: 'gstreamer-nv' }, { id: 'b', url: 'rtsp://cam/b', decoder: 'ffmpeg' }, { id: 'c', url: 'rtsp://cam/c' }] }));
+  const c = loadConfig({ file: f, packageRoot: root, env: {} });
+  t.same(c.cameras.map((x) => x.decoder), ['gstreamer-nv', undefined, undefined]);
+  fs.writeFileSync(f, JSON.stringify({ cameras: [{ id: 'a', url: 'rtsp://cam/a', decoder: 'nvdec' }, { id: 'b', url: 'rtsp://cam/b', decoder: 'gstreamer-sw', loop: true }] }));
+  const ps = problemsOf(t, () => loadConfig({ file: f, packageRoot: root, env: {} }));
+  t.same(paths(ps), ['cameras[0].decoder', 'cameras[1].loop']);
+  t.match(find(ps, 'cameras[0].decoder'), /must be one of ffmpeg, gstreamer-nv, gstreamer-sw/);
+});

@@ -1,0 +1,184 @@
+// One camera: a child process (ffmpeg, gst-launch-1.0) decoding the stream into model-sized RGB24
+// frames on its stdout. A source is a command line and a frame size. Any exit of the process is a
+// lost stream (ffmpeg exits 0 when an RTSP server dies), and a stream that stops sending frames
+// is killed: both restart with exponential backoff.
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import type { Readable } from 'node:stream';
+import { basename } from 'node:path';
+import { backoffMs, FrameSplitter } from './ffmpeg-args.js';
+
+export interface Frame {
+  camera: string;
+  /** Sequence number per camera, counting every frame ffmpeg delivered, across restarts. */
+  seq: number;
+  /** Capture time: when the frame's last byte arrived from ffmpeg (ms since epoch). */
+  ts: number;
+  width: number;
+  height: number;
+  data: Buffer;
+}
+
+export interface ProcessSourceOptions {
+  id: string;
+  /** Frame size: every frame on the process's stdout is exactly width*height*3 bytes (rgb24). */
+  width: number;
+  height: number;
+  /** No frame for this long → kill and restart. */
+  stallSec: number;
+  restartMinMs: number;
+  restartMaxMs: number;
+  /** A run this long without trouble resets the backoff. */
+  healthyResetSec?: number;
+}
+
+export type SourceState = 'starting' | 'running' | 'backoff' | 'stopped';
+
+export interface SourceStatus {
+  state: SourceState;
+  frames: number;
+  restarts: number;
+  lastError: string | null;
+  stderr: string[];
+}
+
+/** Events: 'frame' (Frame), 'state' (SourceState, reason?). */
+export class ProcessSource extends EventEmitter {
+  private proc: ChildProcessByStdio<null, Readable, Readable> | null = null;
+  private splitter: FrameSplitter;
+  private seq = 0;
+  private attempt = 0;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private stallTimer: NodeJS.Timeout | null = null;
+  private startedAt = 0;
+  private lastFrameAt = 0;
+  private stopping = false;
+  state: SourceState = 'stopped';
+  restarts = 0;
+  lastError: string | null = null;
+  private stderrTail: string[] = [];
+
+  /** command(): program and arguments, asked again at every (re)start. */
+  constructor(
+    readonly opts: ProcessSourceOptions,
+    private readonly command: () => { path: string; args: string[] },
+  ) {
+    super();
+    this.splitter = new FrameSplitter(opts.width * opts.height * 3);
+  }
+
+  /** The program's short name, for messages (set at each start). */
+  program = '';
+
+  status(): SourceStatus {
+    return { state: this.state, frames: this.seq, restarts: this.restarts, lastError: this.lastError, stderr: [...this.stderrTail] };
+  }
+
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  start(): void {
+    this.stopping = false;
+    this.spawnOnce();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.clearTimers();
+    const p = this.proc;
+    this.setState('stopped');
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const gone = new Promise<void>((r) => p.once('exit', () => r()));
+    // One SIGTERM does not stop an ffmpeg blocked in network I/O: SIGKILL is the reliable stop.
+    p.kill('SIGKILL');
+    await gone;
+  }
+
+  /** Kill the running process (the normal restart path takes over). For watchdogs and tests. */
+  kill(reason: string): void {
+    if (this.proc && this.proc.exitCode === null) {
+      this.lastError = reason;
+      this.proc.kill('SIGKILL');
+    }
+  }
+
+  private spawnOnce(): void {
+    this.restartTimer = null;
+    if (this.stopping) return;
+    this.setState('starting');
+    this.splitter.reset();
+    this.startedAt = Date.now();
+    this.lastFrameAt = this.startedAt;
+    const { path, args } = this.command();
+    this.program = basename(path);
+    const p = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = p;
+    p.stdout.on('data', (chunk: Buffer) => this.onData(chunk));
+    p.stderr.setEncoding('utf8');
+    p.stderr.on('data', (s: string) => {
+      for (const line of s.split('\n')) {
+        if (!line.trim()) continue;
+        this.stderrTail.push(line.slice(0, 500));
+        if (this.stderrTail.length > 10) this.stderrTail.shift();
+      }
+    });
+    p.on('error', (e) => {
+      this.lastError = `cannot run ${path}: ${e.message}`;
+    });
+    p.on('close', (code, signal) => this.onExit(p, code, signal));
+    this.armStallTimer();
+  }
+
+  private onData(chunk: Buffer): void {
+    const frames = this.splitter.push(chunk);
+    if (!frames.length) return;
+    const now = Date.now();
+    this.lastFrameAt = now;
+    if (this.state !== 'running') this.setState('running');
+    if (this.attempt && now - this.startedAt > (this.opts.healthyResetSec ?? 30) * 1000) this.attempt = 0;
+    for (const data of frames) {
+      const f: Frame = { camera: this.opts.id, seq: this.seq++, ts: now, width: this.opts.width, height: this.opts.height, data };
+      this.emit('frame', f);
+    }
+  }
+
+  private armStallTimer(): void {
+    if (this.stallTimer) clearInterval(this.stallTimer);
+    const stallMs = this.opts.stallSec * 1000;
+    this.stallTimer = setInterval(() => {
+      if (Date.now() - this.lastFrameAt > stallMs) this.kill(`no frame for ${this.opts.stallSec} s`);
+    }, Math.min(1000, stallMs / 2));
+    this.stallTimer.unref();
+  }
+
+  private onExit(p: ChildProcessByStdio<null, Readable, Readable>, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.proc !== p) return;
+    this.proc = null;
+    if (this.stallTimer) clearInterval(this.stallTimer);
+    this.stallTimer = null;
+    if (this.stopping) return;
+    // Exit code 0 is a lost stream too: ffmpeg exits 0 when the RTSP server goes away.
+    const prog = this.program;
+    const why = this.lastError?.startsWith('no frame') ? this.lastError : signal ? `${prog} killed by ${signal}` : `${prog} exited with code ${code}`;
+    const tail = this.stderrTail.at(-1);
+    this.lastError = tail && !why.startsWith('no frame') ? `${why}: ${tail}` : why;
+    if (Date.now() - this.startedAt > (this.opts.healthyResetSec ?? 30) * 1000) this.attempt = 0;
+    const delay = backoffMs(this.attempt++, this.opts.restartMinMs, this.opts.restartMaxMs);
+    this.restarts++;
+    this.setState('backoff', `${this.lastError}; restarting in ${delay} ms`);
+    this.restartTimer = setTimeout(() => this.spawnOnce(), delay);
+  }
+
+  private setState(s: SourceState, reason?: string): void {
+    if (this.state === s) return;
+    this.state = s;
+    this.emit('state', s, reason);
+  }
+
+  private clearTimers(): void {
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    if (this.stallTimer) clearInterval(this.stallTimer);
+    this.restartTimer = this.stallTimer = null;
+  }
+}

@@ -2,9 +2,9 @@
 // (gstreamer-sw, the same code path as Jetson's gstreamer-nv but avdec_h264 in place of
 // nvv4l2decoder + nvvidconv) against a real RTSP server, through ProcessSource's restart machinery.
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { makeTestClip } from '../helpers/ffmpeg.js';
+import { startRtspServer } from '../helpers/rtsp.js';
 import { fpsFraction, gstArgs, gstPipeline } from '../../pipelines/sources/gst-args.js';
 import { GstSource } from '../../pipelines/sources/gst-source.js';
 import type { Frame } from '../../pipelines/sources/process-source.js';
@@ -29,14 +29,12 @@ t.test('pipelines: hardware and software decode share the frame contract', async
 });
 
 t.test('gstreamer-sw against a real RTSP server: exact letterboxed frames, restart after a kill', async (t) => {
-  const server = spawn('/usr/bin/python3', [join(import.meta.dirname, '..', 'helpers', 'rtsp-server.py')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.teardown(() => server.kill('SIGKILL'));
-  const port = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: server.stdout }).once('line', resolve);
-    server.once('exit', (c) => reject(new Error(`RTSP server exited ${c}`)));
-  });
+  const clip = join(t.testdir({}), 'clip.mp4');
+  await makeTestClip(clip, { seconds: 2, fps: 10, width: 320, height: 240 });
+  const server = await startRtspServer({ mounts: { '/cam1': clip } });
+  t.teardown(() => server.stop());
   const src = new GstSource({
-    id: 'cam1', url: `rtsp://127.0.0.1:${port}/cam1`, fps: 5, width: 128, height: 128, decoder: 'gstreamer-sw',
+    id: 'cam1', url: server.url('/cam1'), fps: 5, width: 128, height: 128, decoder: 'gstreamer-sw',
     rtspTimeoutSec: 5, stallSec: 10, restartMinMs: 100, restartMaxMs: 500,
   });
   t.teardown(() => src.stop());

@@ -10,10 +10,16 @@ import { modelFileFor } from '../models/manifest.js';
 import { resolveFfmpeg } from '../pipelines/sources/ffmpeg-path.js';
 import { toSpecs } from '../pipelines/engines/onnxruntime/providers.js';
 import { detectTensorRtVersion, withEngineCaches } from '../pipelines/engines/onnxruntime/engine-cache.js';
+import { join } from 'node:path';
+import { Outbox } from './outbox.js';
+import { Watchdog } from './watchdog.js';
+import { Metrics, startHttp, type HttpServer } from './http.js';
 
 export interface AppOptions {
   /** Log every result at info level (the out-of-the-box demo does). */
   logResults?: boolean;
+  /** Environment for sd_notify (NOTIFY_SOCKET, WATCHDOG_USEC); default: none (no systemd). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface App {
@@ -21,12 +27,16 @@ export interface App {
   pipeline: Pipeline;
   engine: EngineSupervisor;
   mqtt: MqttLink;
+  watchdog: Watchdog;
+  /** /healthz and /metrics; null when http.port is 0 or the port could not be bound. */
+  http: HttpServer | null;
   stop(): Promise<void>;
 }
 
 export const topics = (c: Pick<Config, 'site' | 'deviceId'>) => ({
   mask: (camera: string) => `${c.site}/${camera}/mask`,
   status: `${c.site}/${c.deviceId}/status`,
+  health: `${c.site}/${c.deviceId}/health`,
 });
 
 export async function startApp(config: Config, log: Logger, opts: AppOptions = {}): Promise<App> {
@@ -56,7 +66,10 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
       statusTopic: t.status,
     },
     log.child({ part: 'mqtt' }),
+    new Outbox({ max: config.outbox.maxMessages, file: config.outbox.dir ? join(config.outbox.dir, 'outbox.json') : null }),
   );
+  if (mqtt.outbox?.lastError) log.warn('outbox', { err: mqtt.outbox.lastError });
+  if (mqtt.outbox?.size) log.info('outbox has state events from before the restart', { queued: mqtt.outbox.size });
   // A broker that is down at start must not stop the daemon: results are dropped until it is back.
   await mqtt.start(5000).catch((e) => log.warn('MQTT broker not reachable yet; results are dropped until it is', { err: (e as Error).message }));
 
@@ -71,9 +84,14 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
       manifestPath: config.model.path,
       executionProviders,
       threads: config.engine.threads,
-      inferTimeoutMs: config.engine.inferenceTimeoutMs,
-      restartMinMs: config.source.restartMinMs,
-      restartMaxMs: config.source.restartMaxMs,
+      inferTimeoutMs: config.watchdog.inferenceTimeoutMs,
+      restartMinMs: config.watchdog.restartMinMs,
+      restartMaxMs: config.watchdog.restartMaxMs,
+      heartbeatMs: config.watchdog.heartbeatMs,
+      heartbeatTimeoutMs: config.watchdog.heartbeatTimeoutMs,
+      errorStormCount: config.watchdog.errorStormCount,
+      errorStormWindowMs: config.watchdog.errorStormWindowSec * 1000,
+      healthyResetMs: config.watchdog.healthyResetSec * 1000,
     },
     log.child({ part: 'engine' }),
   );
@@ -86,7 +104,10 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   }
 
   const resultLog = log.child({ part: 'result' });
+  let watchdog: Watchdog | null = null;
+  const metrics = new Metrics(() => watchdog?.report ?? null);
   const publish = (r: FrameResult) => {
+    metrics.observeInference(r.inferMs);
     mqtt.publishFrame(t.mask(r.camera), JSON.stringify(r));
     if (opts.logResults) resultLog.info(`${r.camera} #${r.frame} ${r.label} ${r.score.toFixed(3)}`, { latencyMs: r.latencyMs });
     else resultLog.debug('result', { ...r });
@@ -96,9 +117,10 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
       cameras: config.cameras,
       ffmpegPath: ffmpeg.path,
       rtspTimeoutSec: config.source.rtspTimeoutSec,
-      stallSec: config.source.stallSec,
-      restartMinMs: config.source.restartMinMs,
-      restartMaxMs: config.source.restartMaxMs,
+      stallSec: config.watchdog.frameStallSec,
+      restartMinMs: config.watchdog.restartMinMs,
+      restartMaxMs: config.watchdog.restartMaxMs,
+      healthyResetSec: config.watchdog.healthyResetSec,
     },
     manifest,
     engine,
@@ -107,16 +129,34 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   );
   pipeline.start();
 
+  const wd = new Watchdog(config.watchdog, { pipeline, engine, mqtt, healthTopic: t.health }, log.child({ part: 'watchdog' }), opts.env ?? {});
+  watchdog = wd;
+  wd.start();
+  let httpServer: HttpServer | null = null;
+  if (config.http.port) {
+    // A taken port must not stop the cameras: logged, and the daemon runs without /healthz.
+    httpServer = await startHttp(config.http.host, config.http.port, () => wd.report, metrics).catch((e) => {
+      log.error('health/metrics server not started', { host: config.http.host, port: config.http.port, err: (e as Error).message });
+      return null;
+    });
+    if (httpServer) log.info('health and metrics', { url: `http://${config.http.host}:${httpServer.port}/healthz`, metrics: `http://${config.http.host}:${httpServer.port}/metrics` });
+  }
+
   return {
     mqttUrl,
     pipeline,
     engine,
     mqtt,
+    watchdog: wd,
+    http: httpServer,
     async stop() {
+      wd.stop(); // STOPPING=1; no more WATCHDOG=1
       await pipeline.stop();
       await engine.stop();
       await mqtt.stop();
       await broker?.close();
+      await httpServer?.close();
+      wd.close();
     },
   };
 }

@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import convict from 'convict';
 import { parseManifest, ManifestError, modelFiles } from '../models/manifest.js';
 import { checkProviders, PROVIDER_NAMES, type ProviderName } from '../pipelines/engines/onnxruntime/providers.js';
+import { httpSchema, migrateWatchdog, outboxSchema, watchdogSchema, type HttpConfig, type OutboxConfig, type WatchdogConfig } from './config-watchdog.js';
 
 export const DEFAULT_MODEL = 'models/mask-mobilenet/model.json';
 export const DEMO_CLIP = 'models/demo/demo.mp4';
@@ -53,6 +54,10 @@ export interface Config {
   engine: { backend: 'onnxruntime'; executionProviders: ExecutionProviderEntry[]; threads: number; inferenceTimeoutMs: number };
   source: { ffmpegPath: string; rtspTimeoutSec: number; stallSec: number; restartMinMs: number; restartMaxMs: number };
   log: { level: LogLevel };
+  /** Supervision knobs (daemon/config-watchdog.ts); source.stallSec etc. are migrated into it. */
+  watchdog: WatchdogConfig;
+  http: HttpConfig;
+  outbox: OutboxConfig;
 }
 
 export interface ConfigProblem {
@@ -296,6 +301,9 @@ function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cam
       restartMaxMs: { doc: 'Longest ffmpeg restart delay (ms).', format: intRange(100, 3_600_000), default: 30_000 },
     },
     log: { level: { doc: 'Log level.', format: oneOf(LOG_LEVELS), default: 'info', env: ENV_VARS['log.level'] } },
+    watchdog: watchdogSchema,
+    http: httpSchema,
+    outbox: outboxSchema,
   };
 }
 
@@ -501,6 +509,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; packa
   };
   ordered('mqtt.reconnectMinMs', 'mqtt.reconnectMaxMs', c.mqtt?.reconnectMinMs, c.mqtt?.reconnectMaxMs);
   ordered('source.restartMinMs', 'source.restartMaxMs', c.source?.restartMinMs, c.source?.restartMaxMs);
+  ordered('watchdog.restartMinMs', 'watchdog.restartMaxMs', c.watchdog?.restartMinMs, c.watchdog?.restartMaxMs);
 
   let modelPath = '';
   if (!bad.has('model.path') && typeof c.model?.path === 'string' && c.model.path !== '') {
@@ -515,6 +524,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; packa
     mqtt: { ...c.mqtt, clientId: c.mqtt.clientId || `${c.site}-${c.deviceId}` },
     cameras: c.cameras.map((cam) => ({ id: cam.id, url: cam.url, fps: cam.fps ?? CAMERA_FPS_DEFAULT, loop: cam.loop ?? false, ...(cam.decoder && cam.decoder !== 'ffmpeg' ? { decoder: cam.decoder } : {}) })),
     model: { path: modelPath },
+    watchdog: migrateWatchdog(fileContent, c as unknown as Obj),
   };
 }
 

@@ -1,9 +1,11 @@
-// Keeps one engine worker alive with the active model: a crash, a hang (inference timeout) or a
-// protocol error kills the worker, and a new one is started with backoff and the model reloaded.
+// Keeps one engine worker alive with the active model: a crash, a hang (inference timeout), a missed
+// heartbeat, an error storm or a protocol error kills the worker, and a new one is started with
+// backoff and the model reloaded.
 import { EventEmitter } from 'node:events';
 import { EngineWorker, type EngineOptions, type InferOutput } from '../pipelines/engines/client.js';
 import type { LoadedMsg, ProviderRequest } from '../pipelines/engines/protocol.js';
 import { backoffMs } from '../pipelines/sources/ffmpeg-args.js';
+import { ErrorStorm } from './budget.js';
 import type { Logger } from './log.js';
 
 export interface EngineSupervisorOptions {
@@ -14,6 +16,14 @@ export interface EngineSupervisorOptions {
   restartMinMs: number;
   restartMaxMs: number;
   worker?: EngineOptions;
+  /** Ping the idle worker this often; no pong within heartbeatTimeoutMs kills it. Absent = no heartbeat. */
+  heartbeatMs?: number;
+  heartbeatTimeoutMs?: number;
+  /** errorStormCount engine errors within errorStormWindowMs kill the worker. Absent = off. */
+  errorStormCount?: number;
+  errorStormWindowMs?: number;
+  /** A worker that ran this long resets the backoff (default 30000). */
+  healthyResetMs?: number;
 }
 
 export type EngineState = 'starting' | 'ready' | 'restarting' | 'stopped';
@@ -28,6 +38,12 @@ export class EngineSupervisor extends EventEmitter {
   restarts = 0;
   lastError: string | null = null;
   loaded: LoadedMsg | null = null;
+  /** Engine errors answered by the worker (bad requests, failed inferences). */
+  errors = 0;
+  private busy = 0;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private storm: ErrorStorm | null = null;
+  private killedFor: string | null = null;
 
   constructor(
     private readonly opts: EngineSupervisorOptions,
@@ -47,24 +63,54 @@ export class EngineSupervisor extends EventEmitter {
   /** Start the first worker and load the model; rejects if that first load fails (bad model = config error). */
   async start(): Promise<LoadedMsg> {
     this.stopping = false;
+    const o = this.opts;
+    if (o.errorStormCount && o.errorStormWindowMs) this.storm = new ErrorStorm(o.errorStormCount, o.errorStormWindowMs);
+    if (o.heartbeatMs && !this.heartbeat) {
+      this.heartbeat = setInterval(() => this.beat(), o.heartbeatMs);
+      this.heartbeat.unref();
+    }
     return this.spawnAndLoad(true);
   }
 
   async infer(rgb: Buffer, width: number, height: number): Promise<InferOutput> {
     const w = this.worker;
     if (!w || this.state !== 'ready') throw new Error('engine not ready');
+    this.busy++;
     try {
       return await w.infer(rgb, width, height);
     } catch (e) {
       const code = (e as { code?: string }).code;
       if (code === 'TIMEOUT') this.fail(w, `inference took longer than ${this.opts.inferTimeoutMs} ms`);
+      else if (code !== 'WORKER_EXITED') {
+        // The worker answered with an error: counted; a storm of them means it is broken.
+        this.errors++;
+        this.lastError = (e as Error).message;
+        if (this.storm?.record(Date.now())) {
+          this.storm.reset();
+          this.fail(w, `error storm: ${this.opts.errorStormCount} engine errors within ${this.opts.errorStormWindowMs} ms (last: ${(e as Error).message})`);
+        }
+      }
       throw e;
+    } finally {
+      this.busy--;
     }
+  }
+
+  /** Heartbeat: an idle, ready worker must answer a ping in time (a busy one is covered by the inference timeout). */
+  private beat(): void {
+    const w = this.worker;
+    if (!w || this.state !== 'ready' || this.busy > 0 || this.stopping) return;
+    const timeoutMs = this.opts.heartbeatTimeoutMs ?? 5000;
+    w.ping(timeoutMs).catch((e) => {
+      if ((e as { code?: string }).code === 'TIMEOUT') this.fail(w, `missed heartbeat: no pong within ${timeoutMs} ms`);
+    });
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
     this.state = 'stopped';
     await this.worker?.stop(2000);
     this.worker = null;
@@ -103,12 +149,16 @@ export class EngineSupervisor extends EventEmitter {
   private fail(w: EngineWorker, reason: string): void {
     if (this.worker !== w) return;
     this.lastError = reason;
+    this.killedFor = reason;
     this.log.error('engine failed, killing worker', { reason, pid: w.pid });
     w.kill('SIGKILL'); // the exit handler schedules the restart
   }
 
-  private onExit(w: EngineWorker, reason: string): void {
+  private onExit(w: EngineWorker, exitReason: string): void {
     if (this.worker !== w || this.stopping) return;
+    // A worker we killed reports why we killed it (heartbeat, storm, timeout), not just "SIGKILL".
+    const reason = this.killedFor ? `${this.killedFor} (${exitReason})` : exitReason;
+    this.killedFor = null;
     this.worker = null;
     const wasReady = this.state === 'ready';
     this.lastError = this.lastError && !wasReady ? this.lastError : reason;
@@ -123,7 +173,7 @@ export class EngineSupervisor extends EventEmitter {
           // A successful load after a crash resets the backoff only once the worker has run a while.
           setTimeout(() => {
             if (this.worker && this.state === 'ready') this.attempt = 0;
-          }, 30000).unref();
+          }, this.opts.healthyResetMs ?? 30000).unref();
         },
         (e) => this.log.error('engine restart failed', { err: (e as Error).message }),
       );

@@ -62,7 +62,8 @@ async function main(): Promise<number> {
   }
   const log = createLogger(config.log.level);
   log.info('mobilenet-edge starting', { config: args.config ?? '(embedded default)', site: config.site, deviceId: config.deviceId, cameras: config.cameras.map((c) => c.id) });
-  const app = await startApp(config, log, { logResults: !args.config });
+  const app = await startApp(config, log, { logResults: !args.config, env: process.env });
+  installTestHooks(process.env, log);
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -86,6 +87,24 @@ async function main(): Promise<number> {
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+/**
+ * For the fault-injection tests only: with MOBILENET_EDGE_TEST_HOOKS=block-event-loop, SIGUSR2 blocks
+ * the event loop for MOBILENET_EDGE_TEST_BLOCK_MS (default 10000) — a hang in the supervisor itself,
+ * which only systemd's watchdog can catch. Never set it in production.
+ */
+function installTestHooks(env: NodeJS.ProcessEnv, log: ReturnType<typeof createLogger>): void {
+  if (env.MOBILENET_EDGE_TEST_HOOKS !== 'block-event-loop') return;
+  const ms = Number(env.MOBILENET_EDGE_TEST_BLOCK_MS ?? 10000);
+  log.warn('TEST HOOK enabled: SIGUSR2 blocks the event loop', { ms });
+  process.on('SIGUSR2', () => {
+    log.warn('TEST HOOK: blocking the event loop', { ms });
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      /* busy: nothing else runs */
+    }
   });
 }
 

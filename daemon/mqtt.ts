@@ -2,6 +2,7 @@
 // per-frame results (dropped and counted while the broker is away), reconnect with backoff.
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from './log.js';
+import type { Outbox, OutboxEntry } from './outbox.js';
 
 export interface MqttOptions {
   url: string;
@@ -28,10 +29,13 @@ export class MqttLink {
   private client: MqttClient | null = null;
   readonly stats: MqttStats = { connected: false, published: 0, dropped: 0, reconnects: 0, lastError: null };
   private delay: number;
+  private inFlight: OutboxEntry | null = null;
 
+  /** outbox: where retained state events wait while the broker is away (bounded; see daemon/outbox.ts). */
   constructor(
     private readonly opts: MqttOptions,
     private readonly log: Logger,
+    readonly outbox: Outbox | null = null,
   ) {
     this.delay = opts.reconnectMinMs;
   }
@@ -57,6 +61,8 @@ export class MqttLink {
       client.options.reconnectPeriod = this.delay;
       this.log.info('mqtt connected', { url: redact(o.url) });
       client.publish(o.statusTopic, 'online', { qos: 1, retain: true });
+      this.inFlight = null; // an unacknowledged one is sent again (at least once)
+      this.flush();
     });
     client.on('close', () => {
       if (this.stats.connected) this.log.warn('mqtt connection lost', { url: redact(o.url) });
@@ -93,9 +99,37 @@ export class MqttLink {
     return true;
   }
 
-  /** Retained state (QoS 1): mqtt.js keeps it in its offline queue until the broker is back. */
-  publishRetained(topic: string, payload: string): void {
-    this.client?.publish(topic, payload, { qos: 1, retain: true });
+  /**
+   * Retained state (QoS 1). With an outbox, the event waits there (bounded, on disk when configured)
+   * until the broker acknowledges it, in order, one at a time; `coalesce` keeps only the newest queued
+   * event of the topic (health reports). Without one, mqtt.js keeps it in its offline queue.
+   */
+  publishRetained(topic: string, payload: string, opts: { coalesce?: boolean } = {}): void {
+    if (!this.outbox) {
+      this.client?.publish(topic, payload, { qos: 1, retain: true });
+      return;
+    }
+    this.outbox.push({ topic, payload, at: Date.now(), ...(opts.coalesce ? { coalesce: true } : {}) });
+    this.flush();
+  }
+
+  private flush(): void {
+    const c = this.client;
+    const box = this.outbox;
+    if (!box || !c || !c.connected || this.inFlight) return;
+    const e = box.peek();
+    if (!e) return;
+    this.inFlight = e;
+    c.publish(e.topic, e.payload, { qos: 1, retain: true }, (err) => {
+      if (this.inFlight !== e) return;
+      this.inFlight = null;
+      if (err) {
+        this.stats.lastError = err.message;
+        return; // stays queued; sent again after the next connect
+      }
+      box.ack(e);
+      this.flush();
+    });
   }
 
   /** Clean stop: retained "stopped", then disconnect (no Last Will). */

@@ -28,6 +28,8 @@ export interface PipelineOptions {
   stallSec: number;
   restartMinMs: number;
   restartMaxMs: number;
+  /** A run this long without trouble resets a camera's backoff (s); default 30. */
+  healthyResetSec?: number;
 }
 
 export interface CameraStats {
@@ -68,6 +70,7 @@ export class Pipeline {
         stallSec: this.opts.stallSec,
         restartMinMs: this.opts.restartMinMs,
         restartMaxMs: this.opts.restartMaxMs,
+        healthyResetSec: this.opts.healthyResetSec,
       };
       const src =
         cam.decoder === 'gstreamer-nv' || cam.decoder === 'gstreamer-sw'

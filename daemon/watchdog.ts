@@ -1,0 +1,214 @@
+// The supervisor's own watchdog: once a second it reads every component (cameras, engine, MQTT),
+// charges restarts to each one's budget, evaluates health (daemon/health.ts), publishes the health
+// report (retained, every healthIntervalSec and at once on a change), and talks to systemd:
+// READY=1 once the model is loaded and a first frame is classified (or after readyTimeoutSec),
+// STATUS=…, WATCHDOG=1 at half of WATCHDOG_USEC only while healthy, STOPPING=1 on shutdown.
+// If the event loop is blocked nothing here runs, so systemd stops hearing WATCHDOG=1 as well.
+import { RestartBudget } from './budget.js';
+import type { WatchdogConfig } from './config-watchdog.js';
+import type { EngineSupervisor } from './engine-supervisor.js';
+import { changeKey, evaluate, rate, type ComponentSnapshot, type HealthPolicy, type Verdict } from './health.js';
+import type { Logger } from './log.js';
+import type { MqttLink } from './mqtt.js';
+import { Notifier, watchdogIntervalMs } from './notify.js';
+import type { Pipeline } from './pipeline.js';
+
+export interface CameraHealth {
+  state: string;
+  fps: number;
+  frames: number;
+  results: number;
+  dropped: number;
+  restarts: number;
+  restartsInWindow: number;
+  lastError: string | null;
+  stderr: string[];
+  pid: number | null;
+}
+
+export interface HealthReport {
+  ts: string;
+  healthy: boolean;
+  reasons: string[];
+  uptimeSec: number;
+  pid: number;
+  engine: {
+    state: string;
+    provider: string | null;
+    model: { name: string; version: string } | null;
+    restarts: number;
+    restartsInWindow: number;
+    errors: number;
+    lastError: string | null;
+    pid: number | null;
+  };
+  cameras: Record<string, CameraHealth>;
+  mqtt: { connected: boolean; published: number; dropped: number; reconnects: number; outbox: { queued: number; dropped: number } };
+}
+
+interface Tracked {
+  budget: RestartBudget;
+  restarts: number;
+  /** When the component last became running (or restarted while running); 0 = not running. */
+  upSince: number;
+  frames: number;
+  framesAt: number;
+  fps: number;
+}
+
+export class Watchdog {
+  private tracked = new Map<string, Tracked>();
+  private timers: NodeJS.Timeout[] = [];
+  private lastKey = '';
+  private lastPublish = 0;
+  private engineDownSince: number;
+  private readonly startedAt = Date.now();
+  readySent = false;
+  verdict: Verdict = { healthy: true, reasons: [], failed: [] };
+  report: HealthReport | null = null;
+  readonly policy: HealthPolicy;
+  readonly notifier: Notifier;
+
+  constructor(
+    private readonly cfg: WatchdogConfig,
+    private readonly parts: { pipeline: Pipeline; engine: EngineSupervisor; mqtt: MqttLink; healthTopic: string },
+    private readonly log: Logger,
+    env: NodeJS.ProcessEnv,
+  ) {
+    this.policy = {
+      budgetMax: cfg.budgetRestarts,
+      budgetWindowMs: cfg.budgetWindowSec * 1000,
+      healthyResetMs: cfg.healthyResetSec * 1000,
+      engineDownMs: cfg.engineDownSec * 1000,
+    };
+    this.notifier = new Notifier(env);
+    this.engineDownSince = Date.now();
+    this.wdInterval = watchdogIntervalMs(env, process.pid);
+  }
+
+  private readonly wdInterval: number | null;
+
+  start(): void {
+    this.tick();
+    this.timers.push(setInterval(() => this.tick(), 1000));
+    if (this.wdInterval) {
+      this.timers.push(setInterval(() => this.feed(), this.wdInterval));
+      this.log.info('systemd watchdog enabled', { intervalMs: this.wdInterval });
+    }
+  }
+
+  /** STOPPING=1 and no more WATCHDOG=1. */
+  stop(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.notifier.send({ stopping: true, status: 'stopping' });
+  }
+
+  close(): void {
+    this.notifier.close();
+  }
+
+  /** WATCHDOG=1 only while the health check passes (evaluated fresh, not from the last tick). */
+  private feed(): void {
+    this.tick();
+    if (this.verdict.healthy) this.notifier.send({ watchdog: true });
+  }
+
+  private track(name: string, restarts: number, running: boolean, frames: number, now: number): Tracked {
+    let t = this.tracked.get(name);
+    if (!t) {
+      t = { budget: new RestartBudget({ max: this.cfg.budgetRestarts, windowMs: this.cfg.budgetWindowSec * 1000 }), restarts, upSince: running ? now : 0, frames, framesAt: now, fps: 0 };
+      this.tracked.set(name, t);
+    }
+    for (let i = t.restarts; i < restarts; i++) t.budget.record(now);
+    if (restarts !== t.restarts) t.upSince = running ? now : 0;
+    t.restarts = restarts;
+    if (!running) t.upSince = 0;
+    else if (!t.upSince) t.upSince = now;
+    if (now - t.framesAt >= 1000) {
+      t.fps = rate(t.frames, t.framesAt, frames, now);
+      t.frames = frames;
+      t.framesAt = now;
+    }
+    return t;
+  }
+
+  /** Read the components, evaluate, publish on change / interval, send READY=1 when due. */
+  tick(now = Date.now()): HealthReport {
+    const { pipeline, engine, mqtt } = this.parts;
+    const comps: ComponentSnapshot[] = [];
+    const cameras: Record<string, CameraHealth> = {};
+    const states: Record<string, string> = {};
+    const stats = pipeline.stats();
+    let results = 0;
+    for (const [id, st] of Object.entries(stats)) {
+      const src = pipeline.sources.get(id);
+      const t = this.track(`camera:${id}`, st.restarts, st.state === 'running', st.frames, now);
+      const inWindow = t.budget.count(now);
+      comps.push({ name: `camera:${id}`, state: st.state, restartsInWindow: inWindow, healthyForMs: t.upSince ? now - t.upSince : 0, lastError: st.lastError });
+      cameras[id] = { ...st, fps: t.fps, restartsInWindow: inWindow, stderr: src?.status().stderr.slice(-3) ?? [], pid: src?.pid ?? null };
+      states[`camera:${id}`] = st.state;
+      results += st.results;
+    }
+    const et = this.track('engine', engine.restarts, engine.ready, 0, now);
+    if (engine.ready) this.engineDownSince = 0;
+    else if (!this.engineDownSince) this.engineDownSince = now;
+    const engineIn = et.budget.count(now);
+    comps.push({ name: 'engine', state: engine.state, restartsInWindow: engineIn, healthyForMs: et.upSince ? now - et.upSince : 0, lastError: engine.lastError });
+    states.engine = engine.state;
+    this.verdict = evaluate(comps, this.policy, this.engineDownSince ? now - this.engineDownSince : 0);
+
+    const loaded = engine.loaded;
+    const report: HealthReport = {
+      ts: new Date(now).toISOString(),
+      healthy: this.verdict.healthy,
+      reasons: this.verdict.reasons,
+      uptimeSec: Math.round((now - this.startedAt) / 1000),
+      pid: process.pid,
+      engine: {
+        state: engine.state,
+        provider: loaded?.provider ?? null,
+        model: loaded ? { name: loaded.model.name, version: loaded.model.version } : null,
+        restarts: engine.restarts,
+        restartsInWindow: engineIn,
+        errors: engine.errors,
+        lastError: engine.lastError,
+        pid: engine.pid ?? null,
+      },
+      cameras,
+      mqtt: {
+        connected: mqtt.stats.connected,
+        published: mqtt.stats.published,
+        dropped: mqtt.stats.dropped,
+        reconnects: mqtt.stats.reconnects,
+        outbox: { queued: mqtt.outbox?.size ?? 0, dropped: mqtt.outbox?.dropped ?? 0 },
+      },
+    };
+    this.report = report;
+
+    const key = changeKey(this.verdict, states);
+    const changed = key !== this.lastKey;
+    if (changed) {
+      if (this.lastKey) (this.verdict.healthy ? this.log.info : this.log.warn)('health changed', { healthy: this.verdict.healthy, reasons: this.verdict.reasons, states });
+      this.lastKey = key;
+      this.notifier.send({ status: statusLine(report) });
+    }
+    if (changed || now - this.lastPublish >= this.cfg.healthIntervalSec * 1000) {
+      this.lastPublish = now;
+      mqtt.publishRetained(this.parts.healthTopic, JSON.stringify(report), { coalesce: true });
+    }
+    if (!this.readySent && engine.ready && (results > 0 || now - this.startedAt >= this.cfg.readyTimeoutSec * 1000)) {
+      this.readySent = true;
+      this.notifier.send({ ready: true, status: statusLine(report) });
+      this.log.info('ready', { firstResult: results > 0 });
+    }
+    return report;
+  }
+}
+
+/** One line for `systemctl status`. */
+export function statusLine(r: HealthReport): string {
+  const cams = Object.entries(r.cameras).map(([id, c]) => `${id} ${c.state}`);
+  const head = r.healthy ? 'healthy' : `UNHEALTHY (${r.reasons.join('; ')})`;
+  return `${head}; engine ${r.engine.state}${r.engine.provider ? ` on ${r.engine.provider}` : ''}; ${cams.join(', ') || 'no cameras'}; mqtt ${r.mqtt.connected ? 'connected' : 'disconnected'}`;
+}

@@ -12,7 +12,7 @@ t.test('mobilenet-edge --check-config names every bad key and exits 78', async (
   const r = run('dist/daemon/main.js', ['--check-config', join(root, 'test/fixtures/config/bad.json')]);
   t.equal(r.status, 78);
   const out = r.stdout + r.stderr;
-  for (const key of ['site:', 'colour: unknown key', 'mqtt.url:', 'mqtt.qos:', 'mqtt.tls: unknown key', 'cameras[1].url:', 'cameras[1].fps:', 'cameras[2].zoom: unknown key', 'cameras[2].id: duplicate camera id', 'engine.executionProviders:', 'log.level:'])
+  for (const key of ['site:', 'colour: unknown key', 'mqtt.url:', 'mqtt.qos:', 'mqtt.tls: unknown key', 'cameras[1].url:', 'cameras[1].fps:', 'cameras[2].zoom: unknown key', 'cameras[2].id: duplicate camera id', 'engine.executionProviders[1]:', 'log.level:'])
     t.match(out, `config error: ${key}`, key);
 });
 

@@ -2,12 +2,14 @@
 // protocol error kills the worker, and a new one is started with backoff and the model reloaded.
 import { EventEmitter } from 'node:events';
 import { EngineWorker, type EngineOptions, type InferOutput } from '../pipelines/engines/client.js';
-import type { LoadedMsg, ProviderRequest } from '../pipelines/engines/protocol.js';
+import type { FacesOptions, FacesResultMsg, LoadedMsg, ProviderRequest } from '../pipelines/engines/protocol.js';
 import { backoffMs } from '../pipelines/sources/ffmpeg-args.js';
 import type { Logger } from './log.js';
 
 export interface EngineSupervisorOptions {
   manifestPath: string;
+  /** Face detector (task "detect") loaded beside the classifier, for cameras in faces mode. */
+  detectorManifestPath?: string;
   executionProviders: (string | ProviderRequest)[];
   threads: number;
   inferTimeoutMs: number;
@@ -28,6 +30,7 @@ export class EngineSupervisor extends EventEmitter {
   restarts = 0;
   lastError: string | null = null;
   loaded: LoadedMsg | null = null;
+  detectorLoaded: LoadedMsg | null = null;
 
   constructor(
     private readonly opts: EngineSupervisorOptions,
@@ -62,6 +65,18 @@ export class EngineSupervisor extends EventEmitter {
     }
   }
 
+  async faces(rgb: Buffer, width: number, height: number, options: FacesOptions): Promise<FacesResultMsg> {
+    const w = this.worker;
+    if (!w || this.state !== 'ready') throw new Error('engine not ready');
+    try {
+      return await w.faces(rgb, width, height, options);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === 'TIMEOUT') this.fail(w, `faces request took longer than ${this.opts.inferTimeoutMs} ms`);
+      throw e;
+    }
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
@@ -83,6 +98,10 @@ export class EngineSupervisor extends EventEmitter {
     try {
       await w.start();
       const loaded = await w.load(this.opts.manifestPath, this.opts.executionProviders, this.opts.threads);
+      if (this.opts.detectorManifestPath) {
+        this.detectorLoaded = await w.loadDetector(this.opts.detectorManifestPath, this.opts.executionProviders, this.opts.threads);
+        this.log.info('face detector ready', { model: this.detectorLoaded.model, provider: this.detectorLoaded.provider, loadMs: Math.round(this.detectorLoaded.loadMs) });
+      }
       if (this.worker !== w) throw new Error('engine worker replaced during load');
       this.loaded = loaded;
       this.state = 'ready';

@@ -82,7 +82,6 @@ export interface Config {
     publishMaxHz: number;
   };
   homeassistant: { enabled: boolean; prefix: string };
-  preview: { enabled: boolean; bind: string; port: number; fps: number };
   log: { level: LogLevel };
 }
 
@@ -358,12 +357,6 @@ function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cam
     homeassistant: {
       enabled: { doc: 'Publish Home Assistant MQTT discovery configs (retained) for each camera.', format: bool, default: false },
       prefix: { doc: 'Home Assistant discovery prefix.', format: topicSafe, default: 'homeassistant' },
-    },
-    preview: {
-      enabled: { doc: 'Serve a live MJPEG preview with the faces drawn (faces-mode cameras).', format: bool, default: false },
-      bind: { doc: 'Address the preview listens on.', format: stringFormat(true), default: '127.0.0.1' },
-      port: { doc: 'Preview port (0 = any free port).', format: intRange(0, 65535), default: 8090 },
-      fps: { doc: 'Most preview frames per second per camera (encoded only while a client watches).', format: numRange(0.1, 5), default: 2 },
     },
     log: { level: { doc: 'Log level.', format: oneOf(LOG_LEVELS), default: 'info', env: ENV_VARS['log.level'] } },
   };

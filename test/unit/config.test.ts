@@ -440,7 +440,6 @@ t.test('faces mode: default for cameras in a file, detector resolved, settings v
     'bad.json': JSON.stringify({
       cameras: [{ id: 'a', url: 'rtsp://cam/a', mode: 'face', frameWidth: 641 }],
       faces: { margin: -1, publish: 'sometimes', stateHysteresis: 0, detector: 'models/mask-mobilenet/model.json' },
-      preview: { fps: 30, enabled: 3 },
     }),
   });
   const c = loadConfig({ file: path.join(root, 'f.json'), packageRoot: root, env: {} });
@@ -448,9 +447,8 @@ t.test('faces mode: default for cameras in a file, detector resolved, settings v
   t.equal(c.faces.detector, path.join(root, 'models/ultraface-rfb-320/model.json'));
   t.same([c.faces.stateHysteresis, c.faces.publish, c.faces.publishMaxHz, c.faces.margin], [3, 'rate', 1, 0.2]);
   t.same(c.homeassistant, { enabled: true, prefix: 'homeassistant' });
-  t.same(c.preview, { enabled: false, bind: '127.0.0.1', port: 8090, fps: 2 });
   const ps = problemsOf(t, () => loadConfig({ file: path.join(root, 'bad.json'), packageRoot: root, env: {} }));
-  t.same(paths(ps), ['cameras[0].frameWidth', 'cameras[0].mode', 'faces.margin', 'faces.publish', 'faces.stateHysteresis', 'preview.enabled', 'preview.fps']);
+  t.same(paths(ps), ['cameras[0].frameWidth', 'cameras[0].mode', 'faces.margin', 'faces.publish', 'faces.stateHysteresis']);
 });
 
 t.test('faces.detector must be a detector', async (t) => {

@@ -4,13 +4,17 @@ import type { Config } from './config.js';
 import { EngineSupervisor } from './engine-supervisor.js';
 import type { Logger } from './log.js';
 import { MqttLink } from './mqtt.js';
-import { Pipeline, type FrameResult } from './pipeline.js';
+import { Pipeline, type FacesFrameResult, type FrameResult } from './pipeline.js';
+import { FacesOut } from './faces-out.js';
+import { discoveryMessages } from './homeassistant.js';
+import { packageRoot } from '../models/paths.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { readManifest } from '../models/manifest-file.js';
 import { modelFileFor } from '../models/manifest.js';
 import { resolveFfmpeg } from '../pipelines/sources/ffmpeg-path.js';
 import { toSpecs } from '../pipelines/engines/onnxruntime/providers.js';
 import { detectTensorRtVersion, withEngineCaches } from '../pipelines/engines/onnxruntime/engine-cache.js';
-import { join } from 'node:path';
 import { Outbox } from './outbox.js';
 import { Watchdog } from './watchdog.js';
 import { Metrics, startHttp, type HttpServer } from './http.js';
@@ -25,6 +29,7 @@ export interface AppOptions {
 export interface App {
   mqttUrl: string;
   pipeline: Pipeline;
+  facesOut: FacesOut;
   engine: EngineSupervisor;
   mqtt: MqttLink;
   watchdog: Watchdog;
@@ -35,6 +40,7 @@ export interface App {
 
 export const topics = (c: Pick<Config, 'site' | 'deviceId'>) => ({
   mask: (camera: string) => `${c.site}/${camera}/mask`,
+  state: (camera: string) => `${c.site}/${camera}/mask/state`,
   status: `${c.site}/${c.deviceId}/status`,
   health: `${c.site}/${c.deviceId}/health`,
 });
@@ -79,9 +85,11 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
     modelFileFor(manifest, 'onnxruntime')?.sha256 ?? manifest.sha256,
     detectTensorRtVersion(),
   );
+  const facesCameras = config.cameras.filter((c) => c.mode === 'faces').map((c) => c.id);
   const engine = new EngineSupervisor(
     {
       manifestPath: config.model.path,
+      ...(facesCameras.length ? { detectorManifestPath: config.faces.detector } : {}),
       executionProviders,
       threads: config.engine.threads,
       inferTimeoutMs: config.watchdog.inferenceTimeoutMs,
@@ -112,9 +120,38 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
     if (opts.logResults) resultLog.info(`${r.camera} #${r.frame} ${r.label} ${r.score.toFixed(3)}`, { latencyMs: r.latencyMs });
     else resultLog.debug('result', { ...r });
   };
+  const f = config.faces;
+  const facesOut = new FacesOut({
+    maskTopic: t.mask,
+    stateTopic: t.state,
+    policy: f.publish === 'rate' ? { mode: 'rate', maxHz: f.publishMaxHz } : { mode: f.publish },
+    hysteresis: f.stateHysteresis,
+    publishFrame: (topic, payload) => mqtt.publishFrame(topic, payload),
+    publishRetained: (topic, payload) => mqtt.publishRetained(topic, payload),
+    onState: (camera, c) => resultLog.info(`${camera} state ${c.previous ?? '-'} → ${c.state}`, { since: c.since, sinceFrame: c.sinceFrame, counts: c.counts }),
+  });
+  const onFaces = (r: FacesFrameResult) => {
+    facesOut.handle(r);
+    if (opts.logResults) resultLog.info(`${r.camera} #${r.frame} ${r.label} faces=${r.counts.faces}`, { latencyMs: r.latencyMs });
+    else resultLog.debug('result', { camera: r.camera, frame: r.frame, label: r.label, counts: r.counts });
+  };
+  if (config.homeassistant.enabled && facesCameras.length) {
+    const version = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version as string;
+    for (const m of discoveryMessages({ prefix: config.homeassistant.prefix, site: config.site, deviceId: config.deviceId, statusTopic: t.status, stateTopic: t.state, cameras: facesCameras, version }))
+      mqtt.publishRetained(m.topic, m.payload);
+    log.info('Home Assistant discovery published', { prefix: config.homeassistant.prefix, cameras: facesCameras });
+  }
   const pipeline = new Pipeline(
     {
       cameras: config.cameras,
+      faces: {
+        ...(f.scoreThreshold > 0 ? { scoreThreshold: f.scoreThreshold } : {}),
+        ...(f.iouThreshold > 0 ? { iouThreshold: f.iouThreshold } : {}),
+        margin: f.margin,
+        maxFaces: f.maxFaces,
+        minFaceSize: f.minFaceSize,
+      },
+      onFaces,
       ffmpegPath: ffmpeg.path,
       rtspTimeoutSec: config.source.rtspTimeoutSec,
       stallSec: config.watchdog.frameStallSec,
@@ -145,6 +182,7 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   return {
     mqttUrl,
     pipeline,
+    facesOut,
     engine,
     mqtt,
     watchdog: wd,

@@ -13,16 +13,29 @@ import { checkProviders, PROVIDER_NAMES, type ProviderName } from '../pipelines/
 import { httpSchema, migrateWatchdog, outboxSchema, watchdogSchema, type HttpConfig, type OutboxConfig, type WatchdogConfig } from './config-watchdog.js';
 
 export const DEFAULT_MODEL = 'models/mask-mobilenet/model.json';
+export const DEFAULT_DETECTOR = 'models/ultraface-rfb-320/model.json';
 export const DEMO_CLIP = 'models/demo/demo.mp4';
 
 export type CameraDecoder = 'ffmpeg' | 'gstreamer-nv' | 'gstreamer-sw';
 export const CAMERA_DECODERS: readonly CameraDecoder[] = ['ffmpeg', 'gstreamer-nv', 'gstreamer-sw'];
+
+export type CameraMode = 'classify' | 'faces';
+export const CAMERA_MODES: readonly CameraMode[] = ['classify', 'faces'];
 
 export interface CameraConfig {
   id: string;
   url: string;
   fps: number;
   loop: boolean;
+  /**
+   * classify: the whole frame (letterboxed to the model input) through the classifier.
+   * faces: face detector, then each face classified; frames arrive at frameWidth x frameHeight.
+   * Absent in a config file = faces; the embedded demo (no file) is classify.
+   */
+  mode: CameraMode;
+  /** Working resolution of faces mode (letterboxed): boxes are in these pixels. Default 1280x720. */
+  frameWidth?: number;
+  frameHeight?: number;
   /** Who decodes: ffmpeg (default), GStreamer with Jetson hardware decode, GStreamer in software. */
   decoder?: CameraDecoder;
 }
@@ -53,6 +66,23 @@ export interface Config {
   model: { path: string };
   engine: { backend: 'onnxruntime'; executionProviders: ExecutionProviderEntry[]; threads: number; inferenceTimeoutMs: number };
   source: { ffmpegPath: string; rtspTimeoutSec: number; stallSec: number; restartMinMs: number; restartMaxMs: number };
+  /** Faces mode: detector, crop, debounced state and publish rate (docs/CONFIG.md). */
+  faces: {
+    /** model.json of the detector (task "detect"); resolved to an absolute path like model.path. */
+    detector: string;
+    /** 0 = the detector manifest's value. */
+    scoreThreshold: number;
+    iouThreshold: number;
+    margin: number;
+    maxFaces: number;
+    minFaceSize: number;
+    /** The state topic changes after this many consecutive frames agree. */
+    stateHysteresis: number;
+    /** Per-frame results: every frame, at most publishMaxHz, or only when label / face count change. */
+    publish: 'every' | 'rate' | 'change';
+    publishMaxHz: number;
+  };
+  homeassistant: { enabled: boolean; prefix: string };
   log: { level: LogLevel };
   /** Supervision knobs (daemon/config-watchdog.ts); source.stallSec etc. are migrated into it. */
   watchdog: WatchdogConfig;
@@ -91,7 +121,8 @@ const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 const TOPIC_SAFE = /^[A-Za-z0-9_-]{1,64}$/;
 const CAMERA_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const CLIENT_ID = /^[A-Za-z0-9_.:-]{0,128}$/;
-const CAMERA_KEYS = ['id', 'url', 'fps', 'loop', 'decoder'];
+const CAMERA_KEYS = ['id', 'url', 'fps', 'loop', 'decoder', 'mode', 'frameWidth', 'frameHeight'];
+export const FRAME_DEFAULT = { width: 1280, height: 720 } as const;
 const CAMERA_FPS_DEFAULT = 10;
 const MASK = '********';
 
@@ -176,6 +207,16 @@ const mqttUrl = (x: unknown): void => {
   if (!u!.hostname) fail(`${show(s)} has no host`);
 };
 
+const numRange =
+  (min: number, max: number) =>
+  (x: unknown): void => {
+    if (typeof x !== 'number' || !Number.isFinite(x) || x < min || x > max) fail(`must be a number ${min}..${max}`);
+  };
+
+const bool = (x: unknown): void => {
+  if (typeof x !== 'boolean') fail('must be true or false');
+};
+
 const qosFormat = (x: unknown): void => {
   if (x !== 0 && x !== 1 && x !== 2) fail('must be 0, 1 or 2');
 };
@@ -229,6 +270,13 @@ export function checkCameras(v: unknown, requireOne: boolean): ConfigProblem[] {
     if (cam.fps !== undefined && (typeof cam.fps !== 'number' || !Number.isFinite(cam.fps) || cam.fps < 1 || cam.fps > 60))
       out.push({ path: `${at}.fps`, message: `must be a number 1..60 (got ${show(cam.fps)})` });
     if (cam.loop !== undefined && typeof cam.loop !== 'boolean') out.push({ path: `${at}.loop`, message: `must be true or false (got ${show(cam.loop)})` });
+    if (cam.mode !== undefined && !CAMERA_MODES.includes(cam.mode as CameraMode))
+      out.push({ path: `${at}.mode`, message: `must be one of ${CAMERA_MODES.join(', ')} (got ${show(cam.mode)})` });
+    for (const [k, max] of [['frameWidth', 3840], ['frameHeight', 2160]] as const) {
+      const v = cam[k];
+      if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 64 || v > max || v % 2 !== 0))
+        out.push({ path: `${at}.${k}`, message: `must be an even integer 64..${max} (got ${show(v)})` });
+    }
     if (cam.decoder !== undefined && !CAMERA_DECODERS.includes(cam.decoder as CameraDecoder))
       out.push({ path: `${at}.decoder`, message: `must be one of ${CAMERA_DECODERS.join(', ')} (got ${show(cam.decoder)})` });
     else if (cam.decoder !== undefined && cam.decoder !== 'ffmpeg' && cam.loop === true)
@@ -299,6 +347,21 @@ function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cam
       stallSec: { doc: 'No frame for this long restarts the camera ffmpeg (s).', format: intRange(1, 3600), default: 15 },
       restartMinMs: { doc: 'First ffmpeg restart delay (ms); doubles up to restartMaxMs.', format: intRange(100, 3_600_000), default: 1000 },
       restartMaxMs: { doc: 'Longest ffmpeg restart delay (ms).', format: intRange(100, 3_600_000), default: 30_000 },
+    },
+    faces: {
+      detector: { doc: 'model.json of the face detector (task "detect") for cameras in faces mode.', format: stringFormat(true), default: DEFAULT_DETECTOR },
+      scoreThreshold: { doc: 'Detector score threshold (0 = the detector manifest\'s).', format: numRange(0, 0.999), default: 0 },
+      iouThreshold: { doc: 'NMS IoU threshold (0 = the detector manifest\'s).', format: numRange(0, 0.999), default: 0 },
+      margin: { doc: 'Crop margin around a face, a fraction of its longer side on each side.', format: numRange(0, 2), default: 0.2 },
+      maxFaces: { doc: 'At most this many faces per frame are classified (best detector scores).', format: intRange(1, 256), default: 32 },
+      minFaceSize: { doc: 'Faces smaller than this many pixels (working resolution) are ignored.', format: intRange(1, 1024), default: 8 },
+      stateHysteresis: { doc: 'The state topic changes after this many consecutive frames agree.', format: intRange(1, 1000), default: 5 },
+      publish: { doc: 'Per-frame results: every | rate (at most publishMaxHz) | change (label or face count changed).', format: oneOf(['every', 'rate', 'change']), default: 'every' },
+      publishMaxHz: { doc: 'Rate limit for publish = rate.', format: numRange(0.01, 100), default: 2 },
+    },
+    homeassistant: {
+      enabled: { doc: 'Publish Home Assistant MQTT discovery configs (retained) for each camera.', format: bool, default: false },
+      prefix: { doc: 'Home Assistant discovery prefix.', format: topicSafe, default: 'homeassistant' },
     },
     log: { level: { doc: 'Log level.', format: oneOf(LOG_LEVELS), default: 'info', env: ENV_VARS['log.level'] } },
     watchdog: watchdogSchema,
@@ -418,10 +481,9 @@ function readJson(file: string): { ok: true; value: unknown } | { ok: false; mes
  * model file it names must exist beside it. Relative paths: the config file's folder first, then
  * packageRoot (where the bundled models live). A directory means <directory>/model.json.
  */
-function resolveModel(p: string, configDir: string | undefined, packageRoot: string, problems: ConfigProblem[]): string {
+function resolveModel(p: string, configDir: string | undefined, packageRoot: string, problems: ConfigProblem[], at = 'model.path', task: 'classify' | 'detect' = 'classify'): string {
   const bases = path.isAbsolute(p) ? [''] : configDir !== undefined ? [configDir, packageRoot] : [packageRoot];
   const candidates = [...new Set(bases.map((b) => (b ? path.resolve(b, p) : path.resolve(p))))];
-  const at = 'model.path';
   let found = candidates.find((c) => fs.existsSync(c));
   if (!found) {
     problems.push({ path: at, message: `${show(p)} not found (looked for ${candidates.join(', ')})` });
@@ -441,6 +503,7 @@ function resolveModel(p: string, configDir: string | undefined, packageRoot: str
   }
   try {
     const m = parseManifest(json.value, found);
+    if (m.task !== task) problems.push({ path: at, message: `${found} is a "${m.task}" model; expected task "${task}"` });
     for (const ref of modelFiles(m)) {
       const modelFile = path.join(path.dirname(found), ref.file);
       if (!isFile(modelFile)) problems.push({ path: at, message: `model file ${modelFile} (named by ${found}) not found` });
@@ -457,7 +520,7 @@ function resolveModel(p: string, configDir: string | undefined, packageRoot: str
 
 /** The cameras used when no config file is given: the bundled demo clip, looped. */
 export function defaultCameras(packageRoot: string): CameraConfig[] {
-  return [{ id: 'cam1', url: pathToFileURL(path.resolve(packageRoot, DEMO_CLIP)).href, fps: CAMERA_FPS_DEFAULT, loop: true }];
+  return [{ id: 'cam1', url: pathToFileURL(path.resolve(packageRoot, DEMO_CLIP)).href, fps: CAMERA_FPS_DEFAULT, loop: true, mode: 'classify' }];
 }
 
 /**
@@ -517,14 +580,33 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; packa
     modelPath = resolveModel(c.model.path, configDir, packageRoot, problems);
   }
 
+  const cameras = c.cameras.map((cam) => {
+    const mode: CameraMode = cam.mode ?? 'faces';
+    return {
+      id: cam.id,
+      url: cam.url,
+      fps: cam.fps ?? CAMERA_FPS_DEFAULT,
+      loop: cam.loop ?? false,
+      mode,
+      ...(mode === 'faces' ? { frameWidth: cam.frameWidth ?? FRAME_DEFAULT.width, frameHeight: cam.frameHeight ?? FRAME_DEFAULT.height } : {}),
+      ...(cam.decoder && cam.decoder !== 'ffmpeg' ? { decoder: cam.decoder } : {}),
+    };
+  });
+  let detectorPath = c.faces?.detector ?? '';
+  if (cameras.some((cam) => cam.mode === 'faces') && !bad.has('faces.detector') && detectorPath) {
+    const configDir = hasFile ? path.dirname(path.resolve(opts.file!)) : undefined;
+    detectorPath = resolveModel(detectorPath, configDir, packageRoot, problems, 'faces.detector', 'detect');
+  }
+
   if (problems.length) throw new ConfigError(problems);
 
   return {
     ...c,
     mqtt: { ...c.mqtt, clientId: c.mqtt.clientId || `${c.site}-${c.deviceId}` },
-    cameras: c.cameras.map((cam) => ({ id: cam.id, url: cam.url, fps: cam.fps ?? CAMERA_FPS_DEFAULT, loop: cam.loop ?? false, ...(cam.decoder && cam.decoder !== 'ffmpeg' ? { decoder: cam.decoder } : {}) })),
+    cameras,
     model: { path: modelPath },
     watchdog: migrateWatchdog(fileContent, c as unknown as Obj),
+    faces: { ...c.faces, detector: detectorPath },
   };
 }
 

@@ -3,13 +3,15 @@
 // backoff and the model reloaded.
 import { EventEmitter } from 'node:events';
 import { EngineWorker, type EngineOptions, type InferOutput } from '../pipelines/engines/client.js';
-import type { LoadedMsg, ProviderRequest } from '../pipelines/engines/protocol.js';
+import type { FacesOptions, FacesResultMsg, LoadedMsg, ProviderRequest } from '../pipelines/engines/protocol.js';
 import { backoffMs } from '../pipelines/sources/ffmpeg-args.js';
 import { ErrorStorm } from './budget.js';
 import type { Logger } from './log.js';
 
 export interface EngineSupervisorOptions {
   manifestPath: string;
+  /** Face detector (task "detect") loaded beside the classifier, for cameras in faces mode. */
+  detectorManifestPath?: string;
   executionProviders: (string | ProviderRequest)[];
   threads: number;
   inferTimeoutMs: number;
@@ -38,6 +40,7 @@ export class EngineSupervisor extends EventEmitter {
   restarts = 0;
   lastError: string | null = null;
   loaded: LoadedMsg | null = null;
+  detectorLoaded: LoadedMsg | null = null;
   /** Engine errors answered by the worker (bad requests, failed inferences). */
   errors = 0;
   private busy = 0;
@@ -72,15 +75,24 @@ export class EngineSupervisor extends EventEmitter {
     return this.spawnAndLoad(true);
   }
 
-  async infer(rgb: Buffer, width: number, height: number): Promise<InferOutput> {
+  infer(rgb: Buffer, width: number, height: number): Promise<InferOutput> {
+    return this.call('inference', (w) => w.infer(rgb, width, height));
+  }
+
+  faces(rgb: Buffer, width: number, height: number, options: FacesOptions): Promise<FacesResultMsg> {
+    return this.call('faces request', (w) => w.faces(rgb, width, height, options));
+  }
+
+  /** One request to the ready worker: timeouts kill it, answered errors count towards an error storm. */
+  private async call<T>(what: string, fn: (w: EngineWorker) => Promise<T>): Promise<T> {
     const w = this.worker;
     if (!w || this.state !== 'ready') throw new Error('engine not ready');
     this.busy++;
     try {
-      return await w.infer(rgb, width, height);
+      return await fn(w);
     } catch (e) {
       const code = (e as { code?: string }).code;
-      if (code === 'TIMEOUT') this.fail(w, `inference took longer than ${this.opts.inferTimeoutMs} ms`);
+      if (code === 'TIMEOUT') this.fail(w, `${what} took longer than ${this.opts.inferTimeoutMs} ms`);
       else if (code !== 'WORKER_EXITED') {
         // The worker answered with an error: counted; a storm of them means it is broken.
         this.errors++;
@@ -129,6 +141,10 @@ export class EngineSupervisor extends EventEmitter {
     try {
       await w.start();
       const loaded = await w.load(this.opts.manifestPath, this.opts.executionProviders, this.opts.threads);
+      if (this.opts.detectorManifestPath) {
+        this.detectorLoaded = await w.loadDetector(this.opts.detectorManifestPath, this.opts.executionProviders, this.opts.threads);
+        this.log.info('face detector ready', { model: this.detectorLoaded.model, provider: this.detectorLoaded.provider, loadMs: Math.round(this.detectorLoaded.loadMs) });
+      }
       if (this.worker !== w) throw new Error('engine worker replaced during load');
       this.loaded = loaded;
       this.state = 'ready';

@@ -5,6 +5,8 @@ import { classify } from '../models/classify.js';
 import { FfmpegSource, type Frame } from '../pipelines/sources/ffmpeg-source.js';
 import { GstSource } from '../pipelines/sources/gst-source.js';
 import type { ProcessSource } from '../pipelines/sources/process-source.js';
+import type { FaceResult, FacesOptions } from '../pipelines/engines/protocol.js';
+import { frameLabel, type FaceCounts, type FrameLabel } from '../pipelines/face-events.js';
 import type { CameraConfig } from './config.js';
 import type { EngineSupervisor } from './engine-supervisor.js';
 import type { Logger } from './log.js';
@@ -21,8 +23,27 @@ export interface FrameResult {
   inferMs: number;
 }
 
+/** A frame of a camera in faces mode: everything a FrameResult has, plus the faces. */
+export interface FacesFrameResult extends Omit<FrameResult, 'label' | 'score'> {
+  /** no_mask if any face is unmasked, mask if all are masked, no_face if none was found. */
+  label: FrameLabel;
+  /** Score of the deciding face (the most confident unmasked one, or the least confident masked one); null for no_face. */
+  score: number | null;
+  faces: Pick<FaceResult, 'box' | 'label' | 'score' | 'detScore'>[];
+  counts: FaceCounts;
+  /** Working resolution the boxes are in. */
+  frameSize: [number, number];
+  detector: { name: string; version: string };
+  detectMs: number;
+  classifyMs: number;
+}
+
 export interface PipelineOptions {
   cameras: CameraConfig[];
+  /** Detector and crop settings sent with every faces request. */
+  faces?: FacesOptions;
+  /** Where faces-mode results go, with the frame they came from (for the preview). */
+  onFaces?: (r: FacesFrameResult, frame: Frame) => void;
   ffmpegPath: string;
   rtspTimeoutSec: number;
   stallSec: number;
@@ -48,6 +69,7 @@ export class Pipeline {
   private results = new Map<string, number>();
   private failed = new Map<string, number>();
   private stopped = false;
+  private facesCameras = new Set<string>();
 
   constructor(
     private readonly opts: PipelineOptions,
@@ -58,8 +80,11 @@ export class Pipeline {
   ) {}
 
   start(): void {
-    const { width, height } = this.manifest.input;
     for (const cam of this.opts.cameras) {
+      const faces = cam.mode === 'faces';
+      const width = faces ? (cam.frameWidth ?? 1280) : this.manifest.input.width;
+      const height = faces ? (cam.frameHeight ?? 720) : this.manifest.input.height;
+      if (faces) this.facesCameras.add(cam.id);
       const common = {
         id: cam.id,
         url: cam.url,
@@ -118,9 +143,7 @@ export class Pipeline {
     if (!f) return;
     this.inFlight = true;
     const m = this.manifest;
-    this.engine
-      .infer(f.data, f.width, f.height)
-      .then(
+    const work = this.facesCameras.has(f.camera) ? this.runFaces(f) : this.engine.infer(f.data, f.width, f.height).then(
         (out) => {
           const row = out.outputs.get(m.output.name);
           if (!row) throw new Error(`engine result has no output "${m.output.name}"`);
@@ -139,6 +162,10 @@ export class Pipeline {
             inferMs: Math.round(out.inferMs * 100) / 100,
           });
         },
+    );
+    work
+      .then(
+        () => undefined,
         (e) => {
           // The frame could not be classified (engine crash, timeout): counted, never retried.
           this.failed.set(f.camera, (this.failed.get(f.camera) ?? 0) + 1);
@@ -150,5 +177,35 @@ export class Pipeline {
         this.inFlight = false;
         setImmediate(() => this.pump());
       });
+  }
+
+  private async runFaces(f: Frame): Promise<void> {
+    const r = await this.engine.faces(f.data, f.width, f.height, this.opts.faces ?? {});
+    const { label, counts } = frameLabel(r.faces);
+    const deciding = label === 'no_mask' ? r.faces.filter((x) => x.label === 'no_mask').sort((a, b) => b.score - a.score)[0] : label === 'mask' ? [...r.faces].sort((a, b) => a.score - b.score)[0] : undefined;
+    const model = this.engine.loaded?.model ?? { name: this.manifest.name, version: this.manifest.version };
+    const det = this.engine.detectorLoaded?.model ?? { name: '', version: '' };
+    this.results.set(f.camera, (this.results.get(f.camera) ?? 0) + 1);
+    const round = (x: number) => Math.round(x * 100) / 100;
+    this.opts.onFaces?.(
+      {
+        camera: f.camera,
+        frame: f.seq,
+        ts: new Date(f.ts).toISOString(),
+        label,
+        score: deciding?.score ?? null,
+        scores: deciding?.scores ?? {},
+        faces: r.faces.map((x) => ({ box: x.box, label: x.label, score: x.score, detScore: x.detScore })),
+        counts,
+        frameSize: [f.width, f.height],
+        model: { name: model.name, version: model.version },
+        detector: { name: det.name, version: det.version },
+        latencyMs: Date.now() - f.ts,
+        inferMs: round(r.inferMs),
+        detectMs: round(r.detectMs),
+        classifyMs: round(r.cropMs + r.classifyMs),
+      },
+      f,
+    );
   }
 }

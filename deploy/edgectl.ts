@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { formatMetrics } from '../models/metrics.js';
 import { evaluate } from './eval.js';
+import { annotate } from './annotate.js';
 import { watch } from './watch.js';
 
 const USAGE = `usage: edgectl <command> [options]
@@ -11,7 +12,9 @@ commands:
   watch   [--broker URL] [--site SITE] [--camera ID] [--count N]
           subscribe to results and print them as a table (default broker mqtt://127.0.0.1:1883)
   eval    <folder> --model model.json [--json] [--mistakes]
-          accuracy, per-class precision/recall and confusion matrix on <folder>/<label>/*.jpg`;
+          accuracy, per-class precision/recall and confusion matrix on <folder>/<label>/*.jpg
+  annotate <image> -o <out.jpg> [--config FILE] [--model model.json] [--detector detector.json] [--json]
+          run the faces pipeline (detector, crops, classifier) on a picture and draw boxes, labels, scores`;
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -36,6 +39,18 @@ async function main(argv: string[]): Promise<number> {
       out(`model: ${values.model}\nfolder: ${positionals[0]}`);
       out(formatMetrics(r));
       if (values.mistakes) for (const x of r.mistakes) out(`  ${x.file}: ${x.actual} → ${x.predicted} (${x.score})`);
+    }
+    return 0;
+  }
+  if (cmd === 'annotate') {
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { out: { type: 'string', short: 'o' }, config: { type: 'string', short: 'c' }, model: { type: 'string' }, detector: { type: 'string' }, json: { type: 'boolean' } } });
+    if (positionals.length !== 1 || !values.out) throw new UsageError('annotate needs one image and -o OUT');
+    const line = await annotate({ image: positionals[0], out: values.out, config: values.config, model: values.model, detector: values.detector });
+    if (values.json) out(line);
+    else {
+      const r = JSON.parse(line);
+      out(`${values.out}: ${r.label}, ${r.counts.faces} face(s): ${r.counts.mask} mask, ${r.counts.no_mask} no_mask`);
+      for (const f of r.faces) out(`  [${f.box.join(', ')}] ${f.label} ${f.score} (detector ${f.detScore})`);
     }
     return 0;
   }

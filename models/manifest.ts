@@ -42,6 +42,18 @@ export interface ManifestOutput {
   kind: OutputKind;
 }
 
+/**
+ * Detector outputs (task "detect"): `output` names the per-anchor class scores [1, N, labels],
+ * `boxes` the per-anchor boxes [1, N, 4] in `boxFormat`; default thresholds for decoding.
+ */
+export interface DetectSpec {
+  boxes: string;
+  /** x1, y1, x2, y2 normalised to 0..1 of the (stretched) input — UltraFace's "with post-processing" graphs. */
+  boxFormat: 'corners-normalized';
+  scoreThreshold: number;
+  iouThreshold: number;
+}
+
 export interface Manifest {
   format: string;
   name: string;
@@ -58,6 +70,8 @@ export interface Manifest {
   preprocess: Preprocess;
   output: ManifestOutput;
   labels: string[];
+  /** Required for task "detect": how to read boxes and scores. */
+  detect?: DetectSpec;
   /** Optional: name of the pooled-feature tensor (for on-device head training). */
   features?: string;
   /** Free-form training summary written by the recipe. */
@@ -80,7 +94,7 @@ const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
 
-const TOP_KEYS = ['format', 'name', 'version', 'task', 'file', 'sha256', 'engine', 'files', 'input', 'preprocess', 'output', 'labels', 'features', 'training'];
+const TOP_KEYS = ['format', 'name', 'version', 'task', 'file', 'sha256', 'engine', 'files', 'input', 'preprocess', 'output', 'labels', 'detect', 'features', 'training'];
 const INPUT_KEYS = ['name', 'layout', 'width', 'height', 'colorOrder', 'resize', 'padColor'];
 
 function triple(v: unknown, path: string, problems: string[], check: (n: number) => boolean): [number, number, number] {
@@ -183,6 +197,24 @@ export function parseManifest(raw: unknown, source = 'model.json'): Manifest {
     });
     if (new Set(labels).size !== labels.length) p.push('labels: duplicate labels');
   }
+  let detect: DetectSpec | undefined;
+  if (task === 'detect' && raw.detect === undefined) p.push('detect: required for task "detect" ({boxes, boxFormat, scoreThreshold, iouThreshold})');
+  if (raw.detect !== undefined) {
+    if (task !== 'detect') p.push('detect: only for task "detect"');
+    if (!isObj(raw.detect)) p.push('detect: expected an object');
+    else {
+      const d = raw.detect;
+      unknownKeys(d, ['boxes', 'boxFormat', 'scoreThreshold', 'iouThreshold'], 'detect.', p);
+      const unit = (k: string, def: number): number => {
+        const v = d[k];
+        if (v === undefined) return def;
+        if (typeof v !== 'number' || !(v > 0 && v < 1)) p.push(`detect.${k}: expected a number in (0, 1), got ${JSON.stringify(v)}`);
+        return typeof v === 'number' ? v : def;
+      };
+      detect = { boxes: str(d, 'boxes', 'detect.'), boxFormat: oneOf(d, 'boxFormat', 'detect.', ['corners-normalized'] as const), scoreThreshold: unit('scoreThreshold', 0.7), iouThreshold: unit('iouThreshold', 0.3) };
+    }
+  }
+  if (task === 'detect' && labels.length < 2) p.push('labels: a detector needs a background label and at least one class');
   if (raw.features !== undefined && typeof raw.features !== 'string') p.push('features: expected a tensor name');
   if (raw.training !== undefined && !isObj(raw.training)) p.push('training: expected an object');
 
@@ -214,6 +246,7 @@ export function parseManifest(raw: unknown, source = 'model.json'): Manifest {
   const m: Manifest = { format, name, version, task, file, sha256, input, preprocess, output, labels };
   if (engine) m.engine = engine;
   if (files) m.files = files;
+  if (detect) m.detect = detect;
   if (typeof raw.features === 'string') m.features = raw.features;
   if (isObj(raw.training)) m.training = raw.training;
   return m;
@@ -257,10 +290,22 @@ export function checkGraph(m: Manifest, io: GraphIO): string[] {
   }
   const out = io.outputs.find((o) => o.name === m.output.name);
   if (!out) problems.push(`output "${m.output.name}" is not in the graph (graph outputs: ${io.outputs.map((o) => o.name).join(', ') || 'none'})`);
-  else if (m.task === 'classify') {
+  else {
     const last = out.shape[out.shape.length - 1];
     if (typeof last === 'number' && last > 0 && last !== m.labels.length)
       problems.push(`output "${out.name}" has ${last} classes but the manifest lists ${m.labels.length} labels (${m.labels.join(', ')})`);
+  }
+  if (m.task === 'detect' && m.detect) {
+    const boxes = io.outputs.find((o) => o.name === m.detect!.boxes);
+    if (!boxes) problems.push(`boxes output "${m.detect.boxes}" is not in the graph (graph outputs: ${io.outputs.map((o) => o.name).join(', ') || 'none'})`);
+    else {
+      const last = boxes.shape[boxes.shape.length - 1];
+      if (boxes.shape.length !== 3 || (typeof last === 'number' && last > 0 && last !== 4))
+        problems.push(`boxes output "${boxes.name}" has shape [${boxes.shape.join(', ')}], expected [1, anchors, 4]`);
+      const anchors = (s: (number | string)[]) => (typeof s[1] === 'number' && s[1] > 0 ? s[1] : undefined);
+      if (out && anchors(out.shape) !== undefined && anchors(boxes.shape) !== undefined && anchors(out.shape) !== anchors(boxes.shape))
+        problems.push(`scores "${out.name}" and boxes "${boxes.name}" disagree on the number of anchors (${out.shape[1]} vs ${boxes.shape[1]})`);
+    }
   }
   return problems;
 }

@@ -11,6 +11,8 @@ import {
   PROTOCOL_VERSION,
   unpackOutputs,
   type ErrorMsg,
+  type FacesOptions,
+  type FacesResultMsg,
   type HelloMsg,
   type LoadedMsg,
   type Message,
@@ -143,6 +145,18 @@ export class EngineWorker extends EventEmitter {
     const m = await this.request({ type: 'load', manifestPath, executionProviders, threads }, undefined, this.opts.loadTimeoutMs ?? 60000);
     this.loaded = m.header as unknown as LoadedMsg;
     return this.loaded;
+  }
+
+  /** Load a face detector (task "detect") beside the classifier; needed for faces(). */
+  async loadDetector(manifestPath: string, executionProviders: (string | ProviderRequest)[], threads = 0): Promise<LoadedMsg> {
+    const m = await this.request({ type: 'loadDetector', manifestPath, executionProviders, threads }, undefined, this.opts.loadTimeoutMs ?? 60000);
+    return m.header as unknown as LoadedMsg;
+  }
+
+  /** Detect and classify the faces of one RGB24 frame (any size). */
+  async faces(rgb: Buffer, width: number, height: number, options: FacesOptions = {}): Promise<FacesResultMsg> {
+    const m = await this.request({ type: 'faces', width, height, ...options }, rgb, this.opts.inferTimeoutMs ?? 5000);
+    return m.header as unknown as FacesResultMsg;
   }
 
   async infer(rgb: Buffer, width: number, height: number, outputs?: string[]): Promise<InferOutput> {

@@ -175,6 +175,69 @@ export interface ResultMsg {
   inferMs: number;
 }
 
+/**
+ * supervisor → worker: load a face detector (a manifest with task "detect") beside the classifier.
+ * Answered with `loaded` (same fields, for the detector). Additive to protocol 1: a worker that does
+ * not know it answers BAD_REQUEST.
+ */
+export interface LoadDetectorMsg {
+  type: 'loadDetector';
+  id: number;
+  manifestPath: string;
+  executionProviders: (string | ProviderRequest)[];
+  threads: number;
+}
+
+/** Tunables of one faces request; absent fields take the detector manifest's / built-in defaults. */
+export interface FacesOptions {
+  scoreThreshold?: number;
+  iouThreshold?: number;
+  /** Crop margin, a fraction of the face box's longer side added on each side (default 0.2). */
+  margin?: number;
+  /** At most this many faces are classified, best detector scores first (default 32). */
+  maxFaces?: number;
+  /** Faces smaller than this (pixels of the frame) are ignored (default 8). */
+  minFaceSize?: number;
+}
+
+/**
+ * supervisor → worker: body = packed RGB24 frame of any size (width*height*3 bytes). The worker
+ * resizes it for the detector, detects, crops each face (margin, squared, clipped) from this frame,
+ * resizes the crops to the classifier input and classifies them (batched when the graph allows).
+ */
+export interface FacesMsg extends FacesOptions {
+  type: 'faces';
+  id: number;
+  width: number;
+  height: number;
+}
+
+export interface FaceResult {
+  /** x, y, w, h in pixels of the request's frame (one decimal). */
+  box: [number, number, number, number];
+  /** The region classified: x, y, w, h (integers), margin and squaring applied, clipped. */
+  crop: [number, number, number, number];
+  detScore: number;
+  label: string;
+  score: number;
+  scores: Record<string, number>;
+}
+
+/** worker → supervisor: answer to `faces` (no body). Times in ms. */
+export interface FacesResultMsg {
+  type: 'facesResult';
+  id: number;
+  faces: FaceResult[];
+  /** Detector: resize + tensor, session.run, decode + NMS. */
+  detectMs: number;
+  /** All crops: cut + resize + tensor, then the classifier run(s). */
+  cropMs: number;
+  classifyMs: number;
+  /** Classifier session.run calls made (1 when batched). */
+  classifierRuns: number;
+  inferMs: number;
+}
+
 export interface PingMsg {
   type: 'ping';
   id: number;
@@ -194,8 +257,8 @@ export interface ErrorMsg {
   message: string;
 }
 
-export type ToWorker = LoadMsg | InferMsg | PingMsg | ShutdownMsg;
-export type FromWorker = HelloMsg | LoadedMsg | ResultMsg | PongMsg | ErrorMsg;
+export type ToWorker = LoadMsg | LoadDetectorMsg | InferMsg | FacesMsg | PingMsg | ShutdownMsg;
+export type FromWorker = HelloMsg | LoadedMsg | ResultMsg | FacesResultMsg | PongMsg | ErrorMsg;
 
 /** Pack float32 outputs into one body and the matching result header fields. */
 export function packOutputs(outputs: { name: string; dims: number[]; data: Float32Array }[]): { meta: ResultMsg['outputs']; body: Buffer } {

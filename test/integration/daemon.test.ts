@@ -49,7 +49,7 @@ t.test('RTSP camera → daemon → mosquitto: labels match the clip, availabilit
       site: 'site',
       deviceId: 'edge-1',
       mqtt: { url: broker.url, qos: 0 },
-      cameras: [{ id: 'cam1', url: cam.url('/cam1'), fps: 10 }],
+      cameras: [{ id: 'cam1', url: cam.url('/cam1'), fps: 10, mode: 'classify' }],
       model: { path: join(root, 'models/mask-mobilenet/model.json') },
       engine: { backend: 'onnxruntime', executionProviders: ['cpu'] },
       log: { level: 'info' },

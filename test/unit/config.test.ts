@@ -20,11 +20,20 @@ const manifest = () => ({
   labels: ['mask', 'no_mask'],
 });
 
+const detectorManifest = () => ({
+  ...manifest(), name: 'ultraface', task: 'detect', file: 'd.onnx',
+  input: { name: 'input', layout: 'NCHW', width: 320, height: 240, colorOrder: 'RGB', resize: 'stretch' },
+  output: { name: 'scores', kind: 'probabilities' },
+  detect: { boxes: 'boxes', boxFormat: 'corners-normalized' },
+  labels: ['BACKGROUND', 'face'],
+});
+
 /** A fake package root with the bundled model (valid manifest + dummy model.onnx) and the demo clip. */
 function packageRoot(t: TT, extra: Record<string, unknown> = {}): string {
   return t.testdir({
     models: {
       'mask-mobilenet': { 'model.json': JSON.stringify(manifest()), 'model.onnx': 'not really onnx' },
+      'ultraface-rfb-320': { 'model.json': JSON.stringify(detectorManifest()), 'd.onnx': 'not really onnx' },
       demo: { 'demo.mp4': 'not really mp4' },
     },
     ...extra,
@@ -56,7 +65,7 @@ t.test('embedded default (no file): demo clip, embedded broker, bundled model', 
   t.equal(c.mqtt.embeddedPort, 1883);
   t.equal(c.mqtt.clientId, 'site-edge-1');
   t.equal(c.cameras.length, 1);
-  t.same(c.cameras[0], { id: 'cam1', url: pathToFileURL(path.join(root, DEMO_CLIP)).href, fps: 10, loop: true });
+  t.same(c.cameras[0], { id: 'cam1', url: pathToFileURL(path.join(root, DEMO_CLIP)).href, fps: 10, loop: true, mode: 'classify' });
   t.ok(c.cameras[0].url.startsWith('file://'));
   t.equal(fileURLToPath(c.cameras[0].url), path.join(root, 'models/demo/demo.mp4'));
   t.equal(c.model.path, path.join(root, DEFAULT_MODEL));
@@ -84,8 +93,8 @@ t.test('a good file loads; relative model path falls back to packageRoot', async
   t.equal(c.mqtt.qos, 1);
   t.equal(c.mqtt.clientId, 'plant-3-gate-jetson');
   t.same(c.cameras, [
-    { id: 'gate-north', url: 'rtsp://viewer:campass@10.0.0.21:554/stream1', fps: 5, loop: false },
-    { id: 'gate-south', url: 'rtsp://10.0.0.22:554/stream1', fps: 10, loop: false },
+    { id: 'gate-north', url: 'rtsp://viewer:campass@10.0.0.21:554/stream1', fps: 5, loop: false, mode: 'faces', frameWidth: 1280, frameHeight: 720 },
+    { id: 'gate-south', url: 'rtsp://10.0.0.22:554/stream1', fps: 10, loop: false, mode: 'faces', frameWidth: 1280, frameHeight: 720 },
   ]);
   t.same(c.engine.executionProviders, ['cuda', 'cpu']);
   t.equal(c.engine.threads, 2);
@@ -216,7 +225,7 @@ t.test('qos out of range and other value errors', async (t) => {
 });
 
 t.test('model problems: missing model.json, bad JSON, invalid manifest, missing model file', async (t) => {
-  const cam = [{ id: 'c', url: 'rtsp://cam/s' }];
+  const cam = [{ id: 'c', url: 'rtsp://cam/s', mode: 'classify' }];
   const bad = { ...manifest(), sha256: 'xyz', extra: 1 };
   const root = t.testdir({
     'missing.json': JSON.stringify({ cameras: cam, model: { path: 'nope/model.json' } }),
@@ -419,4 +428,32 @@ t.test('cameras choose their decoder: ffmpeg (default), gstreamer-nv, gstreamer-
   const ps = problemsOf(t, () => loadConfig({ file: f, packageRoot: root, env: {} }));
   t.same(paths(ps), ['cameras[0].decoder', 'cameras[1].loop']);
   t.match(find(ps, 'cameras[0].decoder'), /must be one of ffmpeg, gstreamer-nv, gstreamer-sw/);
+});
+
+t.test('faces mode: default for cameras in a file, detector resolved, settings validated', async (t) => {
+  const root = packageRoot(t, {
+    'f.json': JSON.stringify({
+      cameras: [{ id: 'a', url: 'rtsp://cam/a' }, { id: 'b', url: 'rtsp://cam/b', mode: 'classify' }, { id: 'c', url: 'rtsp://cam/c', frameWidth: 640, frameHeight: 360 }],
+      faces: { stateHysteresis: 3, publish: 'rate', publishMaxHz: 1 },
+      homeassistant: { enabled: true },
+    }),
+    'bad.json': JSON.stringify({
+      cameras: [{ id: 'a', url: 'rtsp://cam/a', mode: 'face', frameWidth: 641 }],
+      faces: { margin: -1, publish: 'sometimes', stateHysteresis: 0, detector: 'models/mask-mobilenet/model.json' },
+    }),
+  });
+  const c = loadConfig({ file: path.join(root, 'f.json'), packageRoot: root, env: {} });
+  t.same(c.cameras.map((x) => [x.mode, x.frameWidth, x.frameHeight]), [['faces', 1280, 720], ['classify', undefined, undefined], ['faces', 640, 360]]);
+  t.equal(c.faces.detector, path.join(root, 'models/ultraface-rfb-320/model.json'));
+  t.same([c.faces.stateHysteresis, c.faces.publish, c.faces.publishMaxHz, c.faces.margin], [3, 'rate', 1, 0.2]);
+  t.same(c.homeassistant, { enabled: true, prefix: 'homeassistant' });
+  const ps = problemsOf(t, () => loadConfig({ file: path.join(root, 'bad.json'), packageRoot: root, env: {} }));
+  t.same(paths(ps), ['cameras[0].frameWidth', 'cameras[0].mode', 'faces.margin', 'faces.publish', 'faces.stateHysteresis']);
+});
+
+t.test('faces.detector must be a detector', async (t) => {
+  const root = packageRoot(t, { 'd.json': JSON.stringify({ cameras: [{ id: 'a', url: 'rtsp://cam/a' }], faces: { detector: 'models/mask-mobilenet/model.json' } }) });
+  const ps = problemsOf(t, () => loadConfig({ file: path.join(root, 'd.json'), packageRoot: root, env: {} }));
+  t.same(paths(ps), ['faces.detector']);
+  t.match(find(ps, 'faces.detector'), /is a "classify" model; expected task "detect"/);
 });

@@ -62,3 +62,29 @@ t.test('bundles: a file per engine, old manifests still mean onnxruntime', async
   const dup = t.throws(() => parseManifest({ ...good(), files: [{ engine: 'onnxruntime', file: 'x.onnx', sha256: 'b'.repeat(64) }] })) as unknown as ManifestError;
   t.match(dup.problems.join('\n'), 'files[0].engine: the bundle already has a file for onnxruntime');
 });
+
+const detector = () => ({
+  ...good(), name: 'ultraface', task: 'detect', file: 'd.onnx',
+  input: { name: 'input', layout: 'NCHW', width: 320, height: 240, colorOrder: 'RGB', resize: 'stretch' },
+  output: { name: 'scores', kind: 'probabilities' },
+  detect: { boxes: 'boxes', boxFormat: 'corners-normalized', scoreThreshold: 0.7, iouThreshold: 0.3 },
+  labels: ['BACKGROUND', 'face'],
+});
+
+t.test('a detector manifest: detect section required, graph outputs checked', async (t) => {
+  const m = parseManifest(detector());
+  t.same(m.detect, { boxes: 'boxes', boxFormat: 'corners-normalized', scoreThreshold: 0.7, iouThreshold: 0.3 });
+  const { detect: _, ...noDetect } = detector();
+  t.throws(() => parseManifest(noDetect), /detect: required/);
+  t.throws(() => parseManifest({ ...good(), detect: detector().detect }), /only for task "detect"/);
+  t.throws(() => parseManifest({ ...detector(), detect: { boxes: 'boxes', boxFormat: 'xywh', scoreThreshold: 2 } }), /boxFormat[\s\S]*scoreThreshold/);
+  const io = (scores: number[], boxes: number[] | null) => ({
+    inputs: [{ name: 'input', shape: [1, 3, 240, 320] }],
+    outputs: [{ name: 'scores', shape: scores }, ...(boxes ? [{ name: 'boxes', shape: boxes }] : [])],
+  });
+  t.same(checkGraph(m, io([1, 4420, 2], [1, 4420, 4])), []);
+  t.match(checkGraph(m, io([1, 4420, 2], null)).join(), /boxes output "boxes" is not in the graph/);
+  t.match(checkGraph(m, io([1, 4420, 3], [1, 4420, 4])).join(), /3 classes but the manifest lists 2/);
+  t.match(checkGraph(m, io([1, 4420, 2], [1, 4420, 5])).join(), /expected \[1, anchors, 4\]/);
+  t.match(checkGraph(m, io([1, 4420, 2], [1, 17640, 4])).join(), /disagree on the number of anchors/);
+});

@@ -6,11 +6,13 @@ import type { Manifest } from '../../../models/manifest.js';
 import { inputShape } from '../../../models/manifest.js';
 import { toTensor } from '../../../models/preprocess.js';
 import { readModel, ModelFileError } from '../../../models/model-file.js';
-import { PROTOCOL_VERSION, packOutputs, type InferMsg, type LoadMsg, type Message } from '../protocol.js';
+import { PROTOCOL_VERSION, packOutputs, type FacesMsg, type InferMsg, type LoadDetectorMsg, type LoadMsg, type Message } from '../protocol.js';
 import { serveStdio } from '../stdio-channel.js';
 import { openSession, ModelMismatchError, runtimeVersion } from './session.js';
+import { facesRequestProblem, runFaces, type Loaded } from './faces.js';
 
 let active: { session: InferenceSession; manifest: Manifest; tensor: Float32Array } | null = null;
+let detector: Loaded | null = null;
 let busy = false;
 
 const send = serveStdio(async (m: Message) => {
@@ -19,18 +21,23 @@ const send = serveStdio(async (m: Message) => {
     switch (h.type) {
       case 'load':
         return await load(h as unknown as LoadMsg);
+      case 'loadDetector':
+        return await loadDetector(h as unknown as LoadDetectorMsg);
       case 'infer':
         return await infer(h as unknown as InferMsg, m.body);
+      case 'faces':
+        return await faces(h as unknown as FacesMsg, m.body);
       case 'ping':
         return send({ type: 'pong', id: h.id as number, busy });
       case 'shutdown':
         await active?.session.release().catch(() => undefined);
+        await detector?.session.release().catch(() => undefined);
         process.exit(0);
       default:
         return send({ type: 'error', id: h.id as number | undefined, code: 'BAD_REQUEST', message: `unknown message type "${h.type}"` });
     }
   } catch (e) {
-    const code = e instanceof ModelFileError ? e.code : e instanceof ModelMismatchError ? 'MODEL_MISMATCH' : h.type === 'load' ? 'LOAD_FAILED' : 'INFER_FAILED';
+    const code = e instanceof ModelFileError ? e.code : e instanceof ModelMismatchError ? 'MODEL_MISMATCH' : h.type === 'load' || h.type === 'loadDetector' ? 'LOAD_FAILED' : 'INFER_FAILED';
     send({ type: 'error', id: h.id as number | undefined, code, message: (e as Error).message });
   }
 });
@@ -54,6 +61,43 @@ async function load(msg: LoadMsg): Promise<void> {
     warmupMs: opened.warmupMs,
     ...(opened.warnings.length ? { warnings: opened.warnings } : {}),
   });
+}
+
+async function loadDetector(msg: LoadDetectorMsg): Promise<void> {
+  const t0 = performance.now();
+  const { manifest, bytes } = await readModel(msg.manifestPath);
+  if (manifest.task !== 'detect' || !manifest.detect)
+    return send({ type: 'error', id: msg.id, code: 'MANIFEST_INVALID', message: `${msg.manifestPath} is a "${manifest.task}" model, not a detector (task "detect")` });
+  const opened = await openSession(bytes, manifest, msg.executionProviders, msg.threads);
+  const previous = detector;
+  detector = { session: opened.session, manifest };
+  await previous?.session.release().catch(() => undefined);
+  send({
+    type: 'loaded',
+    id: msg.id,
+    model: { name: manifest.name, version: manifest.version, sha256: manifest.sha256 },
+    inputs: opened.inputs,
+    outputs: opened.outputs,
+    provider: opened.provider,
+    fallbacks: opened.fallbacks,
+    loadMs: performance.now() - t0,
+    warmupMs: opened.warmupMs,
+    ...(opened.warnings.length ? { warnings: opened.warnings } : {}),
+  });
+}
+
+async function faces(msg: FacesMsg, body: Buffer): Promise<void> {
+  if (!active || !detector) return send({ type: 'error', id: msg.id, code: 'NOT_LOADED', message: !active ? 'no classifier is loaded' : 'no detector is loaded (send loadDetector first)' });
+  if (active.manifest.task !== 'classify') return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: 'the loaded model is not a classifier' });
+  const problem = facesRequestProblem(msg.width, msg.height, body.length, msg);
+  if (problem) return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: problem });
+  busy = true;
+  try {
+    const r = await runFaces(detector, active, body, msg.width, msg.height, msg);
+    send({ type: 'facesResult', id: msg.id, ...r });
+  } finally {
+    busy = false;
+  }
 }
 
 async function infer(msg: InferMsg, body: Buffer): Promise<void> {

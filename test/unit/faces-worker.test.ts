@@ -1,0 +1,86 @@
+// The faces request on the real onnxruntime worker with the bundled detector and classifier:
+// real scene photos, then bad input (no faces, bad sizes, wrong manifests) as clear errors.
+import t from 'tap';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { EngineWorker, type EngineError } from '../../pipelines/engines/client.js';
+import { frame } from '../helpers/engine-conformance.js';
+
+const root = join(import.meta.dirname, '..', '..');
+const classifier = join(root, 'models/mask-mobilenet/model.json');
+const detector = join(root, 'models/ultraface-rfb-320/model.json');
+const scene = (f: string) => join(root, 'test/fixtures/scenes', f);
+
+async function worker(t: Tap.Test, withDetector = true) {
+  const w = new EngineWorker({ inferTimeoutMs: 20000 });
+  t.teardown(() => w.stop(500));
+  await w.start();
+  await w.load(classifier, ['cpu']);
+  if (withDetector) await w.loadDetector(detector, ['cpu']);
+  return w;
+}
+declare namespace Tap {
+  type Test = import('tap').Test;
+}
+const rgbOf = async (file: string) => sharp(file).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+const codeOf = (e: unknown) => (e as EngineError).code;
+
+t.test('faces in real scenes: counts as the reference, boxes inside the frame, labels per face', async (t) => {
+  const w = await worker(t);
+  // reference detection counts for RFB-320 (shared/images/SOURCES.md), ±1 for resize differences
+  for (const [f, n] of [['coral-face.jpg', 4], ['linzaer-masked-img7.jpg', 10], ['linzaer-imgs-19.jpg', 5], ['aizoo-demo2.jpg', 1]] as const) {
+    const { data, info } = await rgbOf(scene(f));
+    const r = await w.faces(data, info.width, info.height);
+    t.ok(Math.abs(r.faces.length - n) <= 1, `${f}: ${r.faces.length} faces (reference ${n})`);
+    for (const x of r.faces) {
+      const [bx, by, bw, bh] = x.box;
+      if (!(bx >= 0 && by >= 0 && bw > 0 && bh > 0 && bx + bw <= info.width + 0.1 && by + bh <= info.height + 0.1)) t.fail(`${f}: box ${x.box} outside ${info.width}x${info.height}`);
+      const [cx, cy, cw, ch] = x.crop;
+      if (!(cx <= bx && cy <= by && cx + cw >= bx + bw - 1 && cy + ch >= by + bh - 1)) t.fail(`${f}: crop ${x.crop} does not contain box ${x.box}`);
+      if (!['mask', 'no_mask'].includes(x.label) || !(x.detScore > 0.7)) t.fail(`${f}: ${JSON.stringify(x)}`);
+    }
+    t.equal(r.classifierRuns, r.faces.length ? 1 : 0, 'one batched classifier run (dynamic batch axis)');
+  }
+  const { data, info } = await rgbOf(scene('linzaer-masked-img7.jpg'));
+  const few = await w.faces(data, info.width, info.height, { maxFaces: 3 });
+  t.equal(few.faces.length, 3, 'maxFaces');
+});
+
+t.test('no faces: an empty result, not an error', async (t) => {
+  const w = await worker(t);
+  const r = await w.faces(frame(640, 360, [40, 40, 40]), 640, 360);
+  t.same(r.faces, []);
+  t.equal(r.classifierRuns, 0);
+});
+
+t.test('bad requests are clear errors and the worker keeps serving', async (t) => {
+  const w = await worker(t);
+  const err = async (p: Promise<unknown>, code: string, re: RegExp) => {
+    const e = await p.then(() => null, (x) => x);
+    t.equal(codeOf(e), code, String(e));
+    t.match(String(e), re);
+  };
+  await err(w.faces(Buffer.alloc(100), 640, 360), 'BAD_REQUEST', /expected 691200/);
+  await err(w.faces(Buffer.alloc(12), 2, 2), 'BAD_REQUEST', /16\.\.8192/);
+  await err(w.faces(frame(64, 64, [0, 0, 0]), 64, 64, { scoreThreshold: 1.5 }), 'BAD_REQUEST', /scoreThreshold/);
+  const r = await w.faces(frame(64, 64, [0, 0, 0]), 64, 64);
+  t.same(r.faces, [], 'still serving');
+  const w2 = await worker(t, false);
+  await err(w2.faces(frame(64, 64, [0, 0, 0]), 64, 64), 'NOT_LOADED', /no detector/);
+  await err(w2.loadDetector(classifier, ['cpu']), 'MANIFEST_INVALID', /not a detector/);
+});
+
+t.test('a detector manifest whose outputs do not match the graph is refused at load', async (t) => {
+  const dir = t.testdir({});
+  copyFileSync(join(root, 'models/ultraface-rfb-320/ultraface-rfb-320.onnx'), join(dir, 'ultraface-rfb-320.onnx'));
+  const m = JSON.parse(readFileSync(detector, 'utf8'));
+  writeFileSync(join(dir, 'model.json'), JSON.stringify({ ...m, detect: { ...m.detect, boxes: 'bboxes' } }));
+  writeFileSync(join(dir, 'three.json'), JSON.stringify({ ...m, labels: ['BACKGROUND', 'face', 'masked_face'] }));
+  const w = await worker(t, false);
+  const e1 = await w.loadDetector(join(dir, 'model.json'), ['cpu']).then(() => null, (x) => x);
+  t.equal(codeOf(e1), 'MODEL_MISMATCH');
+  t.match(String(e1), /boxes output "bboxes" is not in the graph/);
+  const e2 = await w.loadDetector(join(dir, 'three.json'), ['cpu']).then(() => null, (x) => x);
+  t.match(String(e2), /2 classes but the manifest lists 3 labels/);
+});

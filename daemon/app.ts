@@ -10,6 +10,11 @@ import { modelFileFor } from '../models/manifest.js';
 import { resolveFfmpeg } from '../pipelines/sources/ffmpeg-path.js';
 import { toSpecs } from '../pipelines/engines/onnxruntime/providers.js';
 import { detectTensorRtVersion, withEngineCaches } from '../pipelines/engines/onnxruntime/engine-cache.js';
+import { parseManifest } from '../models/manifest.js';
+import { readFileSync } from 'node:fs';
+import { ModelSwap } from './model-swap.js';
+import { OtaDevice } from './ota-device.js';
+import { loadTrustedKeys, openStore } from './ota-setup.js';
 
 export interface AppOptions {
   /** Log every result at info level (the out-of-the-box demo does). */
@@ -19,8 +24,12 @@ export interface AppOptions {
 export interface App {
   mqttUrl: string;
   pipeline: Pipeline;
-  engine: EngineSupervisor;
+  /** The engine serving now (changes on a hot swap). */
+  readonly engine: EngineSupervisor;
   mqtt: MqttLink;
+  swap: ModelSwap;
+  /** The OTA device end, when ota.enabled. */
+  ota: OtaDevice | null;
   stop(): Promise<void>;
 }
 
@@ -31,7 +40,11 @@ export const topics = (c: Pick<Config, 'site' | 'deviceId'>) => ({
 
 export async function startApp(config: Config, log: Logger, opts: AppOptions = {}): Promise<App> {
   const t = topics(config);
-  const manifest = await readManifest(config.model.path);
+  // With OTA, the model store says which version runs (seeded with model.path on first start).
+  const trusted = config.ota.enabled ? loadTrustedKeys(config.ota.trustedKeys) : [];
+  const otaStore = config.ota.enabled ? await openStore(config, log.child({ part: 'ota' })) : null;
+  const modelPath = otaStore?.manifestPath ?? config.model.path;
+  const manifest = await readManifest(modelPath);
   const ffmpeg = resolveFfmpeg(config.source.ffmpegPath);
   log.info('ffmpeg', { path: ffmpeg.path, origin: ffmpeg.origin });
 
@@ -61,22 +74,22 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   await mqtt.start(5000).catch((e) => log.warn('MQTT broker not reachable yet; results are dropped until it is', { err: (e as Error).message }));
 
   // TensorRT engine caches are keyed by model sha256 + engine options + TensorRT version.
-  const executionProviders = withEngineCaches(
-    toSpecs(config.engine.executionProviders),
-    modelFileFor(manifest, 'onnxruntime')?.sha256 ?? manifest.sha256,
-    detectTensorRtVersion(),
-  );
-  const engine = new EngineSupervisor(
-    {
-      manifestPath: config.model.path,
-      executionProviders,
-      threads: config.engine.threads,
-      inferTimeoutMs: config.engine.inferenceTimeoutMs,
-      restartMinMs: config.source.restartMinMs,
-      restartMaxMs: config.source.restartMaxMs,
-    },
-    log.child({ part: 'engine' }),
-  );
+  const trtVersion = detectTensorRtVersion();
+  const makeEngine = (manifestPath: string) => {
+    const m = manifestPath === modelPath ? manifest : parseManifest(JSON.parse(readFileSync(manifestPath, 'utf8')), manifestPath);
+    return new EngineSupervisor(
+      {
+        manifestPath,
+        executionProviders: withEngineCaches(toSpecs(config.engine.executionProviders), modelFileFor(m, 'onnxruntime')?.sha256 ?? m.sha256, trtVersion),
+        threads: config.engine.threads,
+        inferTimeoutMs: config.engine.inferenceTimeoutMs,
+        restartMinMs: config.source.restartMinMs,
+        restartMaxMs: config.source.restartMaxMs,
+      },
+      log.child({ part: 'engine' }),
+    );
+  };
+  const engine = makeEngine(modelPath);
   try {
     await engine.start();
   } catch (e) {
@@ -107,14 +120,26 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   );
   pipeline.start();
 
+  const swap = new ModelSwap(engine, makeEngine, pipeline, log.child({ part: 'swap' }));
+  let ota: OtaDevice | null = null;
+  if (otaStore) {
+    ota = new OtaDevice({ ...config.ota, site: config.site, deviceId: config.deviceId, trusted }, otaStore.store, swap, pipeline, mqtt, log.child({ part: 'ota' }));
+    ota.start();
+  }
+
   return {
     mqttUrl,
     pipeline,
-    engine,
+    get engine() {
+      return swap.current;
+    },
     mqtt,
+    swap,
+    ota,
     async stop() {
+      await ota?.stop();
       await pipeline.stop();
-      await engine.stop();
+      await swap.current.stop();
       await mqtt.stop();
       await broker?.close();
     },

@@ -213,6 +213,13 @@ export class ModelStore {
     return this.p;
   }
 
+  /** Remove an installed version that failed to activate (never the active or previous one). */
+  async discard(ref: VersionRef): Promise<void> {
+    if (sameRef(ref, this.p.active) || sameRef(ref, this.p.previous)) return;
+    await this.savePointer({ ...this.p, installed: this.p.installed.filter((i) => !sameRef(i, ref)) }, false);
+    await rm(this.versionDir(ref), { recursive: true, force: true });
+  }
+
   /** Delete versions outside active, previous and the newest `keep`; folders the pointer does not know (a crash between install and pointer) too. */
   async prune(): Promise<VersionRef[]> {
     const gone = pruneList(this.p, this.opts.keep);

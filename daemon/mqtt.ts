@@ -28,6 +28,7 @@ export class MqttLink {
   private client: MqttClient | null = null;
   readonly stats: MqttStats = { connected: false, published: 0, dropped: 0, reconnects: 0, lastError: null };
   private delay: number;
+  private readonly subs = new Map<string, (payload: Buffer, topic: string) => void>();
 
   constructor(
     private readonly opts: MqttOptions,
@@ -57,7 +58,9 @@ export class MqttLink {
       client.options.reconnectPeriod = this.delay;
       this.log.info('mqtt connected', { url: redact(o.url) });
       client.publish(o.statusTopic, 'online', { qos: 1, retain: true });
+      for (const topic of this.subs.keys()) client.subscribe(topic, { qos: 1 });
     });
+    client.on('message', (topic, payload) => this.subs.get(topic)?.(payload, topic));
     client.on('close', () => {
       if (this.stats.connected) this.log.warn('mqtt connection lost', { url: redact(o.url) });
       this.stats.connected = false;
@@ -96,6 +99,17 @@ export class MqttLink {
   /** Retained state (QoS 1): mqtt.js keeps it in its offline queue until the broker is back. */
   publishRetained(topic: string, payload: string): void {
     this.client?.publish(topic, payload, { qos: 1, retain: true });
+  }
+
+  /** Subscribe (QoS 1) to an exact topic, now and after every reconnect (clean sessions). */
+  subscribe(topic: string, onMessage: (payload: Buffer, topic: string) => void): void {
+    this.subs.set(topic, onMessage);
+    if (this.client?.connected) this.client.subscribe(topic, { qos: 1 });
+  }
+
+  /** An event (QoS 1, not retained), queued by mqtt.js while the broker is away. */
+  publishEvent(topic: string, payload: string): void {
+    this.client?.publish(topic, payload, { qos: 1, retain: false });
   }
 
   /** Clean stop: retained "stopped", then disconnect (no Last Will). */

@@ -18,6 +18,10 @@ import { detectTensorRtVersion, withEngineCaches } from '../pipelines/engines/on
 import { Outbox } from './outbox.js';
 import { Watchdog } from './watchdog.js';
 import { Metrics, startHttp, type HttpServer } from './http.js';
+import { parseManifest } from '../models/manifest.js';
+import { ModelSwap } from './model-swap.js';
+import { OtaDevice } from './ota-device.js';
+import { loadTrustedKeys, openStore } from './ota-setup.js';
 
 export interface AppOptions {
   /** Log every result at info level (the out-of-the-box demo does). */
@@ -30,11 +34,15 @@ export interface App {
   mqttUrl: string;
   pipeline: Pipeline;
   facesOut: FacesOut;
-  engine: EngineSupervisor;
+  /** The engine serving now (changes on a hot swap). */
+  readonly engine: EngineSupervisor;
   mqtt: MqttLink;
   watchdog: Watchdog;
   /** /healthz and /metrics; null when http.port is 0 or the port could not be bound. */
   http: HttpServer | null;
+  swap: ModelSwap;
+  /** The OTA device end, when ota.enabled. */
+  ota: OtaDevice | null;
   stop(): Promise<void>;
 }
 
@@ -47,7 +55,11 @@ export const topics = (c: Pick<Config, 'site' | 'deviceId'>) => ({
 
 export async function startApp(config: Config, log: Logger, opts: AppOptions = {}): Promise<App> {
   const t = topics(config);
-  const manifest = await readManifest(config.model.path);
+  // With OTA, the model store says which version runs (seeded with model.path on first start).
+  const trusted = config.ota.enabled ? loadTrustedKeys(config.ota.trustedKeys) : [];
+  const otaStore = config.ota.enabled ? await openStore(config, log.child({ part: 'ota' })) : null;
+  const modelPath = otaStore?.manifestPath ?? config.model.path;
+  const manifest = await readManifest(modelPath);
   const ffmpeg = resolveFfmpeg(config.source.ffmpegPath);
   log.info('ffmpeg', { path: ffmpeg.path, origin: ffmpeg.origin });
 
@@ -80,29 +92,29 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   await mqtt.start(5000).catch((e) => log.warn('MQTT broker not reachable yet; results are dropped until it is', { err: (e as Error).message }));
 
   // TensorRT engine caches are keyed by model sha256 + engine options + TensorRT version.
-  const executionProviders = withEngineCaches(
-    toSpecs(config.engine.executionProviders),
-    modelFileFor(manifest, 'onnxruntime')?.sha256 ?? manifest.sha256,
-    detectTensorRtVersion(),
-  );
+  const trtVersion = detectTensorRtVersion();
   const facesCameras = config.cameras.filter((c) => c.mode === 'faces').map((c) => c.id);
-  const engine = new EngineSupervisor(
-    {
-      manifestPath: config.model.path,
-      ...(facesCameras.length ? { detectorManifestPath: config.faces.detector } : {}),
-      executionProviders,
-      threads: config.engine.threads,
-      inferTimeoutMs: config.watchdog.inferenceTimeoutMs,
-      restartMinMs: config.watchdog.restartMinMs,
-      restartMaxMs: config.watchdog.restartMaxMs,
-      heartbeatMs: config.watchdog.heartbeatMs,
-      heartbeatTimeoutMs: config.watchdog.heartbeatTimeoutMs,
-      errorStormCount: config.watchdog.errorStormCount,
-      errorStormWindowMs: config.watchdog.errorStormWindowSec * 1000,
-      healthyResetMs: config.watchdog.healthyResetSec * 1000,
-    },
-    log.child({ part: 'engine' }),
-  );
+  const makeEngine = (manifestPath: string) => {
+    const m = manifestPath === modelPath ? manifest : parseManifest(JSON.parse(readFileSync(manifestPath, 'utf8')), manifestPath);
+    return new EngineSupervisor(
+      {
+        manifestPath,
+        ...(facesCameras.length ? { detectorManifestPath: config.faces.detector } : {}),
+        executionProviders: withEngineCaches(toSpecs(config.engine.executionProviders), modelFileFor(m, 'onnxruntime')?.sha256 ?? m.sha256, trtVersion),
+        threads: config.engine.threads,
+        inferTimeoutMs: config.watchdog.inferenceTimeoutMs,
+        restartMinMs: config.watchdog.restartMinMs,
+        restartMaxMs: config.watchdog.restartMaxMs,
+        heartbeatMs: config.watchdog.heartbeatMs,
+        heartbeatTimeoutMs: config.watchdog.heartbeatTimeoutMs,
+        errorStormCount: config.watchdog.errorStormCount,
+        errorStormWindowMs: config.watchdog.errorStormWindowSec * 1000,
+        healthyResetMs: config.watchdog.healthyResetSec * 1000,
+      },
+      log.child({ part: 'engine' }),
+    );
+  };
+  const engine = makeEngine(modelPath);
   try {
     await engine.start();
   } catch (e) {
@@ -166,7 +178,13 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   );
   pipeline.start();
 
-  const wd = new Watchdog(config.watchdog, { pipeline, engine, mqtt, healthTopic: t.health }, log.child({ part: 'watchdog' }), opts.env ?? {});
+  const swap = new ModelSwap(engine, makeEngine, pipeline, log.child({ part: 'swap' }));
+  let ota: OtaDevice | null = null;
+  if (otaStore) {
+    ota = new OtaDevice({ ...config.ota, site: config.site, deviceId: config.deviceId, trusted }, otaStore.store, swap, pipeline, mqtt, log.child({ part: 'ota' }));
+    ota.start();
+  }
+  const wd = new Watchdog(config.watchdog, { pipeline, get engine() { return swap.current; }, mqtt, healthTopic: t.health }, log.child({ part: 'watchdog' }), opts.env ?? {});
   watchdog = wd;
   wd.start();
   let httpServer: HttpServer | null = null;
@@ -183,14 +201,19 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
     mqttUrl,
     pipeline,
     facesOut,
-    engine,
+    get engine() {
+      return swap.current;
+    },
     mqtt,
     watchdog: wd,
     http: httpServer,
+    swap,
+    ota,
     async stop() {
       wd.stop(); // STOPPING=1; no more WATCHDOG=1
+      await ota?.stop();
       await pipeline.stop();
-      await engine.stop();
+      await swap.current.stop();
       await mqtt.stop();
       await broker?.close();
       await httpServer?.close();

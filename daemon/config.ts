@@ -88,6 +88,30 @@ export interface Config {
   watchdog: WatchdogConfig;
   http: HttpConfig;
   outbox: OutboxConfig;
+  /** Over-the-air models (docs/OTA.md). */
+  ota: OtaConfig;
+}
+
+export interface OtaConfig {
+  enabled: boolean;
+  /** Holds models/<name>/<version>/, store.json, staging/ and inbox/ (local pushes). */
+  stateDir: string;
+  /** Trusted ed25519 public keys: PEM text or paths of PEM files (relative to the working directory). */
+  trustedKeys: string[];
+  /** Development only: accept unsigned / untrusted bundles (hashes are still checked). Logged loudly. */
+  allowUnsigned: boolean;
+  maxBundleBytes: number;
+  /** Free space that must remain on the state dir's file system after staging and installing a bundle. */
+  minFreeBytes: number;
+  transferTimeoutSec: number;
+  /** Installed versions kept besides active and previous. */
+  keepVersions: number;
+  probationSec: number;
+  /** During probation: failed/taken frames above this rolls back (0..1). */
+  probationMaxErrorRate: number;
+  probationMinFrames: number;
+  /** How often the inbox for local pushes (edgectl push --local) is looked at. */
+  localPollMs: number;
 }
 
 export interface ConfigProblem {
@@ -367,6 +391,32 @@ function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cam
     watchdog: watchdogSchema,
     http: httpSchema,
     outbox: outboxSchema,
+    ota: {
+      enabled: { doc: 'Accept model pushes (MQTT and local inbox).', format: Boolean, default: false },
+      stateDir: { doc: 'Model store folder.', format: stringFormat(true), default: '/var/lib/mobilenet-edge' },
+      trustedKeys: {
+        doc: 'Trusted ed25519 public keys: PEM text or PEM file paths.',
+        format: (x: unknown) => {
+          if (!Array.isArray(x) || !x.every((k) => typeof k === 'string' && k.trim() !== '')) fail('must be an array of PEM strings or PEM file paths');
+        },
+        default: [],
+      },
+      allowUnsigned: { doc: 'DEVELOPMENT ONLY: accept unsigned or untrusted bundles.', format: Boolean, default: false },
+      maxBundleBytes: { doc: 'Largest bundle accepted (bytes).', format: intRange(1024, 4 * 1024 ** 3), default: 256 * 1024 ** 2 },
+      minFreeBytes: { doc: 'Free space to keep on the state dir file system (bytes).', format: intRange(0, Number.MAX_SAFE_INTEGER), default: 64 * 1024 ** 2 },
+      transferTimeoutSec: { doc: 'A transfer with no chunk for this long is dropped (s).', format: intRange(1, 3600), default: 60 },
+      keepVersions: { doc: 'Installed versions kept besides active and previous.', format: intRange(0, 100), default: 3 },
+      probationSec: { doc: 'After a swap, crashes or errors roll back for this long (s; 0 = off).', format: intRange(0, 86400), default: 300 },
+      probationMaxErrorRate: {
+        doc: 'Failed/taken frames above this during probation roll back.',
+        format: (x: unknown) => {
+          if (typeof x !== 'number' || !(x >= 0 && x <= 1)) fail('must be a number 0..1');
+        },
+        default: 0.2,
+      },
+      probationMinFrames: { doc: 'Frames needed before the error rate counts.', format: intRange(1, 1_000_000), default: 20 },
+      localPollMs: { doc: 'How often the local inbox is checked (ms).', format: intRange(100, 60_000), default: 1000 },
+    },
   };
 }
 

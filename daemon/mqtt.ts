@@ -30,6 +30,7 @@ export class MqttLink {
   readonly stats: MqttStats = { connected: false, published: 0, dropped: 0, reconnects: 0, lastError: null };
   private delay: number;
   private inFlight: OutboxEntry | null = null;
+  private readonly subs = new Map<string, (payload: Buffer, topic: string) => void>();
 
   /** outbox: where retained state events wait while the broker is away (bounded; see daemon/outbox.ts). */
   constructor(
@@ -63,7 +64,9 @@ export class MqttLink {
       client.publish(o.statusTopic, 'online', { qos: 1, retain: true });
       this.inFlight = null; // an unacknowledged one is sent again (at least once)
       this.flush();
+      for (const topic of this.subs.keys()) client.subscribe(topic, { qos: 1 });
     });
+    client.on('message', (topic, payload) => this.subs.get(topic)?.(payload, topic));
     client.on('close', () => {
       if (this.stats.connected) this.log.warn('mqtt connection lost', { url: redact(o.url) });
       this.stats.connected = false;
@@ -130,6 +133,17 @@ export class MqttLink {
       box.ack(e);
       this.flush();
     });
+  }
+
+  /** Subscribe (QoS 1) to an exact topic, now and after every reconnect (clean sessions). */
+  subscribe(topic: string, onMessage: (payload: Buffer, topic: string) => void): void {
+    this.subs.set(topic, onMessage);
+    if (this.client?.connected) this.client.subscribe(topic, { qos: 1 });
+  }
+
+  /** An event (QoS 1, not retained), queued by mqtt.js while the broker is away. */
+  publishEvent(topic: string, payload: string): void {
+    this.client?.publish(topic, payload, { qos: 1, retain: false });
   }
 
   /** Clean stop: retained "stopped", then disconnect (no Last Will). */

@@ -70,11 +70,15 @@ export class Pipeline {
   private failed = new Map<string, number>();
   private stopped = false;
   private facesCameras = new Set<string>();
+  /** Frames handed to the engine (taken = published + failed once nothing is in flight). */
+  private taken = 0;
+  private inFlightDone: Promise<void> = Promise.resolve();
+  private readonly onEngineReady = () => this.pump();
 
   constructor(
     private readonly opts: PipelineOptions,
     private manifest: Manifest,
-    private readonly engine: EngineSupervisor,
+    private engine: EngineSupervisor,
     private readonly publish: (r: FrameResult) => void,
     private readonly log: Logger,
   ) {}
@@ -107,7 +111,35 @@ export class Pipeline {
       this.sources.set(cam.id, src);
       src.start();
     }
-    this.engine.on('ready', () => this.pump());
+    this.engine.on('ready', this.onEngineReady);
+  }
+
+  /**
+   * Hot swap: frames taken from now on go to `engine` (already loaded) and are read with `manifest`.
+   * Resolves once the frame in flight on the old engine, if any, has been published or counted, so
+   * the caller may then stop the old engine. The input size must not change (the sources keep theirs).
+   */
+  async useEngine(engine: EngineSupervisor, manifest: Manifest): Promise<void> {
+    const { width, height } = this.manifest.input;
+    if (manifest.input.width !== width || manifest.input.height !== height)
+      throw new Error(`the new model's input is ${manifest.input.width}x${manifest.input.height}, the cameras deliver ${width}x${height}`);
+    this.engine.off('ready', this.onEngineReady);
+    this.engine = engine;
+    this.manifest = manifest;
+    engine.on('ready', this.onEngineReady);
+    await this.inFlightDone;
+    this.pump();
+  }
+
+  /** Totals over all cameras: frames handed to the engine, results published, frames that failed. */
+  frameCounts(): { taken: number; published: number; failed: number } {
+    const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+    return { taken: this.taken, published: sum(this.results), failed: sum(this.failed) };
+  }
+
+  /** The model the frames go to now. */
+  get activeManifest(): Manifest {
+    return this.manifest;
   }
 
   async stop(): Promise<void> {
@@ -142,13 +174,17 @@ export class Pipeline {
     const f = this.slots.take();
     if (!f) return;
     this.inFlight = true;
+    this.taken++;
     const m = this.manifest;
-    const work = this.facesCameras.has(f.camera) ? this.runFaces(f) : this.engine.infer(f.data, f.width, f.height).then(
+    const engine = this.engine;
+    let settle!: () => void;
+    this.inFlightDone = new Promise<void>((r) => (settle = r));
+    const work = this.facesCameras.has(f.camera) ? this.runFaces(f, engine) : engine.infer(f.data, f.width, f.height).then(
         (out) => {
           const row = out.outputs.get(m.output.name);
           if (!row) throw new Error(`engine result has no output "${m.output.name}"`);
           const c = classify(row.data, m.labels, m.output.kind);
-          const model = this.engine.loaded?.model ?? { name: m.name, version: m.version };
+          const model = engine.loaded?.model ?? { name: m.name, version: m.version };
           this.results.set(f.camera, (this.results.get(f.camera) ?? 0) + 1);
           this.publish({
             camera: f.camera,
@@ -175,16 +211,17 @@ export class Pipeline {
       .catch((e) => this.log.error('result handling failed', { err: (e as Error).message }))
       .finally(() => {
         this.inFlight = false;
+        settle();
         setImmediate(() => this.pump());
       });
   }
 
-  private async runFaces(f: Frame): Promise<void> {
-    const r = await this.engine.faces(f.data, f.width, f.height, this.opts.faces ?? {});
+  private async runFaces(f: Frame, engine: EngineSupervisor): Promise<void> {
+    const r = await engine.faces(f.data, f.width, f.height, this.opts.faces ?? {});
     const { label, counts } = frameLabel(r.faces);
     const deciding = label === 'no_mask' ? r.faces.filter((x) => x.label === 'no_mask').sort((a, b) => b.score - a.score)[0] : label === 'mask' ? [...r.faces].sort((a, b) => a.score - b.score)[0] : undefined;
-    const model = this.engine.loaded?.model ?? { name: this.manifest.name, version: this.manifest.version };
-    const det = this.engine.detectorLoaded?.model ?? { name: '', version: '' };
+    const model = engine.loaded?.model ?? { name: this.manifest.name, version: this.manifest.version };
+    const det = engine.detectorLoaded?.model ?? { name: '', version: '' };
     this.results.set(f.camera, (this.results.get(f.camera) ?? 0) + 1);
     const round = (x: number) => Math.round(x * 100) / 100;
     this.opts.onFaces?.(

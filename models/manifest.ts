@@ -76,6 +76,15 @@ export interface Manifest {
   features?: string;
   /** Free-form training summary written by the recipe. */
   training?: Record<string, unknown>;
+  /** Optional test vectors: raw RGB24 frames at the input size and the label each must give (checked before a hot swap). */
+  tests?: TestVector[];
+}
+
+/** A test vector: `file` holds width·height·3 bytes of RGB24 (no header); `label` is the expected top label. */
+export interface TestVector {
+  file: string;
+  sha256: string;
+  label: string;
 }
 
 export class ManifestError extends Error {
@@ -94,7 +103,7 @@ const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
 
-const TOP_KEYS = ['format', 'name', 'version', 'task', 'file', 'sha256', 'engine', 'files', 'input', 'preprocess', 'output', 'labels', 'detect', 'features', 'training'];
+const TOP_KEYS = ['format', 'name', 'version', 'task', 'file', 'sha256', 'engine', 'files', 'input', 'preprocess', 'output', 'labels', 'detect', 'features', 'training', 'tests'];
 const INPUT_KEYS = ['name', 'layout', 'width', 'height', 'colorOrder', 'resize', 'padColor'];
 
 function triple(v: unknown, path: string, problems: string[], check: (n: number) => boolean): [number, number, number] {
@@ -242,6 +251,23 @@ export function parseManifest(raw: unknown, source = 'model.json'): Manifest {
     }
   }
 
+  let tests: TestVector[] | undefined;
+  if (raw.tests !== undefined) {
+    if (!Array.isArray(raw.tests)) p.push('tests: expected an array of {file, sha256, label}');
+    else
+      tests = raw.tests.map((v, i) => {
+        const at = `tests[${i}].`;
+        if (!isObj(v)) {
+          p.push(`tests[${i}]: expected an object {file, sha256, label}`);
+          return { file: '', sha256: '', label: '' };
+        }
+        unknownKeys(v, ['file', 'sha256', 'label'], at, p);
+        const tv = { file: str(v, 'file', at, SAFE_NAME, 'a plain file name (no path)'), sha256: str(v, 'sha256', at, SHA256, 'a lowercase hex sha256'), label: str(v, 'label', at) };
+        if (tv.label && labels.length && !labels.includes(tv.label)) p.push(`${at}label: ${JSON.stringify(tv.label)} is not one of the labels`);
+        return tv;
+      });
+  }
+
   if (p.length) throw new ManifestError(source, p);
   const m: Manifest = { format, name, version, task, file, sha256, input, preprocess, output, labels };
   if (engine) m.engine = engine;
@@ -249,6 +275,7 @@ export function parseManifest(raw: unknown, source = 'model.json'): Manifest {
   if (detect) m.detect = detect;
   if (typeof raw.features === 'string') m.features = raw.features;
   if (isObj(raw.training)) m.training = raw.training;
+  if (tests) m.tests = tests;
   return m;
 }
 

@@ -1,0 +1,247 @@
+// The device's model store: every installed version in its own folder, and one pointer file
+// (store.json) that says which is active and which is kept for rollback.
+//
+//   <stateDir>/models/<name>/<version>/   model.json, model.json.sig, model file(s), test vectors
+//   <stateDir>/store.json                 { active, previous, installed[] }  (the pointer)
+//   <stateDir>/staging/                   half-written installs; emptied on open
+//
+// Crash safety: a version is written into staging/, each file and the folder fsynced, then renamed
+// into models/ in one step; the pointer is written to store.json.tmp, fsynced, renamed over
+// store.json, and the folder fsynced. A crash at any point leaves store.json naming the old or the
+// new version, and a version folder is either complete or absent.
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { BundleFile } from '../models/bundle.js';
+import { SAFE_FILE, MANIFEST_NAME } from '../models/bundle.js';
+
+export interface VersionRef {
+  name: string;
+  version: string;
+}
+
+export interface StorePointer {
+  format: 'mobilenet-edge/store@1';
+  active: VersionRef | null;
+  previous: VersionRef | null;
+  /** Installed versions, oldest first (pruning keeps the newest). */
+  installed: (VersionRef & { at: string })[];
+}
+
+export type StoreStep = 'staging-partial' | 'staged' | 'installed' | 'pointer-tmp' | 'pointer-renamed' | 'pruned';
+
+export class StoreError extends Error {
+  constructor(
+    readonly code: 'VERSION_CONFLICT' | 'BAD_NAME' | 'NOT_INSTALLED' | 'NO_PREVIOUS',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
+export const sameRef = (a: VersionRef | null | undefined, b: VersionRef | null | undefined): boolean => !!a && !!b && a.name === b.name && a.version === b.version;
+const key = (r: VersionRef) => `${r.name}/${r.version}`;
+
+export function emptyPointer(): StorePointer {
+  return { format: 'mobilenet-edge/store@1', active: null, previous: null, installed: [] };
+}
+
+/** Names that may become folders: the manifest rules (no separators, no leading dot). */
+export function checkRef(r: VersionRef): void {
+  if (!SAFE_FILE.test(r.name) || !VERSION.test(r.version) || r.version.includes('..'))
+    throw new StoreError('BAD_NAME', `model name ${JSON.stringify(r.name)} / version ${JSON.stringify(r.version)} cannot be a store folder`);
+}
+
+/** Pure: the pointer after activating `target`; the old active becomes previous. */
+export function activatePointer(p: StorePointer, target: VersionRef): StorePointer {
+  if (!p.installed.some((i) => sameRef(i, target))) throw new StoreError('NOT_INSTALLED', `${key(target)} is not installed`);
+  if (sameRef(p.active, target)) return p;
+  return { ...p, active: { name: target.name, version: target.version }, previous: p.active };
+}
+
+/** Pure: the pointer after a rollback: previous becomes active; the newest other kept version becomes previous. */
+export function rollbackPointer(p: StorePointer): StorePointer {
+  if (!p.previous) throw new StoreError('NO_PREVIOUS', 'no previous version to roll back to');
+  const to = p.previous;
+  const from = p.active;
+  const older = [...p.installed].reverse().find((i) => !sameRef(i, to) && !sameRef(i, from)) ?? null;
+  return { ...p, active: to, previous: older ? { name: older.name, version: older.version } : null };
+}
+
+/** Pure: record an installation (moved to the newest end if it was there). */
+export function recordInstall(p: StorePointer, r: VersionRef, at: string): StorePointer {
+  return { ...p, installed: [...p.installed.filter((i) => !sameRef(i, r)), { name: r.name, version: r.version, at }] };
+}
+
+/** Pure: which installed versions to delete: all but active, previous and the newest `keep`. */
+export function pruneList(p: StorePointer, keep: number): VersionRef[] {
+  const newest = p.installed.slice(-Math.max(keep, 0));
+  return p.installed.filter((i) => !sameRef(i, p.active) && !sameRef(i, p.previous) && !newest.some((n) => sameRef(n, i)));
+}
+
+export function parsePointer(raw: unknown): StorePointer {
+  const o = raw as StorePointer;
+  const ref = (r: unknown) => r === null || (typeof r === 'object' && r !== null && typeof (r as VersionRef).name === 'string' && typeof (r as VersionRef).version === 'string');
+  if (typeof o !== 'object' || o === null || o.format !== 'mobilenet-edge/store@1' || !ref(o.active) || !ref(o.previous) || !Array.isArray(o.installed) || !o.installed.every(ref))
+    throw new Error('store.json is not a mobilenet-edge store pointer');
+  return o;
+}
+
+async function fsyncPath(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function writeDurable(path: string, bytes: Buffer | string): Promise<void> {
+  const fh = await open(path, 'w', 0o644);
+  try {
+    await fh.writeFile(bytes);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export interface ModelStoreOptions {
+  /** Installed versions kept besides active and previous (the newest ones). */
+  keep: number;
+  /** Called after each step of install/activate (tests kill the process here). */
+  onStep?: (step: StoreStep) => void;
+}
+
+export class ModelStore {
+  private constructor(
+    readonly dir: string,
+    private readonly opts: ModelStoreOptions,
+    private p: StorePointer,
+  ) {}
+
+  /** Open (and create) a store; removes what a crash left in staging/ and store.json.tmp. */
+  static async open(dir: string, opts: ModelStoreOptions): Promise<ModelStore> {
+    await mkdir(join(dir, 'models'), { recursive: true });
+    await rm(join(dir, 'staging'), { recursive: true, force: true });
+    await mkdir(join(dir, 'staging'), { recursive: true });
+    await rm(join(dir, 'store.json.tmp'), { force: true });
+    let p = emptyPointer();
+    try {
+      p = parsePointer(JSON.parse(await readFile(join(dir, 'store.json'), 'utf8')));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`model store ${dir}: ${(e as Error).message}`);
+    }
+    return new ModelStore(dir, opts, p);
+  }
+
+  get pointer(): StorePointer {
+    return this.p;
+  }
+
+  get stagingDir(): string {
+    return join(this.dir, 'staging');
+  }
+
+  versionDir(r: VersionRef): string {
+    checkRef(r);
+    return join(this.dir, 'models', r.name, r.version);
+  }
+
+  manifestPath(r: VersionRef): string {
+    return join(this.versionDir(r), MANIFEST_NAME);
+  }
+
+  activeManifestPath(): string | null {
+    return this.p.active ? this.manifestPath(this.p.active) : null;
+  }
+
+  async isInstalled(r: VersionRef): Promise<boolean> {
+    return stat(this.manifestPath(r)).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /**
+   * Install a verified bundle's files as <name>/<version> (not yet active). Installing a version that
+   * is already there with the same manifest bytes is a no-op; with other bytes it is VERSION_CONFLICT.
+   */
+  async install(ref: VersionRef, files: BundleFile[]): Promise<'installed' | 'exists'> {
+    const target = this.versionDir(ref);
+    for (const f of files) if (!SAFE_FILE.test(f.name)) throw new StoreError('BAD_NAME', `file name ${JSON.stringify(f.name)} is not a plain file name`);
+    const manifest = files.find((f) => f.name === MANIFEST_NAME);
+    if (await this.isInstalled(ref)) {
+      const have = await readFile(join(target, MANIFEST_NAME));
+      if (manifest && have.equals(manifest.bytes)) {
+        await this.savePointer(recordInstall(this.p, ref, new Date().toISOString()), false);
+        return 'exists';
+      }
+      throw new StoreError('VERSION_CONFLICT', `${key(ref)} is already installed with a different manifest: give the new model a new version`);
+    }
+    const stage = join(this.stagingDir, `install-${randomBytes(6).toString('hex')}`);
+    await mkdir(stage);
+    let first = true;
+    for (const f of files) {
+      await writeDurable(join(stage, f.name), f.bytes);
+      if (first) this.opts.onStep?.('staging-partial');
+      first = false;
+    }
+    await fsyncPath(stage);
+    this.opts.onStep?.('staged');
+    await mkdir(join(this.dir, 'models', ref.name), { recursive: true });
+    await rm(target, { recursive: true, force: true }); // a leftover without model.json (never renamed in whole)
+    await rename(stage, target);
+    await fsyncPath(join(this.dir, 'models', ref.name));
+    this.opts.onStep?.('installed');
+    await this.savePointer(recordInstall(this.p, ref, new Date().toISOString()), false);
+    return 'installed';
+  }
+
+  /** Make an installed version active (old active → previous), then prune. */
+  async activate(ref: VersionRef): Promise<StorePointer> {
+    await this.savePointer(activatePointer(this.p, ref), true);
+    await this.prune();
+    return this.p;
+  }
+
+  /** Switch the pointer back to the previous version. */
+  async rollback(): Promise<StorePointer> {
+    await this.savePointer(rollbackPointer(this.p), true);
+    return this.p;
+  }
+
+  /** Remove an installed version that failed to activate (never the active or previous one). */
+  async discard(ref: VersionRef): Promise<void> {
+    if (sameRef(ref, this.p.active) || sameRef(ref, this.p.previous)) return;
+    await this.savePointer({ ...this.p, installed: this.p.installed.filter((i) => !sameRef(i, ref)) }, false);
+    await rm(this.versionDir(ref), { recursive: true, force: true });
+  }
+
+  /** Delete versions outside active, previous and the newest `keep`; folders the pointer does not know (a crash between install and pointer) too. */
+  async prune(): Promise<VersionRef[]> {
+    const gone = pruneList(this.p, this.opts.keep);
+    const keep = this.p.installed.filter((i) => !gone.some((g) => sameRef(g, i)));
+    if (gone.length) await this.savePointer({ ...this.p, installed: keep }, false);
+    for (const g of gone) await rm(this.versionDir(g), { recursive: true, force: true });
+    for (const name of await readdir(join(this.dir, 'models'))) {
+      for (const version of await readdir(join(this.dir, 'models', name)).catch(() => [] as string[])) {
+        if (!keep.some((k) => k.name === name && k.version === version)) await rm(join(this.dir, 'models', name, version), { recursive: true, force: true });
+      }
+    }
+    this.opts.onStep?.('pruned');
+    return gone;
+  }
+
+  private async savePointer(next: StorePointer, steps: boolean): Promise<void> {
+    const tmp = join(this.dir, 'store.json.tmp');
+    await writeDurable(tmp, JSON.stringify(next, null, 2) + '\n');
+    if (steps) this.opts.onStep?.('pointer-tmp');
+    await rename(tmp, join(this.dir, 'store.json'));
+    if (steps) this.opts.onStep?.('pointer-renamed');
+    await fsyncPath(this.dir);
+    this.p = next;
+  }
+}

@@ -1,0 +1,93 @@
+// Manifest signatures: ed25519 (node:crypto) over the exact bytes of model.json.
+// Pure apart from key generation; no file access here (callers read and write the PEM files).
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+
+export const SIGNATURE_FORMAT = 'mobilenet-edge/signature@1';
+/** Domain separation: a signature over a manifest can never be mistaken for one over anything else. */
+const CONTEXT = Buffer.from('mobilenet-edge manifest v1\n', 'utf8');
+
+/** The signature file (model.json.sig) beside a signed manifest. */
+export interface Signature {
+  format: string;
+  alg: 'ed25519';
+  /** keyIdOf(the signer's public key). */
+  keyId: string;
+  /** base64 of the 64-byte ed25519 signature over CONTEXT + manifest bytes. */
+  sig: string;
+}
+
+export class SignatureError extends Error {
+  constructor(
+    readonly code: 'UNSIGNED' | 'UNTRUSTED_KEY' | 'BAD_SIGNATURE' | 'BAD_KEY',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SignatureError';
+  }
+}
+
+export function generateKeys(): { privatePem: string; publicPem: string; keyId: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  return {
+    privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    keyId: keyIdOf(publicKey),
+  };
+}
+
+/** A public key from a PEM (SPKI) string; throws SignatureError BAD_KEY if it is not an ed25519 key. */
+export function publicKeyFromPem(pem: string): KeyObject {
+  let k: KeyObject;
+  try {
+    k = createPublicKey(pem);
+  } catch (e) {
+    throw new SignatureError('BAD_KEY', `not a public key: ${(e as Error).message}`);
+  }
+  if (k.asymmetricKeyType !== 'ed25519') throw new SignatureError('BAD_KEY', `expected an ed25519 key, got ${k.asymmetricKeyType}`);
+  return k;
+}
+
+export function privateKeyFromPem(pem: string): KeyObject {
+  let k: KeyObject;
+  try {
+    k = createPrivateKey(pem);
+  } catch (e) {
+    throw new SignatureError('BAD_KEY', `not a private key: ${(e as Error).message}`);
+  }
+  if (k.asymmetricKeyType !== 'ed25519') throw new SignatureError('BAD_KEY', `expected an ed25519 key, got ${k.asymmetricKeyType}`);
+  return k;
+}
+
+/** First 16 hex digits of sha256 over the key's SPKI DER: short, stable, shown in logs and state. */
+export function keyIdOf(key: KeyObject): string {
+  const pub = key.type === 'private' ? createPublicKey(key) : key;
+  return createHash('sha256').update(pub.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 16);
+}
+
+export function signManifest(manifestBytes: Buffer, privateKey: KeyObject): Signature {
+  const sig = sign(null, Buffer.concat([CONTEXT, manifestBytes]), privateKey);
+  return { format: SIGNATURE_FORMAT, alg: 'ed25519', keyId: keyIdOf(privateKey), sig: sig.toString('base64') };
+}
+
+/** Parse a model.json.sig; throws SignatureError BAD_SIGNATURE when it is malformed. */
+export function parseSignature(raw: unknown): Signature {
+  const o = raw as Record<string, unknown>;
+  if (typeof o !== 'object' || o === null || o.format !== SIGNATURE_FORMAT || o.alg !== 'ed25519' || typeof o.keyId !== 'string' || !/^[0-9a-f]{16}$/.test(o.keyId) || typeof o.sig !== 'string' || !/^[A-Za-z0-9+/]{86}==$/.test(o.sig))
+    throw new SignatureError('BAD_SIGNATURE', `malformed signature: expected {format: "${SIGNATURE_FORMAT}", alg: "ed25519", keyId: 16 hex, sig: base64 of 64 bytes}`);
+  return { format: o.format, alg: 'ed25519', keyId: o.keyId, sig: o.sig };
+}
+
+/**
+ * Check a manifest's signature against the trusted keys. Returns the signer's key id.
+ * Throws SignatureError: UNSIGNED (no signature), UNTRUSTED_KEY (signer not in `trusted`),
+ * BAD_SIGNATURE (malformed, or does not verify: tampered after signing or forged).
+ */
+export function verifyManifest(manifestBytes: Buffer, signature: unknown, trusted: KeyObject[]): string {
+  if (signature === null || signature === undefined) throw new SignatureError('UNSIGNED', 'the bundle is not signed');
+  const s = parseSignature(signature);
+  const key = trusted.find((k) => keyIdOf(k) === s.keyId);
+  if (!key) throw new SignatureError('UNTRUSTED_KEY', `signed by key ${s.keyId}, which is not among the ${trusted.length} trusted key(s) (ota.trustedKeys)`);
+  if (!verify(null, Buffer.concat([CONTEXT, manifestBytes]), key, Buffer.from(s.sig, 'base64')))
+    throw new SignatureError('BAD_SIGNATURE', `the signature by key ${s.keyId} does not match the manifest (tampered after signing?)`);
+  return s.keyId;
+}

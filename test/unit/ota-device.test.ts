@@ -1,0 +1,46 @@
+// The OTA device end without a broker: a stub link records results. Disk full is simulated with
+// ota.minFreeBytes larger than any disk (the free-space check that runs before staging).
+import t from 'tap';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { OtaDevice, type OtaLink } from '../../daemon/ota-device.js';
+import { ModelStore } from '../../daemon/model-store.js';
+import { createLogger } from '../../daemon/log.js';
+import { chunkBundle } from '../../deploy/ota/protocol.js';
+import { variantBundle } from '../helpers/ota-fixtures.js';
+import type { ModelSwap } from '../../daemon/model-swap.js';
+import type { Pipeline } from '../../daemon/pipeline.js';
+
+t.test('disk full before staging: refused, nothing written, old model untouched', async (t) => {
+  const dir = t.testdir({});
+  const store = await ModelStore.open(dir, { keep: 2 });
+  const published: [string, any][] = [];
+  let onPush: (b: Buffer) => void = () => {};
+  const link: OtaLink = {
+    subscribe: (topic, fn) => topic.endsWith('/push') && (onPush = fn),
+    publishEvent: (topic, p) => published.push([topic, JSON.parse(p)]),
+    publishRetained: (topic, p) => published.push([topic, JSON.parse(p)]),
+  };
+  const swap = { current: { loaded: null, on() {}, off() {} }, swapTo: () => Promise.reject(new Error('must not be reached')) } as unknown as ModelSwap;
+  const pipeline = { frameCounts: () => ({ taken: 0, published: 0, failed: 0 }) } as unknown as Pipeline;
+  const dev = new OtaDevice(
+    { site: 's', deviceId: 'd', trusted: [], enabled: true, stateDir: dir, trustedKeys: [], allowUnsigned: true, maxBundleBytes: 1e6, minFreeBytes: Number.MAX_SAFE_INTEGER, transferTimeoutSec: 5, keepVersions: 2, probationSec: 0, probationMaxErrorRate: 0.2, probationMinFrames: 10, localPollMs: 60000 },
+    store,
+    swap,
+    pipeline,
+    link,
+    createLogger('error', () => {}),
+  );
+  dev.start();
+  t.teardown(() => dev.stop());
+  for (const c of chunkBundle(variantBundle({ version: '2' }), 'full-1', 500)) onPush(c);
+  await new Promise((r) => setTimeout(r, 300));
+  const results = published.filter(([topic]) => topic === 's/d/model/result/full-1');
+  t.equal(results.length, 1, 'answered once, not once per chunk');
+  t.equal(results[0][1].code, 'DISK_FULL');
+  t.match(results[0][1].message, /not enough disk space/);
+  t.same(readdirSync(join(dir, 'staging')), [], 'nothing staged');
+  t.same(readdirSync(join(dir, 'models')), [], 'nothing installed');
+  const state = published.filter(([topic]) => topic === 's/d/model/state').at(-1)![1];
+  t.equal(state.lastPush.code, 'DISK_FULL', 'reported on the state topic');
+});

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { readManifest } from '../models/manifest-file.js';
 import { modelFileFor } from '../models/manifest.js';
 import { resolveFfmpeg } from '../pipelines/sources/ffmpeg-path.js';
+import { defaultWorkerCommand } from '../pipelines/engines/client.js';
 import { toSpecs } from '../pipelines/engines/onnxruntime/providers.js';
 import { detectTensorRtVersion, withEngineCaches } from '../pipelines/engines/onnxruntime/engine-cache.js';
 import { Outbox } from './outbox.js';
@@ -94,13 +95,18 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   // TensorRT engine caches are keyed by model sha256 + engine options + TensorRT version.
   const trtVersion = detectTensorRtVersion();
   const facesCameras = config.cameras.filter((c) => c.mode === 'faces').map((c) => c.id);
+  // The Edge TPU worker (Python) classifies only; config validation refuses faces mode with it.
+  const edgetpu = config.engine.backend === 'edgetpu';
   const makeEngine = (manifestPath: string) => {
     const m = manifestPath === modelPath ? manifest : parseManifest(JSON.parse(readFileSync(manifestPath, 'utf8')), manifestPath);
     return new EngineSupervisor(
       {
         manifestPath,
         ...(facesCameras.length ? { detectorManifestPath: config.faces.detector } : {}),
-        executionProviders: withEngineCaches(toSpecs(config.engine.executionProviders), modelFileFor(m, 'onnxruntime')?.sha256 ?? m.sha256, trtVersion),
+        executionProviders: edgetpu
+          ? config.engine.executionProviders.map((p) => (typeof p === 'string' ? p : p.name))
+          : withEngineCaches(toSpecs(config.engine.executionProviders), modelFileFor(m, 'onnxruntime')?.sha256 ?? m.sha256, trtVersion),
+        ...(edgetpu ? { worker: { command: defaultWorkerCommand('edgetpu') } } : {}),
         threads: config.engine.threads,
         inferTimeoutMs: config.watchdog.inferenceTimeoutMs,
         restartMinMs: config.watchdog.restartMinMs,

@@ -9,8 +9,9 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import convict from 'convict';
 import { parseManifest, ManifestError, modelFiles } from '../models/manifest.js';
-import { checkProviders, PROVIDER_NAMES, type ProviderName } from '../pipelines/engines/onnxruntime/providers.js';
+import { PROVIDER_NAMES, type ProviderName } from '../pipelines/engines/onnxruntime/providers.js';
 import { httpSchema, migrateWatchdog, outboxSchema, watchdogSchema, type HttpConfig, type OutboxConfig, type WatchdogConfig } from './config-watchdog.js';
+import { BACKENDS, backendOf, checkBackend, checkProvidersFor, type Backend } from './config-backend.js';
 
 export const DEFAULT_MODEL = 'models/mask-mobilenet/model.json';
 export const DEFAULT_DETECTOR = 'models/ultraface-rfb-320/model.json';
@@ -64,7 +65,7 @@ export interface Config {
   cameras: CameraConfig[];
   /** path: absolute path of a model.json (resolved and checked by loadConfig). */
   model: { path: string };
-  engine: { backend: 'onnxruntime'; executionProviders: ExecutionProviderEntry[]; threads: number; inferenceTimeoutMs: number };
+  engine: { backend: Backend; executionProviders: ExecutionProviderEntry[]; threads: number; inferenceTimeoutMs: number };
   source: { ffmpegPath: string; rtspTimeoutSec: number; stallSec: number; restartMinMs: number; restartMaxMs: number };
   /** Faces mode: detector, crop, debounced state and publish rate (docs/CONFIG.md). */
   faces: {
@@ -249,9 +250,9 @@ const qosFormat = (x: unknown): void => {
 const PROVIDERS_MARKER = 'invalid execution provider list (see the per-entry problems)';
 
 const executionProviders =
-  (collector: ConfigProblem[]) =>
+  (collector: ConfigProblem[], backend: Backend) =>
   (x: unknown): void => {
-    const problems = checkProviders(x);
+    const problems = checkProvidersFor(backend, x);
     if (!problems.length) return;
     collector.push(...problems.map((p) => ({ path: `engine.executionProviders${p.path}`, message: p.message })));
     fail(PROVIDERS_MARKER);
@@ -312,7 +313,7 @@ export function checkCameras(v: unknown, requireOne: boolean): ConfigProblem[] {
 // ---------------------------------------------------------------------------------------
 // Schema
 
-function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cameraProblems: ConfigProblem[], providerProblems: ConfigProblem[]) {
+function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cameraProblems: ConfigProblem[], providerProblems: ConfigProblem[], backend: Backend) {
   return {
     site: { doc: 'Site name, used in MQTT topics.', format: topicSafe, default: 'site', env: ENV_VARS.site },
     deviceId: { doc: 'This device, used in MQTT topics.', format: topicSafe, default: 'edge-1', env: ENV_VARS.deviceId },
@@ -356,10 +357,10 @@ function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cam
       },
     },
     engine: {
-      backend: { doc: 'Inference backend.', format: oneOf(['onnxruntime']), default: 'onnxruntime' },
+      backend: { doc: 'Inference backend.', format: oneOf(BACKENDS), default: 'onnxruntime' },
       executionProviders: {
         doc: 'Execution providers in order of preference: cpu, cuda, tensorrt, each a name or {"name": ..., options} (docs/ACCELERATORS.md).',
-        format: executionProviders(providerProblems),
+        format: executionProviders(providerProblems, backend),
         default: ['cpu'],
       },
       threads: { doc: 'Intra-op threads (0 = library default).', format: intRange(0, 1024), default: 0 },
@@ -599,7 +600,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; packa
   }
 
   const hasFile = opts.file !== undefined;
-  const schema = buildSchema(hasFile ? [] : defaultCameras(packageRoot), hasFile, cameraProblems, providerProblems);
+  const schema = buildSchema(hasFile ? [] : defaultCameras(packageRoot), hasFile, cameraProblems, providerProblems, backendOf(fileContent));
   const tree = schema as unknown as SchemaTree;
   const loadable = structural(fileContent, tree, '', problems);
 
@@ -647,6 +648,8 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; packa
     const configDir = hasFile ? path.dirname(path.resolve(opts.file!)) : undefined;
     detectorPath = resolveModel(detectorPath, configDir, packageRoot, problems, 'faces.detector', 'detect');
   }
+
+  if (!bad.has('engine.backend')) problems.push(...checkBackend(c.engine.backend, cameras, modelPath));
 
   if (problems.length) throw new ConfigError(problems);
 

@@ -19,6 +19,8 @@ import { detectTensorRtVersion, withEngineCaches } from '../pipelines/engines/on
 import { Outbox } from './outbox.js';
 import { Watchdog } from './watchdog.js';
 import { Metrics, startHttp, type HttpServer } from './http.js';
+import { Preview } from './preview.js';
+import type { Frame } from '../pipelines/sources/process-source.js';
 import { parseManifest } from '../models/manifest.js';
 import { ModelSwap } from './model-swap.js';
 import { OtaDevice } from './ota-device.js';
@@ -132,7 +134,8 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   const resultLog = log.child({ part: 'result' });
   let watchdog: Watchdog | null = null;
   const metrics = new Metrics(() => watchdog?.report ?? null);
-  const publish = (r: FrameResult) => {
+  const publish = (r: FrameResult, frame?: Frame) => {
+    if (frame) preview?.offer(r.camera, frame.data, frame.width, frame.height, [], r.label);
     metrics.observeInference(r.inferMs);
     mqtt.publishFrame(t.mask(r.camera), JSON.stringify(r));
     if (opts.logResults) resultLog.info(`${r.camera} #${r.frame} ${r.label} ${r.score.toFixed(3)}`, { latencyMs: r.latencyMs });
@@ -148,8 +151,10 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
     publishRetained: (topic, payload) => mqtt.publishRetained(topic, payload),
     onState: (camera, c) => resultLog.info(`${camera} state ${c.previous ?? '-'} → ${c.state}`, { since: c.since, sinceFrame: c.sinceFrame, counts: c.counts }),
   });
-  const onFaces = (r: FacesFrameResult) => {
+  const preview = config.preview.enabled ? new Preview(config.preview, config.cameras.map((c) => c.id), log.child({ part: 'preview' })) : null;
+  const onFaces = (r: FacesFrameResult, frame: Frame) => {
     facesOut.handle(r);
+    preview?.offer(r.camera, frame.data, frame.width, frame.height, r.faces, r.label);
     if (opts.logResults) resultLog.info(`${r.camera} #${r.frame} ${r.label} faces=${r.counts.faces}`, { latencyMs: r.latencyMs });
     else resultLog.debug('result', { camera: r.camera, frame: r.frame, label: r.label, counts: r.counts });
   };
@@ -196,7 +201,7 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   let httpServer: HttpServer | null = null;
   if (config.http.port) {
     // A taken port must not stop the cameras: logged, and the daemon runs without /healthz.
-    httpServer = await startHttp(config.http.host, config.http.port, () => wd.report, metrics).catch((e) => {
+    httpServer = await startHttp(config.http.host, config.http.port, () => wd.report, metrics, preview ? [(url, req, res) => preview.handle(url, req, res)] : []).catch((e) => {
       log.error('health/metrics server not started', { host: config.http.host, port: config.http.port, err: (e as Error).message });
       return null;
     });
@@ -222,6 +227,7 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
       await swap.current.stop();
       await mqtt.stop();
       await broker?.close();
+      preview?.close();
       await httpServer?.close();
       wd.close();
     },

@@ -84,6 +84,8 @@ export interface Config {
     publishMaxHz: number;
   };
   homeassistant: { enabled: boolean; prefix: string };
+  /** Live MJPEG preview on the health/metrics HTTP server (/preview). Off by default. */
+  preview: { enabled: boolean; fps: number; quality: number };
   log: { level: LogLevel };
   /** Supervision knobs (daemon/config-watchdog.ts); source.stallSec etc. are migrated into it. */
   watchdog: WatchdogConfig;
@@ -387,6 +389,11 @@ function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cam
     homeassistant: {
       enabled: { doc: 'Publish Home Assistant MQTT discovery configs (retained) for each camera.', format: bool, default: false },
       prefix: { doc: 'Home Assistant discovery prefix.', format: topicSafe, default: 'homeassistant' },
+    },
+    preview: {
+      enabled: { doc: 'Serve /preview (MJPEG per camera with boxes) on the http server; encodes only while watched.', format: bool, default: false },
+      fps: { doc: 'Most preview frames per second per camera.', format: numRange(0.1, 10), default: 2 },
+      quality: { doc: 'Preview JPEG quality.', format: intRange(10, 95), default: 70 },
     },
     log: { level: { doc: 'Log level.', format: oneOf(LOG_LEVELS), default: 'info', env: ENV_VARS['log.level'] } },
     watchdog: watchdogSchema,

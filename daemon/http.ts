@@ -97,7 +97,10 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-export function startHttp(host: string, port: number, report: () => HealthReport | null, metrics: Metrics): Promise<HttpServer> {
+/** Extra GET routes (e.g. the preview): return true when the URL was handled. */
+export type Route = (url: string, req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+
+export function startHttp(host: string, port: number, report: () => HealthReport | null, metrics: Metrics, routes: Route[] = []): Promise<HttpServer> {
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET') {
@@ -118,6 +121,7 @@ export function startHttp(host: string, port: number, report: () => HealthReport
       );
       return;
     }
+    for (const route of routes) if (route(url, req, res)) return;
     res.writeHead(404).end('not found: try /healthz or /metrics\n');
   });
   return new Promise((resolve, reject) => {

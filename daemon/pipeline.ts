@@ -79,7 +79,7 @@ export class Pipeline {
     private readonly opts: PipelineOptions,
     private manifest: Manifest,
     private engine: EngineSupervisor,
-    private readonly publish: (r: FrameResult) => void,
+    private readonly publish: (r: FrameResult, frame: Frame) => void,
     private readonly log: Logger,
   ) {}
 
@@ -196,7 +196,7 @@ export class Pipeline {
             model: { name: model.name, version: model.version },
             latencyMs: Date.now() - f.ts,
             inferMs: Math.round(out.inferMs * 100) / 100,
-          });
+          }, f);
         },
     );
     work

@@ -34,7 +34,7 @@ export function overlaySvg(width: number, height: number, faces: readonly Pick<F
 }
 
 /** Draw the faces on packed RGB24 pixels and encode a JPEG. */
-export async function drawFaces(rgb: Buffer, width: number, height: number, faces: readonly FaceResult[], frameLabel?: string, quality = 85): Promise<Buffer> {
+export async function drawFaces(rgb: Buffer, width: number, height: number, faces: readonly Pick<FaceResult, 'box' | 'label' | 'score' | 'detScore'>[], frameLabel?: string, quality = 85): Promise<Buffer> {
   return sharp(rgb, { raw: { width, height, channels: 3 } })
     .composite([{ input: Buffer.from(overlaySvg(width, height, faces, frameLabel)), top: 0, left: 0 }])
     .jpeg({ quality })

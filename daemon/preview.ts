@@ -1,0 +1,99 @@
+// Live preview: MJPEG of each camera with the boxes drawn, on the local HTTP server. Off by default.
+// It never slows inference: frames are encoded only while someone watches, at most `fps` per camera,
+// and a frame that arrives while the previous encode runs is skipped (never queued).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { drawFaces } from '../pipelines/annotate.js';
+import type { Logger } from './log.js';
+
+export interface PreviewConfig {
+  enabled: boolean;
+  fps: number;
+  quality: number;
+}
+
+export interface PreviewFace {
+  box: [number, number, number, number];
+  label: string;
+  score: number;
+  detScore: number;
+}
+
+const BOUNDARY = 'mobilenet-edge-frame';
+
+/** Whether a frame at `now` should be encoded: a watcher, not busy, and the interval elapsed. Pure. */
+export function shouldEncode(s: { watchers: number; busy: boolean; lastAt: number }, now: number, fps: number): boolean {
+  return s.watchers > 0 && !s.busy && now - s.lastAt >= 1000 / fps;
+}
+
+export function previewPage(cameras: readonly string[]): string {
+  const esc = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  const imgs = cameras.map((c) => `<figure><img src="/preview/${encodeURIComponent(c)}.mjpeg" alt="${esc(c)}"><figcaption>${esc(c)}</figcaption></figure>`).join('\n');
+  return `<!doctype html><meta charset="utf-8"><title>mobilenet-edge preview</title>
+<style>body{font:14px sans-serif;background:#111;color:#eee;margin:1em}figure{display:inline-block;margin:.5em}img{max-width:640px;border:1px solid #444}</style>
+<h1>mobilenet-edge preview</h1>
+${imgs || '<p>no cameras</p>'}
+`;
+}
+
+interface CameraState {
+  clients: Set<ServerResponse>;
+  busy: boolean;
+  lastAt: number;
+}
+
+export class Preview {
+  private cams = new Map<string, CameraState>();
+
+  constructor(
+    private readonly cfg: PreviewConfig,
+    cameras: readonly string[],
+    private readonly log: Logger,
+  ) {
+    for (const c of cameras) this.cams.set(c, { clients: new Set(), busy: false, lastAt: 0 });
+  }
+
+  /** HTTP routes /preview and /preview/{camera}.mjpeg; returns false for other URLs. */
+  handle(url: string, _req: IncomingMessage, res: ServerResponse): boolean {
+    if (url === '/preview' || url === '/preview/') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(previewPage([...this.cams.keys()]));
+      return true;
+    }
+    const m = /^\/preview\/([^/]+)\.mjpeg$/.exec(url);
+    if (!m) return false;
+    const cam = this.cams.get(decodeURIComponent(m[1]));
+    if (!cam) {
+      res.writeHead(404).end(`no camera ${m[1]}\n`);
+      return true;
+    }
+    res.writeHead(200, { 'content-type': `multipart/x-mixed-replace; boundary=${BOUNDARY}`, 'cache-control': 'no-store', connection: 'close' });
+    cam.clients.add(res);
+    res.on('close', () => cam.clients.delete(res));
+    return true;
+  }
+
+  /** A classified frame; encoded and sent only when someone watches and the throttle allows. */
+  offer(camera: string, rgb: Buffer, width: number, height: number, faces: readonly PreviewFace[], label: string): void {
+    const cam = this.cams.get(camera);
+    const now = Date.now();
+    if (!cam || !shouldEncode({ watchers: cam.clients.size, busy: cam.busy, lastAt: cam.lastAt }, now, this.cfg.fps)) return;
+    cam.busy = true;
+    cam.lastAt = now;
+    drawFaces(rgb, width, height, faces, label, this.cfg.quality)
+      .then((jpeg) => {
+        const head = `--${BOUNDARY}\r\ncontent-type: image/jpeg\r\ncontent-length: ${jpeg.length}\r\n\r\n`;
+        for (const res of cam.clients) {
+          // A slow viewer is skipped rather than buffered.
+          if (res.writableLength > 4 * jpeg.length) continue;
+          res.write(head);
+          res.write(jpeg);
+          res.write('\r\n');
+        }
+      })
+      .catch((e) => this.log.warn('preview encode failed', { camera, err: (e as Error).message }))
+      .finally(() => (cam.busy = false));
+  }
+
+  close(): void {
+    for (const cam of this.cams.values()) for (const res of cam.clients) res.end();
+  }
+}

@@ -21,6 +21,7 @@ import { Watchdog } from './watchdog.js';
 import { Metrics, startHttp, type HttpServer } from './http.js';
 import { Preview } from './preview.js';
 import type { Frame } from '../pipelines/sources/process-source.js';
+import type { FaceResult } from '../pipelines/engines/protocol.js';
 import { parseManifest } from '../models/manifest.js';
 import { ModelSwap } from './model-swap.js';
 import { OtaDevice } from './ota-device.js';
@@ -152,9 +153,9 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
     onState: (camera, c) => resultLog.info(`${camera} state ${c.previous ?? '-'} → ${c.state}`, { since: c.since, sinceFrame: c.sinceFrame, counts: c.counts }),
   });
   const preview = config.preview.enabled ? new Preview(config.preview, config.cameras.map((c) => c.id), log.child({ part: 'preview' })) : null;
-  const onFaces = (r: FacesFrameResult, frame: Frame) => {
+  const onFaces = (r: FacesFrameResult, frame: Frame, workingFaces: readonly FaceResult[]) => {
     facesOut.handle(r);
-    preview?.offer(r.camera, frame.data, frame.width, frame.height, r.faces, r.label);
+    preview?.offer(r.camera, frame.data, frame.width, frame.height, workingFaces, r.label);
     if (opts.logResults) resultLog.info(`${r.camera} #${r.frame} ${r.label} faces=${r.counts.faces}`, { latencyMs: r.latencyMs });
     else resultLog.debug('result', { camera: r.camera, frame: r.frame, label: r.label, counts: r.counts });
   };

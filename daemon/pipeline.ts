@@ -7,6 +7,7 @@ import { GstSource } from '../pipelines/sources/gst-source.js';
 import type { ProcessSource } from '../pipelines/sources/process-source.js';
 import type { FaceResult, FacesOptions } from '../pipelines/engines/protocol.js';
 import { frameLabel, type FaceCounts, type FrameLabel } from '../pipelines/face-events.js';
+import { toSourceBox } from '../pipelines/pre/tensor.js';
 import type { CameraConfig } from './config.js';
 import type { EngineSupervisor } from './engine-supervisor.js';
 import type { Logger } from './log.js';
@@ -43,7 +44,8 @@ export interface PipelineOptions {
   /** Detector and crop settings sent with every faces request. */
   faces?: FacesOptions;
   /** Where faces-mode results go, with the frame they came from (for the preview). */
-  onFaces?: (r: FacesFrameResult, frame: Frame) => void;
+  /** r.faces are in source pixels; `workingFaces` are the same faces in the frame's own pixels (for drawing on it). */
+  onFaces?: (r: FacesFrameResult, frame: Frame, workingFaces: readonly FaceResult[]) => void;
   ffmpegPath: string;
   rtspTimeoutSec: number;
   stallSec: number;
@@ -224,6 +226,8 @@ export class Pipeline {
     const det = engine.detectorLoaded?.model ?? { name: '', version: '' };
     this.results.set(f.camera, (this.results.get(f.camera) ?? 0) + 1);
     const round = (x: number) => Math.round(x * 100) / 100;
+    const source = this.sources.get(f.camera);
+    const src = source instanceof FfmpegSource ? source.sourceSize : null;
     this.opts.onFaces?.(
       {
         camera: f.camera,
@@ -232,9 +236,10 @@ export class Pipeline {
         label,
         score: deciding?.score ?? null,
         scores: deciding?.scores ?? {},
-        faces: r.faces.map((x) => ({ box: x.box, label: x.label, score: x.score, detScore: x.detScore })),
+        faces: r.faces.map((x) => ({ box: src ? toSourceBox(x.box, src.width, src.height, f.width, f.height) : x.box, label: x.label, score: x.score, detScore: x.detScore })),
         counts,
-        frameSize: [f.width, f.height],
+        // The size the boxes refer to: the camera's own resolution when ffmpeg reported it.
+        frameSize: src ? [src.width, src.height] : [f.width, f.height],
         model: { name: model.name, version: model.version },
         detector: { name: det.name, version: det.version },
         latencyMs: Date.now() - f.ts,
@@ -243,6 +248,7 @@ export class Pipeline {
         classifyMs: round(r.cropMs + r.classifyMs),
       },
       f,
+      r.faces,
     );
   }
 }

@@ -22,3 +22,19 @@ export function letterbox(srcW: number, srcH: number, dstW: number, dstH: number
   const height = Math.max(1, Math.min(dstH, Math.round(srcH * scale)));
   return { width, height, x: Math.floor((dstW - width) / 2), y: Math.floor((dstH - height) / 2), scale };
 }
+
+/**
+ * A box [x, y, w, h] found on the letterboxed working frame, in the source frame's pixels:
+ * undo the padding and the scale, clip to the source, one decimal.
+ */
+export function toSourceBox(box: readonly [number, number, number, number], srcW: number, srcH: number, workW: number, workH: number): [number, number, number, number] {
+  const fit = letterbox(srcW, srcH, workW, workH);
+  const sx = fit.width / srcW;
+  const sy = fit.height / srcH;
+  const x1 = Math.min(srcW, Math.max(0, (box[0] - fit.x) / sx));
+  const y1 = Math.min(srcH, Math.max(0, (box[1] - fit.y) / sy));
+  const x2 = Math.min(srcW, Math.max(0, (box[0] + box[2] - fit.x) / sx));
+  const y2 = Math.min(srcH, Math.max(0, (box[1] + box[3] - fit.y) / sy));
+  const r = (v: number) => Math.round(v * 10) / 10;
+  return [r(x1), r(y1), r(x2 - x1), r(y2 - y1)];
+}

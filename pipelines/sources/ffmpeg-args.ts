@@ -39,7 +39,9 @@ export function ffmpegArgs(s: SourceSpec): string[] {
   } else {
     throw new Error(`unsupported camera URL scheme ${u.protocol} (rtsp://, rtsps:// or file://)`);
   }
-  return ['-hide_banner', '-nostdin', '-loglevel', 'error', ...input, '-an', '-sn', '-dn', '-vf', videoFilter(s), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
+  // Log level info (without the progress line) so the input's stream dump tells the camera's own
+  // resolution; faces boxes are mapped back to it (parseInputVideoSize, isHeaderLine).
+  return ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info', ...input, '-an', '-sn', '-dn', '-vf', videoFilter(s), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
 }
 
 /** Cuts a byte stream into fixed-size frames; keeps at most one partial frame. */
@@ -91,4 +93,15 @@ export function backoffMs(attempt: number, minMs: number, maxMs: number, random:
   const base = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
   const jittered = base * (0.8 + 0.4 * random());
   return Math.round(Math.max(minMs * 0.8, Math.min(maxMs, jittered)));
+}
+
+/** The first video stream ffmpeg dumps is the input's: "Stream #0:0: Video: h264 (...), yuv420p, 1920x1080, ...". */
+export function parseInputVideoSize(line: string): { width: number; height: number } | null {
+  const m = /^\s*Stream #\d+:\d+.*?: Video: .*?\b(\d{2,5})x(\d{2,5})\b/.exec(line);
+  return m ? { width: Number(m[1]), height: Number(m[2]) } : null;
+}
+
+/** Lines of ffmpeg's informational header dump (indented, or Input/Output/Stream mapping headings): not errors. */
+export function isHeaderLine(line: string): boolean {
+  return /^\s/.test(line) || /^(Input #|Output #|Stream mapping:|Press \[q\])/.test(line);
 }

@@ -1,6 +1,6 @@
 // One camera through ffmpeg: RTSP/file → decode → fps → scale+letterbox → rgb24 on stdout.
 // The process machinery (restarts, stall watchdog, frame splitting) is ProcessSource's.
-import { ffmpegArgs, type SourceSpec } from './ffmpeg-args.js';
+import { ffmpegArgs, isHeaderLine, parseInputVideoSize, type SourceSpec } from './ffmpeg-args.js';
 import { ProcessSource, type ProcessSourceOptions } from './process-source.js';
 
 export type { Frame, SourceState, SourceStatus } from './process-source.js';
@@ -10,7 +10,25 @@ export interface SourceOptions extends SourceSpec, ProcessSourceOptions {
 }
 
 export class FfmpegSource extends ProcessSource {
+  /** The camera's own resolution, from ffmpeg's input dump (null until seen). */
+  sourceSize: { width: number; height: number } | null = null;
+  private sawInput = false;
+
   constructor(opts: SourceOptions) {
-    super(opts, () => ({ path: opts.ffmpegPath, args: ffmpegArgs(opts) }));
+    super(opts, () => {
+      this.sawInput = false;
+      return { path: opts.ffmpegPath, args: ffmpegArgs(opts) };
+    });
+  }
+
+  protected override keepStderrLine(line: string): boolean {
+    if (!this.sawInput) {
+      const size = parseInputVideoSize(line);
+      if (size) {
+        this.sourceSize = size;
+        this.sawInput = true; // later Stream lines describe our rawvideo output
+      }
+    }
+    return !isHeaderLine(line);
   }
 }

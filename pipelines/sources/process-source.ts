@@ -118,7 +118,7 @@ export class ProcessSource extends EventEmitter {
     p.stderr.setEncoding('utf8');
     p.stderr.on('data', (s: string) => {
       for (const line of s.split('\n')) {
-        if (!line.trim()) continue;
+        if (!line.trim() || !this.keepStderrLine(line)) continue;
         this.stderrTail.push(line.slice(0, 500));
         if (this.stderrTail.length > 10) this.stderrTail.shift();
       }
@@ -141,6 +141,11 @@ export class ProcessSource extends EventEmitter {
       const f: Frame = { camera: this.opts.id, seq: this.seq++, ts: now, width: this.opts.width, height: this.opts.height, data };
       this.emit('frame', f);
     }
+  }
+
+  /** Subclasses read informational lines here; return false to keep a line out of the error tail. */
+  protected keepStderrLine(_line: string): boolean {
+    return true;
   }
 
   private armStallTimer(): void {

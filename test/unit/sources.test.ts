@@ -70,3 +70,18 @@ t.test('ffmpeg resolution: config, then PATH, then the npm package', async (t) =
   t.equal(npm.origin, 'npm');
   t.match(npm.path, /@ffmpeg-installer/);
 });
+
+t.test('the camera resolution is read from ffmpeg\'s input dump; header lines are not errors', async (t) => {
+  const { parseInputVideoSize, isHeaderLine } = await import('../../pipelines/sources/ffmpeg-args.js');
+  t.same(parseInputVideoSize('  Stream #0:0: Video: h264 (Constrained Baseline), yuv420p(progressive), 1920x1080, 10 fps, 10 tbr, 90k tbn'), { width: 1920, height: 1080 });
+  t.same(parseInputVideoSize('  Stream #0:0(und): Video: h264 (avc1 / 0x31637661), yuv420p(tv, bt709), 640x480 [SAR 1:1 DAR 4:3], 1046 kb/s'), { width: 640, height: 480 });
+  t.equal(parseInputVideoSize('  Stream #0:1: Audio: aac, 48000 Hz, stereo'), null);
+  t.equal(parseInputVideoSize('[rtsp @ 0x55] method DESCRIBE failed: 404 Not Found'), null);
+  t.ok(isHeaderLine('Input #0, rtsp, from \'rtsp://127.0.0.1:8554/cam1\':'));
+  t.ok(isHeaderLine('  Duration: N/A, start: 0.000000, bitrate: N/A'));
+  t.ok(isHeaderLine('Stream mapping:'));
+  t.notOk(isHeaderLine('[rtsp @ 0x55] method DESCRIBE failed: 404 Not Found'));
+  t.notOk(isHeaderLine('rtsp://127.0.0.1:8554/cam1: Connection refused'));
+  const args = (await import('../../pipelines/sources/ffmpeg-args.js')).ffmpegArgs({ url: 'rtsp://h/x', fps: 10, width: 8, height: 8, loop: false, rtspTimeoutSec: 5 }).join(' ');
+  t.match(args, '-nostats -loglevel info');
+});

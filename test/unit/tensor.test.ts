@@ -56,3 +56,16 @@ t.test('classify picks the top label from logits or probabilities', async (t) =>
   t.equal(classify([0.9, 0.1], ['mask', 'no_mask'], 'probabilities').label, 'mask');
   t.throws(() => classify([1, 2, 3], ['a', 'b'], 'logits'), /3 values for 2 labels/);
 });
+
+t.test('boxes map back from the letterboxed working frame to source pixels', async (t) => {
+  const { toSourceBox } = await import('../../pipelines/pre/tensor.js');
+  // 1920x1080 into 1280x720: same aspect, scale 2/3, no padding
+  t.same(toSourceBox([100, 50, 200, 100], 1920, 1080, 1280, 720), [150, 75, 300, 150]);
+  // 640x480 (4:3) into 1280x720: scaled to 960x720, 160 px bars left and right
+  t.same(toSourceBox([160, 0, 960, 720], 640, 480, 1280, 720), [0, 0, 640, 480]);
+  t.same(toSourceBox([400, 360, 120, 90], 640, 480, 1280, 720), [160, 240, 80, 60]);
+  // a box reaching into the bars is clipped to the picture
+  t.same(toSourceBox([100, 10, 100, 50], 640, 480, 1280, 720), [0, 6.7, 26.7, 33.3]);
+  // same size: unchanged
+  t.same(toSourceBox([10.5, 20, 30, 40], 1280, 720, 1280, 720), [10.5, 20, 30, 40]);
+});

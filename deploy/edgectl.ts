@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { formatMetrics } from '../models/metrics.js';
 import { evaluate } from './eval.js';
 import { annotate } from './annotate.js';
+import { train } from './train.js';
 import { watch } from './watch.js';
 import { readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
@@ -19,6 +20,10 @@ commands:
           accuracy, per-class precision/recall and confusion matrix on <folder>/<label>/*.jpg
   annotate <image> -o <out.jpg> [--config FILE] [--model model.json] [--detector detector.json] [--json]
           run the faces pipeline (detector, crops, classifier) on a picture and draw boxes, labels, scores
+  train   <folder> --base model.json -o OUT/ [--labels a,b,c] [--min-per-class N] [--seed N] [--epochs N]
+          [--patience N] [--held-out F] [--version V] [--name NAME]
+          adapt a model to a site: frozen base up to its features, new head trained on <folder>/<label>/*.jpg;
+          writes OUT/model.onnx, OUT/model.json, OUT/split.json (the held-out slice for eval)
   keygen  --out DIR
           make an ed25519 signing key pair (DIR/signing-key.pem, DIR/signing-key.pub.pem)
   push    model.onnx --manifest model.json (--device ID ... | --all | --local [--state-dir DIR]) [--key KEY.pem]
@@ -153,6 +158,32 @@ async function main(argv: string[]): Promise<number> {
       out(`${values.out}: ${r.label}, ${r.counts.faces} face(s): ${r.counts.mask} mask, ${r.counts.no_mask} no_mask`);
       for (const f of r.faces) out(`  [${f.box.join(', ')}] ${f.label} ${f.score} (detector ${f.detScore})`);
     }
+    return 0;
+  }
+  if (cmd === 'train') {
+    const { values: v, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { base: { type: 'string', default: 'models/mask-mobilenet/model.json' }, out: { type: 'string', short: 'o' }, labels: { type: 'string' }, 'min-per-class': { type: 'string', default: '10' }, seed: { type: 'string', default: '1' }, epochs: { type: 'string', default: '300' }, patience: { type: 'string', default: '30' }, lr: { type: 'string', default: '0.01' }, l2: { type: 'string', default: '0.01' }, 'held-out': { type: 'string', default: '0.2' }, version: { type: 'string' }, name: { type: 'string' } },
+    });
+    if (positionals.length !== 1 || !v.out) throw new UsageError('train needs one folder of class folders and -o OUT');
+    const num = (k: keyof typeof v) => {
+      const n = Number(v[k]);
+      if (!Number.isFinite(n)) throw new UsageError(`--${k} must be a number`);
+      return n;
+    };
+    const tty = process.stderr.isTTY;
+    const bar = (e: { epoch: number; loss: number; valLoss: number; valAccuracy: number }, total: number) => {
+      if (!tty && e.epoch % 25 !== 0) return;
+      const w = 24, f = Math.round((w * e.epoch) / total);
+      process.stderr.write(`${tty ? '\r' : ''}epoch ${String(e.epoch).padStart(4)}/${total} [${'#'.repeat(f)}${'.'.repeat(w - f)}] loss ${e.loss.toFixed(4)} val loss ${e.valLoss.toFixed(4)} val acc ${(100 * e.valAccuracy).toFixed(1)}%${tty ? '' : '\n'}`);
+    };
+    const r = await train({ data: positionals[0], base: v.base!, out: v.out, labels: v.labels?.split(',').map((s) => s.trim()).filter(Boolean), minPerClass: num('min-per-class'), seed: num('seed'), epochs: num('epochs'), patience: num('patience'), lr: num('lr'), l2: num('l2'), heldOut: num('held-out'), version: v.version, name: v.name, onEpoch: bar, log: (l) => process.stderr.write(l + '\n') });
+    process.stderr.write('\n');
+    const t = r.manifest.training as Record<string, unknown>;
+    out(`${v.out}/model.onnx: ${r.manifest.name}@${r.manifest.version}, labels ${r.manifest.labels.join(', ')}`);
+    out(`best epoch ${t.bestEpoch} of ${t.epochs}${t.stoppedEarly ? ' (stopped early)' : ''}, val accuracy ${(100 * Number(t.valAccuracy)).toFixed(1)}%, base features max |Δ| ${t.featuresMaxAbsDiff}`);
+    out(`next: edgectl eval ${positionals[0]} --model ${v.out}/model.json --split ${v.out}/split.json --baseline ${v.base} --report ${v.out}/REPORT.md`);
     return 0;
   }
   if (['keygen', 'push', 'status', 'models', 'rollback'].includes(cmd)) return otaCommand(cmd, rest, out);

@@ -2,11 +2,14 @@
 // edgectl: the operator's command line for mobilenet-edge devices.
 import { parseArgs } from 'node:util';
 import { formatMetrics } from '../models/metrics.js';
-import { evaluate } from './eval.js';
+import { evaluate, evaluateFiles } from './eval.js';
+import { confusionSvg, reportMarkdown, subsetAccuracy } from './report.js';
+import { readModel } from '../models/model-file.js';
+import { basename, dirname, join } from 'node:path';
 import { annotate } from './annotate.js';
 import { train } from './train.js';
 import { watch } from './watch.js';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { buildBundle, keygen, outcomeTable, Progress, pushLocal, pushToDevice, newTransferId } from './push.js';
 import { modelsTable, readStates, requestRollback, statusTable } from './ota/fleet.js';
@@ -16,8 +19,10 @@ const USAGE = `usage: edgectl <command> [options]
 commands:
   watch   [--broker URL] [--site SITE] [--camera ID] [--count N]
           subscribe to results and print them as a table (default broker mqtt://127.0.0.1:1883)
-  eval    <folder> --model model.json [--json] [--mistakes]
-          accuracy, per-class precision/recall and confusion matrix on <folder>/<label>/*.jpg
+  eval    <folder> --model model.json [--json] [--mistakes] [--split split.json [--baseline base.json] [--report OUT.md]]
+          accuracy, per-class precision/recall and confusion matrix on <folder>/<label>/*.jpg;
+          --split: only the held-out slice written by train; --baseline: the same for the base model (before/after);
+          --report: Markdown + SVG confusion matrices beside it
   annotate <image> -o <out.jpg> [--config FILE] [--model model.json] [--detector detector.json] [--json]
           run the faces pipeline (detector, crops, classifier) on a picture and draw boxes, labels, scores
   train   <folder> --base model.json -o OUT/ [--labels a,b,c] [--min-per-class N] [--seed N] [--epochs N]
@@ -135,10 +140,13 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === 'eval') {
-    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { model: { type: 'string', default: 'models/mask-mobilenet/model.json' }, json: { type: 'boolean' }, mistakes: { type: 'boolean' } } });
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { model: { type: 'string', default: 'models/mask-mobilenet/model.json' }, json: { type: 'boolean' }, mistakes: { type: 'boolean' }, split: { type: 'string' }, baseline: { type: 'string' }, report: { type: 'string' } } });
     if (positionals.length !== 1) throw new UsageError('eval needs one folder of class folders');
+    if ((values.baseline || values.report) && !values.split) throw new UsageError('--baseline and --report need --split split.json (from edgectl train)');
     const tty = process.stderr.isTTY;
-    const r = await evaluate(positionals[0], values.model!, (d, n) => tty && (d % 25 === 0 || d === n) && process.stderr.write(`\r${d}/${n}`));
+    const progress = (d: number, n: number) => tty && (d % 25 === 0 || d === n) && process.stderr.write(`\r${d}/${n}`);
+    if (values.split) return evalSplit(positionals[0], values as { model: string; split: string; baseline?: string; report?: string; json?: boolean }, out);
+    const r = await evaluate(positionals[0], values.model!, progress);
     if (tty) process.stderr.write('\n');
     if (values.json) out(JSON.stringify(r, null, 2));
     else {
@@ -191,6 +199,32 @@ async function main(argv: string[]): Promise<number> {
 }
 
 class UsageError extends Error {}
+
+/** eval --split: the held-out slice of a train run, optionally before (baseline) and after, with a report. */
+async function evalSplit(folder: string, v: { model: string; split: string; baseline?: string; report?: string; json?: boolean }, out: (l: string) => void): Promise<number> {
+  const split = JSON.parse(readFileSync(v.split, 'utf8')) as { heldOut: string[] };
+  const { manifest: m } = await readModel(v.model);
+  const files = split.heldOut.map((f) => ({ file: join(folder, f), actual: f.split('/')[0] }));
+  const after = await evaluateFiles(files, v.model, m.labels);
+  const base = v.baseline ? (await readModel(v.baseline)).manifest : undefined;
+  const before = v.baseline ? await evaluateFiles(files, v.baseline, m.labels) : undefined;
+  const old = base?.labels.filter((l) => m.labels.includes(l)) ?? [];
+  if (v.json) out(JSON.stringify({ after, before, baseLabels: old, afterOnBase: before && subsetAccuracy(after, old), beforeOnBase: before && subsetAccuracy(before, old) }, null, 2));
+  else {
+    if (before) out(`before (${v.baseline}), held-out slice:\n${formatMetrics(before)}\n  on the base classes (${old.join(', ')}): ${(100 * subsetAccuracy(before, old).accuracy).toFixed(2)}%\n`);
+    out(`after (${v.model}), held-out slice:\n${formatMetrics(after)}`);
+    if (before) out(`  on the base classes (${old.join(', ')}): ${(100 * subsetAccuracy(after, old).accuracy).toFixed(2)}%`);
+  }
+  if (v.report) {
+    const stem = basename(v.report).replace(/\.md$/i, '');
+    const svgAfter = `${stem}-after.svg`, svgBefore = `${stem}-before.svg`;
+    writeFileSync(join(dirname(v.report), svgAfter), confusionSvg(after, `after: ${m.name}@${m.version}`));
+    if (before && base) writeFileSync(join(dirname(v.report), svgBefore), confusionSvg(before, `before: ${base.name}@${base.version}`));
+    writeFileSync(v.report, reportMarkdown({ model: `${m.name}@${m.version}`, baseline: base && `${base.name}@${base.version}`, baseLabels: old, after, before, svgAfter, svgBefore: before ? svgBefore : undefined, slice: `held-out slice of ${v.split}` }));
+    process.stderr.write(`report: ${v.report}\n`);
+  }
+  return 0;
+}
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),

@@ -2,10 +2,14 @@
 // edgectl: the operator's command line for mobilenet-edge devices.
 import { parseArgs } from 'node:util';
 import { formatMetrics } from '../models/metrics.js';
-import { evaluate } from './eval.js';
+import { evaluate, evaluateFiles } from './eval.js';
+import { confusionSvg, reportMarkdown, subsetAccuracy } from './report.js';
+import { readModel } from '../models/model-file.js';
+import { basename, dirname, join } from 'node:path';
 import { annotate } from './annotate.js';
+import { train } from './train.js';
 import { watch } from './watch.js';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { buildBundle, keygen, outcomeTable, Progress, pushLocal, pushToDevice, newTransferId } from './push.js';
 import { modelsTable, readStates, requestRollback, statusTable } from './ota/fleet.js';
@@ -15,10 +19,16 @@ const USAGE = `usage: edgectl <command> [options]
 commands:
   watch   [--broker URL] [--site SITE] [--camera ID] [--count N]
           subscribe to results and print them as a table (default broker mqtt://127.0.0.1:1883)
-  eval    <folder> --model model.json [--json] [--mistakes]
-          accuracy, per-class precision/recall and confusion matrix on <folder>/<label>/*.jpg
+  eval    <folder> --model model.json [--json] [--mistakes] [--split split.json [--baseline base.json] [--report OUT.md]]
+          accuracy, per-class precision/recall and confusion matrix on <folder>/<label>/*.jpg;
+          --split: only the held-out slice written by train; --baseline: the same for the base model (before/after);
+          --report: Markdown + SVG confusion matrices beside it
   annotate <image> -o <out.jpg> [--config FILE] [--model model.json] [--detector detector.json] [--json]
           run the faces pipeline (detector, crops, classifier) on a picture and draw boxes, labels, scores
+  train   <folder> --base model.json -o OUT/ [--labels a,b,c] [--min-per-class N] [--seed N] [--epochs N]
+          [--patience N] [--held-out F] [--version V] [--name NAME]
+          adapt a model to a site: frozen base up to its features, new head trained on <folder>/<label>/*.jpg;
+          writes OUT/model.onnx, OUT/model.json, OUT/split.json (the held-out slice for eval)
   keygen  --out DIR
           make an ed25519 signing key pair (DIR/signing-key.pem, DIR/signing-key.pub.pem)
   push    model.onnx --manifest model.json (--device ID ... | --all | --local [--state-dir DIR]) [--key KEY.pem]
@@ -130,10 +140,13 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === 'eval') {
-    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { model: { type: 'string', default: 'models/mask-mobilenet/model.json' }, json: { type: 'boolean' }, mistakes: { type: 'boolean' } } });
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { model: { type: 'string', default: 'models/mask-mobilenet/model.json' }, json: { type: 'boolean' }, mistakes: { type: 'boolean' }, split: { type: 'string' }, baseline: { type: 'string' }, report: { type: 'string' } } });
     if (positionals.length !== 1) throw new UsageError('eval needs one folder of class folders');
+    if ((values.baseline || values.report) && !values.split) throw new UsageError('--baseline and --report need --split split.json (from edgectl train)');
     const tty = process.stderr.isTTY;
-    const r = await evaluate(positionals[0], values.model!, (d, n) => tty && (d % 25 === 0 || d === n) && process.stderr.write(`\r${d}/${n}`));
+    const progress = (d: number, n: number) => tty && (d % 25 === 0 || d === n) && process.stderr.write(`\r${d}/${n}`);
+    if (values.split) return evalSplit(positionals[0], values as { model: string; split: string; baseline?: string; report?: string; json?: boolean }, out);
+    const r = await evaluate(positionals[0], values.model!, progress);
     if (tty) process.stderr.write('\n');
     if (values.json) out(JSON.stringify(r, null, 2));
     else {
@@ -155,11 +168,63 @@ async function main(argv: string[]): Promise<number> {
     }
     return 0;
   }
+  if (cmd === 'train') {
+    const { values: v, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { base: { type: 'string', default: 'models/mask-mobilenet/model.json' }, out: { type: 'string', short: 'o' }, labels: { type: 'string' }, 'min-per-class': { type: 'string', default: '10' }, seed: { type: 'string', default: '1' }, epochs: { type: 'string', default: '300' }, patience: { type: 'string', default: '30' }, lr: { type: 'string', default: '0.01' }, l2: { type: 'string', default: '0.01' }, 'held-out': { type: 'string', default: '0.2' }, version: { type: 'string' }, name: { type: 'string' } },
+    });
+    if (positionals.length !== 1 || !v.out) throw new UsageError('train needs one folder of class folders and -o OUT');
+    const num = (k: keyof typeof v) => {
+      const n = Number(v[k]);
+      if (!Number.isFinite(n)) throw new UsageError(`--${k} must be a number`);
+      return n;
+    };
+    const tty = process.stderr.isTTY;
+    const bar = (e: { epoch: number; loss: number; valLoss: number; valAccuracy: number }, total: number) => {
+      if (!tty && e.epoch % 25 !== 0) return;
+      const w = 24, f = Math.round((w * e.epoch) / total);
+      process.stderr.write(`${tty ? '\r' : ''}epoch ${String(e.epoch).padStart(4)}/${total} [${'#'.repeat(f)}${'.'.repeat(w - f)}] loss ${e.loss.toFixed(4)} val loss ${e.valLoss.toFixed(4)} val acc ${(100 * e.valAccuracy).toFixed(1)}%${tty ? '' : '\n'}`);
+    };
+    const r = await train({ data: positionals[0], base: v.base!, out: v.out, labels: v.labels?.split(',').map((s) => s.trim()).filter(Boolean), minPerClass: num('min-per-class'), seed: num('seed'), epochs: num('epochs'), patience: num('patience'), lr: num('lr'), l2: num('l2'), heldOut: num('held-out'), version: v.version, name: v.name, onEpoch: bar, log: (l) => process.stderr.write(l + '\n') });
+    process.stderr.write('\n');
+    const t = r.manifest.training as Record<string, unknown>;
+    out(`${v.out}/model.onnx: ${r.manifest.name}@${r.manifest.version}, labels ${r.manifest.labels.join(', ')}`);
+    out(`best epoch ${t.bestEpoch} of ${t.epochs}${t.stoppedEarly ? ' (stopped early)' : ''}, val accuracy ${(100 * Number(t.valAccuracy)).toFixed(1)}%, base features max |Δ| ${t.featuresMaxAbsDiff}`);
+    out(`next: edgectl eval ${positionals[0]} --model ${v.out}/model.json --split ${v.out}/split.json --baseline ${v.base} --report ${v.out}/REPORT.md`);
+    return 0;
+  }
   if (['keygen', 'push', 'status', 'models', 'rollback'].includes(cmd)) return otaCommand(cmd, rest, out);
   throw new UsageError(`unknown command "${cmd}"`);
 }
 
 class UsageError extends Error {}
+
+/** eval --split: the held-out slice of a train run, optionally before (baseline) and after, with a report. */
+async function evalSplit(folder: string, v: { model: string; split: string; baseline?: string; report?: string; json?: boolean }, out: (l: string) => void): Promise<number> {
+  const split = JSON.parse(readFileSync(v.split, 'utf8')) as { heldOut: string[] };
+  const { manifest: m } = await readModel(v.model);
+  const files = split.heldOut.map((f) => ({ file: join(folder, f), actual: f.split('/')[0] }));
+  const after = await evaluateFiles(files, v.model, m.labels);
+  const base = v.baseline ? (await readModel(v.baseline)).manifest : undefined;
+  const before = v.baseline ? await evaluateFiles(files, v.baseline, m.labels) : undefined;
+  const old = base?.labels.filter((l) => m.labels.includes(l)) ?? [];
+  if (v.json) out(JSON.stringify({ after, before, baseLabels: old, afterOnBase: before && subsetAccuracy(after, old), beforeOnBase: before && subsetAccuracy(before, old) }, null, 2));
+  else {
+    if (before) out(`before (${v.baseline}), held-out slice:\n${formatMetrics(before)}\n  on the base classes (${old.join(', ')}): ${(100 * subsetAccuracy(before, old).accuracy).toFixed(2)}%\n`);
+    out(`after (${v.model}), held-out slice:\n${formatMetrics(after)}`);
+    if (before) out(`  on the base classes (${old.join(', ')}): ${(100 * subsetAccuracy(after, old).accuracy).toFixed(2)}%`);
+  }
+  if (v.report) {
+    const stem = basename(v.report).replace(/\.md$/i, '');
+    const svgAfter = `${stem}-after.svg`, svgBefore = `${stem}-before.svg`;
+    writeFileSync(join(dirname(v.report), svgAfter), confusionSvg(after, `after: ${m.name}@${m.version}`));
+    if (before && base) writeFileSync(join(dirname(v.report), svgBefore), confusionSvg(before, `before: ${base.name}@${base.version}`));
+    writeFileSync(v.report, reportMarkdown({ model: `${m.name}@${m.version}`, baseline: base && `${base.name}@${base.version}`, baseLabels: old, after, before, svgAfter, svgBefore: before ? svgBefore : undefined, slice: `held-out slice of ${v.split}` }));
+    process.stderr.write(`report: ${v.report}\n`);
+  }
+  return 0;
+}
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),

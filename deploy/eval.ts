@@ -26,11 +26,7 @@ export interface EvalResult extends Metrics {
 }
 
 export async function evaluate(folder: string, manifestPath: string, onProgress?: (done: number, total: number) => void): Promise<EvalResult> {
-  const { manifest: m, bytes } = await readModel(manifestPath);
-  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], logSeverityLevel: 3 });
-  const problems = checkGraph(m, { inputs: session.inputMetadata.map((x) => ({ name: x.name, shape: x.isTensor ? [...x.shape] : [] })), outputs: session.outputMetadata.map((x) => ({ name: x.name, shape: x.isTensor ? [...x.shape] : [] })) });
-  if (problems.length) throw new Error(`model does not match its manifest: ${problems.join('; ')}`);
-
+  const { manifest: m } = await readModel(manifestPath);
   const classes = (await readdir(folder, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
   const unknown = classes.filter((c) => !m.labels.includes(c));
   if (!classes.length) throw new Error(`${folder} has no class folders (expected ${m.labels.map((l) => l + '/').join(', ')})`);
@@ -38,7 +34,20 @@ export async function evaluate(folder: string, manifestPath: string, onProgress?
   const files: { file: string; actual: string }[] = [];
   for (const c of classes.sort()) for (const f of (await readdir(join(folder, c))).filter((n) => IMAGE.test(n)).sort()) files.push({ file: join(folder, c, f), actual: c });
   if (!files.length) throw new Error(`no images (.jpg, .png, .webp) under ${folder}`);
+  return evaluateFiles(files, manifestPath, m.labels, onProgress);
+}
 
+/**
+ * Run a model over a list of labelled files. `labels` is the label set of the report (it may hold
+ * classes the model cannot output, e.g. a base model scored on an adapted model's classes: those
+ * images are simply wrong for it).
+ */
+export async function evaluateFiles(files: { file: string; actual: string }[], manifestPath: string, labels: string[], onProgress?: (done: number, total: number) => void): Promise<EvalResult> {
+  const { manifest: m, bytes } = await readModel(manifestPath);
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], logSeverityLevel: 3 });
+  const problems = checkGraph(m, { inputs: session.inputMetadata.map((x) => ({ name: x.name, shape: x.isTensor ? [...x.shape] : [] })), outputs: session.outputMetadata.map((x) => ({ name: x.name, shape: x.isTensor ? [...x.shape] : [] })) });
+  if (problems.length) throw new Error(`model does not match its manifest: ${problems.join('; ')}`);
+  const all = [...labels, ...m.labels.filter((l) => !labels.includes(l))];
   const pairs: { actual: string; predicted: string }[] = [];
   const mistakes: EvalResult['mistakes'] = [];
   const tensor = new Float32Array(inputShape(m).reduce((a, b) => a * b, 1));
@@ -58,5 +67,5 @@ export async function evaluate(folder: string, manifestPath: string, onProgress?
     onProgress?.(i + 1, files.length);
   }
   await session.release();
-  return { ...metrics(m.labels, pairs), mistakes };
+  return { ...metrics(all, pairs), mistakes };
 }

@@ -2,6 +2,7 @@
 // It never slows inference: frames are encoded only while someone watches, at most `fps` per camera,
 // and a frame that arrives while the previous encode runs is skipped (never queued).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import sharp from 'sharp';
 import { drawFaces } from '../pipelines/annotate.js';
 import type { Logger } from './log.js';
 
@@ -13,6 +14,8 @@ export interface PreviewConfig {
 
 export interface PreviewFace {
   box: [number, number, number, number];
+  /** The region the classifier saw (margin, squared); collect saves this. */
+  crop?: [number, number, number, number];
   label: string;
   score: number;
   detScore: number;
@@ -39,6 +42,8 @@ interface CameraState {
   clients: Set<ServerResponse>;
   busy: boolean;
   lastAt: number;
+  /** Latest classified frame (a reference, no copy) for /snapshot; faces in its own pixels. */
+  latest: { rgb: Buffer; width: number; height: number; seq: number; faces: readonly PreviewFace[] } | null;
 }
 
 export class Preview {
@@ -49,7 +54,7 @@ export class Preview {
     cameras: readonly string[],
     private readonly log: Logger,
   ) {
-    for (const c of cameras) this.cams.set(c, { clients: new Set(), busy: false, lastAt: 0 });
+    for (const c of cameras) this.cams.set(c, { clients: new Set(), busy: false, lastAt: 0, latest: null });
   }
 
   /** HTTP routes /preview and /preview/{camera}.mjpeg; returns false for other URLs. */
@@ -58,6 +63,8 @@ export class Preview {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(previewPage([...this.cams.keys()]));
       return true;
     }
+    const snap = /^\/snapshot\/([^/]+)\.jpg$/.exec(url);
+    if (snap) return this.snapshot(decodeURIComponent(snap[1]), res);
     const m = /^\/preview\/([^/]+)\.mjpeg$/.exec(url);
     if (!m) return false;
     const cam = this.cams.get(decodeURIComponent(m[1]));
@@ -71,9 +78,32 @@ export class Preview {
     return true;
   }
 
-  /** A classified frame; encoded and sent only when someone watches and the throttle allows. */
-  offer(camera: string, rgb: Buffer, width: number, height: number, faces: readonly PreviewFace[], label: string): void {
+  /**
+   * The latest classified frame as a JPEG without drawings (for edgectl collect); the faces found on
+   * it, in its pixels, are in the x-faces header (JSON: [{box, crop, label, score}]).
+   */
+  private snapshot(camera: string, res: ServerResponse): boolean {
     const cam = this.cams.get(camera);
+    if (!cam?.latest) {
+      res.writeHead(cam ? 503 : 404).end(cam ? `no frame from ${camera} yet\n` : `no camera ${camera}\n`);
+      return true;
+    }
+    const { rgb, width, height, seq, faces } = cam.latest;
+    sharp(rgb, { raw: { width, height, channels: 3 } })
+      .jpeg({ quality: 92 })
+      .toBuffer()
+      .then((jpeg) => {
+        const meta = faces.map((f) => ({ box: f.box, crop: f.crop ?? f.box, label: f.label, score: f.score }));
+        res.writeHead(200, { 'content-type': 'image/jpeg', 'cache-control': 'no-store', 'x-frame': String(seq), 'x-faces': JSON.stringify(meta) }).end(jpeg);
+      })
+      .catch((e) => res.writeHead(500).end(String((e as Error).message)));
+    return true;
+  }
+
+  /** A classified frame; encoded and sent only when someone watches and the throttle allows. */
+  offer(camera: string, rgb: Buffer, width: number, height: number, faces: readonly PreviewFace[], label: string, seq = 0): void {
+    const cam = this.cams.get(camera);
+    if (cam) cam.latest = { rgb, width, height, seq, faces };
     const now = Date.now();
     if (!cam || !shouldEncode({ watchers: cam.clients.size, busy: cam.busy, lastAt: cam.lastAt }, now, this.cfg.fps)) return;
     cam.busy = true;

@@ -8,6 +8,7 @@ import { readModel } from '../models/model-file.js';
 import { basename, dirname, join } from 'node:path';
 import { annotate } from './annotate.js';
 import { train } from './train.js';
+import { collect, parseInterval } from './collect.js';
 import { watch } from './watch.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import mqtt from 'mqtt';
@@ -25,6 +26,9 @@ commands:
           --report: Markdown + SVG confusion matrices beside it
   annotate <image> -o <out.jpg> [--config FILE] [--model model.json] [--detector detector.json] [--json]
           run the faces pipeline (detector, crops, classifier) on a picture and draw boxes, labels, scores
+  collect --camera ID --out DIR [--every 2s] [--count N] [--faces] [--url http://127.0.0.1:9464]
+          save frames (or the face crops the classifier saw) from a running daemon into DIR/unlabelled/
+          (needs preview.enabled on the daemon; sort them into DIR/<label>/ for train)
   train   <folder> --base model.json -o OUT/ [--labels a,b,c] [--min-per-class N] [--seed N] [--epochs N]
           [--patience N] [--held-out F] [--version V] [--name NAME]
           adapt a model to a site: frozen base up to its features, new head trained on <folder>/<label>/*.jpg;
@@ -166,6 +170,13 @@ async function main(argv: string[]): Promise<number> {
       out(`${values.out}: ${r.label}, ${r.counts.faces} face(s): ${r.counts.mask} mask, ${r.counts.no_mask} no_mask`);
       for (const f of r.faces) out(`  [${f.box.join(', ')}] ${f.label} ${f.score} (detector ${f.detScore})`);
     }
+    return 0;
+  }
+  if (cmd === 'collect') {
+    const { values } = parseArgs({ args: rest, options: { camera: { type: 'string' }, out: { type: 'string', short: 'o' }, every: { type: 'string', default: '2s' }, count: { type: 'string', default: '50' }, faces: { type: 'boolean' }, url: { type: 'string', default: 'http://127.0.0.1:9464' } } });
+    if (!values.camera || !values.out) throw new UsageError('collect needs --camera ID and --out DIR');
+    const n = await collect({ url: values.url!.replace(/\/$/, ''), camera: values.camera, out: values.out, everyMs: parseInterval(values.every!), count: Number(values.count), faces: Boolean(values.faces) }, (l) => process.stderr.write(l + '\n'));
+    out(`${n} image(s) in ${join(values.out, 'unlabelled')}: sort them into ${values.out}/<label>/ and run edgectl train ${values.out}`);
     return 0;
   }
   if (cmd === 'train') {

@@ -39,6 +39,8 @@ export interface CameraConfig {
   frameHeight?: number;
   /** Who decodes: ffmpeg (default), GStreamer with Jetson hardware decode, GStreamer in software. */
   decoder?: CameraDecoder;
+  /** classify mode: only this region [x, y, w, h] of the camera's picture (source pixels) is classified. */
+  roi?: [number, number, number, number];
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -148,13 +150,24 @@ const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 const TOPIC_SAFE = /^[A-Za-z0-9_-]{1,64}$/;
 const CAMERA_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const CLIENT_ID = /^[A-Za-z0-9_.:-]{0,128}$/;
-const CAMERA_KEYS = ['id', 'url', 'fps', 'loop', 'decoder', 'mode', 'frameWidth', 'frameHeight'];
+const CAMERA_KEYS = ['id', 'url', 'fps', 'loop', 'decoder', 'mode', 'frameWidth', 'frameHeight', 'roi'];
 export const FRAME_DEFAULT = { width: 1280, height: 720 } as const;
 const CAMERA_FPS_DEFAULT = 10;
 const MASK = '********';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A region of interest: [x, y, w, h], integers, w and h ≥ 16, classify mode with ffmpeg only. */
+export function checkRoi(roi: unknown, mode: unknown, decoder: unknown): string[] {
+  if (!Array.isArray(roi) || roi.length !== 4 || !roi.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= 0))
+    return [`must be [x, y, width, height] in the camera's pixels, non-negative integers (got ${show(roi)})`];
+  const out: string[] = [];
+  if (roi[2] < 16 || roi[3] < 16) out.push(`width and height must be at least 16 (got ${roi[2]}x${roi[3]})`);
+  if (mode !== 'classify') out.push('a region of interest applies to "mode": "classify" (faces mode looks at the whole frame)');
+  if (decoder !== undefined && decoder !== 'ffmpeg') out.push('a region of interest needs decoder "ffmpeg"');
+  return out;
+}
 
 // ---------------------------------------------------------------------------------------
 // URL helpers
@@ -308,6 +321,7 @@ export function checkCameras(v: unknown, requireOne: boolean): ConfigProblem[] {
       out.push({ path: `${at}.decoder`, message: `must be one of ${CAMERA_DECODERS.join(', ')} (got ${show(cam.decoder)})` });
     else if (cam.decoder !== undefined && cam.decoder !== 'ffmpeg' && cam.loop === true)
       out.push({ path: `${at}.loop`, message: 'looping a clip needs decoder "ffmpeg" (GStreamer sources restart at the end of a file instead)' });
+    if (cam.roi !== undefined) out.push(...checkRoi(cam.roi, cam.mode, cam.decoder).map((message) => ({ path: `${at}.roi`, message })));
   });
   return out;
 }
@@ -648,6 +662,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; packa
       mode,
       ...(mode === 'faces' ? { frameWidth: cam.frameWidth ?? FRAME_DEFAULT.width, frameHeight: cam.frameHeight ?? FRAME_DEFAULT.height } : {}),
       ...(cam.decoder && cam.decoder !== 'ffmpeg' ? { decoder: cam.decoder } : {}),
+      ...(cam.roi ? { roi: cam.roi } : {}),
     };
   });
   let detectorPath = c.faces?.detector ?? '';

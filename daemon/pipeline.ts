@@ -106,7 +106,7 @@ export class Pipeline {
       const src =
         cam.decoder === 'gstreamer-nv' || cam.decoder === 'gstreamer-sw'
           ? new GstSource({ ...common, decoder: cam.decoder })
-          : new FfmpegSource({ ...common, loop: cam.loop, ffmpegPath: this.opts.ffmpegPath });
+          : new FfmpegSource({ ...common, loop: cam.loop, ffmpegPath: this.opts.ffmpegPath, ...(cam.roi ? { roi: cam.roi } : {}) });
       const log = this.log.child({ camera: cam.id });
       src.on('state', (state: string, reason?: string) => (state === 'backoff' ? log.warn('camera stream lost', { reason }) : log.info(`camera ${state}`)));
       src.on('frame', (f: Frame) => this.onFrame(f));

@@ -6,6 +6,8 @@ export interface SourceSpec {
   /** Output size: the model input; frames are scaled and letterboxed (black bars) to it. */
   width: number;
   height: number;
+  /** Only this region [x, y, w, h] of the picture, in source pixels. */
+  roi?: readonly [number, number, number, number];
   /** file:// sources only: replay the clip forever. */
   loop: boolean;
   /** RTSP socket I/O timeout. */
@@ -13,8 +15,10 @@ export interface SourceSpec {
 }
 
 /** Video filter: keep aspect ratio, pad to the exact size centred, pace to fps, output RGB24. */
-export function videoFilter(s: Pick<SourceSpec, 'fps' | 'width' | 'height'>): string {
+export function videoFilter(s: Pick<SourceSpec, 'fps' | 'width' | 'height' | 'roi'>): string {
   return [
+    // A region of interest is cut from the camera's picture first (source pixels).
+    ...(s.roi ? [`crop=${s.roi[2]}:${s.roi[3]}:${s.roi[0]}:${s.roi[1]}`] : []),
     `fps=${s.fps}`,
     `scale=${s.width}:${s.height}:force_original_aspect_ratio=decrease:flags=bilinear`,
     `pad=${s.width}:${s.height}:(ow-iw)/2:(oh-ih)/2:color=black`,

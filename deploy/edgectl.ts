@@ -9,6 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import { annotate } from './annotate.js';
 import { train } from './train.js';
 import { collect, parseInterval } from './collect.js';
+import { manifestFromModel, type PreprocessPreset } from './manifest-from-model.js';
 import { watch } from './watch.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import mqtt from 'mqtt';
@@ -35,7 +36,8 @@ commands:
           writes OUT/model.onnx, OUT/model.json, OUT/split.json (the held-out slice for eval)
   keygen  --out DIR
           make an ed25519 signing key pair (DIR/signing-key.pem, DIR/signing-key.pub.pem)
-  push    model.onnx --manifest model.json (--device ID ... | --all | --local [--state-dir DIR]) [--key KEY.pem]
+  push    model.onnx (--manifest model.json | --labels labels.txt --version V [--name N] [--output-kind logits|probabilities]
+          [--preprocess mobilenet|imagenet|unit]) (--device ID ... | --all | --local [--state-dir DIR]) [--key KEY.pem]
           [--broker URL] [--site SITE] [--timeout SEC] [--chunk-kb N]
           sign and send a model; progress per device, then a table; exit 1 if any device failed
   status  [--broker URL] [--site SITE]            what every device runs (retained model state)
@@ -78,16 +80,23 @@ async function otaCommand(cmd: string, rest: string[], out: (l: string) => void)
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { ...MQTT_OPTIONS, manifest: { type: 'string' }, key: { type: 'string' }, all: { type: 'boolean' }, local: { type: 'boolean' }, 'state-dir': { type: 'string', default: '/var/lib/mobilenet-edge' }, 'chunk-kb': { type: 'string', default: '64' }, labels: { type: 'string' } },
+    options: { ...MQTT_OPTIONS, manifest: { type: 'string' }, key: { type: 'string' }, all: { type: 'boolean' }, local: { type: 'boolean' }, 'state-dir': { type: 'string', default: '/var/lib/mobilenet-edge' }, 'chunk-kb': { type: 'string', default: '64' }, labels: { type: 'string' }, version: { type: 'string' }, name: { type: 'string' }, 'output-kind': { type: 'string' }, preprocess: { type: 'string' } },
   });
   const timeoutMs = Number(values.timeout) * 1000;
   if (cmd === 'push') {
     if (positionals.length !== 1) throw new UsageError('push needs one model file');
-    if (values.labels) throw new UsageError('--labels is not supported yet: write a model.json and pass --manifest');
-    if (!values.manifest) throw new UsageError('push needs --manifest model.json');
+    if (values.labels && values.manifest) throw new UsageError('push takes --manifest or --labels, not both');
+    if (!values.manifest && !values.labels) throw new UsageError('push needs --manifest model.json, or --labels labels.txt --version V');
+    if (values.labels && !values.version) throw new UsageError('--labels needs --version (each pushed model needs its own version)');
     const targets = [values.local, values.all, values.device?.length].filter(Boolean).length;
     if (targets !== 1) throw new UsageError('push needs exactly one of --device ID, --all, --local');
-    const b = await buildBundle(positionals[0], values.manifest, values.key ? readFileSync(values.key, 'utf8') : undefined);
+    const manifest = values.manifest
+      ? values.manifest
+      : await manifestFromModel(positionals[0], values.labels!, { version: values.version!, name: values.name, outputKind: values['output-kind'] as 'logits' | 'probabilities' | undefined, preprocess: values.preprocess as PreprocessPreset | undefined }).then((m) => ({
+          bytes: Buffer.from(JSON.stringify(m, null, 2)),
+          path: join(dirname(positionals[0]), 'model.json'),
+        }));
+    const b = await buildBundle(positionals[0], manifest, values.key ? readFileSync(values.key, 'utf8') : undefined);
     process.stderr.write(`bundle ${b.name}@${b.version}: ${b.bundle.length} bytes, ${b.signedBy ? `signed by key ${b.signedBy}` : 'UNSIGNED (devices refuse it unless ota.allowUnsigned)'}\n`);
     if (values.local) {
       const r = await pushLocal(values['state-dir']!, b.bundle, timeoutMs);

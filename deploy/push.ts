@@ -30,8 +30,10 @@ export async function keygen(outDir: string): Promise<{ privatePath: string; pub
  * `file` name; other engine files and test vectors come from the manifest's folder. The model's sha256
  * must be the manifest's. With a key, model.json is signed.
  */
-export async function buildBundle(modelPath: string, manifestPath: string, keyPem?: string): Promise<{ bundle: Buffer; name: string; version: string; signedBy: string | null }> {
-  const manifestBytes = await readFile(manifestPath);
+/** Bundle a model with its manifest: a manifest file's path, or manifest bytes made in memory (--labels) with the folder of the model. */
+export async function buildBundle(modelPath: string, manifestSource: string | { bytes: Buffer; path: string }, keyPem?: string): Promise<{ bundle: Buffer; name: string; version: string; signedBy: string | null }> {
+  const manifestPath = typeof manifestSource === 'string' ? manifestSource : manifestSource.path;
+  const manifestBytes = typeof manifestSource === 'string' ? await readFile(manifestSource) : manifestSource.bytes;
   const m = parseManifest(JSON.parse(manifestBytes.toString('utf8')), manifestPath);
   const model = await readFile(modelPath);
   const sha = sha256Hex(model);

@@ -91,12 +91,12 @@ async function main(): Promise<number> {
 }
 
 /**
- * For the fault-injection tests only: with MOBILENET_EDGE_TEST_HOOKS=block-event-loop, SIGUSR2 blocks
+ * For the fault-injection tests only: with MOBILENET_EDGE_TEST_HOOKS containing block-event-loop, SIGUSR2 blocks
  * the event loop for MOBILENET_EDGE_TEST_BLOCK_MS (default 10000) — a hang in the supervisor itself,
  * which only systemd's watchdog can catch. Never set it in production.
  */
 function installTestHooks(env: NodeJS.ProcessEnv, log: ReturnType<typeof createLogger>): void {
-  if (env.MOBILENET_EDGE_TEST_HOOKS !== 'block-event-loop') return;
+  if (!(env.MOBILENET_EDGE_TEST_HOOKS ?? '').split(',').includes('block-event-loop')) return;
   const ms = Number(env.MOBILENET_EDGE_TEST_BLOCK_MS ?? 10000);
   log.warn('TEST HOOK enabled: SIGUSR2 blocks the event loop', { ms });
   process.on('SIGUSR2', () => {

@@ -60,7 +60,7 @@ async function recovery(what: string, from: number, ms: number, n = 3): Promise<
 let daemon: ChildProcess;
 let out = '';
 function startDaemon(cfg: string, notify: NotifyReceiver): ChildProcess {
-  const env = { ...process.env, NOTIFY_SOCKET: notify.path, WATCHDOG_USEC: String(WATCHDOG_USEC), MOBILENET_EDGE_TEST_HOOKS: 'block-event-loop', MOBILENET_EDGE_TEST_BLOCK_MS: '5000' };
+  const env = { ...process.env, NOTIFY_SOCKET: notify.path, WATCHDOG_USEC: String(WATCHDOG_USEC), MOBILENET_EDGE_TEST_HOOKS: 'block-event-loop,engine-errors', MOBILENET_EDGE_TEST_BLOCK_MS: '5000' };
   const p = spawn(process.execPath, [join(root, 'dist/daemon/main.js'), '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'], env });
   p.stdout!.on('data', (d) => (out = (out + d).slice(-100000)));
   p.stderr!.on('data', (d) => (out = (out + d).slice(-100000)));
@@ -107,6 +107,8 @@ t.test('fault injection', async (t) => {
         inferenceTimeoutMs: 1500,
         heartbeatMs: 500,
         heartbeatTimeoutMs: 1000,
+        errorStormCount: 10,
+        errorStormWindowSec: 10,
         budgetRestarts: 2,
         budgetWindowSec: 15,
         healthIntervalSec: 1,
@@ -228,6 +230,19 @@ t.test('fault injection', async (t) => {
     t.ok(JSON.parse(first.payload).label, 'results flow again');
     const hm = await waitFor(broker.b.url, 'site/edge-f/health', (m: Msg) => JSON.parse(m.payload).mqtt.connected === true, 10000);
     t.ok(hm, 'health report published again after the reconnect');
+  });
+
+  await t.test('the engine returns errors (an error storm): worker replaced, results resume', async (t) => {
+    await until('healthy before the fault', (h) => h.healthy, 30000);
+    const h = (await health())!;
+    const pid = h.engine.pid!;
+    const at = Date.now();
+    process.kill(pid, 'SIGUSR2'); // test hook: the worker answers errors from now on
+    measured.engineErrorsMs = await recovery('frames after the engine started returning errors', at, 20000);
+    const h2 = (await health())!;
+    t.not(h2.engine.pid, pid, 'the erring worker was replaced');
+    t.match(String(h2.engine.lastError ?? ''), /error storm|injected/, `reason reported: ${h2.engine.lastError}`);
+    alive(t);
   });
 
   await t.test('event loop blocked in the supervisor: WATCHDOG=1 stops (systemd would restart)', async (t) => {

@@ -87,6 +87,7 @@ async function loadDetector(msg: LoadDetectorMsg): Promise<void> {
 }
 
 async function faces(msg: FacesMsg, body: Buffer): Promise<void> {
+  if (injected(msg.id)) return;
   if (!active || !detector) return send({ type: 'error', id: msg.id, code: 'NOT_LOADED', message: !active ? 'no classifier is loaded' : 'no detector is loaded (send loadDetector first)' });
   if (active.manifest.task !== 'classify') return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: 'the loaded model is not a classifier' });
   const problem = facesRequestProblem(msg.width, msg.height, body.length, msg);
@@ -100,7 +101,25 @@ async function faces(msg: FacesMsg, body: Buffer): Promise<void> {
   }
 }
 
+// For the fault-injection tests only: with MOBILENET_EDGE_TEST_HOOKS containing engine-errors,
+// SIGUSR2 makes the next MOBILENET_EDGE_TEST_ERRORS (default 100) inferences answer INFER_FAILED —
+// an engine that runs but returns errors. Never set it in production.
+let injectedErrors = 0;
+if ((process.env.MOBILENET_EDGE_TEST_HOOKS ?? '').split(',').includes('engine-errors')) {
+  process.stderr.write('engine worker: TEST HOOK enabled: SIGUSR2 injects inference errors\n');
+  process.on('SIGUSR2', () => (injectedErrors = Number(process.env.MOBILENET_EDGE_TEST_ERRORS ?? 100)));
+}
+
+/** The test hook's injected error, if one is due (answered here). */
+function injected(id: number): boolean {
+  if (injectedErrors <= 0) return false;
+  injectedErrors--;
+  send({ type: 'error', id, code: 'INFER_FAILED', message: 'TEST HOOK: injected inference error' });
+  return true;
+}
+
 async function infer(msg: InferMsg, body: Buffer): Promise<void> {
+  if (injected(msg.id)) return;
   if (!active) return send({ type: 'error', id: msg.id, code: 'NOT_LOADED', message: 'no model is loaded' });
   const { manifest, session } = active;
   if (msg.width !== manifest.input.width || msg.height !== manifest.input.height)

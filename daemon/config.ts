@@ -112,6 +112,8 @@ export interface OtaConfig {
   probationMinFrames: number;
   /** How often the inbox for local pushes (edgectl push --local) is looked at. */
   localPollMs: number;
+  /** Signed MQTT commands (rollback) older than this, or reused, are refused (s). */
+  commandMaxAgeSec: number;
 }
 
 export interface ConfigProblem {
@@ -416,6 +418,7 @@ function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cam
       },
       probationMinFrames: { doc: 'Frames needed before the error rate counts.', format: intRange(1, 1_000_000), default: 20 },
       localPollMs: { doc: 'How often the local inbox is checked (ms).', format: intRange(100, 60_000), default: 1000 },
+      commandMaxAgeSec: { doc: 'Signed MQTT commands (rollback) older than this (s), or replayed, are refused.', format: intRange(5, 3600), default: 60 },
     },
   };
 }

@@ -8,6 +8,7 @@ import { watch } from './watch.js';
 import { readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { buildBundle, keygen, outcomeTable, Progress, pushLocal, pushToDevice, newTransferId } from './push.js';
+import { privateKeyFromPem } from '../models/signing.js';
 import { modelsTable, readStates, requestRollback, statusTable } from './ota/fleet.js';
 
 const USAGE = `usage: edgectl <command> [options]
@@ -26,8 +27,8 @@ commands:
           sign and send a model; progress per device, then a table; exit 1 if any device failed
   status  [--broker URL] [--site SITE]            what every device runs (retained model state)
   models  --device ID [--broker URL] [--site SITE] the versions a device keeps
-  rollback --device ID [--broker URL] [--site SITE]
-          switch a device back to its previous version
+  rollback --device ID --key KEY.pem [--broker URL] [--site SITE]
+          switch a device back to its previous version (a signed command: devices refuse unsigned ones)
 
 MQTT options for push/status/models/rollback: --broker (default $MOBILENET_EDGE_MQTT_URL or mqtt://127.0.0.1:1883),
 --username, --password (or $MOBILENET_EDGE_MQTT_PASSWORD), --ca FILE (mqtts:// with a private CA).`;
@@ -109,7 +110,8 @@ async function otaCommand(cmd: string, rest: string[], out: (l: string) => void)
       out(modelsTable(s));
       return 0;
     }
-    const r = await requestRollback(client, values.site!, device, timeoutMs);
+    if (!values.key) process.stderr.write('edgectl: rollback without --key is sent unsigned; devices refuse it (UNSIGNED)\n');
+    const r = await requestRollback(client, values.site!, device, timeoutMs, values.key ? privateKeyFromPem(readFileSync(values.key, 'utf8')) : undefined);
     out(outcomeTable([r]));
     return r.ok ? 0 : 1;
   } finally {

@@ -6,9 +6,9 @@ import { loadConfig, maskSecrets, ConfigError, type Config } from './config.js';
 /** sysexits.h EX_CONFIG: configuration error. */
 export const EX_CONFIG = 78;
 
-function load(file: string | undefined, packageRoot: string, out: (line: string) => void, env?: NodeJS.ProcessEnv): Config | undefined {
+function load(file: string | undefined, packageRoot: string, out: (line: string) => void, env?: NodeJS.ProcessEnv, warn = out): Config | undefined {
   try {
-    return loadConfig({ file, packageRoot, env });
+    return loadConfig({ file, packageRoot, env, warn: (w) => warn(`config warning: ${w}`) });
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     for (const p of e.problems) out(`config error: ${p.path}: ${p.message}`);
@@ -25,7 +25,7 @@ export function checkConfig(file: string, packageRoot: string, out: (line: strin
 
 /** Print the effective config (defaults < file < env) as pretty JSON with secrets masked; 78 with the problems printed on error. */
 export function printConfig(file: string | undefined, packageRoot: string, out: (line: string) => void, env?: NodeJS.ProcessEnv): number {
-  const c = load(file, packageRoot, out, env);
+  const c = load(file, packageRoot, out, env, (w) => process.stderr.write(w + '\n'));
   if (!c) return EX_CONFIG;
   for (const line of JSON.stringify(maskSecrets(c), null, 2).split('\n')) out(line);
   return 0;

@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import convict from 'convict';
 import { parseManifest, ManifestError, modelFiles } from '../models/manifest.js';
 import { checkProviders, PROVIDER_NAMES, type ProviderName } from '../pipelines/engines/onnxruntime/providers.js';
+import { checkSecurity, httpSecuritySchema, mqttSecuritySchema, securitySchema, type HttpSecurityConfig, type MqttSecurityConfig, type SecurityConfig } from './config-security.js';
 import { httpSchema, migrateWatchdog, outboxSchema, watchdogSchema, type HttpConfig, type OutboxConfig, type WatchdogConfig } from './config-watchdog.js';
 
 export const DEFAULT_MODEL = 'models/mask-mobilenet/model.json';
@@ -60,7 +61,7 @@ export interface Config {
     reconnectMinMs: number;
     reconnectMaxMs: number;
     embeddedPort: number;
-  };
+  } & MqttSecurityConfig;
   cameras: CameraConfig[];
   /** path: absolute path of a model.json (resolved and checked by loadConfig). */
   model: { path: string };
@@ -86,7 +87,9 @@ export interface Config {
   log: { level: LogLevel };
   /** Supervision knobs (daemon/config-watchdog.ts); source.stallSec etc. are migrated into it. */
   watchdog: WatchdogConfig;
-  http: HttpConfig;
+  http: HttpConfig & HttpSecurityConfig;
+  /** daemon/config-security.ts, docs/SECURITY.md */
+  security: SecurityConfig;
   outbox: OutboxConfig;
   /** Over-the-air models (docs/OTA.md). */
   ota: OtaConfig;
@@ -337,6 +340,7 @@ function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cam
       reconnectMinMs: { doc: 'First reconnect delay (ms); doubles up to reconnectMaxMs.', format: intRange(100, 3_600_000), default: 1000 },
       reconnectMaxMs: { doc: 'Longest reconnect delay (ms).', format: intRange(100, 3_600_000), default: 30_000 },
       embeddedPort: { doc: 'Port of the embedded broker (used only when url is "").', format: intRange(0, 65535), default: 1883 },
+      ...mqttSecuritySchema,
     },
     cameras: {
       doc: 'Cameras: [{ id, url (rtsp://, rtsps://, file://), fps (1..60, default 10), loop (default false), decoder (ffmpeg | gstreamer-nv | gstreamer-sw, default ffmpeg) }].',
@@ -391,7 +395,8 @@ function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cam
     },
     log: { level: { doc: 'Log level.', format: oneOf(LOG_LEVELS), default: 'info', env: ENV_VARS['log.level'] } },
     watchdog: watchdogSchema,
-    http: httpSchema,
+    http: { ...httpSchema, ...httpSecuritySchema },
+    security: securitySchema,
     outbox: outboxSchema,
     ota: {
       enabled: { doc: 'Accept model pushes (MQTT and local inbox).', format: Boolean, default: false },
@@ -586,7 +591,7 @@ export function defaultCameras(packageRoot: string): CameraConfig[] {
  *
  * Throws ConfigError listing every problem found.
  */
-export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; packageRoot: string }): Config {
+export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; packageRoot: string; warn?: (msg: string) => void }): Config {
   const env = opts.env ?? {};
   const packageRoot = path.resolve(opts.packageRoot);
   const problems: ConfigProblem[] = [];
@@ -651,11 +656,16 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; packa
     detectorPath = resolveModel(detectorPath, configDir, packageRoot, problems, 'faces.detector', 'detect');
   }
 
+  const fsAccess = { stat: (p: string) => (fs.existsSync(p) ? fs.statSync(p) : null), read: (p: string) => fs.readFileSync(p, 'utf8') };
+  const sec = bad.size ? null : checkSecurity(c, { file: opts.file, fileContent, env, fs: fsAccess, ownGid: process.getgid?.() ?? 0 });
+  if (sec) problems.push(...sec.problems);
   if (problems.length) throw new ConfigError(problems);
+  for (const w of sec?.warnings ?? []) opts.warn?.(w);
 
   return {
     ...c,
-    mqtt: { ...c.mqtt, clientId: c.mqtt.clientId || `${c.site}-${c.deviceId}` },
+    mqtt: { ...c.mqtt, ...sec?.mqtt, clientId: c.mqtt.clientId || `${c.site}-${c.deviceId}` },
+    http: { ...c.http, ...sec?.http },
     cameras,
     model: { path: modelPath },
     watchdog: migrateWatchdog(fileContent, c as unknown as Obj),

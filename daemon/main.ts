@@ -54,7 +54,7 @@ async function main(): Promise<number> {
 
   let config;
   try {
-    config = loadConfig({ file: args.config, env: process.env, packageRoot });
+    config = loadConfig({ file: args.config, env: process.env, packageRoot, warn: (w) => process.stderr.write(`config warning: ${w}\n`) });
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     for (const p of e.problems) process.stderr.write(`config error: ${p.path}: ${p.message}\n`);

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { buildBundle, keygen, outcomeTable, Progress, pushLocal, pushToDevice, newTransferId } from './push.js';
 import { privateKeyFromPem } from '../models/signing.js';
+import { mosquittoAcl, parseAclDevice } from './mosquitto-acl.js';
 import { modelsTable, readStates, requestRollback, statusTable } from './ota/fleet.js';
 
 const USAGE = `usage: edgectl <command> [options]
@@ -25,6 +26,8 @@ commands:
   push    model.onnx --manifest model.json (--device ID ... | --all | --local [--state-dir DIR]) [--key KEY.pem]
           [--broker URL] [--site SITE] [--timeout SEC] [--chunk-kb N]
           sign and send a model; progress per device, then a table; exit 1 if any device failed
+  acl     --site SITE --device ID:CAM1,CAM2 ... [--operator edgectl] [--homeassistant PREFIX]
+          print a mosquitto acl_file: each device publishes only its own topics (deploy/mosquitto/)
   status  [--broker URL] [--site SITE]            what every device runs (retained model state)
   models  --device ID [--broker URL] [--site SITE] the versions a device keeps
   rollback --device ID --key KEY.pem [--broker URL] [--site SITE]
@@ -155,6 +158,12 @@ async function main(argv: string[]): Promise<number> {
       out(`${values.out}: ${r.label}, ${r.counts.faces} face(s): ${r.counts.mask} mask, ${r.counts.no_mask} no_mask`);
       for (const f of r.faces) out(`  [${f.box.join(', ')}] ${f.label} ${f.score} (detector ${f.detScore})`);
     }
+    return 0;
+  }
+  if (cmd === 'acl') {
+    const { values } = parseArgs({ args: rest, options: { site: { type: 'string' }, device: { type: 'string', multiple: true }, operator: { type: 'string', default: 'edgectl' }, homeassistant: { type: 'string' } } });
+    if (!values.site || !values.device?.length) throw new UsageError('acl needs --site SITE and at least one --device ID:CAM1,CAM2');
+    out(mosquittoAcl({ site: values.site, devices: values.device.map(parseAclDevice), operator: values.operator, homeassistantPrefix: values.homeassistant }).trimEnd());
     return 0;
   }
   if (['keygen', 'push', 'status', 'models', 'rollback'].includes(cmd)) return otaCommand(cmd, rest, out);

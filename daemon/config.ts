@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import convict from 'convict';
 import { parseManifest, ManifestError, modelFiles } from '../models/manifest.js';
 import { PROVIDER_NAMES, type ProviderName } from '../pipelines/engines/onnxruntime/providers.js';
+import { checkSecurity, httpSecuritySchema, mqttSecuritySchema, securitySchema, type HttpSecurityConfig, type MqttSecurityConfig, type SecurityConfig } from './config-security.js';
 import { httpSchema, migrateWatchdog, outboxSchema, watchdogSchema, type HttpConfig, type OutboxConfig, type WatchdogConfig } from './config-watchdog.js';
 import { BACKENDS, backendOf, checkBackend, checkProvidersFor, type Backend } from './config-backend.js';
 
@@ -63,7 +64,7 @@ export interface Config {
     reconnectMinMs: number;
     reconnectMaxMs: number;
     embeddedPort: number;
-  };
+  } & MqttSecurityConfig;
   cameras: CameraConfig[];
   /** path: absolute path of a model.json (resolved and checked by loadConfig). */
   model: { path: string };
@@ -91,7 +92,9 @@ export interface Config {
   log: { level: LogLevel };
   /** Supervision knobs (daemon/config-watchdog.ts); source.stallSec etc. are migrated into it. */
   watchdog: WatchdogConfig;
-  http: HttpConfig;
+  http: HttpConfig & HttpSecurityConfig;
+  /** daemon/config-security.ts, docs/SECURITY.md */
+  security: SecurityConfig;
   outbox: OutboxConfig;
   /** Over-the-air models (docs/OTA.md). */
   ota: OtaConfig;
@@ -117,6 +120,8 @@ export interface OtaConfig {
   probationMinFrames: number;
   /** How often the inbox for local pushes (edgectl push --local) is looked at. */
   localPollMs: number;
+  /** Signed MQTT commands (rollback) older than this, or reused, are refused (s). */
+  commandMaxAgeSec: number;
 }
 
 export interface ConfigProblem {
@@ -352,6 +357,7 @@ function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cam
       reconnectMinMs: { doc: 'First reconnect delay (ms); doubles up to reconnectMaxMs.', format: intRange(100, 3_600_000), default: 1000 },
       reconnectMaxMs: { doc: 'Longest reconnect delay (ms).', format: intRange(100, 3_600_000), default: 30_000 },
       embeddedPort: { doc: 'Port of the embedded broker (used only when url is "").', format: intRange(0, 65535), default: 1883 },
+      ...mqttSecuritySchema,
     },
     cameras: {
       doc: 'Cameras: [{ id, url (rtsp://, rtsps://, file://), fps (1..60, default 10), loop (default false), decoder (ffmpeg | gstreamer-nv | gstreamer-sw, default ffmpeg) }].',
@@ -411,7 +417,8 @@ function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cam
     },
     log: { level: { doc: 'Log level.', format: oneOf(LOG_LEVELS), default: 'info', env: ENV_VARS['log.level'] } },
     watchdog: watchdogSchema,
-    http: httpSchema,
+    http: { ...httpSchema, ...httpSecuritySchema },
+    security: securitySchema,
     outbox: outboxSchema,
     ota: {
       enabled: { doc: 'Accept model pushes (MQTT and local inbox).', format: Boolean, default: false },
@@ -438,6 +445,7 @@ function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cam
       },
       probationMinFrames: { doc: 'Frames needed before the error rate counts.', format: intRange(1, 1_000_000), default: 20 },
       localPollMs: { doc: 'How often the local inbox is checked (ms).', format: intRange(100, 60_000), default: 1000 },
+      commandMaxAgeSec: { doc: 'Signed MQTT commands (rollback) older than this (s), or replayed, are refused.', format: intRange(5, 3600), default: 60 },
     },
   };
 }
@@ -605,7 +613,7 @@ export function defaultCameras(packageRoot: string): CameraConfig[] {
  *
  * Throws ConfigError listing every problem found.
  */
-export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; packageRoot: string }): Config {
+export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; packageRoot: string; warn?: (msg: string) => void }): Config {
   const env = opts.env ?? {};
   const packageRoot = path.resolve(opts.packageRoot);
   const problems: ConfigProblem[] = [];
@@ -673,11 +681,16 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; packa
 
   if (!bad.has('engine.backend')) problems.push(...checkBackend(c.engine.backend, cameras, modelPath));
 
+  const fsAccess = { stat: (p: string) => (fs.existsSync(p) ? fs.statSync(p) : null), read: (p: string) => fs.readFileSync(p, 'utf8') };
+  const sec = bad.size ? null : checkSecurity(c, { file: opts.file, fileContent, env, fs: fsAccess, ownGid: process.getgid?.() ?? 0 });
+  if (sec) problems.push(...sec.problems);
   if (problems.length) throw new ConfigError(problems);
+  for (const w of sec?.warnings ?? []) opts.warn?.(w);
 
   return {
     ...c,
-    mqtt: { ...c.mqtt, clientId: c.mqtt.clientId || `${c.site}-${c.deviceId}` },
+    mqtt: { ...c.mqtt, ...sec?.mqtt, clientId: c.mqtt.clientId || `${c.site}-${c.deviceId}` },
+    http: { ...c.http, ...sec?.http },
     cameras,
     model: { path: modelPath },
     watchdog: migrateWatchdog(fileContent, c as unknown as Obj),

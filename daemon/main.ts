@@ -5,21 +5,23 @@ import { readFileSync } from 'node:fs';
 import { packageRoot as findPackageRoot } from '../models/paths.js';
 import { startApp } from './app.js';
 import { loadConfig, ConfigError } from './config.js';
-import { checkConfig, printConfig, EX_CONFIG } from './config-cli.js';
+import { checkConfig, checkConnect, printConfig, EX_CONFIG } from './config-cli.js';
 import { createLogger } from './log.js';
 
 const packageRoot = findPackageRoot();
 
-const USAGE = `usage: mobilenet-edge [--config FILE] [--check-config FILE] [--print-config] [--version]
+const USAGE = `usage: mobilenet-edge [--config FILE] [--check-config FILE [--connect]] [--print-config] [--version]
 
   (no options)          run on the embedded default: bundled model, demo clip, embedded MQTT broker
   --config FILE         run with this JSON config (env MOBILENET_EDGE_* overrides keys)
   --check-config FILE   validate FILE, print every problem with its key path; exit 78 if invalid
+    --connect           then connect to the broker: exit 78 with the reason (certificate, credentials,
+                        not authorized) or 69 when it cannot be reached
   --print-config        print the effective config (secrets masked) and exit
   --version             print the version`;
 
-function parseArgs(argv: string[]): { config?: string; check?: string; print: boolean; help: boolean; version: boolean } {
-  const a = { print: false, help: false, version: false } as ReturnType<typeof parseArgs>;
+function parseArgs(argv: string[]): { config?: string; check?: string; connect: boolean; print: boolean; help: boolean; version: boolean } {
+  const a = { connect: false, print: false, help: false, version: false } as ReturnType<typeof parseArgs>;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -31,6 +33,7 @@ function parseArgs(argv: string[]): { config?: string; check?: string; print: bo
     else if (arg.startsWith('--config=')) a.config = arg.slice(9);
     else if (arg === '--check-config') a.check = value();
     else if (arg === '--print-config') a.print = true;
+    else if (arg === '--connect') a.connect = true;
     else if (arg === '--help' || arg === '-h') a.help = true;
     else if (arg === '--version') a.version = true;
     else throw new Error(`unknown argument ${arg}`);
@@ -49,12 +52,13 @@ async function main(): Promise<number> {
   const out = (l: string) => process.stdout.write(l + '\n');
   if (args.help) return out(USAGE), 0;
   if (args.version) return out(JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')).version), 0;
-  if (args.check) return checkConfig(args.check, packageRoot, out, process.env);
+  if (args.connect && !args.check) throw new Error('--connect goes with --check-config FILE');
+  if (args.check) return args.connect ? checkConnect(args.check, packageRoot, out, process.env) : checkConfig(args.check, packageRoot, out, process.env);
   if (args.print) return printConfig(args.config, packageRoot, out, process.env);
 
   let config;
   try {
-    config = loadConfig({ file: args.config, env: process.env, packageRoot });
+    config = loadConfig({ file: args.config, env: process.env, packageRoot, warn: (w) => process.stderr.write(`config warning: ${w}\n`) });
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     for (const p of e.problems) process.stderr.write(`config error: ${p.path}: ${p.message}\n`);

@@ -1,6 +1,8 @@
 // The daemon's MQTT session: availability (retained birth, Last Will, clean-stop message),
 // per-frame results (dropped and counted while the broker is away), reconnect with backoff.
-import mqtt, { type MqttClient } from 'mqtt';
+import { readFileSync } from 'node:fs';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { explainMqttError, type MqttCause } from './mqtt-errors.js';
 import type { Logger } from './log.js';
 import type { Outbox, OutboxEntry } from './outbox.js';
 
@@ -15,6 +17,33 @@ export interface MqttOptions {
   qos: 0 | 1 | 2;
   /** Availability topic: retained "online" / "offline" (will) / "stopped". */
   statusTopic: string;
+  /** TLS (mqtts://, wss://): PEM files; rejectUnauthorized defaults to true. */
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  rejectUnauthorized?: boolean;
+  /** 5 (default) reports refused publishes; the embedded broker speaks 4. */
+  protocolVersion?: 4 | 5;
+}
+
+/** mqtt.js options for these settings (TLS files read here). Shared with --check-config --connect. */
+export function clientOptions(o: MqttOptions): IClientOptions {
+  return {
+    clientId: o.clientId,
+    username: o.username || undefined,
+    password: o.password || undefined,
+    keepalive: o.keepaliveSec,
+    reconnectPeriod: o.reconnectMinMs,
+    connectTimeout: 10000,
+    clean: true,
+    queueQoSZero: false,
+    protocolVersion: o.protocolVersion ?? 5,
+    rejectUnauthorized: o.rejectUnauthorized ?? true,
+    ...(o.caFile ? { ca: readFileSync(o.caFile) } : {}),
+    ...(o.certFile ? { cert: readFileSync(o.certFile) } : {}),
+    ...(o.keyFile ? { key: readFileSync(o.keyFile) } : {}),
+    will: { topic: o.statusTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
+  };
 }
 
 export interface MqttStats {
@@ -23,11 +52,16 @@ export interface MqttStats {
   dropped: number;
   reconnects: number;
   lastError: string | null;
+  /** What kind of problem lastError is; config problems (credentials, certificates, ACL) need a person. */
+  lastErrorCause: MqttCause | null;
+  /** QoS 1/2 publishes the broker refused (not authorized, reason code 135). */
+  denied: number;
 }
 
 export class MqttLink {
   private client: MqttClient | null = null;
-  readonly stats: MqttStats = { connected: false, published: 0, dropped: 0, reconnects: 0, lastError: null };
+  readonly stats: MqttStats = { connected: false, published: 0, dropped: 0, reconnects: 0, lastError: null, lastErrorCause: null, denied: 0 };
+  private lastLogged = '';
   private delay: number;
   private inFlight: OutboxEntry | null = null;
   private readonly subs = new Map<string, (payload: Buffer, topic: string) => void>();
@@ -44,20 +78,12 @@ export class MqttLink {
   /** Connect and resolve once the first CONNACK arrives (or reject after timeoutMs; reconnecting goes on). */
   start(timeoutMs = 10000): Promise<void> {
     const o = this.opts;
-    const client = mqtt.connect(o.url, {
-      clientId: o.clientId,
-      username: o.username || undefined,
-      password: o.password || undefined,
-      keepalive: o.keepaliveSec,
-      reconnectPeriod: o.reconnectMinMs,
-      connectTimeout: 10000,
-      clean: true,
-      queueQoSZero: false,
-      will: { topic: o.statusTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
-    });
+    const client = mqtt.connect(o.url, clientOptions(o));
     this.client = client;
     client.on('connect', () => {
       this.stats.connected = true;
+      this.configProblem = false;
+      this.lastLogged = '';
       this.delay = o.reconnectMinMs;
       client.options.reconnectPeriod = this.delay;
       this.log.info('mqtt connected', { url: redact(o.url) });
@@ -74,13 +100,11 @@ export class MqttLink {
     client.on('reconnect', () => {
       this.stats.reconnects++;
       // Exponential backoff between attempts: mqtt.js reads reconnectPeriod each time.
-      this.delay = Math.min(o.reconnectMaxMs, this.delay * 2);
+      // A refused login or a bad certificate will not fix itself: wait the longest delay.
+      this.delay = this.configProblem ? o.reconnectMaxMs : Math.min(o.reconnectMaxMs, this.delay * 2);
       client.options.reconnectPeriod = this.delay;
     });
-    client.on('error', (e) => {
-      this.stats.lastError = e.message;
-      this.log.warn('mqtt error', { err: e.message });
-    });
+    client.on('error', (e) => this.problem(e, 'connect'));
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`no connection to MQTT broker ${redact(o.url)} within ${timeoutMs} ms${this.stats.lastError ? `: ${this.stats.lastError}` : ''}`)), timeoutMs);
       client.once('connect', () => {
@@ -97,7 +121,7 @@ export class MqttLink {
       this.stats.dropped++;
       return false;
     }
-    c.publish(topic, payload, { qos: this.opts.qos, retain: false });
+    c.publish(topic, payload, { qos: this.opts.qos, retain: false }, (err) => err && this.refused(err, topic));
     this.stats.published++;
     return true;
   }
@@ -127,12 +151,45 @@ export class MqttLink {
       if (this.inFlight !== e) return;
       this.inFlight = null;
       if (err) {
+        if (this.refused(err, e.topic)) {
+          box.ack(e); // the ACL will refuse it again: do not block the queue behind it
+          this.flush();
+          return;
+        }
         this.stats.lastError = err.message;
         return; // stays queued; sent again after the next connect
       }
       box.ack(e);
       this.flush();
     });
+  }
+
+  private configProblem = false;
+
+  /** A connection problem: explained, kept in stats (health report), logged once per distinct reason. */
+  private problem(e: Error & { code?: unknown }, during: 'connect' | 'publish'): void {
+    const p = explainMqttError(e, during);
+    this.stats.lastError = p.message;
+    this.stats.lastErrorCause = p.cause;
+    if (during === 'connect' && p.config) this.configProblem = true;
+    if (p.message === this.lastLogged) return;
+    this.lastLogged = p.message;
+    if (p.config) this.log.error(`mqtt ${during} refused: configuration or credential problem`, { cause: p.cause, err: p.message, url: redact(this.opts.url), retryingEveryMs: this.opts.reconnectMaxMs });
+    else this.log.warn('mqtt error', { cause: p.cause, err: p.message });
+  }
+
+  /** A publish the broker refused (reason code 135): counted and reported. True when it was such a refusal. */
+  private refused(err: Error & { code?: unknown }, topic: string): boolean {
+    const p = explainMqttError(err, 'publish');
+    if (p.cause !== 'not-authorized') return false;
+    this.stats.denied++;
+    this.stats.lastError = `${p.message} (${topic})`;
+    this.stats.lastErrorCause = p.cause;
+    if (this.lastLogged !== this.stats.lastError) {
+      this.lastLogged = this.stats.lastError;
+      this.log.error('mqtt publish refused by the broker (ACL)', { topic, cause: p.cause, err: p.message, denied: this.stats.denied });
+    }
+    return true;
   }
 
   /** Subscribe (QoS 1) to an exact topic, now and after every reconnect (clean sessions). */

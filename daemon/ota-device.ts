@@ -7,6 +7,7 @@ import type { KeyObject } from 'node:crypto';
 import { open, readdir, readFile, rename, rm, stat, statfs, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BundleError, decodeBundle, verifyBundle, sha256Hex } from '../models/bundle.js';
+import { checkCommand, ReplayWindow } from '../deploy/ota/command.js';
 import { ChunkError, decodeChunk, markChunk, missingChunks, otaTopics, planChunk, TRANSFER_ID, type ModelRef, type ResultCode, type ResultPayload, type StatePayload, type Transfer } from '../deploy/ota/protocol.js';
 import type { OtaConfig } from './config.js';
 import type { Logger } from './log.js';
@@ -55,6 +56,7 @@ export class OtaDevice {
   private lastRollback: StatePayload['lastRollback'] = null;
   private probation: { until: number; stop: () => void } | null = null;
   private timers: NodeJS.Timeout[] = [];
+  private readonly replay: ReplayWindow;
 
   constructor(
     private readonly o: OtaDeviceOptions,
@@ -65,6 +67,7 @@ export class OtaDevice {
     private readonly log: Logger,
   ) {
     this.t = otaTopics(o.site, o.deviceId);
+    this.replay = new ReplayWindow((o.commandMaxAgeSec ?? 60) * 1000);
   }
 
   start(): void {
@@ -263,15 +266,15 @@ export class OtaDevice {
 
   // ---- rollback and probation
 
+  /** Rollback over MQTT: only a signed, fresh, never-seen command for this device (deploy/ota/command.ts). */
   private onRollbackRequest(buf: Buffer): void {
-    let id = '';
-    try {
-      id = JSON.parse(buf.toString('utf8')).requestId;
-    } catch {
-      /* answered below */
+    const c = checkCommand(buf, { cmd: 'rollback', site: this.o.site, deviceId: this.o.deviceId }, this.o.trusted, this.replay, Date.now());
+    if (!c.ok) {
+      this.log.warn('ota: rollback command refused', { code: c.code, reason: c.message });
+      if (c.requestId) this.result(c.requestId, c.code, `rollback refused: ${c.message}`, Date.now());
+      return;
     }
-    if (typeof id !== 'string' || !TRANSFER_ID.test(id)) return void this.log.warn('ota: rollback request without a valid requestId ignored');
-    void this.rollback('requested by operator', id);
+    void this.rollback(`requested by operator (key ${c.keyId})`, c.body.requestId);
   }
 
   /** Swap back to the previous version and switch the pointer. */

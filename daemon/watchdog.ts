@@ -43,7 +43,7 @@ export interface HealthReport {
     pid: number | null;
   };
   cameras: Record<string, CameraHealth>;
-  mqtt: { connected: boolean; published: number; dropped: number; reconnects: number; outbox: { queued: number; dropped: number } };
+  mqtt: { connected: boolean; published: number; dropped: number; reconnects: number; denied?: number; lastError?: string | null; outbox: { queued: number; dropped: number } };
 }
 
 interface Tracked {
@@ -181,6 +181,8 @@ export class Watchdog {
         published: mqtt.stats.published,
         dropped: mqtt.stats.dropped,
         reconnects: mqtt.stats.reconnects,
+        denied: mqtt.stats.denied,
+        lastError: mqtt.stats.lastError,
         outbox: { queued: mqtt.outbox?.size ?? 0, dropped: mqtt.outbox?.dropped ?? 0 },
       },
     };

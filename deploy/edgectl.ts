@@ -14,6 +14,8 @@ import { watch } from './watch.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { buildBundle, keygen, outcomeTable, Progress, pushLocal, pushToDevice, newTransferId } from './push.js';
+import { privateKeyFromPem } from '../models/signing.js';
+import { mosquittoAcl, parseAclDevice } from './mosquitto-acl.js';
 import { modelsTable, readStates, requestRollback, statusTable } from './ota/fleet.js';
 
 const USAGE = `usage: edgectl <command> [options]
@@ -40,10 +42,12 @@ commands:
           [--preprocess mobilenet|imagenet|unit]) (--device ID ... | --all | --local [--state-dir DIR]) [--key KEY.pem]
           [--broker URL] [--site SITE] [--timeout SEC] [--chunk-kb N]
           sign and send a model; progress per device, then a table; exit 1 if any device failed
+  acl     --site SITE --device ID:CAM1,CAM2 ... [--operator edgectl] [--homeassistant PREFIX]
+          print a mosquitto acl_file: each device publishes only its own topics (deploy/mosquitto/)
   status  [--broker URL] [--site SITE]            what every device runs (retained model state)
   models  --device ID [--broker URL] [--site SITE] the versions a device keeps
-  rollback --device ID [--broker URL] [--site SITE]
-          switch a device back to its previous version
+  rollback --device ID --key KEY.pem [--broker URL] [--site SITE]
+          switch a device back to its previous version (a signed command: devices refuse unsigned ones)
 
 MQTT options for push/status/models/rollback: --broker (default $MOBILENET_EDGE_MQTT_URL or mqtt://127.0.0.1:1883),
 --username, --password (or $MOBILENET_EDGE_MQTT_PASSWORD), --ca FILE (mqtts:// with a private CA).`;
@@ -132,7 +136,8 @@ async function otaCommand(cmd: string, rest: string[], out: (l: string) => void)
       out(modelsTable(s));
       return 0;
     }
-    const r = await requestRollback(client, values.site!, device, timeoutMs);
+    if (!values.key) process.stderr.write('edgectl: rollback without --key is sent unsigned; devices refuse it (UNSIGNED)\n');
+    const r = await requestRollback(client, values.site!, device, timeoutMs, values.key ? privateKeyFromPem(readFileSync(values.key, 'utf8')) : undefined);
     out(outcomeTable([r]));
     return r.ok ? 0 : 1;
   } finally {
@@ -212,6 +217,12 @@ async function main(argv: string[]): Promise<number> {
     out(`${v.out}/model.onnx: ${r.manifest.name}@${r.manifest.version}, labels ${r.manifest.labels.join(', ')}`);
     out(`best epoch ${t.bestEpoch} of ${t.epochs}${t.stoppedEarly ? ' (stopped early)' : ''}, val accuracy ${(100 * Number(t.valAccuracy)).toFixed(1)}%, base features max |Δ| ${t.featuresMaxAbsDiff}`);
     out(`next: edgectl eval ${positionals[0]} --model ${v.out}/model.json --split ${v.out}/split.json --baseline ${v.base} --report ${v.out}/REPORT.md`);
+    return 0;
+  }
+  if (cmd === 'acl') {
+    const { values } = parseArgs({ args: rest, options: { site: { type: 'string' }, device: { type: 'string', multiple: true }, operator: { type: 'string', default: 'edgectl' }, homeassistant: { type: 'string' } } });
+    if (!values.site || !values.device?.length) throw new UsageError('acl needs --site SITE and at least one --device ID:CAM1,CAM2');
+    out(mosquittoAcl({ site: values.site, devices: values.device.map(parseAclDevice), operator: values.operator, homeassistantPrefix: values.homeassistant }).trimEnd());
     return 0;
   }
   if (['keygen', 'push', 'status', 'models', 'rollback'].includes(cmd)) return otaCommand(cmd, rest, out);

@@ -91,3 +91,28 @@ export function verifyManifest(manifestBytes: Buffer, signature: unknown, truste
     throw new SignatureError('BAD_SIGNATURE', `the signature by key ${s.keyId} does not match the manifest (tampered after signing?)`);
   return s.keyId;
 }
+
+// ---- Signed commands (rollback, status requests sent as plain MQTT messages)
+
+/** Domain separation from manifests: a manifest signature never verifies as a command and vice versa. */
+const COMMAND_CONTEXT = Buffer.from('mobilenet-edge command v1\n', 'utf8');
+
+/** ed25519 over COMMAND_CONTEXT + `body` (the exact bytes that travel). Returns {keyId, sig}. */
+export function signCommandBytes(body: Buffer, privateKey: KeyObject): { keyId: string; sig: string } {
+  return { keyId: keyIdOf(privateKey), sig: sign(null, Buffer.concat([COMMAND_CONTEXT, body]), privateKey).toString('base64') };
+}
+
+/**
+ * Check a command signature; returns the signer's key id. Throws SignatureError UNSIGNED,
+ * UNTRUSTED_KEY or BAD_SIGNATURE like verifyManifest.
+ */
+export function verifyCommandBytes(body: Buffer, keyId: unknown, sig: unknown, trusted: KeyObject[]): string {
+  if (keyId === undefined && sig === undefined) throw new SignatureError('UNSIGNED', 'the command is not signed');
+  if (typeof keyId !== 'string' || !/^[0-9a-f]{16}$/.test(keyId) || typeof sig !== 'string' || !/^[A-Za-z0-9+/]{86}==$/.test(sig))
+    throw new SignatureError('BAD_SIGNATURE', 'malformed command signature: expected keyId (16 hex) and sig (base64 of 64 bytes)');
+  const key = trusted.find((k) => keyIdOf(k) === keyId);
+  if (!key) throw new SignatureError('UNTRUSTED_KEY', `command signed by key ${keyId}, which is not among the ${trusted.length} trusted key(s)`);
+  if (!verify(null, Buffer.concat([COMMAND_CONTEXT, body]), key, Buffer.from(sig, 'base64')))
+    throw new SignatureError('BAD_SIGNATURE', `the command signature by key ${keyId} does not match (tampered?)`);
+  return keyId;
+}

@@ -1,4 +1,6 @@
 // edgectl status / models / rollback: read the devices' retained model state, ask one to roll back.
+import type { KeyObject } from 'node:crypto';
+import { signCommand } from './command.js';
 import type { MqttClient } from 'mqtt';
 import { allStatesTopic, otaTopics, type ModelRef, type ResultPayload, type StatePayload } from './protocol.js';
 import { newTransferId, type DeviceOutcome } from '../push.js';
@@ -45,7 +47,8 @@ export function modelsTable(s: StatePayload): string {
 
 const sameRef = (a: ModelRef, b: ModelRef | null) => !!b && a.name === b.name && a.version === b.version;
 
-export async function requestRollback(client: MqttClient, site: string, device: string, timeoutMs: number): Promise<DeviceOutcome> {
+/** Ask a device to roll back. Devices accept only signed commands: pass the operator's ed25519 key (edgectl rollback --key). */
+export async function requestRollback(client: MqttClient, site: string, device: string, timeoutMs: number, key?: KeyObject): Promise<DeviceOutcome> {
   const t0 = Date.now();
   const requestId = newTransferId();
   const topics = otaTopics(site, device);
@@ -57,7 +60,7 @@ export async function requestRollback(client: MqttClient, site: string, device: 
   client.on('message', onMessage);
   try {
     await client.subscribeAsync(topics.result(requestId), { qos: 1 });
-    await client.publishAsync(topics.rollback, JSON.stringify({ requestId }), { qos: 1 });
+    await client.publishAsync(topics.rollback, key ? signCommand({ cmd: 'rollback', site, deviceId: device, requestId }, key) : JSON.stringify({ requestId }), { qos: 1 });
     let timer: NodeJS.Timeout | undefined;
     const r = await Promise.race([result, new Promise<null>((res) => (timer = setTimeout(() => res(null), timeoutMs)))]);
     clearTimeout(timer);

@@ -56,6 +56,9 @@ export type ResultCode =
   | 'LOAD_FAILED'
   | 'TEST_VECTOR_FAILED'
   | 'NO_PREVIOUS'
+  | 'REPLAYED'
+  | 'STALE_COMMAND'
+  | 'BAD_COMMAND'
   | 'INTERNAL';
 
 export interface ModelRef {

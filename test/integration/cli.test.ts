@@ -1,7 +1,7 @@
 // The built command-line tools, run as a user runs them.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -35,6 +35,7 @@ t.test('--print-config masks secrets (file and environment)', async (t) => {
   const dir = t.testdir({});
   const f = join(dir, 'c.json');
   writeFileSync(f, JSON.stringify({ cameras: [{ id: 'cam1', url: 'rtsp://admin:camsecret@127.0.0.1/cam1' }], mqtt: { url: 'mqtt://127.0.0.1:1883', username: 'edge', password: 'filesecret' } }));
+  chmodSync(f, 0o600); // a config holding a password must not be readable by others (security.secretFilePermissions)
   const r = run('dist/daemon/main.js', ['--config', f, '--print-config'], { MOBILENET_EDGE_MQTT_PASSWORD: 'envsecret' });
   t.equal(r.status, 0, r.stderr);
   t.notMatch(r.stdout, /camsecret|filesecret|envsecret/);

@@ -158,11 +158,30 @@ t.test('OTA over mosquitto', async (t) => {
   const [a, b] = await Promise.all([send(signed({ version: '4.0.0' }), 200), send(signed({ version: '4.0.1' }), 200)]);
   t.same([a.code, b.code].sort(), ['BUSY', 'OK'], `two pushes at once: ${a.code}, ${b.code}`);
 
-  // 6. operator rollback
-  const rb = await edgectl(['rollback', '--device', 'edge-1', '--broker', broker.url]);
+  // 6. operator rollback: an unsigned command is refused (model unchanged), a signed one works,
+  // and the same signed message sent again (a replay) is refused with the model unchanged.
+  const activeBefore: string = (await state(() => true)).active.version;
+  t.match(activeBefore, /^4\.0\.[01]$/, 'one of the two concurrent pushes is active');
+  const unsigned = await edgectl(['rollback', '--device', 'edge-1', '--broker', broker.url, '--timeout', '10']);
+  t.equal(unsigned.code, 1, unsigned.out + unsigned.err);
+  t.match(unsigned.out, /UNSIGNED/);
+  t.equal(await versionNow(activeBefore), activeBefore, 'unsigned rollback refused: the active model is unchanged');
+  const sniff = await mqtt.connectAsync(broker.url);
+  const captured: Buffer[] = [];
+  sniff.on('message', (_t, p) => captured.push(p));
+  await sniff.subscribeAsync('site/edge-1/model/rollback', { qos: 1 });
+  const rb = await edgectl(['rollback', '--device', 'edge-1', '--broker', broker.url, '--key', join(keys, 'signing-key.pem')]);
   t.equal(rb.code, 0, rb.out + rb.err);
   t.match(rb.out, /ROLLED_BACK/);
   t.equal(await versionNow('3.0.0'), '3.0.0', 'serving the previous version after rollback');
+  const signedMsg = captured.find((p) => p.toString().includes('"sig"'));
+  t.ok(signedMsg, 'the signed rollback command was seen on the topic');
+  const replayResult = new Promise<string>((res) => sniff.on('message', (topic, p) => topic.includes('/model/result/') && res(JSON.parse(p.toString()).code)));
+  await sniff.subscribeAsync('site/edge-1/model/result/+', { qos: 1 });
+  await sniff.publishAsync('site/edge-1/model/rollback', signedMsg!, { qos: 1 });
+  t.equal(await replayResult, 'REPLAYED', 'a replayed rollback command is refused');
+  t.equal(await versionNow('3.0.0'), '3.0.0', 'still 3.0.0 after the replay');
+  await sniff.endAsync();
   const models = await edgectl(['models', '--device', 'edge-1', '--broker', broker.url]);
   t.match(models.out, /tiny@3\.0\.0\s+active/);
   const st = await edgectl(['status', '--broker', broker.url]);

@@ -33,7 +33,7 @@ t.test('defaults', async (t) => {
     healthIntervalSec: 10,
     readyTimeoutSec: 30,
   });
-  t.same(c.http, { port: 9464, host: '127.0.0.1' });
+  t.same(c.http, { port: 9464, host: '127.0.0.1', allowRemote: false, token: '', tokenFile: '' });
   t.same(c.outbox, { dir: '', maxMessages: 1000 });
 });
 

@@ -9,7 +9,16 @@ import { checkConfig, printConfig } from '../../daemon/config-cli.js';
 type TT = Parameters<Parameters<typeof t.test>[0]>[0];
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/config/', import.meta.url));
-const fixture = (name: string) => path.join(FIXTURES, name);
+// good.json holds a password: a checkout leaves it mode 0644, which loadConfig refuses
+// (security.secretFilePermissions); tests load a 0600 copy of it.
+const SECURE = t.testdir({});
+const fixture = (name: string) => {
+  if (name !== 'good.json') return path.join(FIXTURES, name);
+  const copy = path.join(SECURE, name);
+  fs.copyFileSync(path.join(FIXTURES, name), copy);
+  fs.chmodSync(copy, 0o600);
+  return copy;
+};
 
 const manifest = () => ({
   format: 'mobilenet-edge/model@1', name: 'mask-mobilenet', version: '1.0.0', task: 'classify',

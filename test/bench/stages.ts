@@ -9,6 +9,7 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { videoFilter } from '../../pipelines/sources/ffmpeg-args.js';
 import { percentile } from './stats.js';
+import { NO_SPIN } from '../../pipelines/engines/onnxruntime/session.js';
 
 const execFileP = promisify(execFile);
 
@@ -54,7 +55,7 @@ async function timeRuns(runs: number, fn: () => Promise<unknown>): Promise<Stage
 }
 
 export async function sessionCosts(root: string, runs: number): Promise<Omit<Stages, 'decode'>> {
-  const opts = { logSeverityLevel: 3 as const };
+  const opts = { logSeverityLevel: 3 as const, graphOptimizationLevel: 'all' as const, extra: NO_SPIN };
   const det = await ort.InferenceSession.create(join(root, 'models/ultraface-rfb-320/ultraface-rfb-320.onnx'), opts);
   const cls = await ort.InferenceSession.create(join(root, 'models/mask-mobilenet/model.onnx'), opts);
   const rnd = (n: number) => Float32Array.from({ length: n }, () => Math.random() * 2 - 1);

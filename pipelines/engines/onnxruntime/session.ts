@@ -37,6 +37,9 @@ function describe(meta: readonly ort.InferenceSession.ValueMetadata[]): TensorIn
 }
 
 /** Open `bytes` with the first provider that loads, matches the manifest and survives a warm-up run. */
+/** Session config entries: intra- and inter-op threads block instead of spinning between runs. */
+export const NO_SPIN = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } as const;
+
 export async function openSession(bytes: Uint8Array, manifest: Manifest, providers: (string | ProviderRequest)[], threads: number): Promise<OpenedSession> {
   const fallbacks: { name: string; reason: string }[] = [];
   const list = providers.length ? providers : ['cpu'];
@@ -54,6 +57,9 @@ export async function openSession(bytes: Uint8Array, manifest: Manifest, provide
         ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
         graphOptimizationLevel: 'all',
         logSeverityLevel: 3,
+        // Frames arrive paced (10 fps), not back to back: ORT's default spin-wait after each run
+        // burned ≈ 25 ms of CPU per 4 ms detector run here (docs/BENCHMARKS.md). Park the threads.
+        extra: NO_SPIN,
       });
     } catch (e) {
       fallbacks.push({ name, reason: `failed to load: ${firstLine(e)}` });

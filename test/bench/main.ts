@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+// npm run bench [-- --quick] [--cameras 1,2,4,8] [--seconds 15] [--no-doc] [--no-swap] [--only daemon|peer]
+// Stage costs in isolation, then the daemon and the Python peer side by side on 1, 2, 4, 8 cameras
+// (the same 720p 10 fps clip served as N RTSP streams), capacity, the model swap under load.
+// Writes bench-results/bench-<date>.json (git-ignored) and appends the results to docs/BENCHMARKS.md.
+import { parseArgs } from 'node:util';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../../models/paths.js';
+import { capacity } from './stats.js';
+import { clip720, machine, startInfra } from './infra.js';
+import { decodeCost, sessionCosts, type Stages } from './stages.js';
+import { loadavg, measure, type RunResult } from './systems.js';
+import { swapUnderLoad, type SwapResult } from './swap.js';
+import { report } from './report.js';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    cameras: { type: 'string' },
+    seconds: { type: 'string' },
+    'no-doc': { type: 'boolean', default: false },
+    'no-swap': { type: 'boolean', default: false },
+    only: { type: 'string' },
+  },
+});
+const quick = values.quick!;
+const counts = (values.cameras ?? (quick ? '1,2,4' : '1,2,4,8')).split(',').map(Number);
+const seconds = Number(values.seconds ?? (quick ? 6 : 15));
+const settle = quick ? 2 : 3;
+const FPS = 10;
+const root = packageRoot();
+const systems = (values.only ? [values.only] : ['daemon', 'peer']) as ('daemon' | 'peer')[];
+const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
+const started = new Date();
+const loadStart = await loadavg();
+
+log(`load at start: ${loadStart}`);
+const clip = await clip720(root);
+log('stage costs in isolation');
+const decode = await decodeCost(clip, quick ? 10 : 40, 1280, 720, FPS);
+const sess = await sessionCosts(root, quick ? 20 : 60);
+const stages: Stages = { decode, ...sess };
+log(`decode ${decode.cpuMs.toFixed(2)} ms CPU/frame, detector ${sess.detector.cpuMs.toFixed(2)}, classifier ${sess.classifier.cpuMs.toFixed(2)}`);
+
+const infra = await startInfra(root, clip, Math.max(...counts));
+const runs: RunResult[] = [];
+let swap: SwapResult | null = null;
+try {
+  for (const n of counts) {
+    for (const s of systems) {
+      log(`${s} x${n} (${seconds} s)`);
+      try {
+        const r = await measure(s, infra, n, FPS, seconds, settle);
+        runs.push(r);
+        log(`  ${r.resultsPerSec} results/s, drop ${(r.dropRate * 100).toFixed(1)} %, p99 ${r.latencyMs.p99} ms, ${r.cpuMsPerFrame.system} ms CPU/frame, load ${r.load}`);
+      } catch (e) {
+        log(`  failed: ${(e as Error).message}`);
+      }
+    }
+  }
+  if (!values['no-swap'] && systems.includes('daemon')) {
+    log('model swap under load (2 cameras)');
+    swap = await swapUnderLoad(infra, 2, FPS, quick ? 8 : 15);
+    log(`  unclassified ${swap.unclassified}, min results/s during the swap ${swap.minPerSec}`);
+  }
+} finally {
+  await infra.stop();
+}
+
+const cap = Object.fromEntries(systems.map((s) => [s, capacity(runs.filter((r) => r.system === s))]));
+const result = {
+  date: started.toISOString(),
+  machine: machine(),
+  command: `npm run bench${process.argv.slice(2).length ? ' -- ' + process.argv.slice(2).join(' ') : ''}`,
+  load: { start: loadStart, end: await loadavg() },
+  clip: '1280x720 H.264 10 fps (models/demo/demo.mp4 pillarboxed), 1 face per frame',
+  stages,
+  runs,
+  capacity: cap,
+  swap,
+};
+const outDir = join(root, 'bench-results');
+mkdirSync(outDir, { recursive: true });
+const jsonFile = join(outDir, `bench-${started.toISOString().replace(/[:.]/g, '-')}.json`);
+writeFileSync(jsonFile, JSON.stringify(result, null, 2));
+const md = report(result);
+process.stdout.write(md + '\n');
+if (!values['no-doc']) appendFileSync(join(root, 'docs/BENCHMARKS.md'), '\n' + md);
+log(`JSON: ${jsonFile}${values['no-doc'] ? '' : '; appended to docs/BENCHMARKS.md'}`);
+process.exit(0);

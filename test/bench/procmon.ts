@@ -1,0 +1,98 @@
+// CPU time and peak RSS of process trees, read from /proc. A role names each tree (supervisor and
+// its ffmpeg and engine children, a broker, a peer loop). Sample at the start and the end of a
+// window (and in between for RSS); CPU is the tick difference per pid.
+import { readFileSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { descendants, parseProcStat, parseProcStatus, type ProcStat } from './stats.js';
+
+const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim() || 100);
+
+export function readAll(): ProcStat[] {
+  const out: ProcStat[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      out.push(parseProcStat(readFileSync(`/proc/${d}/stat`, 'utf8')));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+function hwmKb(pid: number): number {
+  try {
+    return parseProcStatus(readFileSync(`/proc/${pid}/status`, 'utf8')).hwmKb;
+  } catch {
+    return 0;
+  }
+}
+
+export function rssKb(pid: number): number {
+  try {
+    return parseProcStatus(readFileSync(`/proc/${pid}/status`, 'utf8')).rssKb;
+  } catch {
+    return 0;
+  }
+}
+
+/** Role of a process in a tree: the root's name, or its command name for a child (ffmpeg, node → engine). */
+export type Classify = (p: ProcStat, isRoot: boolean) => string;
+
+export interface Usage {
+  /** role → CPU ms in the window. */
+  cpuMs: Record<string, number>;
+  /** role → the largest peak RSS (VmHWM) of one process of that role, MB. */
+  peakRssMb: Record<string, number>;
+  /** role → number of processes seen. */
+  procs: Record<string, number>;
+}
+
+export class ProcMonitor {
+  private start = new Map<number, number>();
+  private last = new Map<number, { ticks: number; role: string }>();
+  private peak = new Map<string, number>();
+  private seen = new Map<string, Set<number>>();
+
+  constructor(private readonly roots: { pid: number; classify: Classify }[]) {}
+
+  private scan(): void {
+    const all = readAll();
+    const byPid = new Map(all.map((p) => [p.pid, p]));
+    for (const r of this.roots) {
+      for (const pid of [r.pid, ...descendants(r.pid, all)]) {
+        const p = byPid.get(pid);
+        if (!p) continue;
+        const role = r.classify(p, pid === r.pid);
+        this.last.set(pid, { ticks: p.ticks, role });
+        if (!this.start.has(pid)) this.start.set(pid, this.started ? 0 : p.ticks);
+        if (!this.seen.has(role)) this.seen.set(role, new Set());
+        this.seen.get(role)!.add(pid);
+        this.peak.set(role, Math.max(this.peak.get(role) ?? 0, hwmKb(pid)));
+      }
+    }
+  }
+
+  private started = false;
+
+  begin(): void {
+    this.scan();
+    this.started = true;
+  }
+
+  /** Call every second or so: catches new processes and RSS peaks. */
+  sample(): void {
+    this.scan();
+  }
+
+  end(): Usage {
+    this.scan();
+    const cpuMs: Record<string, number> = {};
+    for (const [pid, { ticks, role }] of this.last) cpuMs[role] = (cpuMs[role] ?? 0) + (ticks - (this.start.get(pid) ?? ticks)) * TICK_MS;
+    const peakRssMb: Record<string, number> = {};
+    for (const [role, kb] of this.peak) peakRssMb[role] = Math.round(kb / 102.4) / 10;
+    const procs: Record<string, number> = {};
+    for (const [role, s] of this.seen) procs[role] = s.size;
+    return { cpuMs, peakRssMb, procs };
+  }
+}

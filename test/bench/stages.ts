@@ -1,0 +1,75 @@
+// Stage costs in isolation: ffmpeg decode+scale of the clip alone (ffmpeg -benchmark), the detector's
+// session.run alone, the classifier's session.run alone (batch 1..8), and, for reference, the sharp
+// resize of a 720p frame to the detector input (not in the goal's sum). CPU ms from the process's
+// own accounting, wall ms medians.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import { videoFilter } from '../../pipelines/sources/ffmpeg-args.js';
+import { percentile } from './stats.js';
+import { NO_SPIN } from '../../pipelines/engines/onnxruntime/session.js';
+
+const execFileP = promisify(execFile);
+
+export interface StageCost {
+  /** CPU ms per frame (or per run), all threads. */
+  cpuMs: number;
+  /** Wall ms per frame (median for session.run). */
+  wallMs: number;
+}
+
+export interface Stages {
+  decode: StageCost & { frames: number };
+  detector: StageCost;
+  classifier: StageCost;
+  /** Classifier batch of N: cost per frame at each N. */
+  classifierBatch: Record<string, StageCost>;
+  resize720to320: StageCost;
+}
+
+export async function decodeCost(clip: string, seconds: number, width: number, height: number, fps: number): Promise<StageCost & { frames: number }> {
+  const { stderr } = await execFileP('/usr/bin/ffmpeg', [
+    '-hide_banner', '-nostdin', '-benchmark', '-t', String(seconds), '-i', clip, '-an',
+    '-vf', videoFilter({ fps, width, height }), '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-y', '/dev/null',
+  ], { maxBuffer: 1 << 24 });
+  const m = /bench: utime=([\d.]+)s stime=([\d.]+)s rtime=([\d.]+)s/.exec(stderr);
+  const fr = [...stderr.matchAll(/frame=\s*(\d+)/g)].pop();
+  if (!m || !fr) throw new Error(`ffmpeg -benchmark output not understood:\n${stderr.slice(-500)}`);
+  const frames = Number(fr[1]);
+  return { frames, cpuMs: ((Number(m[1]) + Number(m[2])) * 1000) / frames, wallMs: (Number(m[3]) * 1000) / frames };
+}
+
+async function timeRuns(runs: number, fn: () => Promise<unknown>): Promise<StageCost> {
+  for (let i = 0; i < 5; i++) await fn();
+  const walls: number[] = [];
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await fn();
+    walls.push(performance.now() - t);
+  }
+  const c = process.cpuUsage(c0);
+  return { cpuMs: (c.user + c.system) / 1000 / runs, wallMs: percentile(walls, 50) };
+}
+
+export async function sessionCosts(root: string, runs: number): Promise<Omit<Stages, 'decode'>> {
+  const opts = { logSeverityLevel: 3 as const, graphOptimizationLevel: 'all' as const, extra: NO_SPIN };
+  const det = await ort.InferenceSession.create(join(root, 'models/ultraface-rfb-320/ultraface-rfb-320.onnx'), opts);
+  const cls = await ort.InferenceSession.create(join(root, 'models/mask-mobilenet/model.onnx'), opts);
+  const rnd = (n: number) => Float32Array.from({ length: n }, () => Math.random() * 2 - 1);
+  const dIn = new ort.Tensor('float32', rnd(3 * 240 * 320), [1, 3, 240, 320]);
+  const detector = await timeRuns(runs, () => det.run({ [det.inputNames[0]]: dIn }));
+  const classifierBatch: Record<string, StageCost> = {};
+  for (const b of [1, 2, 4, 8]) {
+    const t = new ort.Tensor('float32', rnd(b * 3 * 128 * 128), [b, 3, 128, 128]);
+    const c = await timeRuns(runs, () => cls.run({ [cls.inputNames[0]]: t }, ['logits']));
+    classifierBatch[b] = { cpuMs: c.cpuMs / b, wallMs: c.wallMs / b };
+  }
+  const frame = Buffer.alloc(1280 * 720 * 3, 90);
+  const resize720to320 = await timeRuns(runs, () => sharp(frame, { raw: { width: 1280, height: 720, channels: 3 } }).resize(320, 240, { fit: 'fill', kernel: 'linear' }).raw().toBuffer());
+  await det.release();
+  await cls.release();
+  return { detector, classifier: classifierBatch[1], classifierBatch, resize720to320 };
+}

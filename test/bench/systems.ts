@@ -1,0 +1,167 @@
+// One measured run of a system on N cameras: the daemon (RTSP → ffmpeg → supervisor → engine worker
+// → MQTT) or the Python peer (one cv2 loop per camera). A subscriber counts results per camera and
+// measures capture→arrival latency; /proc gives CPU and peak RSS of every process involved.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { ProcMonitor, type Usage } from './procmon.js';
+import { dropRate, fairness, percentile } from './stats.js';
+
+export interface Infra {
+  root: string;
+  rtspUrl: (cam: number) => string;
+  rtspPid: number;
+  mqttPort: number;
+  brokerPid: number;
+}
+
+export interface RunResult {
+  system: 'daemon' | 'peer';
+  cameras: number;
+  fps: number;
+  seconds: number;
+  results: number;
+  resultsPerSec: number;
+  dropRate: number;
+  perCameraFps: number[];
+  fairness: { min: number; max: number; ratio: number };
+  latencyMs: { p50: number; p95: number; p99: number };
+  /** CPU ms per result: the system's own processes; + broker; the RTSP server (the "cameras") apart. */
+  cpuMsPerFrame: { system: number; withBroker: number };
+  usage: Usage;
+  startupMs: number;
+  load: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class Subscriber {
+  counts = new Map<string, number>();
+  lat: number[] = [];
+  private client!: mqtt.MqttClient;
+  async start(port: number, topic: string): Promise<void> {
+    this.client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: `bench-${process.pid}-${Date.now()}` });
+    this.client.on('message', (_t, payload) => {
+      const now = Date.now();
+      try {
+        const m = JSON.parse(payload.toString()) as { camera: string; ts: string };
+        this.counts.set(m.camera, (this.counts.get(m.camera) ?? 0) + 1);
+        this.lat.push(now - Date.parse(m.ts));
+      } catch {
+        /* not a result */
+      }
+    });
+    await this.client.subscribeAsync(topic, { qos: 0 });
+  }
+  reset(): void {
+    this.counts.clear();
+    this.lat = [];
+  }
+  async stop(): Promise<void> {
+    await this.client.endAsync(true);
+  }
+}
+
+export function daemonConfig(infra: Infra, n: number, fps: number, extra: Record<string, unknown> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-daemon-'));
+  const file = join(dir, 'config.json');
+  const cameras = Array.from({ length: n }, (_, i) => ({ id: `cam${i + 1}`, url: infra.rtspUrl(i + 1), fps, mode: 'faces' }));
+  writeFileSync(file, JSON.stringify({
+    site: 'bench', deviceId: 'bench',
+    mqtt: { url: `mqtt://127.0.0.1:${infra.mqttPort}`, qos: 0 },
+    cameras,
+    model: { path: join(infra.root, 'models/mask-mobilenet/model.json') },
+    engine: { backend: 'onnxruntime', executionProviders: ['cpu'] },
+    http: { port: 0 },
+    log: { level: 'warn' },
+    ...extra,
+  }, null, 2));
+  return file;
+}
+
+export function startDaemon(infra: Infra, n: number, fps: number, nodeArgs: string[] = []): ChildProcess {
+  const file = daemonConfig(infra, n, fps);
+  const p = spawn(process.execPath, [...nodeArgs, join(infra.root, 'dist/daemon/main.js'), '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  p.stderr!.on('data', (c: Buffer) => process.env.BENCH_VERBOSE && process.stderr.write(`[daemon] ${c}`));
+  return p;
+}
+
+function startPeers(infra: Infra, n: number): ChildProcess[] {
+  return Array.from({ length: n }, (_, i) => {
+    const p = spawn('/usr/bin/python3', [
+      join(infra.root, 'test/bench/peer/peer.py'), '--url', infra.rtspUrl(i + 1), '--camera', `cam${i + 1}`,
+      '--mqtt-port', String(infra.mqttPort), '--prefix', 'peer',
+      '--detector', join(infra.root, 'models/ultraface-rfb-320/ultraface-rfb-320.onnx'),
+      '--classifier', join(infra.root, 'models/mask-mobilenet/model.onnx'),
+    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    p.stderr!.on('data', (c: Buffer) => process.env.BENCH_VERBOSE && process.stderr.write(`[peer${i + 1}] ${c}`));
+    return p;
+  });
+}
+
+export async function stopProcs(ps: ChildProcess[]): Promise<void> {
+  await Promise.all(ps.map((p) => new Promise<void>((resolve) => {
+    if (p.exitCode !== null || p.signalCode !== null) return resolve();
+    const t = setTimeout(() => p.kill('SIGKILL'), 4000);
+    p.once('exit', () => (clearTimeout(t), resolve()));
+    p.kill('SIGTERM');
+  })));
+}
+
+export async function loadavg(): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  return (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
+}
+
+/** Wait until every camera has published, then measure for `seconds` after `settleSec`. */
+export async function measure(system: 'daemon' | 'peer', infra: Infra, n: number, fps: number, seconds: number, settleSec: number): Promise<RunResult> {
+  const sub = new Subscriber();
+  await sub.start(infra.mqttPort, system === 'daemon' ? 'bench/+/mask' : 'peer/+/mask');
+  const t0 = Date.now();
+  const procs = system === 'daemon' ? [startDaemon(infra, n, fps)] : startPeers(infra, n);
+  try {
+    while (sub.counts.size < n) {
+      if (Date.now() - t0 > 60_000) throw new Error(`${system} x${n}: only ${sub.counts.size} cameras published within 60 s`);
+      if (procs.some((p) => p.exitCode !== null)) throw new Error(`${system} x${n}: a process exited early`);
+      await sleep(100);
+    }
+    const startupMs = Date.now() - t0;
+    await sleep(settleSec * 1000);
+    const classify = (role: string) => (p: { comm: string }, isRoot: boolean) => (isRoot ? role : p.comm === 'node' ? 'engine' : p.comm);
+    const mon = new ProcMonitor([
+      ...procs.map((p) => ({ pid: p.pid!, classify: classify(system === 'daemon' ? 'supervisor' : 'peer') })),
+      { pid: infra.brokerPid, classify: () => 'broker' },
+      { pid: infra.rtspPid, classify: () => 'rtsp-server' },
+    ]);
+    sub.reset();
+    mon.begin();
+    const w0 = Date.now();
+    while (Date.now() - w0 < seconds * 1000) {
+      await sleep(1000);
+      mon.sample();
+    }
+    const usage = mon.end();
+    const secs = (Date.now() - w0) / 1000;
+    const perCam = Array.from({ length: n }, (_, i) => (sub.counts.get(`cam${i + 1}`) ?? 0) / secs);
+    const results = [...sub.counts.values()].reduce((a, b) => a + b, 0);
+    const own = Object.entries(usage.cpuMs).filter(([r]) => r !== 'broker' && r !== 'rtsp-server').reduce((a, [, v]) => a + v, 0);
+    const r2 = (x: number) => Math.round(x * 100) / 100;
+    return {
+      system, cameras: n, fps, seconds: r2(secs), results,
+      resultsPerSec: r2(results / secs),
+      dropRate: Math.round(dropRate(results, n, fps, secs) * 1e4) / 1e4,
+      perCameraFps: perCam.map(r2),
+      fairness: (({ min, max, ratio }) => ({ min: r2(min), max: r2(max), ratio: r2(ratio) }))(fairness(perCam)),
+      latencyMs: { p50: percentile(sub.lat, 50), p95: percentile(sub.lat, 95), p99: percentile(sub.lat, 99) },
+      cpuMsPerFrame: { system: r2(own / Math.max(1, results)), withBroker: r2((own + (usage.cpuMs.broker ?? 0)) / Math.max(1, results)) },
+      usage: { ...usage, cpuMs: Object.fromEntries(Object.entries(usage.cpuMs).map(([k, v]) => [k, Math.round(v)])) },
+      startupMs,
+      load: await loadavg(),
+    };
+  } finally {
+    await stopProcs(procs);
+    await sub.stop();
+  }
+}

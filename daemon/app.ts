@@ -207,7 +207,7 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   let httpServer: HttpServer | null = null;
   if (config.http.port) {
     // A taken port must not stop the cameras: logged, and the daemon runs without /healthz.
-    httpServer = await startHttp(config.http.host, config.http.port, () => wd.report, metrics, preview ? [(url, req, res) => preview.handle(url, req, res)] : []).catch((e) => {
+    httpServer = await startHttp(config.http.host, config.http.port, () => wd.report, metrics, preview ? [(url, req, res) => preview.handle(url, req, res)] : [], config.http.token).catch((e) => {
       log.error('health/metrics server not started', { host: config.http.host, port: config.http.port, err: (e as Error).message });
       return null;
     });

@@ -2,6 +2,7 @@
 // prom-client) on a local port. Values are read from the watchdog's report at scrape time; the
 // inference latency histogram is fed per result.
 import http from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { HealthReport } from './watchdog.js';
@@ -100,18 +101,37 @@ export interface HttpServer {
 /** Extra GET routes (e.g. the preview): return true when the URL was handled. */
 export type Route = (url: string, req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 
-export function startHttp(host: string, port: number, report: () => HealthReport | null, metrics: Metrics, routes: Route[] = []): Promise<HttpServer> {
+/** Does an Authorization header carry the bearer token? Constant-time compare. Pure. */
+export function authorized(header: string | undefined, token: string): boolean {
+  const m = /^Bearer (.+)$/.exec(header ?? '');
+  if (!m) return false;
+  const a = Buffer.from(m[1]);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * The local HTTP server. With a token (http.token / tokenFile; required when http.allowRemote),
+ * every endpoint needs `Authorization: Bearer <token>` except /healthz, which then answers only
+ * {"healthy": bool} — enough for a load balancer, nothing about the site.
+ */
+export function startHttp(host: string, port: number, report: () => HealthReport | null, metrics: Metrics, routes: Route[] = [], token = ''): Promise<HttpServer> {
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET') {
       res.writeHead(405, { allow: 'GET' }).end();
       return;
     }
+    const ok = !token || authorized(req.headers.authorization, token);
     if (url === '/healthz') {
       const r = report();
       const healthy = Boolean(r?.healthy);
       res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(r ?? { healthy: false, reasons: ['starting'] }));
+      res.end(JSON.stringify(ok ? (r ?? { healthy: false, reasons: ['starting'] }) : { healthy }));
+      return;
+    }
+    if (!ok) {
+      res.writeHead(401, { 'www-authenticate': 'Bearer' }).end('unauthorized: send Authorization: Bearer <http token>\n');
       return;
     }
     if (url === '/metrics') {

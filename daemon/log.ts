@@ -10,12 +10,23 @@ export interface Logger {
   child(bindings: Record<string, unknown>): Logger;
 }
 
+/** Keys whose values are never logged; URL passwords (scheme://user:pass@) are masked in any string. */
+const SECRET_KEY = /(password|passwd|passphrase|secret|token|credentials?|apikey|api_key|privatekey|private_key)$/i;
+const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:/@\s]+:)[^@\s]+@/gi;
+
+export function redact(key: string, value: unknown): unknown {
+  if (value instanceof Error) value = value.message;
+  if (typeof value !== 'string') return value;
+  if (value && SECRET_KEY.test(key)) return '********';
+  return value.replace(URL_PASSWORD, '$1****@');
+}
+
 export function createLogger(level: Level, write: (line: string) => void = (l) => process.stdout.write(l), bindings: Record<string, unknown> = {}): Logger {
   const min = RANK[level];
   const emit = (lv: Level, msg: string, fields?: Record<string, unknown>) => {
     if (RANK[lv] < min) return;
     const rec = { time: new Date().toISOString(), level: lv, ...bindings, msg, ...fields };
-    write(JSON.stringify(rec, (_k, v) => (v instanceof Error ? v.message : v)) + '\n');
+    write(JSON.stringify(rec, redact) + '\n');
   };
   return {
     debug: (m, f) => emit('debug', m, f),

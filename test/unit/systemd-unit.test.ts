@@ -28,6 +28,18 @@ t.test('systemd-analyze verify: exit 0 and nothing on stderr', async (t) => {
   t.equal(r.stderr, '', 'no warnings or errors');
 });
 
+t.test('the credentials drop-in (LoadCredential=) verifies with the unit', async (t) => {
+  const dir = t.testdir({});
+  const copy = join(dir, 'mobilenet-edge.service');
+  const dropIn = readFileSync(join(root, 'systemd', 'credentials.conf.example'), 'utf8').replace(/^\[Service\]\n/m, '');
+  t.match(dropIn, /^LoadCredential=mqtt-password:/m);
+  // verify has no drop-in folder option: the drop-in's lines appended to the unit's [Service] section.
+  writeFileSync(copy, readFileSync(unitPath, 'utf8').replace(/^\[Service\]\n/m, (s) => s + dropIn.split('\n').filter((l) => l.startsWith('LoadCredential=')).join('\n') + '\n'));
+  const r = run(ANALYZE, ['verify', copy]);
+  t.equal(r.status, 0, `exit status; stderr:\n${r.stderr}`);
+  t.equal(r.stderr, '', 'no warnings or errors');
+});
+
 t.test('the check above would catch a bad value (systemd-analyze exits 0 for it)', async (t) => {
   const dir = t.testdir({});
   const bad = join(dir, 'bad.service');

@@ -7,6 +7,7 @@ import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import {
   encode,
+  encodeParts,
   FrameDecoder,
   PROTOCOL_VERSION,
   unpackOutputs,
@@ -199,7 +200,10 @@ export class EngineWorker extends EventEmitter {
         reject(new EngineError('TIMEOUT', `engine worker did not answer ${header.type} within ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
-      this.proc!.stdin.write(encode({ ...header, id }, body));
+      // Header and body as two writes: the frame is not copied (it is never modified once taken).
+      const [head, payload] = encodeParts({ ...header, id }, body);
+      this.proc!.stdin.write(head);
+      if (payload.length) this.proc!.stdin.write(payload);
     });
   }
 

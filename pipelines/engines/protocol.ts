@@ -30,13 +30,22 @@ export class ProtocolError extends Error {
 const EMPTY = Buffer.alloc(0);
 
 export function encode(header: { type: string; [k: string]: unknown }, body: Buffer | Uint8Array = EMPTY): Buffer {
+  return Buffer.concat(encodeParts(header, body));
+}
+
+/**
+ * The same frame as two buffers, [prefix + header, body], so a large body (a camera frame) is
+ * written as it is instead of being copied into one buffer first.
+ */
+export function encodeParts(header: { type: string; [k: string]: unknown }, body: Buffer | Uint8Array = EMPTY): [Buffer, Buffer] {
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   if (json.length > MAX_HEADER_BYTES) throw new ProtocolError(`header of ${json.length} bytes exceeds ${MAX_HEADER_BYTES}`);
-  const prefix = Buffer.allocUnsafe(PREFIX_BYTES);
-  MAGIC.copy(prefix, 0);
-  prefix.writeUInt32LE(json.length, 4);
-  prefix.writeUInt32LE(body.byteLength, 8);
-  return Buffer.concat([prefix, json, Buffer.from(body.buffer, body.byteOffset, body.byteLength)]);
+  const head = Buffer.allocUnsafe(PREFIX_BYTES + json.length);
+  MAGIC.copy(head, 0);
+  head.writeUInt32LE(json.length, 4);
+  head.writeUInt32LE(body.byteLength, 8);
+  json.copy(head, PREFIX_BYTES);
+  return [head, Buffer.from(body.buffer, body.byteOffset, body.byteLength)];
 }
 
 /**

@@ -92,3 +92,13 @@ t.test('float32 outputs pack and unpack', async (t) => {
   t.same(back.get('b')!.dims, [1, 1]);
   t.throws(() => unpackOutputs([{ name: 'x', dims: [4], byteOffset: 8, length: 4 }], body), /outside the result body/);
 });
+
+t.test('encodeParts: the same bytes as encode, body not copied', async (t) => {
+  const { encodeParts } = await import('../../pipelines/engines/protocol.js');
+  const body = Buffer.alloc(1000, 7);
+  const [head, payload] = encodeParts({ type: 'infer', id: 3 }, body);
+  t.same(Buffer.concat([head, payload]), encode({ type: 'infer', id: 3 }, body));
+  t.equal(payload.buffer, body.buffer, 'the body is passed through, not copied');
+  const msgs = new FrameDecoder().push(Buffer.concat([head, payload]));
+  t.same(msgs[0].header, { type: 'infer', id: 3 });
+});

@@ -1,15 +1,14 @@
 // edgectl collect against a running daemon: whole frames from a classify camera, face crops from a
 // faces camera, saved into DIR/unlabelled/ as real JPEGs.
 import t from 'tap';
-import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/ports.js';
 import { parseInterval, clipBox } from '../../deploy/collect.js';
-
-const root = join(import.meta.dirname, '..', '..');
+import { DEMO_CLIP_URL, ROOT as root, startDaemon, waitForOutput, writeConfig } from '../helpers/daemon.js';
 
 t.test('intervals and crop clipping', async (t) => {
   t.same([parseInterval('2s'), parseInterval('500ms'), parseInterval('1.5m'), parseInterval('3')], [2000, 500, 90000, 3000]);
@@ -24,29 +23,21 @@ t.test('collect frames and face crops from a running daemon', async (t) => {
   t.teardown(() => broker.stop());
   const port = await freePort();
   const dir = t.testdir({});
-  const cfg = join(dir, 'config.json');
-  writeFileSync(
-    cfg,
-    JSON.stringify({
-      mqtt: { url: broker.url },
-      http: { port },
-      preview: { enabled: true },
-      cameras: [
-        { id: 'kiosk', url: `file://${join(root, 'models/demo/demo.mp4')}`, fps: 5, loop: true, mode: 'classify' },
-        { id: 'door', url: `file://${join(root, 'test/fixtures/scenes/scenes.mp4')}`, fps: 5, loop: true, mode: 'faces' },
-      ],
-    }),
-  );
-  const proc = spawn(process.execPath, [join(root, 'dist/daemon/main.js'), '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  t.teardown(() => proc.kill('SIGKILL'));
-  for (let i = 0; i < 150 && !/health and metrics/.test(out); i++) await new Promise((r) => setTimeout(r, 200));
+  const cfg = writeConfig(t, {
+    mqtt: { url: broker.url },
+    http: { port },
+    preview: { enabled: true },
+    cameras: [
+      { id: 'kiosk', url: DEMO_CLIP_URL, fps: 5, loop: true, mode: 'classify' },
+      { id: 'door', url: `file://${join(root, 'test/fixtures/scenes/scenes.mp4')}`, fps: 5, loop: true, mode: 'faces' },
+    ],
+  });
+  const daemon = startDaemon(t, cfg);
+  await waitForOutput(daemon, /health and metrics/);
 
   const edgectl = (args: string[]) => spawnSync(process.execPath, [join(root, 'dist/deploy/edgectl.js'), 'collect', '--url', `http://127.0.0.1:${port}`, ...args], { encoding: 'utf8', timeout: 60000 });
   const frames = edgectl(['--camera', 'kiosk', '--out', join(dir, 'frames'), '--count', '3', '--every', '300ms']);
-  t.equal(frames.status, 0, frames.stderr + out.slice(-2000));
+  t.equal(frames.status, 0, frames.stderr + daemon.output().slice(-2000));
   const saved = readdirSync(join(dir, 'frames', 'unlabelled'));
   t.equal(saved.length, 3);
   const meta = await sharp(join(dir, 'frames', 'unlabelled', saved[0])).metadata();

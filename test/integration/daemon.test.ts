@@ -2,14 +2,14 @@
 // → mosquitto. The camera streams the bundled demo clip (40 face images from the val split, 1 s each,
 // ground truth in models/demo/demo.json) and the published labels are checked against it.
 import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { startRtspServer } from '../helpers/rtsp.js';
 import { startCollector, waitFor, type Msg } from '../helpers/mqtt-collect.js';
 import { freePort } from '../helpers/ports.js';
 import { alignLabels } from '../helpers/align.js';
+import { DEMO_CLIP_URL, startDaemon, writeConfig } from '../helpers/daemon.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const demo = JSON.parse(readFileSync(join(root, 'models/demo/demo.json'), 'utf8')) as {
@@ -19,42 +19,21 @@ const demo = JSON.parse(readFileSync(join(root, 'models/demo/demo.json'), 'utf8'
 };
 const truth = Array.from({ length: demo.frames }, (_, i) => demo.images[Math.floor(i / demo.framesPerImage)].label);
 
-function startDaemon(t: Tap.Test, configFile: string): { proc: ChildProcess; output: () => string } {
-  const proc = spawn(process.execPath, [join(root, 'dist/daemon/main.js'), '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out = (out + d).slice(-200000)));
-  proc.stderr!.on('data', (d) => (out = (out + d).slice(-200000)));
-  t.teardown(() => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-  });
-  return { proc, output: () => out };
-}
-declare namespace Tap {
-  type Test = import('tap').Test;
-}
-
-const exitOf = (p: ChildProcess) => new Promise<number | null>((r) => (p.exitCode !== null ? r(p.exitCode) : p.once('exit', (c) => r(c))));
-
 t.test('RTSP camera → daemon → mosquitto: labels match the clip, availability is retained', async (t) => {
   const broker = await startMosquitto();
   t.teardown(() => broker.stop());
   const cam = await startRtspServer({ mounts: { '/cam1': join(root, 'models/demo/demo.mp4') } });
   t.teardown(() => cam.stop());
 
-  const dir = t.testdir({});
-  const cfg = join(dir, 'config.json');
-  writeFileSync(
-    cfg,
-    JSON.stringify({
-      site: 'site',
-      deviceId: 'edge-1',
-      mqtt: { url: broker.url, qos: 0 },
-      cameras: [{ id: 'cam1', url: cam.url('/cam1'), fps: 10, mode: 'classify' }],
-      model: { path: join(root, 'models/mask-mobilenet/model.json') },
-      engine: { backend: 'onnxruntime', executionProviders: ['cpu'] },
-      log: { level: 'info' },
-    }),
-  );
+  const cfg = writeConfig(t, {
+    site: 'site',
+    deviceId: 'edge-1',
+    mqtt: { url: broker.url, qos: 0 },
+    cameras: [{ id: 'cam1', url: cam.url('/cam1'), fps: 10, mode: 'classify' }],
+    model: { path: join(root, 'models/mask-mobilenet/model.json') },
+    engine: { backend: 'onnxruntime', executionProviders: ['cpu'] },
+    log: { level: 'info' },
+  });
   const results = startCollector(broker.url, 'site/cam1/mask', { timeoutMs: 120000, qos: 0 });
   await results.ready;
   const daemon = startDaemon(t, cfg);
@@ -109,7 +88,7 @@ t.test('RTSP camera → daemon → mosquitto: labels match the clip, availabilit
   // Clean stop: retained "stopped", exit 0 within 5 s.
   const t0 = Date.now();
   daemon.proc.kill('SIGTERM');
-  t.equal(await exitOf(daemon.proc), 0, 'clean exit on SIGTERM');
+  t.equal(await daemon.exited(), 0, 'clean exit on SIGTERM');
   t.ok(Date.now() - t0 < 5000, `stopped in ${Date.now() - t0} ms`);
   const stopped = await waitFor(broker2.url, 'site/edge-1/status', () => true, 5000);
   t.equal(stopped.payload, 'stopped', 'retained "stopped" after a clean stop');
@@ -118,16 +97,11 @@ t.test('RTSP camera → daemon → mosquitto: labels match the clip, availabilit
 t.test('Last Will: a killed daemon is reported offline', async (t) => {
   const broker = await startMosquitto();
   t.teardown(() => broker.stop());
-  const dir = t.testdir({});
-  const cfg = join(dir, 'config.json');
-  writeFileSync(
-    cfg,
-    JSON.stringify({
-      deviceId: 'edge-9',
-      mqtt: { url: broker.url, keepaliveSec: 2 },
-      cameras: [{ id: 'cam1', url: `file://${join(root, 'models/demo/demo.mp4')}`, fps: 10, loop: true }],
-    }),
-  );
+  const cfg = writeConfig(t, {
+    deviceId: 'edge-9',
+    mqtt: { url: broker.url, keepaliveSec: 2 },
+    cameras: [{ id: 'cam1', url: `file://${join(root, 'models/demo/demo.mp4')}`, fps: 10, loop: true }],
+  });
   const daemon = startDaemon(t, cfg);
   const first = await waitFor(broker.url, 'site/cam1/mask', () => true, 30000);
   t.ok(JSON.parse(first.payload).label, 'file:// camera (the demo path) produces results');
@@ -140,9 +114,7 @@ t.test('Last Will: a killed daemon is reported offline', async (t) => {
 
 t.test('embedded broker when mqtt.url is empty', async (t) => {
   const port = await freePort();
-  const dir = t.testdir({});
-  const cfg = join(dir, 'config.json');
-  writeFileSync(cfg, JSON.stringify({ mqtt: { url: '', embeddedPort: port }, cameras: [{ id: 'door', url: `file://${join(root, 'models/demo/demo.mp4')}`, fps: 5, loop: true }] }));
+  const cfg = writeConfig(t, { mqtt: { url: '', embeddedPort: port }, http: { port: 0 }, cameras: [{ id: 'door', url: DEMO_CLIP_URL, fps: 5, loop: true, mode: 'classify' }] });
   const daemon = startDaemon(t, cfg);
   const url = `mqtt://127.0.0.1:${port}`;
   let msg: Msg | undefined;
@@ -152,5 +124,5 @@ t.test('embedded broker when mqtt.url is empty', async (t) => {
   }
   t.ok(msg, `results on the embedded broker; daemon output:\n${daemon.output().slice(-2000)}`);
   daemon.proc.kill('SIGTERM');
-  t.equal(await exitOf(daemon.proc), 0);
+  t.equal(await daemon.exited(), 0);
 });

@@ -2,11 +2,12 @@
 // No Coral here: the worker runs its test-only stand-in interpreter (selected by an env var that
 // production never sets), so this checks the wiring, the protocol and the publishing, not a TPU.
 import t from 'tap';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/mqtt-collect.js';
+import { startDaemon, writeConfig } from '../helpers/daemon.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const coral = join(root, 'test/fixtures/coral/model.json');
@@ -26,34 +27,21 @@ t.test('config: the edgetpu backend takes edgetpu/cpu, classify mode and a bundl
 t.test('the daemon runs the Edge TPU worker and publishes its results', async (t) => {
   const broker = await startMosquitto();
   t.teardown(() => broker.stop());
-  const dir = t.testdir({});
-  const cfg = join(dir, 'config.json');
-  writeFileSync(
-    cfg,
-    JSON.stringify({
-      deviceId: 'coral-1',
-      mqtt: { url: broker.url },
-      http: { port: 0 },
-      engine: { backend: 'edgetpu', executionProviders: ['edgetpu', 'cpu'] },
-      model: { path: coral },
-      cameras: [{ id: 'door', url: demo, fps: 5, loop: true, mode: 'classify' }],
-    }),
-  );
-  const proc = spawn(process.execPath, [join(root, 'dist/daemon/main.js'), '--config', cfg], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, MOBILENET_EDGE_TEST_STAND_IN_INTERPRETER: '1' },
+  const cfg = writeConfig(t, {
+    deviceId: 'coral-1',
+    mqtt: { url: broker.url },
+    http: { port: 0 },
+    engine: { backend: 'edgetpu', executionProviders: ['edgetpu', 'cpu'] },
+    model: { path: coral },
+    cameras: [{ id: 'door', url: demo, fps: 5, loop: true, mode: 'classify' }],
   });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  t.teardown(() => proc.kill('SIGKILL'));
+  const daemon = startDaemon(t, cfg, { MOBILENET_EDGE_TEST_STAND_IN_INTERPRETER: '1' });
   const msg = await waitFor(broker.url, 'site/door/mask', () => true, 30000).catch(() => undefined);
-  t.ok(msg, `a result from the Edge TPU worker; daemon output:\n${out.slice(-3000)}`);
+  t.ok(msg, `a result from the Edge TPU worker; daemon output:\n${daemon.output().slice(-3000)}`);
   const r = JSON.parse(msg!.payload);
   t.same(r.model, { name: 'coral-mobilenet-v1-025-128', version: '1.0.0' });
   t.equal(typeof r.label, 'string');
-  t.match(out, /"provider":"stand-in:edgetpu"/, 'the engine reports the stand-in, never a real TPU');
-  proc.kill('SIGTERM');
-  const code = await new Promise<number | null>((res) => proc.once('exit', (c) => res(c)));
-  t.equal(code, 0);
+  t.match(daemon.output(), /"provider":"stand-in:edgetpu"/, 'the engine reports the stand-in, never a real TPU');
+  daemon.proc.kill('SIGTERM');
+  t.equal(await daemon.exited(), 0);
 });

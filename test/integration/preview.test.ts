@@ -1,13 +1,9 @@
 // The live preview on a running daemon: an HTML page and an MJPEG stream of real JPEG frames.
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { request } from 'node:http';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/ports.js';
-
-const root = join(import.meta.dirname, '..', '..');
+import { DEMO_CLIP_URL, startDaemon, waitForOutput, writeConfig } from '../helpers/daemon.js';
 
 function get(port: number, path: string, until: (body: Buffer) => boolean, timeoutMs = 20000): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
   return new Promise((resolve, reject) => {
@@ -35,23 +31,14 @@ t.test('GET /preview and /preview/{camera}.mjpeg', async (t) => {
   const broker = await startMosquitto();
   t.teardown(() => broker.stop());
   const port = await freePort();
-  const cfg = join(t.testdir({}), 'config.json');
-  writeFileSync(
-    cfg,
-    JSON.stringify({
-      mqtt: { url: broker.url },
-      http: { port },
-      preview: { enabled: true, fps: 5 },
-      cameras: [{ id: 'door', url: `file://${join(root, 'models/demo/demo.mp4')}`, fps: 10, loop: true, mode: 'classify' }],
-    }),
-  );
-  const proc = spawn(process.execPath, [join(root, 'dist/daemon/main.js'), '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  t.teardown(() => proc.kill('SIGKILL'));
-  for (let i = 0; i < 100 && !/health and metrics/.test(out); i++) await new Promise((r) => setTimeout(r, 200));
-  t.match(out, /health and metrics/, 'http server up');
+  const cfg = writeConfig(t, {
+    mqtt: { url: broker.url },
+    http: { port },
+    preview: { enabled: true, fps: 5 },
+    cameras: [{ id: 'door', url: DEMO_CLIP_URL, fps: 10, loop: true, mode: 'classify' }],
+  });
+  const daemon = startDaemon(t, cfg);
+  await waitForOutput(daemon, /health and metrics/);
 
   const page = await get(port, '/preview', () => false);
   t.equal(page.status, 200);
@@ -66,6 +53,6 @@ t.test('GET /preview and /preview/{camera}.mjpeg', async (t) => {
   t.match(mj.body.toString('latin1'), /content-type: image\/jpeg\r\ncontent-length: \d+/);
   const missing = await get(port, '/preview/nope.mjpeg', () => false);
   t.equal(missing.status, 404);
-  proc.kill('SIGTERM');
-  t.equal(await new Promise((r) => proc.once('exit', (c) => r(c))), 0, 'clean exit with a viewer connected before');
+  daemon.proc.kill('SIGTERM');
+  t.equal(await daemon.exited(), 0, 'clean exit with a viewer connected before');
 });

@@ -42,16 +42,11 @@ const send = serveStdio(async (m: Message) => {
   }
 });
 
-async function load(msg: LoadMsg): Promise<void> {
-  const t0 = performance.now();
-  const { manifest, bytes } = await readModel(msg.manifestPath);
-  const opened = await openSession(bytes, manifest, msg.executionProviders, msg.threads);
-  const previous = active;
-  active = { session: opened.session, manifest, tensor: new Float32Array(inputShape(manifest).reduce((a, b) => a * b, 1)) };
-  await previous?.session.release().catch(() => undefined);
-  send({
+/** The `loaded` answer: model identity, graph I/O, the provider that runs and why others did not. */
+function loadedReply(id: number, manifest: Manifest, opened: Awaited<ReturnType<typeof openSession>>, t0: number) {
+  return {
     type: 'loaded',
-    id: msg.id,
+    id,
     model: { name: manifest.name, version: manifest.version, sha256: manifest.sha256 },
     inputs: opened.inputs,
     outputs: opened.outputs,
@@ -60,7 +55,17 @@ async function load(msg: LoadMsg): Promise<void> {
     loadMs: performance.now() - t0,
     warmupMs: opened.warmupMs,
     ...(opened.warnings.length ? { warnings: opened.warnings } : {}),
-  });
+  };
+}
+
+async function load(msg: LoadMsg): Promise<void> {
+  const t0 = performance.now();
+  const { manifest, bytes } = await readModel(msg.manifestPath);
+  const opened = await openSession(bytes, manifest, msg.executionProviders, msg.threads);
+  const previous = active;
+  active = { session: opened.session, manifest, tensor: new Float32Array(inputShape(manifest).reduce((a, b) => a * b, 1)) };
+  await previous?.session.release().catch(() => undefined);
+  send(loadedReply(msg.id, manifest, opened, t0));
 }
 
 async function loadDetector(msg: LoadDetectorMsg): Promise<void> {
@@ -72,18 +77,7 @@ async function loadDetector(msg: LoadDetectorMsg): Promise<void> {
   const previous = detector;
   detector = { session: opened.session, manifest };
   await previous?.session.release().catch(() => undefined);
-  send({
-    type: 'loaded',
-    id: msg.id,
-    model: { name: manifest.name, version: manifest.version, sha256: manifest.sha256 },
-    inputs: opened.inputs,
-    outputs: opened.outputs,
-    provider: opened.provider,
-    fallbacks: opened.fallbacks,
-    loadMs: performance.now() - t0,
-    warmupMs: opened.warmupMs,
-    ...(opened.warnings.length ? { warnings: opened.warnings } : {}),
-  });
+  send(loadedReply(msg.id, manifest, opened, t0));
 }
 
 async function faces(msg: FacesMsg, body: Buffer): Promise<void> {

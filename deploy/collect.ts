@@ -12,6 +12,8 @@ export interface CollectOptions {
   everyMs: number;
   count: number;
   faces: boolean;
+  /** The daemon's http token, when it has one (http.token / tokenFile). */
+  token?: string;
 }
 
 /** "2s", "500ms", "1.5m" → ms. */
@@ -41,9 +43,10 @@ export async function collect(o: CollectOptions, log: (l: string) => void): Prom
   let lastFrame = '';
   for (let round = 0; saved < o.count; round++) {
     if (round) await new Promise((r) => setTimeout(r, o.everyMs));
-    const res = await fetch(`${o.url}/snapshot/${encodeURIComponent(o.camera)}.jpg`).catch((e) => {
+    const res = await fetch(`${o.url}/snapshot/${encodeURIComponent(o.camera)}.jpg`, o.token ? { headers: { authorization: `Bearer ${o.token}` } } : {}).catch((e) => {
       throw new Error(`cannot reach the daemon at ${o.url} (${(e as Error).cause ?? e}); is preview.enabled set and http.port right?`);
     });
+    if (res.status === 401) throw new Error('the daemon wants its http token: pass --token or set MOBILENET_EDGE_HTTP_TOKEN');
     if (res.status === 404) throw new Error(`the daemon has no camera "${o.camera}" (or preview.enabled is off): ${(await res.text()).trim()}`);
     if (res.status === 503) continue; // no frame yet
     if (!res.ok) throw new Error(`snapshot failed: HTTP ${res.status}`);

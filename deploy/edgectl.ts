@@ -29,7 +29,7 @@ commands:
           --report: Markdown + SVG confusion matrices beside it
   annotate <image> -o <out.jpg> [--config FILE] [--model model.json] [--detector detector.json] [--json]
           run the faces pipeline (detector, crops, classifier) on a picture and draw boxes, labels, scores
-  collect --camera ID --out DIR [--every 2s] [--count N] [--faces] [--url http://127.0.0.1:9464]
+  collect --camera ID --out DIR [--every 2s] [--count N] [--faces] [--url http://127.0.0.1:9464] [--token T]
           save frames (or the face crops the classifier saw) from a running daemon into DIR/unlabelled/
           (needs preview.enabled on the daemon; sort them into DIR/<label>/ for train)
   train   <folder> --base model.json -o OUT/ [--labels a,b,c] [--min-per-class N] [--seed N] [--epochs N]
@@ -187,9 +187,9 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === 'collect') {
-    const { values } = parseArgs({ args: rest, options: { camera: { type: 'string' }, out: { type: 'string', short: 'o' }, every: { type: 'string', default: '2s' }, count: { type: 'string', default: '50' }, faces: { type: 'boolean' }, url: { type: 'string', default: 'http://127.0.0.1:9464' } } });
+    const { values } = parseArgs({ args: rest, options: { camera: { type: 'string' }, out: { type: 'string', short: 'o' }, every: { type: 'string', default: '2s' }, count: { type: 'string', default: '50' }, faces: { type: 'boolean' }, url: { type: 'string', default: 'http://127.0.0.1:9464' }, token: { type: 'string' } } });
     if (!values.camera || !values.out) throw new UsageError('collect needs --camera ID and --out DIR');
-    const n = await collect({ url: values.url!.replace(/\/$/, ''), camera: values.camera, out: values.out, everyMs: parseInterval(values.every!), count: Number(values.count), faces: Boolean(values.faces) }, (l) => process.stderr.write(l + '\n'));
+    const n = await collect({ url: values.url!.replace(/\/$/, ''), camera: values.camera, out: values.out, everyMs: parseInterval(values.every!), count: Number(values.count), faces: Boolean(values.faces), token: values.token ?? process.env.MOBILENET_EDGE_HTTP_TOKEN }, (l) => process.stderr.write(l + '\n'));
     out(`${n} image(s) in ${join(values.out, 'unlabelled')}: sort them into ${values.out}/<label>/ and run edgectl train ${values.out}`);
     return 0;
   }

@@ -41,7 +41,7 @@ export function signCommand(b: Omit<CommandBody, 'ts' | 'nonce'> & Partial<Pick<
  * Remembers nonces for the length of the window. A command is fresh when ts is within maxAgeMs in
  * the past and maxSkewMs in the future; a nonce seen before within the window is a replay.
  * After a restart the memory is empty: a replay within maxAgeMs of signing would pass then, which is
- * why the window is short (security.commandMaxAgeSec, default 60 s).
+ * why the window is short (ota.commandMaxAgeSec, default 60 s).
  */
 export class ReplayWindow {
   private readonly seen = new Map<string, number>();

@@ -19,6 +19,11 @@ export interface Frame {
   data: Buffer;
 }
 
+/** scheme://user:password@host → scheme://user:****@host, anywhere in a string. Pure. */
+export function maskUrlPasswords(s: string): string {
+  return s.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]+:)[^@\s]+@/gi, '$1****@');
+}
+
 export interface ProcessSourceOptions {
   id: string;
   /** Frame size: every frame on the process's stdout is exactly width*height*3 bytes (rgb24). */
@@ -119,7 +124,8 @@ export class ProcessSource extends EventEmitter {
     p.stderr.on('data', (s: string) => {
       for (const line of s.split('\n')) {
         if (!line.trim() || !this.keepStderrLine(line)) continue;
-        this.stderrTail.push(line.slice(0, 500));
+        // ffmpeg names the camera URL in its errors: its password must not reach health reports.
+        this.stderrTail.push(maskUrlPasswords(line.slice(0, 500)));
         if (this.stderrTail.length > 10) this.stderrTail.shift();
       }
     });

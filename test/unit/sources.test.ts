@@ -85,3 +85,24 @@ t.test('the camera resolution is read from ffmpeg\'s input dump; header lines ar
   const args = (await import('../../pipelines/sources/ffmpeg-args.js')).ffmpegArgs({ url: 'rtsp://h/x', fps: 10, width: 8, height: 8, loop: false, rtspTimeoutSec: 5 }).join(' ');
   t.match(args, '-nostats -loglevel info');
 });
+
+t.test('camera passwords are masked in what a source reports', async (t) => {
+  const { maskUrlPasswords } = await import('../../pipelines/sources/process-source.js');
+  t.equal(maskUrlPasswords('rtsp://viewer:secretpw@10.0.0.5:554/s1: Connection refused'), 'rtsp://viewer:****@10.0.0.5:554/s1: Connection refused');
+  t.equal(maskUrlPasswords('[tcp @ 0x1] Connection to tcp://10.0.0.5:554 failed'), '[tcp @ 0x1] Connection to tcp://10.0.0.5:554 failed');
+  t.equal(maskUrlPasswords('a rtsp://u:p@h/x and rtsps://v:q@k/y'), 'a rtsp://u:****@h/x and rtsps://v:****@k/y');
+});
+
+t.test('a real ffmpeg error naming a camera URL reaches lastError without the password', async (t) => {
+  const { FfmpegSource } = await import('../../pipelines/sources/ffmpeg-source.js');
+  const { freePort } = await import('../helpers/ports.js');
+  const port = await freePort(); // nothing listens: connection refused
+  const src = new FfmpegSource({ id: 'cam', url: `rtsp://viewer:secretpw@127.0.0.1:${port}/s1`, fps: 5, width: 8, height: 8, loop: false, rtspTimeoutSec: 2, ffmpegPath: 'ffmpeg', stallSec: 10, restartMinMs: 5000, restartMaxMs: 5000 });
+  t.teardown(() => src.stop());
+  const reason = await new Promise<string>((resolve) => {
+    src.on('state', (s: string, r?: string) => s === 'backoff' && resolve(r ?? ''));
+    src.start();
+  });
+  t.notMatch(reason + JSON.stringify(src.status()), /secretpw/);
+  t.match(JSON.stringify(src.status()), /viewer:\*\*\*\*@|Connection refused|exited/);
+});

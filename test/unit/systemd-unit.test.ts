@@ -66,6 +66,7 @@ t.test('settings the daemon relies on', async (t) => {
     'NoNewPrivileges=yes',
     'ProtectSystem=strict',
     'ProtectHome=yes',
+    'ProtectProc=invisible',
     'PrivateTmp=yes',
     'DevicePolicy=closed',
     'DeviceAllow=/dev/nvmap rw',

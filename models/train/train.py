@@ -12,7 +12,7 @@ What it does (see models/train/README.md for the reasons):
   * Preprocessing identical to the runtime: RGB, letterboxed to SxS (scale to fit keeping aspect,
     centred, black padding), x = pixel / 127.5 - 1, NCHW float32.
   * Training-only augmentation (seeded): colour / brightness / contrast / saturation / hue jitter,
-    occasional grey, blur or low-resolution simulation, then scale / aspect / rotation / shift
+    occasional grey, blur or low-resolution simulation, JPEG compression artefacts, then scale / aspect / rotation / shift
     jitter and horizontal flip applied while letterboxing (padding stays exactly black).
   * AdamW + one-cycle (cosine) LR, label smoothing, weight decay (not on BN / bias), weight EMA.
     The epoch whose EMA weights have the best val accuracy (ties: lower val loss) is kept.
@@ -214,6 +214,13 @@ def augment(img, size, rng):
         f = rng.uniform(0.25, 0.7)
         small = cv2.resize(x, (max(8, round(w * f)), max(8, round(h * f))), interpolation=cv2.INTER_AREA)
         x = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    if rng.random() < 0.35:                                            # camera compression
+        # Cameras stream H.264 (4:2:0 chroma, blocky quantisation); JPEG at low quality produces the
+        # same kinds of artefacts. Without this, borderline faces flipped label on the video path.
+        q = int(rng.integers(15, 61))
+        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(x, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, q])
+        if ok:
+            x = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
     if rng.random() < 0.5:                                             # horizontal flip
         x = x[:, ::-1]
 
@@ -362,7 +369,7 @@ def main():
     ap.add_argument("--out", required=True, help="output model folder (model.onnx, model.json)")
     ap.add_argument("--alpha", type=float, default=0.5)
     ap.add_argument("--size", type=int, default=128)
-    ap.add_argument("--epochs", type=int, default=60)
+    ap.add_argument("--epochs", type=int, default=100)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=3e-3, help="peak AdamW learning rate (one-cycle)")
@@ -374,7 +381,7 @@ def main():
     ap.add_argument("--subset", type=int, default=0, help="smoke test: use only N train and N val images")
     ap.add_argument("--metrics", default=None, help="metrics.json path (default: models/train/metrics.json next to this script)")
     ap.add_argument("--name", default="mask-mobilenet")
-    ap.add_argument("--version", default="1.0.0")
+    ap.add_argument("--version", default="1.1.0")
     args = ap.parse_args()
 
     t_start = time.time()

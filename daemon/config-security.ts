@@ -165,6 +165,19 @@ export function checkSecurity(
     return r.path;
   };
 
+  // Certificates and keys must be PEM: an empty or DER file would only fail at the TLS handshake.
+  const pem = (p: string, file: string | undefined): string | undefined => {
+    if (!file) return undefined;
+    let text: string | undefined;
+    try {
+      text = ctx.fs.read(file);
+    } catch (e) {
+      return void problem(p, `${file} cannot be read: ${(e as Error).message}`);
+    }
+    if (!/-----BEGIN [A-Z0-9 ]+-----/.test(text ?? '')) return void problem(p, `${file} is not a PEM file (${text ? 'no -----BEGIN … line' : 'empty'})`);
+    return file;
+  };
+
   // config file holding secrets itself
   if (ctx.file && fileHoldsSecrets(ctx.fileContent)) perm(ctx.file, 'config file with secrets', path.resolve(ctx.file));
 
@@ -175,9 +188,9 @@ export function checkSecurity(
   if (Boolean(m.certFile) !== Boolean(m.keyFile)) problem(m.certFile ? 'mqtt.keyFile' : 'mqtt.certFile', 'mutual TLS needs both mqtt.certFile and mqtt.keyFile');
   if (!m.rejectUnauthorized && tls) out.warnings.push('mqtt.rejectUnauthorized is false: the broker certificate is NOT verified (anyone on the network can pose as the broker)');
   if (m.password && m.passwordFile) problem('mqtt.passwordFile', 'set mqtt.password or mqtt.passwordFile, not both');
-  const ca = fileAt('mqtt.caFile', m.caFile, false);
-  const cert = fileAt('mqtt.certFile', m.certFile, false);
-  const key = fileAt('mqtt.keyFile', m.keyFile, true);
+  const ca = pem('mqtt.caFile', fileAt('mqtt.caFile', m.caFile, false));
+  const cert = pem('mqtt.certFile', fileAt('mqtt.certFile', m.certFile, false));
+  const key = pem('mqtt.keyFile', fileAt('mqtt.keyFile', m.keyFile, true));
   const pwFile = fileAt('mqtt.passwordFile', m.passwordFile, true);
   if (ca) out.mqtt.caFile = ca;
   if (cert) out.mqtt.certFile = cert;

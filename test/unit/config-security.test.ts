@@ -94,7 +94,8 @@ t.test('http: loopback by default; elsewhere only with allowRemote and a token',
 });
 
 t.test('mqtt TLS settings: files must exist, need mqtts://, cert and key together', async (t) => {
-  const dir = t.testdir({ 'ca.pem': 'x', 'c.pem': 'x', 'k.pem': 'x' });
+  const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+  const dir = t.testdir({ 'ca.pem': PEM, 'c.pem': PEM, 'k.pem': '-----BEGIN PRIVATE KEY-----\nMII\n-----END PRIVATE KEY-----\n', 'empty.pem': '', 'der.crt': '0\x82\x01' });
   chmodSync(path.join(dir, 'k.pem'), 0o600);
   const ok = loadConfig({ file: write(dir, { mqtt: { url: 'mqtts://b:8883', caFile: 'ca.pem', certFile: 'c.pem', keyFile: 'k.pem' } }), packageRoot: root });
   t.equal(ok.mqtt.caFile, path.join(dir, 'ca.pem'), 'resolved to an absolute path');
@@ -105,6 +106,9 @@ t.test('mqtt TLS settings: files must exist, need mqtts://, cert and key togethe
   t.match(ps.join('\n'), /mqtt.caFile: .*nope.pem does not exist/);
   chmodSync(path.join(dir, 'k.pem'), 0o644);
   t.match(problems(() => loadConfig({ file: write(dir, { mqtt: { url: 'mqtts://b:8883', certFile: 'c.pem', keyFile: 'k.pem' } }), packageRoot: root })).join('\n'), /mqtt.keyFile: secret file .* readable by others/);
+  const notPem = problems(() => loadConfig({ file: write(dir, { mqtt: { url: 'mqtts://b:8883', caFile: 'empty.pem', certFile: 'der.crt', keyFile: 'k.pem' } }), packageRoot: root })).join('\n');
+  t.match(notPem, /mqtt.caFile: .*empty.pem is not a PEM file \(empty\)/);
+  t.match(notPem, /mqtt.certFile: .*der.crt is not a PEM file \(no -----BEGIN/);
   const warns: string[] = [];
   loadConfig({ file: write(dir, { mqtt: { url: 'mqtts://b:8883', rejectUnauthorized: false } }), packageRoot: root, warn: (w) => warns.push(w) });
   t.match(warns.join('\n'), /NOT verified/);

@@ -3,7 +3,7 @@
 // through the faults in order; each must recover within a (generous) bound, and the supervisor must
 // never exit. Recovery = the camera's classified-frame count grows again (read from /healthz).
 // Shortened settings (recorded in docs/RELIABILITY.md): frameStallSec 3, backoff 300 ms → 2 s,
-// budget 2 restarts / 15 s, healthyResetSec 5, server outage ~8 s, broker outage ~15 s.
+// budget 2 restarts / 15 s, healthyResetSec 5; the outages are the issue's: RTSP server 20 s, broker 60 s.
 // RECORD_RELIABILITY=<file> writes the measured times as JSON.
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -155,11 +155,11 @@ t.test('fault injection', async (t) => {
     alive(t);
   });
 
-  await t.test('RTSP server dies, comes back 8 s later on the same port', async (t) => {
+  await t.test('RTSP server dies, comes back 20 s later on the same port', async (t) => {
     await until('healthy before the fault', (h) => h.healthy, 20000);
     const port = cam.s.port;
     await cam.s.kill();
-    await sleep(8000);
+    await sleep(20000);
     alive(t);
     const at = Date.now();
     cam.s = await startRtspServer({ mounts: { '/cam1': clip }, port });
@@ -217,10 +217,10 @@ t.test('fault injection', async (t) => {
     alive(t);
   });
 
-  await t.test('broker down 15 s, then back', async (t) => {
+  await t.test('broker down 60 s, then back', async (t) => {
     const port = broker.b.port;
     await broker.b.stop();
-    await sleep(15000);
+    await sleep(60000);
     alive(t);
     t.equal((await health())!.mqtt.connected, false, 'reported disconnected');
     const at = Date.now();

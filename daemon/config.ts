@@ -6,43 +6,19 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import convict from 'convict';
 import { parseManifest, ManifestError, modelFiles } from '../models/manifest.js';
 import { PROVIDER_NAMES, type ProviderName } from '../pipelines/engines/onnxruntime/providers.js';
 import { checkSecurity, httpSecuritySchema, mqttSecuritySchema, securitySchema, type HttpSecurityConfig, type MqttSecurityConfig, type SecurityConfig } from './config-security.js';
 import { httpSchema, migrateWatchdog, outboxSchema, watchdogSchema, type HttpConfig, type OutboxConfig, type WatchdogConfig } from './config-watchdog.js';
-import { BACKENDS, backendOf, checkBackend, checkProvidersFor, type Backend } from './config-backend.js';
+import { BACKENDS, backendOf, checkBackend, type Backend } from './config-backend.js';
 
+import { bool, CAMERAS_MARKER, executionProviders, fail, intRange, mqttUrl, numRange, oneOf, parseConvictErrors, qosFormat, schemaPaths, stringFormat, structural, topicSafe, type SchemaTree } from './config-convict.js';
+import { CAMERA_FPS_DEFAULT, FRAME_DEFAULT, MASK, checkCameras, defaultCameras, isFile, isObj, maskUrl, show, type CameraConfig, type CameraMode, type Obj } from './config-cameras.js';
+export { CAMERA_DECODERS, CAMERA_MODES, DEMO_CLIP, FRAME_DEFAULT, checkCameras, checkRoi, defaultCameras, maskUrl } from './config-cameras.js';
+export type { CameraConfig, CameraDecoder, CameraMode } from './config-cameras.js';
 export const DEFAULT_MODEL = 'models/mask-mobilenet/model.json';
 export const DEFAULT_DETECTOR = 'models/ultraface-rfb-320/model.json';
-export const DEMO_CLIP = 'models/demo/demo.mp4';
-
-export type CameraDecoder = 'ffmpeg' | 'gstreamer-nv' | 'gstreamer-sw';
-export const CAMERA_DECODERS: readonly CameraDecoder[] = ['ffmpeg', 'gstreamer-nv', 'gstreamer-sw'];
-
-export type CameraMode = 'classify' | 'faces';
-export const CAMERA_MODES: readonly CameraMode[] = ['classify', 'faces'];
-
-export interface CameraConfig {
-  id: string;
-  url: string;
-  fps: number;
-  loop: boolean;
-  /**
-   * classify: the whole frame (letterboxed to the model input) through the classifier.
-   * faces: face detector, then each face classified; frames arrive at frameWidth x frameHeight.
-   * Absent in a config file = faces; the embedded demo (no file) is classify.
-   */
-  mode: CameraMode;
-  /** Working resolution of faces mode (letterboxed): boxes are in these pixels. Default 1280x720. */
-  frameWidth?: number;
-  frameHeight?: number;
-  /** Who decodes: ffmpeg (default), GStreamer with Jetson hardware decode, GStreamer in software. */
-  decoder?: CameraDecoder;
-  /** classify mode: only this region [x, y, w, h] of the camera's picture (source pixels) is classified. */
-  roi?: [number, number, number, number];
-}
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type ExecutionProvider = ProviderName;
@@ -152,184 +128,8 @@ export const ENV_VARS = {
 
 export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = PROVIDER_NAMES;
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
-const TOPIC_SAFE = /^[A-Za-z0-9_-]{1,64}$/;
-const CAMERA_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const CLIENT_ID = /^[A-Za-z0-9_.:-]{0,128}$/;
-const CAMERA_KEYS = ['id', 'url', 'fps', 'loop', 'decoder', 'mode', 'frameWidth', 'frameHeight', 'roi'];
-export const FRAME_DEFAULT = { width: 1280, height: 720 } as const;
-const CAMERA_FPS_DEFAULT = 10;
-const MASK = '********';
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** A region of interest: [x, y, w, h], integers, w and h ≥ 16, classify mode with ffmpeg only. */
-export function checkRoi(roi: unknown, mode: unknown, decoder: unknown): string[] {
-  if (!Array.isArray(roi) || roi.length !== 4 || !roi.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= 0))
-    return [`must be [x, y, width, height] in the camera's pixels, non-negative integers (got ${show(roi)})`];
-  const out: string[] = [];
-  if (roi[2] < 16 || roi[3] < 16) out.push(`width and height must be at least 16 (got ${roi[2]}x${roi[3]})`);
-  if (mode !== 'classify') out.push('a region of interest applies to "mode": "classify" (faces mode looks at the whole frame)');
-  if (decoder !== undefined && decoder !== 'ffmpeg') out.push('a region of interest needs decoder "ffmpeg"');
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------
-// URL helpers
-
-/** Replace the password of a URL's userinfo (scheme://user:pass@host) with ********. */
-export function maskUrl(s: string): string {
-  return s.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#@:]*):([^/?#@]+)@/, `$1:${MASK}@`);
-}
-
-const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(maskUrl(v)) : JSON.stringify(v) ?? String(v));
-
-function parseUrl(s: string): URL | undefined {
-  try {
-    return new URL(s);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Problem with a camera URL, or undefined when it is fine. */
-function cameraUrlProblem(v: unknown): string | undefined {
-  if (typeof v !== 'string' || v === '') return 'expected a non-empty URL string (rtsp://, rtsps:// or file://)';
-  const u = parseUrl(v);
-  const bad = `${show(v)} is not an rtsp://, rtsps:// or file:// URL`;
-  if (!u) return bad;
-  if (u.protocol === 'rtsp:' || u.protocol === 'rtsps:') return u.hostname ? undefined : `${show(v)} has no host`;
-  if (u.protocol !== 'file:') return bad;
-  if (u.hostname !== '') return `${show(v)} must be an absolute file URL (file:///path/to/clip.mp4)`;
-  let p: string;
-  try {
-    p = fileURLToPath(u);
-  } catch (e) {
-    return `${show(v)} is not a usable file URL (${(e as Error).message})`;
-  }
-  if (!isFile(p)) return `clip ${p} not found`;
-  return undefined;
-}
-
-function isFile(p: string): boolean {
-  try {
-    return fs.statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
-
-// ---------------------------------------------------------------------------------------
-// Convict formats. They throw one-line messages; convict prefixes the key path.
-
-const fail = (msg: string): never => {
-  throw new Error(msg);
-};
-
-const topicSafe = (x: unknown): void => {
-  if (typeof x !== 'string' || !TOPIC_SAFE.test(x)) fail('must be 1-64 characters from A-Z a-z 0-9 _ - (it is used in MQTT topics)');
-};
-
-const intRange =
-  (min: number, max: number) =>
-  (x: unknown): void => {
-    if (typeof x === 'number' && Number.isNaN(x)) fail(`must be an integer ${min}..${max} (got a non-number)`);
-    if (typeof x !== 'number' || !Number.isInteger(x) || x < min || x > max) fail(`must be an integer ${min}..${max}`);
-  };
-
-const stringFormat = (nonEmpty: boolean) => (x: unknown): void => {
-  if (typeof x !== 'string') fail('must be a string');
-  if (nonEmpty && x === '') fail('must not be empty');
-  if (/[\r\n\0]/.test(x as string)) fail('must not contain newlines or NUL');
-};
-
-const mqttUrl = (x: unknown): void => {
-  if (typeof x !== 'string') fail('must be a string ("" = embedded broker)');
-  const s = x as string;
-  if (s === '') return;
-  const u = parseUrl(s);
-  if (!u || !['mqtt:', 'mqtts:', 'ws:', 'wss:'].includes(u.protocol)) fail(`${show(s)} is not an mqtt://, mqtts://, ws:// or wss:// URL`);
-  if (!u!.hostname) fail(`${show(s)} has no host`);
-};
-
-const numRange =
-  (min: number, max: number) =>
-  (x: unknown): void => {
-    if (typeof x !== 'number' || !Number.isFinite(x) || x < min || x > max) fail(`must be a number ${min}..${max}`);
-  };
-
-const bool = (x: unknown): void => {
-  if (typeof x !== 'boolean') fail('must be true or false');
-};
-
-const qosFormat = (x: unknown): void => {
-  if (x !== 0 && x !== 1 && x !== 2) fail('must be 0, 1 or 2');
-};
-
-/** Marker thrown by the executionProviders format; its detailed problems go to the collector. */
-const PROVIDERS_MARKER = 'invalid execution provider list (see the per-entry problems)';
-
-const executionProviders =
-  (collector: ConfigProblem[], backend: Backend) =>
-  (x: unknown): void => {
-    const problems = checkProvidersFor(backend, x);
-    if (!problems.length) return;
-    collector.push(...problems.map((p) => ({ path: `engine.executionProviders${p.path}`, message: p.message })));
-    fail(PROVIDERS_MARKER);
-  };
-
-const oneOf =
-  (allowed: readonly string[]) =>
-  (x: unknown): void => {
-    if (typeof x !== 'string' || !allowed.includes(x)) fail(`must be one of ${allowed.join(', ')}`);
-  };
-
-/** Marker thrown by the cameras format; its detailed problems go to the collector instead. */
-const CAMERAS_MARKER = 'invalid camera list (see the per-camera problems)';
-
-/** Validate the camera array element by element, collecting every problem with its path. */
-export function checkCameras(v: unknown, requireOne: boolean): ConfigProblem[] {
-  const out: ConfigProblem[] = [];
-  if (!Array.isArray(v)) {
-    out.push({ path: 'cameras', message: 'expected an array of cameras' });
-    return out;
-  }
-  if (v.length === 0 && requireOne) out.push({ path: 'cameras', message: 'at least one camera is required' });
-  const seen = new Map<string, number>();
-  v.forEach((cam, i) => {
-    const at = `cameras[${i}]`;
-    if (!isObj(cam)) {
-      out.push({ path: at, message: `expected an object with id, url, fps, loop; got ${show(cam)}` });
-      return;
-    }
-    for (const k of Object.keys(cam)) if (!CAMERA_KEYS.includes(k)) out.push({ path: `${at}.${k}`, message: 'unknown key' });
-    if (cam.id === undefined) {
-      out.push({ path: `${at}.id`, message: 'missing: expected a camera id (1-64 characters from A-Z a-z 0-9 _ -)' });
-    } else if (typeof cam.id !== 'string' || !CAMERA_ID.test(cam.id)) {
-      out.push({ path: `${at}.id`, message: `${show(cam.id)} is not a camera id (1-64 characters from A-Z a-z 0-9 _ -)` });
-    } else if (seen.has(cam.id)) {
-      out.push({ path: `${at}.id`, message: `duplicate camera id "${cam.id}"` });
-    } else seen.set(cam.id, i);
-    const urlProblem = cameraUrlProblem(cam.url);
-    if (urlProblem) out.push({ path: `${at}.url`, message: cam.url === undefined ? 'missing: expected an rtsp://, rtsps:// or file:// URL' : urlProblem });
-    if (cam.fps !== undefined && (typeof cam.fps !== 'number' || !Number.isFinite(cam.fps) || cam.fps < 1 || cam.fps > 60))
-      out.push({ path: `${at}.fps`, message: `must be a number 1..60 (got ${show(cam.fps)})` });
-    if (cam.loop !== undefined && typeof cam.loop !== 'boolean') out.push({ path: `${at}.loop`, message: `must be true or false (got ${show(cam.loop)})` });
-    if (cam.mode !== undefined && !CAMERA_MODES.includes(cam.mode as CameraMode))
-      out.push({ path: `${at}.mode`, message: `must be one of ${CAMERA_MODES.join(', ')} (got ${show(cam.mode)})` });
-    for (const [k, max] of [['frameWidth', 3840], ['frameHeight', 2160]] as const) {
-      const v = cam[k];
-      if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 64 || v > max || v % 2 !== 0))
-        out.push({ path: `${at}.${k}`, message: `must be an even integer 64..${max} (got ${show(v)})` });
-    }
-    if (cam.decoder !== undefined && !CAMERA_DECODERS.includes(cam.decoder as CameraDecoder))
-      out.push({ path: `${at}.decoder`, message: `must be one of ${CAMERA_DECODERS.join(', ')} (got ${show(cam.decoder)})` });
-    else if (cam.decoder !== undefined && cam.decoder !== 'ffmpeg' && cam.loop === true)
-      out.push({ path: `${at}.loop`, message: 'looping a clip needs decoder "ffmpeg" (GStreamer sources restart at the end of a file instead)' });
-    if (cam.roi !== undefined) out.push(...checkRoi(cam.roi, cam.mode, cam.decoder).map((message) => ({ path: `${at}.roi`, message })));
-  });
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------
 // Schema
@@ -450,83 +250,6 @@ function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cam
   };
 }
 
-type SchemaTree = { [k: string]: SchemaTree | { default: unknown } };
-const isLeaf = (n: unknown): boolean => isObj(n) && 'default' in n;
-
-/** All key paths of the schema (groups and leaves). */
-function schemaPaths(tree: SchemaTree, prefix = '', out = new Set<string>()): Set<string> {
-  for (const [k, n] of Object.entries(tree)) {
-    out.add(prefix + k);
-    if (!isLeaf(n)) schemaPaths(n as SchemaTree, `${prefix}${k}.`, out);
-  }
-  return out;
-}
-
-/**
- * Structural pass over the file content before convict sees it: a group key (mqtt, engine...)
- * holding a non-object, or a key with a "." in it, would otherwise produce confusing convict
- * errors. Those keys are reported and dropped from the copy that is loaded.
- */
-function structural(raw: Obj, tree: SchemaTree, prefix: string, problems: ConfigProblem[]): Obj {
-  const out: Obj = {};
-  for (const [k, v] of Object.entries(raw)) {
-    const at = prefix + k;
-    if (k.includes('.') || k === '__proto__' || k === 'constructor' || k === 'prototype') {
-      problems.push({ path: at, message: 'unknown key' });
-      continue;
-    }
-    const node = Object.prototype.hasOwnProperty.call(tree, k) ? tree[k] : undefined;
-    if (node !== undefined && !isLeaf(node)) {
-      if (!isObj(v)) {
-        problems.push({ path: at, message: `expected an object, got ${show(v)}` });
-        continue;
-      }
-      out[k] = structural(v, node as SchemaTree, `${at}.`, problems);
-    } else out[k] = v;
-  }
-  return out;
-}
-
-/** Turn convict's validate() error text into problems, one per line. */
-function parseConvictErrors(text: string, known: Set<string>, env: NodeJS.ProcessEnv): ConfigProblem[] {
-  const out: ConfigProblem[] = [];
-  const seen = new Set<string>();
-  const envNote = (p: string): string => {
-    const name = (ENV_VARS as Record<string, string>)[p];
-    return name && env[name] !== undefined ? ` (from ${name})` : '';
-  };
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    let m = /^configuration param '(.*)' not declared in the schema$/.exec(line);
-    if (m) {
-      // report the outermost unknown key: "mqtt.tls" rather than "mqtt.tls.ca" and "mqtt.tls.cert"
-      const parts = m[1].split('.');
-      let i = 1;
-      while (i < parts.length && known.has(parts.slice(0, i).join('.'))) i++;
-      const p = parts.slice(0, i).join('.');
-      if (!seen.has(p)) out.push({ path: p, message: 'unknown key' });
-      seen.add(p);
-      continue;
-    }
-    m = /^configuration param '(.*)' missing from config/.exec(line);
-    if (m) {
-      out.push({ path: m[1], message: 'missing (its parent was replaced by a non-object?)' });
-      continue;
-    }
-    m = /^([^:]+): (.*)$/.exec(line);
-    if (!m) {
-      out.push({ path: '(config)', message: line });
-      continue;
-    }
-    const [, p, rest] = m;
-    if (p === 'cameras' && rest.startsWith(CAMERAS_MARKER)) continue; // detailed problems come from the collector
-    if (p === 'engine.executionProviders' && rest.startsWith(PROVIDERS_MARKER)) continue;
-    const msg = rest.replace(/: value was (.*)$/, ' (got $1)');
-    out.push({ path: p, message: msg + envNote(p) });
-  }
-  return out;
-}
-
 // ---------------------------------------------------------------------------------------
 // Files
 
@@ -598,11 +321,6 @@ function resolveModel(p: string, configDir: string | undefined, packageRoot: str
 // ---------------------------------------------------------------------------------------
 // Public API
 
-/** The cameras used when no config file is given: the bundled demo clip, looped. */
-export function defaultCameras(packageRoot: string): CameraConfig[] {
-  return [{ id: 'cam1', url: pathToFileURL(path.resolve(packageRoot, DEMO_CLIP)).href, fps: CAMERA_FPS_DEFAULT, loop: true, mode: 'classify' }];
-}
-
 /**
  * Load, merge (defaults < file < env) and validate the configuration.
  *
@@ -638,7 +356,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; packa
   try {
     conf.validate({ allowed: 'strict', output: () => {} });
   } catch (e) {
-    problems.push(...parseConvictErrors((e as Error).message, schemaPaths(tree), env));
+    problems.push(...parseConvictErrors((e as Error).message, schemaPaths(tree), env, ENV_VARS));
   }
   problems.push(...cameraProblems, ...providerProblems);
 

@@ -13,8 +13,10 @@ import { checkSecurity, httpSecuritySchema, mqttSecuritySchema, securitySchema, 
 import { httpSchema, migrateWatchdog, outboxSchema, watchdogSchema, type HttpConfig, type OutboxConfig, type WatchdogConfig } from './config-watchdog.js';
 import { BACKENDS, backendOf, checkBackend, type Backend } from './config-backend.js';
 
+import { isSecretKey } from './secrets.js';
 import { bool, CAMERAS_MARKER, executionProviders, fail, intRange, mqttUrl, numRange, oneOf, parseConvictErrors, qosFormat, schemaPaths, stringFormat, structural, topicSafe, type SchemaTree } from './config-convict.js';
 import { CAMERA_FPS_DEFAULT, FRAME_DEFAULT, MASK, checkCameras, defaultCameras, isFile, isObj, maskUrl, show, type CameraConfig, type CameraMode, type Obj } from './config-cameras.js';
+export { isSecretKey } from './secrets.js';
 export { CAMERA_DECODERS, CAMERA_MODES, DEMO_CLIP, FRAME_DEFAULT, checkCameras, checkRoi, defaultCameras, maskUrl } from './config-cameras.js';
 export type { CameraConfig, CameraDecoder, CameraMode } from './config-cameras.js';
 export const DEFAULT_MODEL = 'models/mask-mobilenet/model.json';
@@ -416,13 +418,6 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; packa
   };
 }
 
-/** Is a key name one whose value is a secret? (password, clientSecret, apiToken, privateKey, api_key...) */
-export function isSecretKey(k: string): boolean {
-  const l = k.toLowerCase();
-  if (/(password|passwd|passphrase|secret|token|credentials?|apikey|api_key|privatekey|private_key)$/.test(l)) return true;
-  if (l === 'key' || l === 'pass' || l === 'pwd') return true;
-  return /[a-z0-9]Key$/.test(k) || /[_-]key$/i.test(k); // camelCase fooKey, snake/kebab foo_key
-}
 
 /**
  * Deep copy for display: non-empty values of secret-named keys (password, secret, token, *Key...)

@@ -1,4 +1,6 @@
 // Structured JSON logs, one object per line on stdout (journald keeps them). Small on purpose.
+import { isSecretKey, maskUrlPasswords } from './secrets.js';
+
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -10,15 +12,12 @@ export interface Logger {
   child(bindings: Record<string, unknown>): Logger;
 }
 
-/** Keys whose values are never logged; URL passwords (scheme://user:pass@) are masked in any string. */
-const SECRET_KEY = /(password|passwd|passphrase|secret|token|credentials?|apikey|api_key|privatekey|private_key)$/i;
-const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:/@\s]+:)[^@\s]+@/gi;
-
+/** Secret-named keys are never logged; URL passwords (scheme://user:pass@) are masked in any string. */
 export function redact(key: string, value: unknown): unknown {
   if (value instanceof Error) value = value.message;
   if (typeof value !== 'string') return value;
-  if (value && SECRET_KEY.test(key)) return '********';
-  return value.replace(URL_PASSWORD, '$1****@');
+  if (value && isSecretKey(key)) return '********';
+  return maskUrlPasswords(value);
 }
 
 export function createLogger(level: Level, write: (line: string) => void = (l) => process.stdout.write(l), bindings: Record<string, unknown> = {}): Logger {

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { explainMqttError, type MqttCause } from './mqtt-errors.js';
 import type { Logger } from './log.js';
+import { maskUrlPasswords } from './secrets.js';
 import type { Outbox, OutboxEntry } from './outbox.js';
 
 export interface MqttOptions {
@@ -218,12 +219,4 @@ export class MqttLink {
   }
 }
 
-export function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '****';
-    return u.toString();
-  } catch {
-    return url;
-  }
-}
+export const redact = (url: string): string => maskUrlPasswords(url);

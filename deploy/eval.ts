@@ -10,6 +10,7 @@ import { readModel } from '../models/model-file.js';
 import { metrics, type Metrics } from '../models/metrics.js';
 import { toTensor } from '../models/preprocess.js';
 import { classify } from '../models/classify.js';
+import { openCpuSession } from './cpu-session.js';
 
 const IMAGE = /\.(jpe?g|png|webp)$/i;
 
@@ -44,8 +45,8 @@ export async function evaluate(folder: string, manifestPath: string, onProgress?
  */
 export async function evaluateFiles(files: { file: string; actual: string }[], manifestPath: string, labels: string[], onProgress?: (done: number, total: number) => void): Promise<EvalResult> {
   const { manifest: m, bytes } = await readModel(manifestPath);
-  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], logSeverityLevel: 3 });
-  const problems = checkGraph(m, { inputs: session.inputMetadata.map((x) => ({ name: x.name, shape: x.isTensor ? [...x.shape] : [] })), outputs: session.outputMetadata.map((x) => ({ name: x.name, shape: x.isTensor ? [...x.shape] : [] })) });
+  const { session, io } = await openCpuSession(bytes);
+  const problems = checkGraph(m, io);
   if (problems.length) throw new Error(`model does not match its manifest: ${problems.join('; ')}`);
   const all = [...labels, ...m.labels.filter((l) => !labels.includes(l))];
   const pairs: { actual: string; predicted: string }[] = [];

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import * as ort from 'onnxruntime-node';
+import { openCpuSession } from './cpu-session.js';
 import { MANIFEST_FORMAT, parseManifest, type GraphIO, type Manifest } from '../models/manifest.js';
 
 export const PREPROCESS_PRESETS = {
@@ -60,16 +60,9 @@ export async function manifestFromModel(modelPath: string, labelsPath: string, o
   const [bytes, labelsText] = await Promise.all([readFile(modelPath), readFile(labelsPath, 'utf8')]);
   const labels = parseLabels(labelsText);
   if (!labels.length) throw new Error(`${labelsPath} has no labels`);
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], logSeverityLevel: 3 });
-  } catch (e) {
+  const { session, io } = await openCpuSession(bytes).catch((e) => {
     throw new Error(`${modelPath} is not a model onnxruntime can load: ${(e as Error).message.split('\n')[0]}`);
-  }
-  const io: GraphIO = {
-    inputs: session.inputMetadata.map((x) => ({ name: x.name, shape: x.isTensor ? [...x.shape] : [] })),
-    outputs: session.outputMetadata.map((x) => ({ name: x.name, shape: x.isTensor ? [...x.shape] : [] })),
-  };
+  });
   await session.release();
   return manifestFor(io, labels, createHash('sha256').update(bytes).digest('hex'), basename(modelPath), o);
 }

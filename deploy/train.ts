@@ -1,5 +1,6 @@
 // edgectl train: adapt a classifier to a site. Frozen base up to its pooled features, a new linear
 // head trained here on the CPU, written back as one ONNX graph + manifest (an ordinary bundle).
+import { openCpuSession } from './cpu-session.js';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -82,7 +83,7 @@ export class Embedder {
   static async open(basePath: string, cacheFile: string): Promise<Embedder> {
     const { manifest, bytes, sha256 } = await readModel(basePath);
     if (!manifest.features) throw new Error(`${basePath} names no "features" tensor: its head cannot be retrained`);
-    const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], logSeverityLevel: 3, intraOpNumThreads: 1, interOpNumThreads: 1 });
+    const { session } = await openCpuSession(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
     const e = new Embedder(session, manifest, sha256, cacheFile);
     if (existsSync(cacheFile)) for (const [k, v] of Object.entries(JSON.parse(await readFile(cacheFile, 'utf8')) as Record<string, string>)) e.cache.set(k, new Float32Array(new Uint8Array(Buffer.from(v, 'base64')).buffer));
     return e;
@@ -177,8 +178,7 @@ export async function train(a: TrainArgs) {
  */
 export async function verifyAdapted(baseBytes: Uint8Array, adapted: Uint8Array, m: Manifest, head: Head) {
   // random inputs in the model's value range, batch 4
-  const opts = { executionProviders: ['cpu'], logSeverityLevel: 3 as const, intraOpNumThreads: 1 };
-  const [s0, s1] = await Promise.all([ort.InferenceSession.create(baseBytes, opts), ort.InferenceSession.create(adapted, opts)]);
+  const [{ session: s0 }, { session: s1 }] = await Promise.all([openCpuSession(baseBytes, { intraOpNumThreads: 1 }), openCpuSession(adapted, { intraOpNumThreads: 1 })]);
   const n = 4, size = 3 * m.input.width * m.input.height;
   const t = new Float32Array(n * size);
   let seed = 12345;

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { BundleFile } from '../models/bundle.js';
 import { SAFE_FILE, MANIFEST_NAME } from '../models/bundle.js';
+import { CodedError } from '../models/coded-error.js';
 
 export interface VersionRef {
   name: string;
@@ -30,15 +31,7 @@ export interface StorePointer {
 
 export type StoreStep = 'staging-partial' | 'staged' | 'installed' | 'pointer-tmp' | 'pointer-renamed' | 'pruned';
 
-export class StoreError extends Error {
-  constructor(
-    readonly code: 'VERSION_CONFLICT' | 'BAD_NAME' | 'NOT_INSTALLED' | 'NO_PREVIOUS',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'StoreError';
-  }
-}
+export class StoreError extends CodedError<'VERSION_CONFLICT' | 'BAD_NAME' | 'NOT_INSTALLED' | 'NO_PREVIOUS'> {}
 
 const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
 export const sameRef = (a: VersionRef | null | undefined, b: VersionRef | null | undefined): boolean => !!a && !!b && a.name === b.name && a.version === b.version;

@@ -11,16 +11,9 @@ import type { LoadedMsg } from '../pipelines/engines/protocol.js';
 import type { EngineSupervisor } from './engine-supervisor.js';
 import type { Logger } from './log.js';
 import type { Pipeline } from './pipeline.js';
+import { CodedError } from '../models/coded-error.js';
 
-export class SwapError extends Error {
-  constructor(
-    readonly code: 'LOAD_FAILED' | 'TEST_VECTOR_FAILED' | 'INPUT_SIZE_CHANGED' | 'MANIFEST_INVALID',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'SwapError';
-  }
-}
+export class SwapError extends CodedError<'LOAD_FAILED' | 'TEST_VECTOR_FAILED' | 'INPUT_SIZE_CHANGED' | 'MANIFEST_INVALID'> {}
 
 export interface SwapReport {
   loaded: LoadedMsg;

@@ -14,6 +14,7 @@ import type { Logger } from './log.js';
 import { ModelStore, sameRef, StoreError, type VersionRef } from './model-store.js';
 import { ModelSwap, SwapError } from './model-swap.js';
 import type { Pipeline } from './pipeline.js';
+import { CodedError } from '../models/coded-error.js';
 
 export interface OtaLink {
   subscribe(topic: string, onMessage: (payload: Buffer) => void): void;
@@ -27,14 +28,7 @@ export interface OtaDeviceOptions extends OtaConfig {
   trusted: KeyObject[];
 }
 
-class OtaFailure extends Error {
-  constructor(
-    readonly code: ResultCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+class OtaFailure extends CodedError<ResultCode> {}
 
 const CODES = new Set<string>(['BAD_BUNDLE', 'MANIFEST_INVALID', 'HASH_MISMATCH', 'UNSIGNED', 'UNTRUSTED_KEY', 'BAD_SIGNATURE', 'VERSION_CONFLICT', 'INPUT_SIZE_CHANGED', 'LOAD_FAILED', 'TEST_VECTOR_FAILED', 'NO_PREVIOUS', 'TOO_LARGE', 'DISK_FULL', 'BAD_CHUNK']);
 function codeOf(e: unknown): ResultCode {

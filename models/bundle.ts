@@ -12,6 +12,7 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { parseManifest, modelFiles, ManifestError, type Manifest } from './manifest.js';
 import { SignatureError, verifyManifest } from './signing.js';
+import { CodedError } from './coded-error.js';
 
 export const BUNDLE_FORMAT = 'mobilenet-edge/bundle@1';
 export const BUNDLE_MAGIC = Buffer.from([0x4d, 0x45, 0x42, 0x01]); // "MEB\x01"
@@ -24,15 +25,7 @@ export const SAFE_FILE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export type BundleErrorCode = 'BAD_BUNDLE' | 'MANIFEST_INVALID' | 'HASH_MISMATCH' | 'UNSIGNED' | 'UNTRUSTED_KEY' | 'BAD_SIGNATURE';
 
-export class BundleError extends Error {
-  constructor(
-    readonly code: BundleErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'BundleError';
-  }
-}
+export class BundleError extends CodedError<BundleErrorCode> {}
 
 export interface BundleFile {
   name: string;

@@ -4,16 +4,9 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { modelFileFor, type Manifest, type ModelEngine } from './manifest.js';
 import { readManifest } from './manifest-file.js';
+import { CodedError } from './coded-error.js';
 
-export class ModelFileError extends Error {
-  constructor(
-    readonly code: 'MANIFEST_INVALID' | 'MODEL_MISSING' | 'HASH_MISMATCH',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ModelFileError';
-  }
-}
+export class ModelFileError extends CodedError<'MANIFEST_INVALID' | 'MODEL_MISSING' | 'HASH_MISMATCH'> {}
 
 /** Read the bundle's file for `engine` (default: the ONNX file) and check its sha256. */
 export async function readModel(manifestPath: string, engine: ModelEngine = 'onnxruntime'): Promise<{ manifest: Manifest; bytes: Buffer; modelPath: string; sha256: string }> {

@@ -1,6 +1,7 @@
 // Manifest signatures: ed25519 (node:crypto) over the exact bytes of model.json.
 // Pure apart from key generation; no file access here (callers read and write the PEM files).
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { CodedError } from './coded-error.js';
 
 export const SIGNATURE_FORMAT = 'mobilenet-edge/signature@1';
 /** Domain separation: a signature over a manifest can never be mistaken for one over anything else. */
@@ -16,15 +17,7 @@ export interface Signature {
   sig: string;
 }
 
-export class SignatureError extends Error {
-  constructor(
-    readonly code: 'UNSIGNED' | 'UNTRUSTED_KEY' | 'BAD_SIGNATURE' | 'BAD_KEY',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'SignatureError';
-  }
-}
+export class SignatureError extends CodedError<'UNSIGNED' | 'UNTRUSTED_KEY' | 'BAD_SIGNATURE' | 'BAD_KEY'> {}
 
 export function generateKeys(): { privatePem: string; publicPem: string; keyId: string } {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');

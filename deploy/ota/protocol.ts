@@ -7,6 +7,7 @@
 //   8  H  header JSON: ChunkHeader
 //   8+H …  the chunk's bytes
 import { createHash } from 'node:crypto';
+import { CodedError } from '../../models/coded-error.js';
 
 export const CHUNK_MAGIC = Buffer.from([0x4d, 0x45, 0x43, 0x01]); // "MEC\x01"
 export const DEFAULT_CHUNK_BYTES = 64 * 1024;
@@ -96,15 +97,7 @@ export interface StatePayload {
   at: string;
 }
 
-export class ChunkError extends Error {
-  constructor(
-    readonly code: 'BAD_CHUNK' | 'TOO_LARGE',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ChunkError';
-  }
-}
+export class ChunkError extends CodedError<'BAD_CHUNK' | 'TOO_LARGE'> {}
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 

@@ -20,6 +20,7 @@ import {
   type ProviderRequest,
   type ResultMsg,
 } from './protocol.js';
+import { CodedError } from '../../models/coded-error.js';
 
 export interface EngineOptions {
   /** Command that starts the worker; default: this Node running the onnxruntime worker. */
@@ -38,15 +39,7 @@ export interface InferOutput {
   inferMs: number;
 }
 
-export class EngineError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'EngineError';
-  }
-}
+export class EngineError extends CodedError<string> {}
 
 /** The Python that runs the Edge TPU worker: Debian's (its tflite/pycoral packages import only there). */
 export const EDGETPU_PYTHON = '/usr/bin/python3';

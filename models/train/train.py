@@ -332,29 +332,9 @@ def run_ort_node(onnx_path, x):
 
 
 def run_cv2_dnn(onnx_path, x):
-    """OpenCV 4.6's importer only takes Clip with min/max attributes (opset < 11); rewrite the
-    constant-input Clips of an in-memory copy that way (same weights, same graph otherwise)."""
-    import onnx
-    from onnx import helper, numpy_helper
-    m = onnx.load(onnx_path)
-    consts = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
-    for n in m.graph.node:
-        if n.op_type == "Constant":
-            consts[n.output[0]] = numpy_helper.to_array(n.attribute[0].t)
-    nodes = []
-    for n in m.graph.node:
-        if n.op_type == "Clip" and len(n.input) > 1:
-            lo = float(consts[n.input[1]]) if len(n.input) > 1 and n.input[1] else -3.4e38
-            hi = float(consts[n.input[2]]) if len(n.input) > 2 and n.input[2] else 3.4e38
-            n = helper.make_node("Clip", [n.input[0]], list(n.output), name=n.name, min=lo, max=hi)
-        nodes.append(n)
-    del m.graph.node[:]
-    m.graph.node.extend(nodes)
-    m.opset_import[0].version = 10
-    import tempfile
-    with tempfile.TemporaryDirectory() as d:
-        onnx.save(m, os.path.join(d, "clip10.onnx"))
-        net = cv2.dnn.readNetFromONNX(os.path.join(d, "clip10.onnx"))
+    """The exported file through OpenCV's dnn (cv2_onnx.load_cv2_net rewrites Clip for OpenCV 4.6)."""
+    from cv2_onnx import load_cv2_net
+    net = load_cv2_net(onnx_path)
     los, fes = [], []
     for i in range(len(x)):
         net.setInput(x[i:i + 1])

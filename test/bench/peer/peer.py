@@ -11,7 +11,7 @@ OpenCV 4.6's ONNX importer cannot read opset-13 Clip (inputs min/max): the class
 are rewritten in memory to the opset-10 form with attributes (same weights), as models/train/train.py
 does. Prints READY after the first published result.
 """
-import argparse, json, os, sys, tempfile, time
+import argparse, json, os, sys, time
 from datetime import datetime, timezone
 
 os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp")
@@ -19,29 +19,9 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import paho.mqtt.client as mqtt  # noqa: E402
 
-
-def load_clip10(onnx_path):
-    import onnx
-    from onnx import helper, numpy_helper
-    m = onnx.load(onnx_path)
-    consts = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
-    for n in m.graph.node:
-        if n.op_type == "Constant":
-            consts[n.output[0]] = numpy_helper.to_array(n.attribute[0].t)
-    nodes = []
-    for n in m.graph.node:
-        if n.op_type == "Clip" and len(n.input) > 1:
-            lo = float(consts[n.input[1]]) if n.input[1] else -3.4e38
-            hi = float(consts[n.input[2]]) if len(n.input) > 2 and n.input[2] else 3.4e38
-            n = helper.make_node("Clip", [n.input[0]], list(n.output), name=n.name, min=lo, max=hi)
-        nodes.append(n)
-    del m.graph.node[:]
-    m.graph.node.extend(nodes)
-    m.opset_import[0].version = 10
-    with tempfile.TemporaryDirectory() as d:
-        p = os.path.join(d, "clip10.onnx")
-        onnx.save(m, p)
-        return cv2.dnn.readNetFromONNX(p)
+# The OpenCV loader with the Clip rewrite lives beside the training recipe.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "models", "train"))
+from cv2_onnx import load_cv2_net  # noqa: E402
 
 
 def letterbox(img, size):
@@ -65,7 +45,7 @@ def main():
     a = ap.parse_args()
 
     det = cv2.dnn.readNetFromONNX(a.detector)
-    cls = load_clip10(a.classifier)
+    cls = load_cv2_net(a.classifier)
     labels = ["mask", "no_mask"]
     client = mqtt.Client(client_id=f"peer-{a.camera}-{os.getpid()}")
     client.connect("127.0.0.1", a.mqtt_port)

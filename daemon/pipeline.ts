@@ -226,8 +226,7 @@ export class Pipeline {
     const det = engine.detectorLoaded?.model ?? { name: '', version: '' };
     this.results.set(f.camera, (this.results.get(f.camera) ?? 0) + 1);
     const round = (x: number) => Math.round(x * 100) / 100;
-    const source = this.sources.get(f.camera);
-    const src = source instanceof FfmpegSource ? source.sourceSize : null;
+    const src = this.sources.get(f.camera)?.sourceSize ?? null;
     this.opts.onFaces?.(
       {
         camera: f.camera,

@@ -10,8 +10,6 @@ export interface SourceOptions extends SourceSpec, ProcessSourceOptions {
 }
 
 export class FfmpegSource extends ProcessSource {
-  /** The camera's own resolution, from ffmpeg's input dump (null until seen). */
-  sourceSize: { width: number; height: number } | null = null;
   private sawInput = false;
 
   constructor(opts: SourceOptions) {

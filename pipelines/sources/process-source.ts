@@ -58,6 +58,8 @@ export class ProcessSource extends EventEmitter {
   private startedAt = 0;
   private lastFrameAt = 0;
   private stopping = false;
+  /** The camera's own resolution, when the source learns it (ffmpeg does; null otherwise). */
+  sourceSize: { width: number; height: number } | null = null;
   state: SourceState = 'stopped';
   restarts = 0;
   lastError: string | null = null;

@@ -141,7 +141,7 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   let watchdog: Watchdog | null = null;
   const metrics = new Metrics(() => watchdog?.report ?? null);
   const publish = (r: FrameResult, frame?: Frame) => {
-    if (frame) preview?.offer(r.camera, frame.data, frame.width, frame.height, [], r.label, frame.seq);
+    if (frame) preview?.offer(r.camera, frame, [], r.label);
     metrics.observeInference(r.inferMs);
     mqtt.publishFrame(t.mask(r.camera), JSON.stringify(r));
     if (opts.logResults) resultLog.info(`${r.camera} #${r.frame} ${r.label} ${r.score.toFixed(3)}`, { latencyMs: r.latencyMs });
@@ -160,7 +160,7 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   const preview = config.preview.enabled ? new Preview(config.preview, config.cameras.map((c) => c.id), log.child({ part: 'preview' })) : null;
   const onFaces = (r: FacesFrameResult, frame: Frame, workingFaces: readonly FaceResult[]) => {
     facesOut.handle(r);
-    preview?.offer(r.camera, frame.data, frame.width, frame.height, workingFaces, r.label, frame.seq);
+    preview?.offer(r.camera, frame, workingFaces, r.label);
     if (opts.logResults) resultLog.info(`${r.camera} #${r.frame} ${r.label} faces=${r.counts.faces}`, { latencyMs: r.latencyMs });
     else resultLog.debug('result', { camera: r.camera, frame: r.frame, label: r.label, counts: r.counts });
   };

@@ -187,7 +187,7 @@ function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cam
         format: executionProviders(providerProblems, backend),
         default: ['cpu'],
       },
-      threads: { doc: 'Intra-op threads (0 = library default).', format: intRange(0, 1024), default: 0 },
+      threads: { doc: 'Intra-op threads of each engine session (0 = the library default: one per core). 1 is the cheapest CPU per frame (docs/DECISIONS.md D21).', format: intRange(0, 1024), default: 1 },
       inferenceTimeoutMs: { doc: 'Inference timeout (ms); a longer inference counts as failed.', format: intRange(100, 600_000), default: 10_000 },
     },
     source: {

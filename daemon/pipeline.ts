@@ -166,8 +166,9 @@ export class Pipeline {
   }
 
   private onFrame(f: Frame): void {
-    if (this.stopped) return;
-    this.slots.offer(f);
+    if (this.stopped) return f.release();
+    // A frame displaced from its camera's slot was never sent: its buffer goes back to the pool.
+    this.slots.offer(f)?.release();
     this.pump();
   }
 
@@ -203,7 +204,9 @@ export class Pipeline {
     );
     work
       .then(
-        () => undefined,
+        // Answered, so the worker has read the whole frame: the buffer may be reused. (A frame that
+        // failed is left to the garbage collector: a write to a dying worker may still hold it.)
+        () => f.release(),
         (e) => {
           // The frame could not be classified (engine crash, timeout): counted, never retried.
           this.failed.set(f.camera, (this.failed.get(f.camera) ?? 0) + 1);

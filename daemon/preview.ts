@@ -23,6 +23,16 @@ export interface PreviewFace {
 
 const BOUNDARY = 'mobilenet-edge-frame';
 
+/** A camera frame the preview may keep: pooled by its source, so held while kept and released after. */
+export interface PreviewFrame {
+  data: Buffer;
+  width: number;
+  height: number;
+  seq: number;
+  hold(): void;
+  release(): void;
+}
+
 /** Whether a frame at `now` should be encoded: a watcher, not busy, and the interval elapsed. Pure. */
 export function shouldEncode(s: { watchers: number; busy: boolean; lastAt: number }, now: number, fps: number): boolean {
   return s.watchers > 0 && !s.busy && now - s.lastAt >= 1000 / fps;
@@ -42,8 +52,8 @@ interface CameraState {
   clients: Set<ServerResponse>;
   busy: boolean;
   lastAt: number;
-  /** Latest classified frame (a reference, no copy) for /snapshot; faces in its own pixels. */
-  latest: { rgb: Buffer; width: number; height: number; seq: number; faces: readonly PreviewFace[] } | null;
+  /** Latest classified frame (held, no copy) for /snapshot; faces in its own pixels. */
+  latest: { frame: PreviewFrame; faces: readonly PreviewFace[] } | null;
 }
 
 export class Preview {
@@ -88,7 +98,9 @@ export class Preview {
       res.writeHead(cam ? 503 : 404).end(cam ? `no frame from ${camera} yet\n` : `no camera ${camera}\n`);
       return true;
     }
-    const { rgb, width, height, seq, faces } = cam.latest;
+    const { frame, faces } = cam.latest;
+    const { data: rgb, width, height, seq } = frame;
+    frame.hold(); // until encoded: a newer frame may replace `latest` meanwhile
     sharp(rgb, { raw: { width, height, channels: 3 } })
       .jpeg({ quality: 92 })
       .toBuffer()
@@ -96,19 +108,24 @@ export class Preview {
         const meta = faces.map((f) => ({ box: f.box, crop: f.crop ?? f.box, label: f.label, score: f.score }));
         res.writeHead(200, { 'content-type': 'image/jpeg', 'cache-control': 'no-store', 'x-frame': String(seq), 'x-faces': JSON.stringify(meta) }).end(jpeg);
       })
-      .catch((e) => res.writeHead(500).end(String((e as Error).message)));
+      .catch((e) => res.writeHead(500).end(String((e as Error).message)))
+      .finally(() => frame.release());
     return true;
   }
 
   /** A classified frame; encoded and sent only when someone watches and the throttle allows. */
-  offer(camera: string, rgb: Buffer, width: number, height: number, faces: readonly PreviewFace[], label: string, seq = 0): void {
+  offer(camera: string, frame: PreviewFrame, faces: readonly PreviewFace[], label: string): void {
     const cam = this.cams.get(camera);
-    if (cam) cam.latest = { rgb, width, height, seq, faces };
+    if (!cam) return;
+    frame.hold();
+    cam.latest?.frame.release();
+    cam.latest = { frame, faces };
     const now = Date.now();
-    if (!cam || !shouldEncode({ watchers: cam.clients.size, busy: cam.busy, lastAt: cam.lastAt }, now, this.cfg.fps)) return;
+    if (!shouldEncode({ watchers: cam.clients.size, busy: cam.busy, lastAt: cam.lastAt }, now, this.cfg.fps)) return;
     cam.busy = true;
     cam.lastAt = now;
-    drawFaces(rgb, width, height, faces, label, this.cfg.quality)
+    frame.hold(); // until drawn and encoded
+    drawFaces(frame.data, frame.width, frame.height, faces, label, this.cfg.quality)
       .then((jpeg) => {
         const head = `--${BOUNDARY}\r\ncontent-type: image/jpeg\r\ncontent-length: ${jpeg.length}\r\n\r\n`;
         for (const res of cam.clients) {
@@ -120,10 +137,17 @@ export class Preview {
         }
       })
       .catch((e) => this.log.warn('preview encode failed', { camera, err: (e as Error).message }))
-      .finally(() => (cam.busy = false));
+      .finally(() => {
+        cam.busy = false;
+        frame.release();
+      });
   }
 
   close(): void {
-    for (const cam of this.cams.values()) for (const res of cam.clients) res.end();
+    for (const cam of this.cams.values()) {
+      for (const res of cam.clients) res.end();
+      cam.latest?.frame.release();
+      cam.latest = null;
+    }
   }
 }

@@ -48,6 +48,29 @@ export function encodeParts(header: { type: string; [k: string]: unknown }, body
   return [head, Buffer.from(body.buffer, body.byteOffset, body.byteLength)];
 }
 
+/** Check a 12-byte prefix; returns the header and body lengths, or a message naming what is wrong. */
+export function readPrefix(prefix: Buffer, maxBodyBytes: number): { h: number; b: number } | string {
+  if (!prefix.subarray(0, 3).equals(MAGIC.subarray(0, 3))) return `bad magic ${prefix.subarray(0, 4).toString('hex')} (not an engine protocol frame)`;
+  if (prefix[3] !== PROTOCOL_VERSION) return `protocol version ${prefix[3]} is not supported (expected ${PROTOCOL_VERSION})`;
+  const h = prefix.readUInt32LE(4);
+  const b = prefix.readUInt32LE(8);
+  if (h > MAX_HEADER_BYTES) return `header of ${h} bytes exceeds the ${MAX_HEADER_BYTES}-byte limit`;
+  if (b > maxBodyBytes) return `body of ${b} bytes exceeds the ${maxBodyBytes}-byte limit`;
+  return { h, b };
+}
+
+/** Parse a header's JSON; returns it, or a message naming what is wrong. */
+export function readHeader(json: Buffer): Message['header'] | string {
+  let header: unknown;
+  try {
+    header = JSON.parse(json.toString('utf8'));
+  } catch (e) {
+    return `header is not JSON: ${(e as Error).message}`;
+  }
+  if (typeof header !== 'object' || header === null || typeof (header as { type?: unknown }).type !== 'string') return 'header has no "type" string';
+  return header as Message['header'];
+}
+
 /**
  * Reassembles messages from chunks that may split or merge frames. After a ProtocolError
  * (bad magic, oversize, bad JSON) the decoder stays failed: a byte stream cannot be
@@ -70,25 +93,15 @@ export class FrameDecoder {
     const out: Message[] = [];
     for (;;) {
       if (this.buffered < PREFIX_BYTES) return out;
-      const prefix = this.peek(PREFIX_BYTES);
-      if (!prefix.subarray(0, 3).equals(MAGIC.subarray(0, 3))) return this.fail(`bad magic ${prefix.subarray(0, 4).toString('hex')} (not an engine protocol frame)`);
-      if (prefix[3] !== PROTOCOL_VERSION) return this.fail(`protocol version ${prefix[3]} is not supported (expected ${PROTOCOL_VERSION})`);
-      const h = prefix.readUInt32LE(4);
-      const b = prefix.readUInt32LE(8);
-      if (h > MAX_HEADER_BYTES) return this.fail(`header of ${h} bytes exceeds the ${MAX_HEADER_BYTES}-byte limit`);
-      if (b > this.maxBodyBytes) return this.fail(`body of ${b} bytes exceeds the ${this.maxBodyBytes}-byte limit`);
+      const lens = readPrefix(this.peek(PREFIX_BYTES), this.maxBodyBytes);
+      if (typeof lens === 'string') return this.fail(lens);
+      const { h, b } = lens;
       const total = PREFIX_BYTES + h + b;
       if (this.buffered < total) return out;
       const frame = this.take(total);
-      let header: unknown;
-      try {
-        header = JSON.parse(frame.subarray(PREFIX_BYTES, PREFIX_BYTES + h).toString('utf8'));
-      } catch (e) {
-        return this.fail(`header is not JSON: ${(e as Error).message}`);
-      }
-      if (typeof header !== 'object' || header === null || typeof (header as { type?: unknown }).type !== 'string')
-        return this.fail('header has no "type" string');
-      out.push({ header: header as Message['header'], body: frame.subarray(PREFIX_BYTES + h) });
+      const header = readHeader(frame.subarray(PREFIX_BYTES, PREFIX_BYTES + h));
+      if (typeof header === 'string') return this.fail(header);
+      out.push({ header, body: frame.subarray(PREFIX_BYTES + h) });
     }
   }
 
@@ -117,6 +130,100 @@ export class FrameDecoder {
     else this.chunks[0] = head.subarray(n);
     this.buffered -= n;
     return frame;
+  }
+}
+
+/** A message whose body lives in a reused buffer: call release() once done with the body. */
+export interface PooledMessage extends Message {
+  release(): void;
+}
+
+/**
+ * The pull side of the same format, for a reader that chooses where each read lands (a socket with
+ * `onread`): target() is the memory the next read must fill, advance(n) accounts for n bytes read
+ * there. Bodies go into reused buffers (a 2.7 MB camera frame per request would otherwise be new
+ * garbage each time), handed out with the message and taken back by its release(). Reads never
+ * cross a message boundary, so no byte is copied twice. Fails like FrameDecoder (and stays failed).
+ */
+export class MessageReader {
+  private prefix = Buffer.alloc(PREFIX_BYTES);
+  private part: 'prefix' | 'header' | 'body' = 'prefix';
+  private buf: Buffer = this.prefix;
+  private filled = 0;
+  private header: Message['header'] | null = null;
+  private bodyLen = 0;
+  private free: Buffer[] = [];
+  private failed: ProtocolError | null = null;
+
+  constructor(
+    private readonly maxBodyBytes = DEFAULT_MAX_BODY_BYTES,
+    /** Idle body buffers kept for reuse. */
+    private readonly keep = 2,
+  ) {}
+
+  /** Where the next bytes must be read to (never empty). */
+  target(): Buffer {
+    return this.buf.subarray(this.filled);
+  }
+
+  /** `n` bytes were read into target(); returns the message they complete, if any. */
+  advance(n: number): PooledMessage | null {
+    if (this.failed) throw this.failed;
+    this.filled += n;
+    if (this.filled < this.buf.length) return null;
+    if (this.part === 'prefix') {
+      const lens = readPrefix(this.prefix, this.maxBodyBytes);
+      if (typeof lens === 'string') return this.fail(lens);
+      if (lens.h === 0) return this.fail('header of 0 bytes (a header is a JSON object)');
+      this.bodyLen = lens.b;
+      return this.next('header', Buffer.allocUnsafe(lens.h));
+    }
+    if (this.part === 'header') {
+      const header = readHeader(this.buf);
+      if (typeof header === 'string') return this.fail(header);
+      this.header = header;
+      if (this.bodyLen > 0) return this.next('body', this.takeBody(this.bodyLen));
+      return this.complete(EMPTY, null);
+    }
+    return this.complete(this.buf, this.buf);
+  }
+
+  /** Idle body buffers held. */
+  get idle(): number {
+    return this.free.length;
+  }
+
+  private next(part: 'prefix' | 'header' | 'body', buf: Buffer): null {
+    this.part = part;
+    this.buf = buf;
+    this.filled = 0;
+    return null;
+  }
+
+  private complete(body: Buffer, pooled: Buffer | null): PooledMessage {
+    const header = this.header!;
+    this.header = null;
+    this.next('prefix', this.prefix);
+    let released = false;
+    return {
+      header,
+      body,
+      release: () => {
+        if (released || !pooled) return;
+        released = true;
+        if (this.free.length < this.keep) this.free.push(pooled);
+      },
+    };
+  }
+
+  private takeBody(n: number): Buffer {
+    const i = this.free.findIndex((b) => b.length === n);
+    return i >= 0 ? this.free.splice(i, 1)[0] : Buffer.allocUnsafe(n);
+  }
+
+  private fail(msg: string): never {
+    this.failed = new ProtocolError(msg);
+    throw this.failed;
   }
 }
 

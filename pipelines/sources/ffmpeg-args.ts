@@ -1,4 +1,4 @@
-// Pure pieces of the ffmpeg source: command line, frame splitting, restart backoff.
+// Pure pieces of the ffmpeg source: command line, restart backoff, reading ffmpeg's stream dump.
 
 export interface SourceSpec {
   url: string;
@@ -26,8 +26,11 @@ export function videoFilter(s: Pick<SourceSpec, 'fps' | 'width' | 'height' | 'ro
   ].join(',');
 }
 
-/** The ffmpeg arguments that turn a camera URL into raw RGB24 frames on stdout. */
-export function ffmpegArgs(s: SourceSpec): string[] {
+/**
+ * The ffmpeg arguments that turn a camera URL into raw RGB24 frames written to `output`: a FIFO's
+ * path (what the daemon uses, see fifo-reader.ts; -y because the FIFO exists) or pipe:1 (stdout).
+ */
+export function ffmpegArgs(s: SourceSpec, output = 'pipe:1'): string[] {
   const input: string[] = [];
   const u = new URL(s.url);
   if (u.protocol === 'rtsp:' || u.protocol === 'rtsps:') {
@@ -45,51 +48,7 @@ export function ffmpegArgs(s: SourceSpec): string[] {
   }
   // Log level info (without the progress line) so the input's stream dump tells the camera's own
   // resolution; faces boxes are mapped back to it (parseInputVideoSize, isHeaderLine).
-  return ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info', ...input, '-an', '-sn', '-dn', '-vf', videoFilter(s), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
-}
-
-/** Cuts a byte stream into fixed-size frames; keeps at most one partial frame. */
-export class FrameSplitter {
-  private partial: Buffer | null = null;
-  private filled = 0;
-
-  constructor(readonly frameBytes: number) {
-    if (!(frameBytes > 0)) throw new RangeError('frameBytes must be positive');
-  }
-
-  push(chunk: Buffer): Buffer[] {
-    const out: Buffer[] = [];
-    let off = 0;
-    while (off < chunk.length) {
-      if (this.partial === null && this.filled === 0 && chunk.length - off >= this.frameBytes) {
-        // Whole frame inside the chunk: copy so the frame does not pin the chunk's memory.
-        out.push(Buffer.from(chunk.subarray(off, off + this.frameBytes)));
-        off += this.frameBytes;
-        continue;
-      }
-      if (this.partial === null) this.partial = Buffer.allocUnsafe(this.frameBytes);
-      const n = Math.min(this.frameBytes - this.filled, chunk.length - off);
-      chunk.copy(this.partial, this.filled, off, off + n);
-      this.filled += n;
-      off += n;
-      if (this.filled === this.frameBytes) {
-        out.push(this.partial);
-        this.partial = null;
-        this.filled = 0;
-      }
-    }
-    return out;
-  }
-
-  /** Bytes of an incomplete frame held. */
-  get pending(): number {
-    return this.filled;
-  }
-
-  reset(): void {
-    this.partial = null;
-    this.filled = 0;
-  }
+  return ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info', ...input, '-an', '-sn', '-dn', '-vf', videoFilter(s), '-f', 'rawvideo', '-pix_fmt', 'rgb24', ...(output === 'pipe:1' ? [] : ['-y']), output];
 }
 
 /** Exponential backoff with ±20 % jitter: min * 2^attempt, capped at max. attempt starts at 0. */

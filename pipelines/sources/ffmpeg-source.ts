@@ -1,4 +1,4 @@
-// One camera through ffmpeg: RTSP/file → decode → fps → scale+letterbox → rgb24 on stdout.
+// One camera through ffmpeg: RTSP/file → decode → fps → scale+letterbox → rgb24 into the source's FIFO.
 // The process machinery (restarts, stall watchdog, frame splitting) is ProcessSource's.
 import { ffmpegArgs, isHeaderLine, parseInputVideoSize, type SourceSpec } from './ffmpeg-args.js';
 import { ProcessSource, type ProcessSourceOptions } from './process-source.js';
@@ -13,9 +13,9 @@ export class FfmpegSource extends ProcessSource {
   private sawInput = false;
 
   constructor(opts: SourceOptions) {
-    super(opts, () => {
+    super(opts, (output) => {
       this.sawInput = false;
-      return { path: opts.ffmpegPath, args: ffmpegArgs(opts) };
+      return { path: opts.ffmpegPath, args: ffmpegArgs(opts, `file:${output}`) };
     });
   }
 

@@ -1,12 +1,12 @@
 // GStreamer sources: the gst-launch-1.0 pipeline that turns a camera into exact rgb24 frames on
-// stdout, the same contract as the ffmpeg source (model size, letterboxed with black bars, paced
+// stdout or into a FIFO (what the daemon uses), the same contract as the ffmpeg source (model size, letterboxed with black bars, paced
 // to fps). Pure.
 //
 //   gstreamer-nv  Jetson hardware decode: nvv4l2decoder (NVDEC) → nvvidconv (NVMM → system memory)
 //   gstreamer-sw  software decode (avdec_h264): for machines without NVDEC, and for testing the
 //                 same code path here
 // After decoding both share: videorate (drop to fps) → videoscale add-borders (letterbox) →
-// videoconvert to RGB → fdsink fd=1. H.264 streams only.
+// videoconvert to RGB → fdsink fd=1 (or filesink to a FIFO). H.264 streams only.
 
 export type GstDecoder = 'gstreamer-nv' | 'gstreamer-sw';
 
@@ -33,7 +33,7 @@ export function fpsFraction(fps: number): string {
  * The pipeline as gst-launch-1.0 argv tokens. gst-launch escapes the spaces inside each argument,
  * so a value (a path with spaces) stays one token and needs no quoting; "!" links elements.
  */
-export function gstTokens(s: GstSpec): string[] {
+export function gstTokens(s: GstSpec, output?: string): string[] {
   const u = new URL(s.url);
   let input: string[][];
   if (u.protocol === 'rtsp:' || u.protocol === 'rtsps:') {
@@ -55,7 +55,7 @@ export function gstTokens(s: GstSpec): string[] {
     [`video/x-raw,width=${s.width},height=${s.height},pixel-aspect-ratio=1/1`],
     ['videoconvert'],
     ['video/x-raw,format=RGB'],
-    ['fdsink', 'fd=1', `sync=${sync}`],
+    output === undefined ? ['fdsink', 'fd=1', `sync=${sync}`] : ['filesink', `location=${output}`, `sync=${sync}`],
   ];
   return elements.flatMap((e, i) => (i ? ['!', ...e] : e));
 }
@@ -65,7 +65,7 @@ export function gstPipeline(s: GstSpec): string {
   return gstTokens(s).join(' ');
 }
 
-/** gst-launch-1.0 arguments: quiet (stdout carries frames only), then the pipeline tokens. */
-export function gstArgs(s: GstSpec): string[] {
-  return ['-q', ...gstTokens(s)];
+/** gst-launch-1.0 arguments: quiet (stdout may carry the frames), then the pipeline tokens; `output`: a FIFO path instead of stdout. */
+export function gstArgs(s: GstSpec, output?: string): string[] {
+  return ['-q', ...gstTokens(s, output)];
 }

@@ -10,6 +10,6 @@ export interface GstSourceOptions extends GstSpec, ProcessSourceOptions {
 
 export class GstSource extends ProcessSource {
   constructor(opts: GstSourceOptions) {
-    super(opts, () => ({ path: opts.gstLaunchPath || 'gst-launch-1.0', args: gstArgs(opts) }));
+    super(opts, (output) => ({ path: opts.gstLaunchPath || 'gst-launch-1.0', args: gstArgs(opts, output) }));
   }
 }

@@ -1,12 +1,17 @@
 // One camera: a child process (ffmpeg, gst-launch-1.0) decoding the stream into model-sized RGB24
-// frames on its stdout. A source is a command line and a frame size. Any exit of the process is a
+// frames written to a named pipe (FifoReader: read straight into pooled buffers). A source is a
+// command line and a frame size. Any exit of the process is a
 // lost stream (ffmpeg exits 0 when an RTSP server dies), and a stream that stops sending frames
 // is killed: both restart with exponential backoff.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import type { Readable } from 'node:stream';
-import { basename } from 'node:path';
-import { backoffMs, FrameSplitter } from './ffmpeg-args.js';
+import { basename, join } from 'node:path';
+import { backoffMs } from './ffmpeg-args.js';
+import { FifoReader, makeFifo } from './fifo-reader.js';
+import { FramePool, PooledBuffer } from './frame-pool.js';
 
 export interface Frame {
   camera: string;
@@ -16,7 +21,12 @@ export interface Frame {
   ts: number;
   width: number;
   height: number;
+  /** The pixels: valid while the frame is held (a pooled buffer, reused after the last release). */
   data: Buffer;
+  /** Keep the frame past the call that handed it over (each hold needs a release). */
+  hold(): void;
+  /** Done with the frame: the last release returns its buffer to the source's pool. */
+  release(): void;
 }
 
 /** scheme://user:password@host → scheme://user:****@host, anywhere in a string. Pure. */
@@ -35,6 +45,8 @@ export interface ProcessSourceOptions {
   restartMaxMs: number;
   /** A run this long without trouble resets the backoff. */
   healthyResetSec?: number;
+  /** Where the frame FIFO is made (a private directory inside it); default: the OS temp dir. */
+  runDir?: string;
 }
 
 export type SourceState = 'starting' | 'running' | 'backoff' | 'stopped';
@@ -49,8 +61,10 @@ export interface SourceStatus {
 
 /** Events: 'frame' (Frame), 'state' (SourceState, reason?). */
 export class ProcessSource extends EventEmitter {
-  private proc: ChildProcessByStdio<null, Readable, Readable> | null = null;
-  private splitter: FrameSplitter;
+  private proc: ChildProcessByStdio<null, null, Readable> | null = null;
+  private reader: FifoReader | null = null;
+  private fifoDir: string | null = null;
+  readonly pool: FramePool;
   private seq = 0;
   private attempt = 0;
   private restartTimer: NodeJS.Timeout | null = null;
@@ -65,13 +79,13 @@ export class ProcessSource extends EventEmitter {
   lastError: string | null = null;
   private stderrTail: string[] = [];
 
-  /** command(): program and arguments, asked again at every (re)start. */
+  /** command(output): program and arguments writing frames to the FIFO at `output`, asked again at every (re)start. */
   constructor(
     readonly opts: ProcessSourceOptions,
-    private readonly command: () => { path: string; args: string[] },
+    private readonly command: (output: string) => { path: string; args: string[] },
   ) {
     super();
-    this.splitter = new FrameSplitter(opts.width * opts.height * 3);
+    this.pool = new FramePool(opts.width * opts.height * 3);
   }
 
   /** The program's short name, for messages (set at each start). */
@@ -93,13 +107,19 @@ export class ProcessSource extends EventEmitter {
   async stop(): Promise<void> {
     this.stopping = true;
     this.clearTimers();
+    // No frame after stop(): frames still in the pipe are dropped with the reader.
+    this.reader?.close();
+    this.reader = null;
     const p = this.proc;
     this.setState('stopped');
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    const gone = new Promise<void>((r) => p.once('exit', () => r()));
-    // One SIGTERM does not stop an ffmpeg blocked in network I/O: SIGKILL is the reliable stop.
-    p.kill('SIGKILL');
-    await gone;
+    if (p && p.exitCode === null && p.signalCode === null) {
+      const gone = new Promise<void>((r) => p.once('exit', () => r()));
+      // One SIGTERM does not stop an ffmpeg blocked in network I/O: SIGKILL is the reliable stop.
+      p.kill('SIGKILL');
+      await gone;
+    }
+    if (this.fifoDir) rmSync(this.fifoDir, { recursive: true, force: true });
+    this.fifoDir = null;
   }
 
   /** Kill the running process (the normal restart path takes over). For watchdogs and tests. */
@@ -114,14 +134,20 @@ export class ProcessSource extends EventEmitter {
     this.restartTimer = null;
     if (this.stopping) return;
     this.setState('starting');
-    this.splitter.reset();
     this.startedAt = Date.now();
     this.lastFrameAt = this.startedAt;
-    const { path, args } = this.command();
+    let fifo: string;
+    try {
+      fifo = this.openFifo();
+    } catch (e) {
+      this.lastError = `cannot make the frame pipe: ${(e as Error).message}`;
+      this.scheduleRestart();
+      return;
+    }
+    const { path, args } = this.command(fifo);
     this.program = basename(path);
-    const p = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(path, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc = p;
-    p.stdout.on('data', (chunk: Buffer) => this.onData(chunk));
     p.stderr.setEncoding('utf8');
     p.stderr.on('data', (s: string) => {
       for (const line of s.split('\n')) {
@@ -138,17 +164,30 @@ export class ProcessSource extends EventEmitter {
     this.armStallTimer();
   }
 
-  private onData(chunk: Buffer): void {
-    const frames = this.splitter.push(chunk);
-    if (!frames.length) return;
+  /** A fresh reader on the source's FIFO (made on first use) for the run about to start. */
+  private openFifo(): string {
+    this.fifoDir ??= mkdtempSync(join(this.opts.runDir ?? tmpdir(), 'mobilenet-edge-src-'));
+    const fifo = join(this.fifoDir, 'frames');
+    this.reader?.close();
+    this.reader = null;
+    makeFifo(fifo);
+    this.reader = new FifoReader(fifo, this.pool, { onFrame: (data) => this.onFrame(data), onEnd: () => undefined });
+    return fifo;
+  }
+
+  private onFrame(data: Buffer): void {
+    if (this.stopping) return;
     const now = Date.now();
     this.lastFrameAt = now;
     if (this.state !== 'running') this.setState('running');
     if (this.attempt && now - this.startedAt > (this.opts.healthyResetSec ?? 30) * 1000) this.attempt = 0;
-    for (const data of frames) {
-      const f: Frame = { camera: this.opts.id, seq: this.seq++, ts: now, width: this.opts.width, height: this.opts.height, data };
-      this.emit('frame', f);
-    }
+    const buf = new PooledBuffer(data, this.pool);
+    const f: Frame = {
+      camera: this.opts.id, seq: this.seq++, ts: now, width: this.opts.width, height: this.opts.height, data,
+      hold: () => buf.hold(),
+      release: () => buf.release(),
+    };
+    this.emit('frame', f);
   }
 
   /** Subclasses read informational lines here; return false to keep a line out of the error tail. */
@@ -165,9 +204,11 @@ export class ProcessSource extends EventEmitter {
     this.stallTimer.unref();
   }
 
-  private onExit(p: ChildProcessByStdio<null, Readable, Readable>, code: number | null, signal: NodeJS.Signals | null): void {
+  private onExit(p: ChildProcessByStdio<null, null, Readable>, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.proc !== p) return;
     this.proc = null;
+    this.reader?.close();
+    this.reader = null;
     if (this.stallTimer) clearInterval(this.stallTimer);
     this.stallTimer = null;
     if (this.stopping) return;
@@ -177,6 +218,10 @@ export class ProcessSource extends EventEmitter {
     const tail = this.stderrTail.at(-1);
     this.lastError = tail && !why.startsWith('no frame') ? `${why}: ${tail}` : why;
     if (Date.now() - this.startedAt > (this.opts.healthyResetSec ?? 30) * 1000) this.attempt = 0;
+    this.scheduleRestart();
+  }
+
+  private scheduleRestart(): void {
     const delay = backoffMs(this.attempt++, this.opts.restartMinMs, this.opts.restartMaxMs);
     this.restarts++;
     this.setState('backoff', `${this.lastError}; restarting in ${delay} ms`);

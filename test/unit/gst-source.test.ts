@@ -24,6 +24,7 @@ t.test('pipelines: hardware and software decode share the frame contract', async
   t.match(file, /^filesrc location=\/opt\/demo clip\.mp4 ! qtdemux ! h264parse ! avdec_h264 /);
   t.same(gstArgs(spec).slice(0, 4), ['-q', 'filesrc', 'location=/opt/demo clip.mp4', '!'], 'a path with a space stays one argument');
   t.match(file, /framerate=5\/2 .* fdsink fd=1 sync=true$/);
+  t.match(gstArgs(spec, '/run/x/frames').slice(-3).join(' '), 'filesink location=/run/x/frames sync=true', 'the daemon writes into its FIFO');
   t.throws(() => gstPipeline({ url: 'http://x/y', fps: 5, width: 8, height: 8, decoder: 'gstreamer-sw', rtspTimeoutSec: 1 }), /unsupported camera URL scheme/);
   t.same([10, 2.5, 0.5, 0.25, 7.3].map(fpsFraction), ['10/1', '5/2', '1/2', '1/4', '73/10']);
 });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { encode, FrameDecoder, ProtocolError, packOutputs, unpackOutputs, MAGIC, PREFIX_BYTES } from '../../pipelines/engines/protocol.js';
+import { encode, FrameDecoder, MessageReader, ProtocolError, packOutputs, unpackOutputs, MAGIC, PREFIX_BYTES, type PooledMessage } from '../../pipelines/engines/protocol.js';
 
 t.test('round trip of one frame with a body', async (t) => {
   const body = Buffer.from([1, 2, 3, 4, 5]);
@@ -101,4 +101,70 @@ t.test('encodeParts: the same bytes as encode, body not copied', async (t) => {
   t.equal(payload.buffer, body.buffer, 'the body is passed through, not copied');
   const msgs = new FrameDecoder().push(Buffer.concat([head, payload]));
   t.same(msgs[0].header, { type: 'infer', id: 3 });
+});
+
+// The pull reader the worker uses on stdin: bytes are copied into target() as a socket would.
+function feed(r: MessageReader, bytes: Buffer, maxChunk: number): PooledMessage[] {
+  const out: PooledMessage[] = [];
+  let off = 0;
+  while (off < bytes.length) {
+    const dst = r.target();
+    t.ok(dst.length > 0, 'target is never empty');
+    const n = Math.min(dst.length, maxChunk, bytes.length - off);
+    bytes.copy(dst, 0, off, off + n);
+    off += n;
+    const m = r.advance(n);
+    if (m) out.push(m);
+  }
+  return out;
+}
+
+t.test('MessageReader: the same messages as FrameDecoder whatever the read sizes', async (t) => {
+  const stream = Buffer.concat([
+    encode({ type: 'ping', id: 1 }),
+    encode({ type: 'faces', id: 2, width: 2, height: 1 }, Buffer.from([1, 2, 3, 4, 5, 6])),
+    encode({ type: 'shutdown' }),
+  ]);
+  for (const chunk of [1, 5, 13, 4096]) {
+    const r = new MessageReader();
+    const ms = feed(r, stream, chunk);
+    t.same(ms.map((m) => m.header), [{ type: 'ping', id: 1 }, { type: 'faces', id: 2, width: 2, height: 1 }, { type: 'shutdown' }], `chunks of ${chunk}`);
+    t.same([...ms[1].body], [1, 2, 3, 4, 5, 6]);
+    t.equal(ms[0].body.length, 0);
+  }
+});
+
+t.test('MessageReader: a released body buffer is reused for the next body of that size', async (t) => {
+  const r = new MessageReader();
+  const msg = (v: number) => encode({ type: 'infer', id: v }, Buffer.alloc(64, v));
+  const [a] = feed(r, msg(1), 4096);
+  const [b] = feed(r, msg(2), 4096);
+  t.not(a.body, b.body, 'two bodies held at once are distinct');
+  t.equal(a.body[0], 1, 'the first body is intact while held');
+  const first = a.body;
+  a.release();
+  a.release(); // twice is harmless
+  t.equal(r.idle, 1);
+  const [c] = feed(r, msg(3), 4096);
+  t.equal(c.body, first, 'reused');
+  t.same([c.body[0], c.body[63]], [3, 3]);
+  t.equal(r.idle, 0);
+});
+
+t.test('MessageReader: garbage fails with the reason, and stays failed', async (t) => {
+  const bad = encode({ type: 'ping', id: 1 });
+  bad[0] = 0x58;
+  const r = new MessageReader();
+  t.throws(() => feed(r, bad, 100), /bad magic/);
+  t.throws(() => r.advance(0), /bad magic/, 'stays failed');
+  const big = encode({ type: 'x' }, Buffer.alloc(10));
+  t.throws(() => feed(new MessageReader(4), big, 100), /body of 10 bytes exceeds the 4-byte limit/);
+  const empty = Buffer.from(encode({ type: 'x' }).subarray(0, 12));
+  empty.writeUInt32LE(0, 4);
+  empty.writeUInt32LE(0, 8);
+  t.throws(() => feed(new MessageReader(), empty, 100), /header of 0 bytes/);
+  const notJson = Buffer.concat([encode({ type: 'x' }).subarray(0, 12), Buffer.from('{"ty')]);
+  notJson.writeUInt32LE(4, 4);
+  notJson.writeUInt32LE(0, 8);
+  t.throws(() => feed(new MessageReader(), notJson, 100), /header is not JSON/);
 });

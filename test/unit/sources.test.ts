@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ffmpegArgs, videoFilter, FrameSplitter, backoffMs } from '../../pipelines/sources/ffmpeg-args.js';
+import { ffmpegArgs, videoFilter, backoffMs } from '../../pipelines/sources/ffmpeg-args.js';
 import { FrameSlots } from '../../pipelines/frame-slots.js';
 import { resolveFfmpeg, findOnPath } from '../../pipelines/sources/ffmpeg-path.js';
 
@@ -12,6 +12,9 @@ t.test('RTSP arguments: TCP, I/O timeout in µs, low-latency probing, letterboxe
   t.notMatch(s, /stimeout|rw_timeout|stream_loop/);
   t.equal(a[a.indexOf('-vf') + 1], 'fps=10,scale=128:128:force_original_aspect_ratio=decrease:flags=bilinear,pad=128:128:(ow-iw)/2:(oh-ih)/2:color=black,format=rgb24');
   t.same(a.slice(-5), ['-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
+  // the daemon's output: the source's FIFO, which exists already (-y: no overwrite prompt)
+  const f = ffmpegArgs({ url: 'rtsp://127.0.0.1:8554/cam1', fps: 10, width: 128, height: 128, loop: false, rtspTimeoutSec: 5 }, 'file:/run/x/frames');
+  t.same(f.slice(-6), ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-y', 'file:/run/x/frames']);
 });
 
 t.test('file arguments: real-time pacing and looping', async (t) => {
@@ -20,19 +23,6 @@ t.test('file arguments: real-time pacing and looping', async (t) => {
   t.notMatch(a.join(' '), /rtsp_transport/);
   t.equal(videoFilter({ fps: 5, width: 160, height: 120 }).split(',')[0], 'fps=5');
   t.throws(() => ffmpegArgs({ url: 'http://x/y', fps: 5, width: 8, height: 8, loop: false, rtspTimeoutSec: 1 }), /unsupported camera URL scheme http:/);
-});
-
-t.test('frame splitter cuts exact frames from any chunking', async (t) => {
-  const s = new FrameSplitter(4);
-  t.same(s.push(Buffer.from([1, 2, 3])), []);
-  t.equal(s.pending, 3);
-  const f = s.push(Buffer.from([4, 5, 6, 7, 8, 9, 10, 11, 12, 13]));
-  t.same(f.map((b) => [...b]), [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]]);
-  t.equal(s.pending, 1);
-  s.reset();
-  t.equal(s.pending, 0);
-  t.same(s.push(Buffer.from([1, 1, 1, 1])).length, 1);
-  t.throws(() => new FrameSplitter(0));
 });
 
 t.test('backoff doubles from min to max with bounded jitter', async (t) => {

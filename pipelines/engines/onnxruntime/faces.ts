@@ -1,16 +1,16 @@
 // The faces request inside the onnxruntime worker: one frame in, classified faces out.
-// frame → sharp resize to the detector input → detector → decode + NMS → for each face: crop
-// (margin, squared, clipped) from the full frame with sharp, resize to the classifier input →
+// frame → resize to the detector input → detector → decode + NMS → for each face: crop (margin,
+// squared, clipped) from the full frame, resized to the classifier input (pre/resample.ts) →
 // classifier (one batched run when the graph has a dynamic batch axis) → labels.
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import * as ort from 'onnxruntime-node';
-import sharp from 'sharp';
 import { inputShape, type Manifest } from '../../../models/manifest.js';
 import { toTensor } from '../../../models/preprocess.js';
 import { classify } from '../../../models/classify.js';
 import { decodeDetections } from '../../../models/detect.js';
 import { faceCrop } from '../../pre/crop.js';
 import { letterbox } from '../../pre/tensor.js';
+import { resampleRegion } from '../../pre/resample.js';
 import type { FaceResult, FacesOptions, FacesResultMsg } from '../protocol.js';
 
 export interface Loaded {
@@ -48,14 +48,10 @@ export async function runFaces(det: Loaded, cls: Loaded, frame: Buffer, width: n
   const dm = det.manifest;
   const spec = dm.detect!;
   const dw = dm.input.width, dh = dm.input.height;
-  const raw = { raw: { width, height, channels: 3 as const } };
 
   // 1. detector input: plain stretch (UltraFace) or letterbox, as its manifest says
-  const [pr, pg, pb] = dm.input.padColor;
-  const small = await sharp(frame, raw)
-    .resize(dw, dh, { fit: dm.input.resize === 'stretch' ? 'fill' : 'contain', kernel: 'linear', background: { r: pr, g: pg, b: pb } })
-    .raw()
-    .toBuffer();
+  const fitOf = (m: Manifest) => (m.input.resize === 'stretch' ? ('stretch' as const) : ('letterbox' as const));
+  const small = resampleRegion(frame, width, height, { left: 0, top: 0, width, height }, { width: dw, height: dh, fit: fitOf(dm), padColor: dm.input.padColor });
   const dets = await det.session.run({ [dm.input.name]: new ort.Tensor('float32', toTensor(small, dm.input, dm.preprocess), inputShape(dm)) }, [dm.output.name, spec.boxes]);
   const scores = dets[dm.output.name] as OrtTensor;
   const boxes = dets[spec.boxes] as OrtTensor;
@@ -87,21 +83,15 @@ export async function runFaces(det: Loaded, cls: Loaded, frame: Buffer, width: n
   const t1 = performance.now();
   const cm = cls.manifest;
   const cw = cm.input.width, ch = cm.input.height;
-  const [cr, cg, cb] = cm.input.padColor;
   const margin = o.margin ?? FACE_DEFAULTS.margin;
   const items = faces.map((f) => ({ f, rect: faceCrop(f, width, height, margin) })).filter((x) => x.rect !== null);
-  const pixels = await Promise.all(
-    items.map(({ rect }) =>
-      sharp(frame, raw)
-        .extract(rect!)
-        .resize(cw, ch, { fit: cm.input.resize === 'stretch' ? 'fill' : 'contain', kernel: 'linear', background: { r: cr, g: cg, b: cb } })
-        .raw()
-        .toBuffer(),
-    ),
-  );
   const per = cw * ch * 3;
   const batch = new Float32Array(per * items.length);
-  pixels.forEach((p, i) => toTensor(p, cm.input, cm.preprocess, batch.subarray(i * per, (i + 1) * per)));
+  const pixels = new Uint8Array(per);
+  items.forEach(({ rect }, i) => {
+    resampleRegion(frame, width, height, rect!, { width: cw, height: ch, fit: fitOf(cm), padColor: cm.input.padColor }, pixels);
+    toTensor(pixels, cm.input, cm.preprocess, batch.subarray(i * per, (i + 1) * per));
+  });
   const cropMs = performance.now() - t1;
 
   // 3. classify: one batched run, or one run per face when the batch axis is fixed

@@ -187,6 +187,7 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
       restartMinMs: config.watchdog.restartMinMs,
       restartMaxMs: config.watchdog.restartMaxMs,
       healthyResetSec: config.watchdog.healthyResetSec,
+      batch: config.engine.batch,
     },
     manifest,
     engine,

@@ -3,7 +3,7 @@
 // backoff and the model reloaded.
 import { EventEmitter } from 'node:events';
 import { EngineWorker, type EngineOptions, type InferOutput } from '../pipelines/engines/client.js';
-import type { FacesOptions, FacesResultMsg, LoadedMsg, ProviderRequest } from '../pipelines/engines/protocol.js';
+import type { FacesBatchResultMsg, FacesOptions, FacesResultMsg, LoadedMsg, ProviderRequest } from '../pipelines/engines/protocol.js';
 import { backoffMs } from '../pipelines/sources/ffmpeg-args.js';
 import { ErrorStorm } from './budget.js';
 import type { Logger } from './log.js';
@@ -81,6 +81,10 @@ export class EngineSupervisor extends EventEmitter {
 
   faces(rgb: Buffer, width: number, height: number, options: FacesOptions): Promise<FacesResultMsg> {
     return this.call('faces request', (w) => w.faces(rgb, width, height, options));
+  }
+
+  facesBatch(frames: { data: Buffer; width: number; height: number }[], options: FacesOptions): Promise<FacesBatchResultMsg> {
+    return this.call('faces batch', (w) => w.facesBatch(frames, options));
   }
 
   /** One request to the ready worker: timeouts kill it, answered errors count towards an error storm. */

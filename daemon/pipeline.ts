@@ -5,7 +5,7 @@ import { classify } from '../models/classify.js';
 import { FfmpegSource, type Frame } from '../pipelines/sources/ffmpeg-source.js';
 import { GstSource } from '../pipelines/sources/gst-source.js';
 import type { ProcessSource } from '../pipelines/sources/process-source.js';
-import type { FaceResult, FacesOptions } from '../pipelines/engines/protocol.js';
+import type { FaceResult, FacesOptions, FacesResultMsg } from '../pipelines/engines/protocol.js';
 import { frameLabel, type FaceCounts, type FrameLabel } from '../pipelines/face-events.js';
 import { toSourceBox } from '../pipelines/pre/tensor.js';
 import type { CameraConfig } from './config.js';
@@ -53,6 +53,8 @@ export interface PipelineOptions {
   restartMaxMs: number;
   /** A run this long without trouble resets a camera's backoff (s); default 30. */
   healthyResetSec?: number;
+  /** Faces mode: frames of different cameras sent to the engine together (maxFrames 1 = off). */
+  batch?: { maxFrames: number; waitMs: number };
 }
 
 export interface CameraStats {
@@ -75,6 +77,8 @@ export class Pipeline {
   /** Frames handed to the engine (taken = published + failed once nothing is in flight). */
   private taken = 0;
   private inFlightDone: Promise<void> = Promise.resolve();
+  private batchTimer: NodeJS.Timeout | null = null;
+  private readonly isFaces = (f: Frame) => this.facesCameras.has(f.camera);
   private readonly onEngineReady = () => this.pump();
 
   constructor(
@@ -146,6 +150,7 @@ export class Pipeline {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.batchTimer) clearTimeout(this.batchTimer);
     await Promise.all([...this.sources.values()].map((s) => s.stop()));
   }
 
@@ -172,17 +177,45 @@ export class Pipeline {
     this.pump();
   }
 
+  /**
+   * The frames for the next engine request, or none yet. With batching on, faces-mode frames go
+   * together, up to maxFrames of different cameras; a partial batch waits until the oldest of its
+   * frames is waitMs old (a timer calls pump again), like DeepStream's muxer batched-push-timeout.
+   */
+  private nextFrames(): Frame[] {
+    const b = this.opts.batch;
+    if (!b || b.maxFrames <= 1) {
+      const f = this.slots.take();
+      return f ? [f] : [];
+    }
+    const faces = this.slots.waiting(this.isFaces);
+    if (faces.length && faces.length < b.maxFrames && b.waitMs > 0 && this.slots.size === faces.length) {
+      const due = Math.min(...faces.map((f) => f.ts)) + b.waitMs - Date.now();
+      if (due > 0) {
+        this.batchTimer ??= setTimeout(() => {
+          this.batchTimer = null;
+          this.pump();
+        }, due);
+        return [];
+      }
+    }
+    if (faces.length) return this.slots.takeMany(b.maxFrames, this.isFaces);
+    const f = this.slots.take();
+    return f ? [f] : [];
+  }
+
   private pump(): void {
     if (this.inFlight || this.stopped || !this.engine.ready) return;
-    const f = this.slots.take();
-    if (!f) return;
+    const frames = this.nextFrames();
+    if (!frames.length) return;
     this.inFlight = true;
-    this.taken++;
+    this.taken += frames.length;
     const m = this.manifest;
     const engine = this.engine;
     let settle!: () => void;
     this.inFlightDone = new Promise<void>((r) => (settle = r));
-    const work = this.facesCameras.has(f.camera) ? this.runFaces(f, engine) : engine.infer(f.data, f.width, f.height).then(
+    const f = frames[0];
+    const work = frames.length > 1 ? this.runFacesBatch(frames, engine) : this.facesCameras.has(f.camera) ? this.runFaces(f, engine) : engine.infer(f.data, f.width, f.height).then(
         (out) => {
           const row = out.outputs.get(m.output.name);
           if (!row) throw new Error(`engine result has no output "${m.output.name}"`);
@@ -206,11 +239,11 @@ export class Pipeline {
       .then(
         // Answered, so the worker has read the whole frame: the buffer may be reused. (A frame that
         // failed is left to the garbage collector: a write to a dying worker may still hold it.)
-        () => f.release(),
+        () => frames.forEach((x) => x.release()),
         (e) => {
-          // The frame could not be classified (engine crash, timeout): counted, never retried.
-          this.failed.set(f.camera, (this.failed.get(f.camera) ?? 0) + 1);
-          this.log.debug('frame not classified', { camera: f.camera, frame: f.seq, err: (e as Error).message });
+          // The frames could not be classified (engine crash, timeout): counted, never retried.
+          for (const x of frames) this.failed.set(x.camera, (this.failed.get(x.camera) ?? 0) + 1);
+          this.log.debug('frame not classified', { camera: f.camera, frame: f.seq, frames: frames.length, err: (e as Error).message });
         },
       )
       .catch((e) => this.log.error('result handling failed', { err: (e as Error).message }))
@@ -221,8 +254,18 @@ export class Pipeline {
       });
   }
 
+  private async runFacesBatch(frames: Frame[], engine: EngineSupervisor): Promise<void> {
+    const r = await engine.facesBatch(frames.map((f) => ({ data: f.data, width: f.width, height: f.height })), this.opts.faces ?? {});
+    if (r.results.length !== frames.length) throw new Error(`engine answered ${r.results.length} results for ${frames.length} frames`);
+    r.results.forEach((x, i) => this.facesResult(frames[i], x, engine));
+  }
+
   private async runFaces(f: Frame, engine: EngineSupervisor): Promise<void> {
-    const r = await engine.faces(f.data, f.width, f.height, this.opts.faces ?? {});
+    this.facesResult(f, await engine.faces(f.data, f.width, f.height, this.opts.faces ?? {}), engine);
+  }
+
+  /** A frame's faces answer: its label and counts, boxes in the camera's pixels, out through onFaces. */
+  private facesResult(f: Frame, r: Omit<FacesResultMsg, 'type' | 'id'>, engine: EngineSupervisor): void {
     const { label, counts } = frameLabel(r.faces);
     const deciding = label === 'no_mask' ? r.faces.filter((x) => x.label === 'no_mask').sort((a, b) => b.score - a.score)[0] : label === 'mask' ? [...r.faces].sort((a, b) => a.score - b.score)[0] : undefined;
     const model = engine.loaded?.model ?? { name: this.manifest.name, version: this.manifest.version };

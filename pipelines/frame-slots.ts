@@ -32,6 +32,28 @@ export class FrameSlots<F extends { camera: string }> {
     return undefined;
   }
 
+  /** Up to `n` waiting frames that satisfy `pred`, round-robin over cameras (one per camera). */
+  takeMany(n: number, pred: (f: F) => boolean): F[] {
+    const out: F[] = [];
+    const len = this.order.length;
+    const start = this.next;
+    for (let i = 0; i < len && out.length < n; i++) {
+      const cam = this.order[(start + i) % len];
+      const f = this.slots.get(cam);
+      if (f && pred(f)) {
+        this.slots.delete(cam);
+        out.push(f);
+        this.next = (start + i + 1) % len;
+      }
+    }
+    return out;
+  }
+
+  /** The waiting frames that satisfy `pred` (read only). */
+  waiting(pred: (f: F) => boolean): F[] {
+    return [...this.slots.values()].filter(pred);
+  }
+
   /** Drop everything waiting (counted), e.g. while no engine is available. */
   clear(): number {
     let n = 0;

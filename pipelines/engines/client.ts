@@ -12,6 +12,7 @@ import {
   PROTOCOL_VERSION,
   unpackOutputs,
   type ErrorMsg,
+  type FacesBatchResultMsg,
   type FacesOptions,
   type FacesResultMsg,
   type HelloMsg,
@@ -153,6 +154,13 @@ export class EngineWorker extends EventEmitter {
     return m.header as unknown as FacesResultMsg;
   }
 
+  /** Detect and classify the faces of several RGB24 frames in one request (a batch across cameras). */
+  async facesBatch(frames: { data: Buffer; width: number; height: number }[], options: FacesOptions = {}): Promise<FacesBatchResultMsg> {
+    const header = { type: 'facesBatch', frames: frames.map((f) => ({ width: f.width, height: f.height })), ...options };
+    const m = await this.request(header, frames.map((f) => f.data), this.opts.inferTimeoutMs ?? 5000);
+    return m.header as unknown as FacesBatchResultMsg;
+  }
+
   async infer(rgb: Buffer, width: number, height: number, outputs?: string[]): Promise<InferOutput> {
     const m = await this.request({ type: 'infer', width, height, ...(outputs ? { outputs } : {}) }, rgb, this.opts.inferTimeoutMs ?? 5000);
     const h = m.header as unknown as ResultMsg;
@@ -184,7 +192,7 @@ export class EngineWorker extends EventEmitter {
     if (this.proc && !this.exited) this.proc.kill(signal);
   }
 
-  private request(header: { type: string; [k: string]: unknown }, body: Buffer | undefined, timeoutMs: number): Promise<Message> {
+  private request(header: { type: string; [k: string]: unknown }, body: Buffer | Buffer[] | undefined, timeoutMs: number): Promise<Message> {
     if (!this.proc || this.exited) return Promise.reject(new EngineError('WORKER_EXITED', 'engine worker is not running'));
     const id = this.nextId++;
     return new Promise<Message>((resolve, reject) => {
@@ -193,10 +201,8 @@ export class EngineWorker extends EventEmitter {
         reject(new EngineError('TIMEOUT', `engine worker did not answer ${header.type} within ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
-      // Header and body as two writes: the frame is not copied (it is never modified once taken).
-      const [head, payload] = encodeParts({ ...header, id }, body);
-      this.proc!.stdin.write(head);
-      if (payload.length) this.proc!.stdin.write(payload);
+      // Header and body parts as separate writes: frames are not copied (never modified once taken).
+      for (const part of encodeParts({ ...header, id }, body)) if (part.length) this.proc!.stdin.write(part);
     });
   }
 

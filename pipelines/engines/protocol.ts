@@ -34,18 +34,19 @@ export function encode(header: { type: string; [k: string]: unknown }, body: Buf
 }
 
 /**
- * The same frame as two buffers, [prefix + header, body], so a large body (a camera frame) is
- * written as it is instead of being copied into one buffer first.
+ * The same frame as buffers, [prefix + header, ...body parts], so a large body (camera frames, one
+ * after the other for a batch) is written as it is instead of being copied into one buffer first.
  */
-export function encodeParts(header: { type: string; [k: string]: unknown }, body: Buffer | Uint8Array = EMPTY): [Buffer, Buffer] {
+export function encodeParts(header: { type: string; [k: string]: unknown }, body: Buffer | Uint8Array | (Buffer | Uint8Array)[] = EMPTY): Buffer[] {
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   if (json.length > MAX_HEADER_BYTES) throw new ProtocolError(`header of ${json.length} bytes exceeds ${MAX_HEADER_BYTES}`);
+  const parts = (Array.isArray(body) ? body : [body]).map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength));
   const head = Buffer.allocUnsafe(PREFIX_BYTES + json.length);
   MAGIC.copy(head, 0);
   head.writeUInt32LE(json.length, 4);
-  head.writeUInt32LE(body.byteLength, 8);
+  head.writeUInt32LE(parts.reduce((n, b) => n + b.length, 0), 8);
   json.copy(head, PREFIX_BYTES);
-  return [head, Buffer.from(body.buffer, body.byteOffset, body.byteLength)];
+  return [head, ...parts];
 }
 
 /** Check a 12-byte prefix; returns the header and body lengths, or a message naming what is wrong. */
@@ -354,6 +355,24 @@ export interface FacesResultMsg {
   inferMs: number;
 }
 
+/**
+ * supervisor → worker: several frames in one request (a batch across cameras, engine.batch):
+ * body = the frames' RGB24 pixels one after the other, in `frames` order. The worker detects on
+ * each frame and classifies the crops of all frames in one classifier run. Additive to protocol 1.
+ */
+export interface FacesBatchMsg extends FacesOptions {
+  type: 'facesBatch';
+  id: number;
+  frames: { width: number; height: number }[];
+}
+
+/** worker → supervisor: one result per frame, in order (crop/classify/infer times are the batch's). */
+export interface FacesBatchResultMsg {
+  type: 'facesBatchResult';
+  id: number;
+  results: Omit<FacesResultMsg, 'type' | 'id'>[];
+}
+
 export interface PingMsg {
   type: 'ping';
   id: number;
@@ -373,8 +392,8 @@ export interface ErrorMsg {
   message: string;
 }
 
-export type ToWorker = LoadMsg | LoadDetectorMsg | InferMsg | FacesMsg | PingMsg | ShutdownMsg;
-export type FromWorker = HelloMsg | LoadedMsg | ResultMsg | FacesResultMsg | PongMsg | ErrorMsg;
+export type ToWorker = LoadMsg | LoadDetectorMsg | InferMsg | FacesMsg | FacesBatchMsg | PingMsg | ShutdownMsg;
+export type FromWorker = HelloMsg | LoadedMsg | ResultMsg | FacesResultMsg | FacesBatchResultMsg | PongMsg | ErrorMsg;
 
 /** Pack float32 outputs into one body and the matching result header fields. */
 export function packOutputs(outputs: { name: string; dims: number[]; data: Float32Array }[]): { meta: ResultMsg['outputs']; body: Buffer } {

@@ -1,12 +1,12 @@
 // Stage costs in isolation: ffmpeg decode+scale of the clip alone (ffmpeg -benchmark), the detector's
-// session.run alone, the classifier's session.run alone (batch 1..8), and, for reference, the sharp
-// resize of a 720p frame to the detector input (not in the goal's sum). CPU ms from the process's
+// session.run alone, the classifier's session.run alone (batch 1..8), and, for reference, the worker's
+// resize of a 720p frame to the detector input (pre/resample.ts; not in the goal's sum). CPU ms from the process's
 // own accounting, wall ms medians.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import sharp from 'sharp';
+import { resampleRegion } from '../../pipelines/pre/resample.js';
 import { videoFilter } from '../../pipelines/sources/ffmpeg-args.js';
 import { percentile } from './stats.js';
 import { NO_SPIN } from '../../pipelines/engines/onnxruntime/session.js';
@@ -55,7 +55,8 @@ async function timeRuns(runs: number, fn: () => Promise<unknown>): Promise<Stage
 }
 
 export async function sessionCosts(root: string, runs: number): Promise<Omit<Stages, 'decode'>> {
-  const opts = { logSeverityLevel: 3 as const, graphOptimizationLevel: 'all' as const, extra: NO_SPIN };
+  // As the daemon opens them: spinning off (D19), one intra-op thread (engine.threads default, D21).
+  const opts = { logSeverityLevel: 3 as const, graphOptimizationLevel: 'all' as const, extra: NO_SPIN, intraOpNumThreads: 1 };
   const det = await ort.InferenceSession.create(join(root, 'models/ultraface-rfb-320/ultraface-rfb-320.onnx'), opts);
   const cls = await ort.InferenceSession.create(join(root, 'models/mask-mobilenet/model.onnx'), opts);
   const rnd = (n: number) => Float32Array.from({ length: n }, () => Math.random() * 2 - 1);
@@ -68,7 +69,8 @@ export async function sessionCosts(root: string, runs: number): Promise<Omit<Sta
     classifierBatch[b] = { cpuMs: c.cpuMs / b, wallMs: c.wallMs / b };
   }
   const frame = Buffer.alloc(1280 * 720 * 3, 90);
-  const resize720to320 = await timeRuns(runs, () => sharp(frame, { raw: { width: 1280, height: 720, channels: 3 } }).resize(320, 240, { fit: 'fill', kernel: 'linear' }).raw().toBuffer());
+  const small = new Uint8Array(320 * 240 * 3);
+  const resize720to320 = await timeRuns(runs, async () => resampleRegion(frame, 1280, 720, { left: 0, top: 0, width: 1280, height: 720 }, { width: 320, height: 240, fit: 'stretch', padColor: [0, 0, 0] }, small));
   await det.release();
   await cls.release();
   return { detector, classifier: classifierBatch[1], classifierBatch, resize720to320 };

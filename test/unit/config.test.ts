@@ -79,7 +79,7 @@ t.test('embedded default (no file): demo clip, embedded broker, bundled model', 
   t.equal(fileURLToPath(c.cameras[0].url), path.join(root, 'models/demo/demo.mp4'));
   t.equal(c.model.path, path.join(root, DEFAULT_MODEL));
   t.ok(path.isAbsolute(c.model.path));
-  t.same(c.engine, { backend: 'onnxruntime', executionProviders: ['cpu'], threads: 1, inferenceTimeoutMs: 10000 });
+  t.same(c.engine, { backend: 'onnxruntime', executionProviders: ['cpu'], threads: 1, inferenceTimeoutMs: 10000, batch: { maxFrames: 1, waitMs: 0 } });
   t.equal(c.source.ffmpegPath, '');
   t.equal(c.log.level, 'info');
 });
@@ -221,12 +221,12 @@ t.test('qos out of range and other value errors', async (t) => {
     'c.json': JSON.stringify({
       mqtt: { qos: 3, embeddedPort: 70000, reconnectMinMs: 60000, reconnectMaxMs: 1000 },
       cameras: [{ id: 'c', url: 'rtsp://cam/s', fps: 61, loop: 'yes' }],
-      engine: { executionProviders: [], threads: -1 },
+      engine: { executionProviders: [], threads: -1, batch: { maxFrames: 0, waitMs: 5000 } },
       source: 'ffmpeg',
     }),
   });
   const ps = problemsOf(t, () => loadConfig({ file: path.join(root, 'c.json'), packageRoot: root, env: {} }));
-  t.same(paths(ps), ['cameras[0].fps', 'cameras[0].loop', 'engine.executionProviders', 'engine.threads', 'mqtt.embeddedPort', 'mqtt.qos', 'mqtt.reconnectMinMs', 'source']);
+  t.same(paths(ps), ['cameras[0].fps', 'cameras[0].loop', 'engine.batch.maxFrames', 'engine.batch.waitMs', 'engine.executionProviders', 'engine.threads', 'mqtt.embeddedPort', 'mqtt.qos', 'mqtt.reconnectMinMs', 'source']);
   t.match(find(ps, 'mqtt.qos'), /must be 0, 1 or 2 \(got 3\)/);
   t.match(find(ps, 'cameras[0].fps'), /1\.\.60/);
   t.match(find(ps, 'mqtt.reconnectMinMs'), /must not exceed mqtt.reconnectMaxMs/);

@@ -47,6 +47,32 @@ t.test('faces in real scenes: counts as the reference, boxes inside the frame, l
   t.equal(few.faces.length, 3, 'maxFaces');
 });
 
+t.test('a batch across cameras: per frame the same faces as one request each, one classifier run for all crops', async (t) => {
+  const w = await worker(t);
+  const frames = await Promise.all(['coral-face.jpg', 'aizoo-demo2.jpg', 'linzaer-imgs-19.jpg'].map(async (f) => {
+    const { data, info } = await rgbOf(scene(f));
+    return { data, width: info.width, height: info.height };
+  }));
+  frames.push({ data: frame(640, 360, [40, 40, 40]), width: 640, height: 360 }); // a camera with nobody
+  const batch = await w.facesBatch(frames);
+  t.equal(batch.results.length, 4);
+  for (const [i, f] of frames.entries()) {
+    const one = await w.faces(f.data, f.width, f.height);
+    const strip = (r: typeof one.faces) => r.map((x) => ({ box: x.box, label: x.label, score: Math.round(x.score * 1e4) }));
+    t.same(strip(batch.results[i].faces), strip(one.faces), `frame ${i}: same boxes, labels and scores as alone`);
+  }
+  const n = batch.results.reduce((a, r) => a + r.faces.length, 0);
+  t.ok(n >= 9, `${n} faces in the batch`);
+  t.ok(batch.results.every((r) => r.classifierRuns === 1), 'all crops of the batch in one classifier run');
+  t.same(batch.results[3].faces, []);
+  const e = await w.facesBatch([]).then(() => null, (x) => x);
+  t.equal(codeOf(e), 'BAD_REQUEST');
+  t.match((e as Error).message, /a batch has 1\.\.64 frames \(got 0\)/);
+  const e2 = await w.facesBatch([{ data: Buffer.alloc(10), width: 64, height: 64 }]).then(() => null, (x) => x);
+  t.match((e2 as Error).message, /frame 0: frame has 10 bytes, expected 12288 for 64x64 RGB24/);
+  t.equal((await w.faces(frames[1].data, frames[1].width, frames[1].height)).faces.length, 1, 'still serving');
+});
+
 t.test('no faces: an empty result, not an error', async (t) => {
   const w = await worker(t);
   const r = await w.faces(frame(640, 360, [40, 40, 40]), 640, 360);

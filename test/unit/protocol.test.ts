@@ -101,6 +101,13 @@ t.test('encodeParts: the same bytes as encode, body not copied', async (t) => {
   t.equal(payload.buffer, body.buffer, 'the body is passed through, not copied');
   const msgs = new FrameDecoder().push(Buffer.concat([head, payload]));
   t.same(msgs[0].header, { type: 'infer', id: 3 });
+  // several body parts (a batch of frames): one body, the parts one after the other, none copied
+  const a = Buffer.alloc(3, 1), b = Buffer.alloc(2, 2);
+  const parts = encodeParts({ type: 'facesBatch', id: 4 }, [a, b]);
+  t.equal(parts.length, 3);
+  t.equal(parts[1].buffer, a.buffer);
+  const [m] = new FrameDecoder().push(Buffer.concat(parts));
+  t.same([...m.body], [1, 1, 1, 2, 2]);
 });
 
 // The pull reader the worker uses on stdin: bytes are copied into target() as a socket would.

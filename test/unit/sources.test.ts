@@ -53,6 +53,18 @@ t.test('frame slots: newest wins, drops counted, round robin', async (t) => {
   t.same(Object.fromEntries(s.dropped), { a: 1, b: 1 });
 });
 
+t.test('frame slots: a batch takes one frame per camera, round robin, only those asked for', async (t) => {
+  const s = new FrameSlots<{ camera: string; n: number }>();
+  for (const camera of ['a', 'b', 'c', 'd']) s.offer({ camera, n: 1 });
+  const notC = (f: { camera: string }) => f.camera !== 'c';
+  t.same(s.waiting(notC).map((f) => f.camera), ['a', 'b', 'd']);
+  t.same(s.takeMany(2, notC).map((f) => f.camera), ['a', 'b']);
+  s.offer({ camera: 'a', n: 2 });
+  t.same(s.takeMany(5, notC).map((f) => f.camera + f.n), ['d1', 'a2'], 'continues after the last camera taken');
+  t.same(s.takeMany(5, notC), []);
+  t.same(s.take(), { camera: 'c', n: 1 }, 'the others stay for take()');
+});
+
 t.test('ffmpeg resolution: config, then PATH, then the npm package', async (t) => {
   t.same(resolveFfmpeg('/opt/ffmpeg'), { path: '/opt/ffmpeg', origin: 'config' });
   t.equal(findOnPath('definitely-not-a-command-xyz'), null);

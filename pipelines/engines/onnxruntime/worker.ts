@@ -6,10 +6,10 @@ import type { Manifest } from '../../../models/manifest.js';
 import { inputShape } from '../../../models/manifest.js';
 import { toTensor } from '../../../models/preprocess.js';
 import { readModel, ModelFileError } from '../../../models/model-file.js';
-import { PROTOCOL_VERSION, packOutputs, type FacesMsg, type InferMsg, type LoadDetectorMsg, type LoadMsg, type Message } from '../protocol.js';
+import { PROTOCOL_VERSION, packOutputs, type FacesBatchMsg, type FacesMsg, type InferMsg, type LoadDetectorMsg, type LoadMsg, type Message } from '../protocol.js';
 import { serveStdio } from '../stdio-channel.js';
 import { openSession, ModelMismatchError, runtimeVersion } from './session.js';
-import { facesRequestProblem, runFaces, type Loaded } from './faces.js';
+import { facesRequestProblem, runFaces, runFacesBatch, type FacesFrame, type Loaded } from './faces.js';
 
 let active: { session: InferenceSession; manifest: Manifest; tensor: Float32Array } | null = null;
 let detector: Loaded | null = null;
@@ -27,6 +27,8 @@ const send = serveStdio(async (m: Message) => {
         return await infer(h as unknown as InferMsg, m.body);
       case 'faces':
         return await faces(h as unknown as FacesMsg, m.body);
+      case 'facesBatch':
+        return await facesBatch(h as unknown as FacesBatchMsg, m.body);
       case 'ping':
         return send({ type: 'pong', id: h.id as number, busy });
       case 'shutdown':
@@ -90,6 +92,33 @@ async function faces(msg: FacesMsg, body: Buffer): Promise<void> {
   try {
     const r = await runFaces(detector, active, body, msg.width, msg.height, msg);
     send({ type: 'facesResult', id: msg.id, ...r });
+  } finally {
+    busy = false;
+  }
+}
+
+/** Up to this many frames in one facesBatch request. */
+const MAX_BATCH_FRAMES = 64;
+
+async function facesBatch(msg: FacesBatchMsg, body: Buffer): Promise<void> {
+  if (injected(msg.id)) return;
+  if (!active || !detector) return send({ type: 'error', id: msg.id, code: 'NOT_LOADED', message: !active ? 'no classifier is loaded' : 'no detector is loaded (send loadDetector first)' });
+  if (active.manifest.task !== 'classify') return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: 'the loaded model is not a classifier' });
+  const sizes = Array.isArray(msg.frames) ? msg.frames : [];
+  if (sizes.length < 1 || sizes.length > MAX_BATCH_FRAMES) return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: `a batch has 1..${MAX_BATCH_FRAMES} frames (got ${sizes.length})` });
+  const frames: FacesFrame[] = [];
+  let off = 0;
+  for (const [i, f] of sizes.entries()) {
+    const bytes = f.width * f.height * 3;
+    const problem = facesRequestProblem(f.width, f.height, Math.min(bytes, body.length - off), msg);
+    if (problem) return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: `frame ${i}: ${problem}` });
+    frames.push({ data: body.subarray(off, off + bytes), width: f.width, height: f.height });
+    off += bytes;
+  }
+  if (off !== body.length) return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: `the body has ${body.length} bytes, the frames take ${off}` });
+  busy = true;
+  try {
+    send({ type: 'facesBatchResult', id: msg.id, results: await runFacesBatch(detector, active, frames, msg) });
   } finally {
     busy = false;
   }

@@ -37,6 +37,8 @@ export interface FacesFrameResult extends Omit<FrameResult, 'label' | 'score'> {
   detector: { name: string; version: string };
   detectMs: number;
   classifyMs: number;
+  /** Frames in the engine request this one was part of, when batched across cameras (> 1). */
+  batch?: number;
 }
 
 export interface PipelineOptions {
@@ -257,7 +259,7 @@ export class Pipeline {
   private async runFacesBatch(frames: Frame[], engine: EngineSupervisor): Promise<void> {
     const r = await engine.facesBatch(frames.map((f) => ({ data: f.data, width: f.width, height: f.height })), this.opts.faces ?? {});
     if (r.results.length !== frames.length) throw new Error(`engine answered ${r.results.length} results for ${frames.length} frames`);
-    r.results.forEach((x, i) => this.facesResult(frames[i], x, engine));
+    r.results.forEach((x, i) => this.facesResult(frames[i], x, engine, frames.length));
   }
 
   private async runFaces(f: Frame, engine: EngineSupervisor): Promise<void> {
@@ -265,7 +267,7 @@ export class Pipeline {
   }
 
   /** A frame's faces answer: its label and counts, boxes in the camera's pixels, out through onFaces. */
-  private facesResult(f: Frame, r: Omit<FacesResultMsg, 'type' | 'id'>, engine: EngineSupervisor): void {
+  private facesResult(f: Frame, r: Omit<FacesResultMsg, 'type' | 'id'>, engine: EngineSupervisor, batch = 1): void {
     const { label, counts } = frameLabel(r.faces);
     const deciding = label === 'no_mask' ? r.faces.filter((x) => x.label === 'no_mask').sort((a, b) => b.score - a.score)[0] : label === 'mask' ? [...r.faces].sort((a, b) => a.score - b.score)[0] : undefined;
     const model = engine.loaded?.model ?? { name: this.manifest.name, version: this.manifest.version };
@@ -291,6 +293,7 @@ export class Pipeline {
         inferMs: round(r.inferMs),
         detectMs: round(r.detectMs),
         classifyMs: round(r.cropMs + r.classifyMs),
+        ...(batch > 1 ? { batch } : {}),
       },
       f,
       r.faces,

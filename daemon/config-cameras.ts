@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ConfigProblem } from './config.js';
+import { MOTION_DEFAULTS } from '../pipelines/motion.js';
 
 export const DEMO_CLIP = 'models/demo/demo.mp4';
 
@@ -32,10 +33,47 @@ export interface CameraConfig {
   decoder?: CameraDecoder;
   /** classify mode: only this region [x, y, w, h] of the camera's picture (source pixels) is classified. */
   roi?: [number, number, number, number];
+  /** faces mode: skip detection on frames without motion and republish the last result (docs/CONFIG.md). */
+  motion?: CameraMotion;
+}
+
+/** Motion gating of one faces-mode camera, defaults filled in (pipelines/motion.ts, docs/DECISIONS.md D21). */
+export interface CameraMotion {
+  enabled: boolean;
+  pixelThreshold: number;
+  areaThreshold: number;
+  maxReuseSec: number;
+}
+export const MOTION_DEFAULT: CameraMotion = { enabled: false, ...MOTION_DEFAULTS };
+const MOTION_KEYS = Object.keys(MOTION_DEFAULT);
+
+/** `cameras[i].motion`: problems as [sub-key ('' = the object itself), message]. */
+export function checkMotion(m: unknown, mode: unknown): [string, string][] {
+  if (!isObj(m)) return [['', `expected an object { enabled, pixelThreshold, areaThreshold, maxReuseSec } (got ${show(m)})`]];
+  const out: [string, string][] = [];
+  for (const k of Object.keys(m)) if (!MOTION_KEYS.includes(k)) out.push([`.${k}`, 'unknown key']);
+  if (m.enabled !== undefined && typeof m.enabled !== 'boolean') out.push(['.enabled', `must be true or false (got ${show(m.enabled)})`]);
+  const p = m.pixelThreshold;
+  if (p !== undefined && (typeof p !== 'number' || !Number.isInteger(p) || p < 1 || p > 254))
+    out.push(['.pixelThreshold', `must be an integer 1..254 (luma levels a sampled cell must move to count as changed; got ${show(p)})`]);
+  const a = m.areaThreshold;
+  if (a !== undefined && (typeof a !== 'number' || !Number.isFinite(a) || a < 0 || a >= 1))
+    out.push(['.areaThreshold', `must be a number 0..<1 (fraction of cells that must change; got ${show(a)})`]);
+  const r = m.maxReuseSec;
+  if (r !== undefined && (typeof r !== 'number' || !Number.isFinite(r) || r < 0.1 || r > 3600))
+    out.push(['.maxReuseSec', `must be a number 0.1..3600 (seconds; got ${show(r)})`]);
+  if (m.enabled === true && mode === 'classify')
+    out.push(['.enabled', 'motion gating applies to "mode": "faces" (it skips the face detector); a classify camera classifies every frame']);
+  return out;
+}
+
+/** The effective motion settings: the file's keys over MOTION_DEFAULT. */
+export function resolveMotion(m: Partial<CameraMotion>): CameraMotion {
+  return { ...MOTION_DEFAULT, ...m };
 }
 
 const CAMERA_ID = /^[A-Za-z0-9_-]{1,64}$/;
-const CAMERA_KEYS = ['id', 'url', 'fps', 'loop', 'decoder', 'mode', 'frameWidth', 'frameHeight', 'roi'];
+const CAMERA_KEYS = ['id', 'url', 'fps', 'loop', 'decoder', 'mode', 'frameWidth', 'frameHeight', 'roi', 'motion'];
 export const FRAME_DEFAULT = { width: 1280, height: 720 } as const;
 export const CAMERA_FPS_DEFAULT = 10;
 export const MASK = '********';
@@ -139,6 +177,7 @@ export function checkCameras(v: unknown, requireOne: boolean): ConfigProblem[] {
     else if (cam.decoder !== undefined && cam.decoder !== 'ffmpeg' && cam.loop === true)
       out.push({ path: `${at}.loop`, message: 'looping a clip needs decoder "ffmpeg" (GStreamer sources restart at the end of a file instead)' });
     if (cam.roi !== undefined) out.push(...checkRoi(cam.roi, cam.mode, cam.decoder).map((message) => ({ path: `${at}.roi`, message })));
+    if (cam.motion !== undefined) out.push(...checkMotion(cam.motion, cam.mode).map(([k, message]) => ({ path: `${at}.motion${k}`, message })));
   });
   return out;
 }

@@ -15,10 +15,10 @@ import { BACKENDS, backendOf, checkBackend, type Backend } from './config-backen
 
 import { isSecretKey } from './secrets.js';
 import { bool, CAMERAS_MARKER, executionProviders, fail, intRange, mqttUrl, numRange, oneOf, parseConvictErrors, qosFormat, schemaPaths, stringFormat, structural, topicSafe, type SchemaTree } from './config-convict.js';
-import { CAMERA_FPS_DEFAULT, FRAME_DEFAULT, MASK, checkCameras, defaultCameras, isFile, isObj, maskUrl, show, type CameraConfig, type CameraMode, type Obj } from './config-cameras.js';
+import { CAMERA_FPS_DEFAULT, FRAME_DEFAULT, MASK, checkCameras, defaultCameras, isFile, isObj, maskUrl, resolveMotion, show, type CameraConfig, type CameraMode, type Obj } from './config-cameras.js';
 export { isSecretKey } from './secrets.js';
-export { CAMERA_DECODERS, CAMERA_MODES, DEMO_CLIP, FRAME_DEFAULT, checkCameras, checkRoi, defaultCameras, maskUrl } from './config-cameras.js';
-export type { CameraConfig, CameraDecoder, CameraMode } from './config-cameras.js';
+export { CAMERA_DECODERS, CAMERA_MODES, DEMO_CLIP, FRAME_DEFAULT, MOTION_DEFAULT, checkCameras, checkMotion, checkRoi, defaultCameras, maskUrl } from './config-cameras.js';
+export type { CameraConfig, CameraDecoder, CameraMode, CameraMotion } from './config-cameras.js';
 export const DEFAULT_MODEL = 'models/mask-mobilenet/model.json';
 export const DEFAULT_DETECTOR = 'models/ultraface-rfb-320/model.json';
 
@@ -162,7 +162,7 @@ function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cam
       ...mqttSecuritySchema,
     },
     cameras: {
-      doc: 'Cameras: [{ id, url (rtsp://, rtsps://, file://), fps (1..60, default 10), loop (default false), decoder (ffmpeg | gstreamer-nv | gstreamer-sw, default ffmpeg) }].',
+      doc: 'Cameras: [{ id, url (rtsp://, rtsps://, file://), fps (1..60, default 10), loop (default false), decoder (ffmpeg | gstreamer-nv | gstreamer-sw, default ffmpeg), mode, frameWidth, frameHeight, roi, motion }] (docs/CONFIG.md).',
       format: (x: unknown) => {
         const p = checkCameras(x, requireCamera);
         if (p.length) {
@@ -395,6 +395,8 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; packa
       ...(mode === 'faces' ? { frameWidth: cam.frameWidth ?? FRAME_DEFAULT.width, frameHeight: cam.frameHeight ?? FRAME_DEFAULT.height } : {}),
       ...(cam.decoder && cam.decoder !== 'ffmpeg' ? { decoder: cam.decoder } : {}),
       ...(cam.roi ? { roi: cam.roi } : {}),
+      // faces mode only; a disabled block on a classify camera is accepted and dropped
+      ...(cam.motion && mode === 'faces' ? { motion: resolveMotion(cam.motion) } : {}),
     };
   });
   let detectorPath = c.faces?.detector ?? '';

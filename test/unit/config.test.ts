@@ -460,6 +460,54 @@ t.test('faces mode: default for cameras in a file, detector resolved, settings v
   t.same(paths(ps), ['cameras[0].frameWidth', 'cameras[0].mode', 'faces.margin', 'faces.publish', 'faces.stateHysteresis']);
 });
 
+t.test('motion gating: per faces camera, off unless enabled, defaults filled in, every bad key named', async (t) => {
+  const root = packageRoot(t, {
+    'm.json': JSON.stringify({
+      cameras: [
+        { id: 'a', url: 'rtsp://cam/a' },
+        { id: 'b', url: 'rtsp://cam/b', motion: { enabled: true } },
+        { id: 'c', url: 'rtsp://cam/c', motion: { enabled: true, pixelThreshold: 30, areaThreshold: 0.01, maxReuseSec: 5 } },
+        { id: 'd', url: 'rtsp://cam/d', motion: {} },
+        { id: 'e', url: 'rtsp://cam/e', mode: 'classify', motion: { enabled: false } },
+      ],
+    }),
+    'bad.json': JSON.stringify({
+      cameras: [
+        { id: 'a', url: 'rtsp://cam/a', motion: { enabled: 'yes', pixelThreshold: 0, areaThreshold: 1, maxReuseSec: 0, sensitivity: 3 } },
+        { id: 'b', url: 'rtsp://cam/b', motion: true },
+        { id: 'c', url: 'rtsp://cam/c', mode: 'classify', motion: { enabled: true } },
+        { id: 'd', url: 'rtsp://cam/d', motion: { pixelThreshold: 20.5, areaThreshold: -0.1, maxReuseSec: 7200 } },
+      ],
+    }),
+  });
+  const c = loadConfig({ file: path.join(root, 'm.json'), packageRoot: root, env: {} });
+  t.same(c.cameras.map((x) => x.motion), [
+    undefined,
+    { enabled: true, pixelThreshold: 20, areaThreshold: 0.005, maxReuseSec: 2 },
+    { enabled: true, pixelThreshold: 30, areaThreshold: 0.01, maxReuseSec: 5 },
+    { enabled: false, pixelThreshold: 20, areaThreshold: 0.005, maxReuseSec: 2 },
+    undefined,
+  ], 'absent = off; a classify camera\'s disabled block is dropped');
+  const ps = problemsOf(t, () => loadConfig({ file: path.join(root, 'bad.json'), packageRoot: root, env: {} }));
+  t.same(paths(ps), [
+    'cameras[0].motion.areaThreshold', 'cameras[0].motion.enabled', 'cameras[0].motion.maxReuseSec', 'cameras[0].motion.pixelThreshold', 'cameras[0].motion.sensitivity',
+    'cameras[1].motion',
+    'cameras[2].motion.enabled',
+    'cameras[3].motion.areaThreshold', 'cameras[3].motion.maxReuseSec', 'cameras[3].motion.pixelThreshold',
+  ]);
+  t.match(find(ps, 'cameras[0].motion.sensitivity'), /unknown key/);
+  t.match(find(ps, 'cameras[0].motion.enabled'), /must be true or false \(got "yes"\)/);
+  t.match(find(ps, 'cameras[0].motion.pixelThreshold'), /integer 1\.\.254.*got 0/);
+  t.match(find(ps, 'cameras[0].motion.areaThreshold'), /0\.\.<1.*got 1\)/);
+  t.match(find(ps, 'cameras[0].motion.maxReuseSec'), /0\.1\.\.3600.*got 0\)/);
+  t.match(find(ps, 'cameras[1].motion'), /expected an object .* \(got true\)/);
+  t.match(find(ps, 'cameras[2].motion.enabled'), /applies to "mode": "faces"/);
+  t.match(find(ps, 'cameras[3].motion.maxReuseSec'), /got 7200/);
+  const lines: string[] = [];
+  t.equal(checkConfig(path.join(root, 'bad.json'), root, (l) => lines.push(l), {}), 78, '--check-config exits 78');
+  t.match(lines.join('\n'), /cameras\[2\]\.motion\.enabled/);
+});
+
 t.test('faces.detector must be a detector', async (t) => {
   const root = packageRoot(t, { 'd.json': JSON.stringify({ cameras: [{ id: 'a', url: 'rtsp://cam/a' }], faces: { detector: 'models/mask-mobilenet/model.json' } }) });
   const ps = problemsOf(t, () => loadConfig({ file: path.join(root, 'd.json'), packageRoot: root, env: {} }));

@@ -26,6 +26,7 @@ export class Metrics {
       });
     perCamera('mobilenet_edge_frames_in_total', 'Frames delivered by the camera process.', (c) => c.frames);
     perCamera('mobilenet_edge_frames_out_total', 'Frames classified and published.', (c) => c.results);
+    perCamera('mobilenet_edge_frames_reused_total', 'Frames not sent to the detector (no motion, cameras[].motion): the last result was published again.', (c) => c.reused ?? 0);
     perCamera('mobilenet_edge_frames_dropped_total', 'Frames dropped (newer frame waiting, engine down or failing).', (c) => c.dropped);
     perCamera('mobilenet_edge_camera_restarts_total', 'Camera process restarts.', (c) => c.restarts);
     new Gauge({

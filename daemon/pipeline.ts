@@ -10,6 +10,7 @@ import { frameLabel, type FaceCounts, type FrameLabel } from '../pipelines/face-
 import { toSourceBox } from '../pipelines/pre/tensor.js';
 import type { CameraConfig } from './config.js';
 import type { EngineSupervisor } from './engine-supervisor.js';
+import { MotionReuse } from './motion-reuse.js';
 import type { Logger } from './log.js';
 
 export interface FrameResult {
@@ -39,6 +40,9 @@ export interface FacesFrameResult extends Omit<FrameResult, 'label' | 'score'> {
   classifyMs: number;
   /** Frames in the engine request this one was part of, when batched across cameras (> 1). */
   batch?: number;
+  /** Motion gating: true when this frame was not detected and the result of frame `reusedFrom` was published again. */
+  reused?: boolean;
+  reusedFrom?: number;
 }
 
 export interface PipelineOptions {
@@ -63,6 +67,8 @@ export interface CameraStats {
   frames: number;
   results: number;
   dropped: number;
+  /** Frames answered with the last result instead of a detection (motion gating). */
+  reused: number;
   restarts: number;
   state: string;
   lastError: string | null;
@@ -76,6 +82,7 @@ export class Pipeline {
   private failed = new Map<string, number>();
   private stopped = false;
   private facesCameras = new Set<string>();
+  private readonly motion = new MotionReuse();
   /** Frames handed to the engine (taken = published + failed once nothing is in flight). */
   private taken = 0;
   private inFlightDone: Promise<void> = Promise.resolve();
@@ -97,6 +104,7 @@ export class Pipeline {
       const width = faces ? (cam.frameWidth ?? 1280) : this.manifest.input.width;
       const height = faces ? (cam.frameHeight ?? 720) : this.manifest.input.height;
       if (faces) this.facesCameras.add(cam.id);
+      this.motion.add(cam);
       const common = {
         id: cam.id,
         url: cam.url,
@@ -115,6 +123,7 @@ export class Pipeline {
           : new FfmpegSource({ ...common, loop: cam.loop, ffmpegPath: this.opts.ffmpegPath, ...(cam.roi ? { roi: cam.roi } : {}) });
       const log = this.log.child({ camera: cam.id });
       src.on('state', (state: string, reason?: string) => (state === 'backoff' ? log.warn('camera stream lost', { reason }) : log.info(`camera ${state}`)));
+      src.on('state', (state: string) => state !== 'running' && this.motion.reset(cam.id));
       src.on('frame', (f: Frame) => this.onFrame(f));
       this.sources.set(cam.id, src);
       src.start();
@@ -164,6 +173,7 @@ export class Pipeline {
         frames: st.frames,
         results: this.results.get(id) ?? 0,
         dropped: (this.slots.dropped.get(id) ?? 0) + (this.failed.get(id) ?? 0),
+        reused: this.motion.reusedCount(id),
         restarts: st.restarts,
         state: st.state,
         lastError: st.lastError,
@@ -174,6 +184,16 @@ export class Pipeline {
 
   private onFrame(f: Frame): void {
     if (this.stopped) return f.release();
+    const reuse = this.motion.offer(f);
+    if (reuse) {
+      // no motion since the last detection: its result again, the frame never reaches the engine
+      try {
+        this.opts.onFaces?.(reuse.result, f, reuse.workingFaces);
+      } catch (e) {
+        this.log.error('result handling failed', { err: (e as Error).message });
+      }
+      return f.release();
+    }
     // A frame displaced from its camera's slot was never sent: its buffer goes back to the pool.
     this.slots.offer(f)?.release();
     this.pump();
@@ -250,6 +270,7 @@ export class Pipeline {
       )
       .catch((e) => this.log.error('result handling failed', { err: (e as Error).message }))
       .finally(() => {
+        this.motion.settled(f);
         this.inFlight = false;
         settle();
         setImmediate(() => this.pump());
@@ -275,7 +296,7 @@ export class Pipeline {
     this.results.set(f.camera, (this.results.get(f.camera) ?? 0) + 1);
     const round = (x: number) => Math.round(x * 100) / 100;
     const src = this.sources.get(f.camera)?.sourceSize ?? null;
-    this.opts.onFaces?.(
+    this.facesDetected(
       {
         camera: f.camera,
         frame: f.seq,
@@ -298,5 +319,11 @@ export class Pipeline {
       f,
       r.faces,
     );
+  }
+
+  /** A detected faces result: the motion gate's new reference and last result, then out. */
+  private facesDetected(r: FacesFrameResult, f: Frame, workingFaces: readonly FaceResult[]): void {
+    this.motion.detected(f, r, workingFaces);
+    this.opts.onFaces?.(r, f, workingFaces);
   }
 }

@@ -19,6 +19,8 @@ export interface CameraHealth {
   frames: number;
   results: number;
   dropped: number;
+  /** Frames answered with the last result (motion gating); published like results. */
+  reused: number;
   restarts: number;
   restartsInWindow: number;
   lastError: string | null;

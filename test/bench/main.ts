@@ -1,8 +1,11 @@
 #!/usr/bin/env node
-// npm run bench [-- --quick] [--cameras 1,2,4,8] [--seconds 15] [--no-doc] [--no-swap] [--only daemon|peer]
+// npm run bench [-- --quick] [--cameras 1,2,4,8] [--seconds 15] [--no-doc] [--no-swap] [--only daemon|peer] [--entrance]
 // Stage costs in isolation, then the daemon and the Python peer side by side on 1, 2, 4, 8 cameras
 // (the same 720p 10 fps clip served as N RTSP streams), capacity, the model swap under load.
 // Writes bench-results/bench-<date>.json (git-ignored) and appends the results to docs/BENCHMARKS.md.
+// --entrance instead compares, on the entrance-like clip (people a fifth of the time), the daemon with
+// motion gating off, with it on, and the peer (test/bench/entrance.ts); --seconds defaults to one loop
+// of the clip (25 s, --quick 10 s); bench-results/entrance-<date>.json.
 import { parseArgs } from 'node:util';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +15,8 @@ import { clip720, machine, startInfra } from './infra.js';
 import { decodeCost, sessionCosts, type Stages } from './stages.js';
 import { loadavg, measure, type RunResult } from './systems.js';
 import { swapUnderLoad, type SwapResult } from './swap.js';
-import { report } from './report.js';
+import { entranceReport, report } from './report.js';
+import { entranceBench } from './entrance.js';
 
 const { values } = parseArgs({
   options: {
@@ -22,11 +26,13 @@ const { values } = parseArgs({
     'no-doc': { type: 'boolean', default: false },
     'no-swap': { type: 'boolean', default: false },
     only: { type: 'string' },
+    entrance: { type: 'boolean', default: false },
   },
 });
 const quick = values.quick!;
 const counts = (values.cameras ?? (quick ? '1,2,4' : '1,2,4,8')).split(',').map(Number);
 const seconds = Number(values.seconds ?? (quick ? 6 : 15));
+const command = `npm run bench${process.argv.slice(2).length ? ' -- ' + process.argv.slice(2).join(' ') : ''}`;
 const settle = quick ? 2 : 3;
 const FPS = 10;
 const root = packageRoot();
@@ -36,6 +42,19 @@ const started = new Date();
 const loadStart = await loadavg();
 
 log(`load at start: ${loadStart}`);
+if (values.entrance) {
+  const e = await entranceBench({ root, counts, quick, seconds: values.seconds ? seconds : undefined, settle, fps: FPS, systems, log });
+  const result = { date: started.toISOString(), machine: machine(), command, load: { start: loadStart, end: await loadavg() }, ...e };
+  const outDir = join(root, 'bench-results');
+  mkdirSync(outDir, { recursive: true });
+  const jsonFile = join(outDir, `entrance-${started.toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(jsonFile, JSON.stringify(result, null, 2));
+  const md = entranceReport(result);
+  process.stdout.write(md + '\n');
+  if (!values['no-doc']) appendFileSync(join(root, 'docs/BENCHMARKS.md'), '\n' + md);
+  log(`JSON: ${jsonFile}${values['no-doc'] ? '' : '; appended to docs/BENCHMARKS.md'}`);
+  process.exit(0);
+}
 const clip = await clip720(root);
 log('stage costs in isolation');
 const decode = await decodeCost(clip, quick ? 10 : 40, 1280, 720, FPS);
@@ -72,7 +91,7 @@ const cap = Object.fromEntries(systems.map((s) => [s, capacity(runs.filter((r) =
 const result = {
   date: started.toISOString(),
   machine: machine(),
-  command: `npm run bench${process.argv.slice(2).length ? ' -- ' + process.argv.slice(2).join(' ') : ''}`,
+  command,
   load: { start: loadStart, end: await loadavg() },
   clip: '1280x720 H.264 10 fps (models/demo/demo.mp4 pillarboxed), 1 face per frame',
   stages,

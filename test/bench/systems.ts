@@ -19,6 +19,8 @@ export interface Infra {
 
 export interface RunResult {
   system: 'daemon' | 'peer';
+  /** Daemon with motion gating on every camera (cameras[].motion.enabled). */
+  motion?: boolean;
   cameras: number;
   fps: number;
   seconds: number;
@@ -33,6 +35,15 @@ export interface RunResult {
   usage: Usage;
   startupMs: number;
   load: string;
+  /** Results marked reused (motion gating), and their share of all results. */
+  reused?: number;
+  reusedFraction?: number;
+}
+
+/** Options of one measured run. */
+export interface MeasureOptions {
+  /** Daemon only: merged into every camera of its config, e.g. { motion: { enabled: true } }. */
+  camera?: Record<string, unknown>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -40,14 +51,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class Subscriber {
   counts = new Map<string, number>();
   lat: number[] = [];
+  /** Results with reused: true (motion gating). */
+  reused = 0;
   private client!: mqtt.MqttClient;
   async start(port: number, topic: string): Promise<void> {
     this.client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: `bench-${process.pid}-${Date.now()}` });
     this.client.on('message', (_t, payload) => {
       const now = Date.now();
       try {
-        const m = JSON.parse(payload.toString()) as { camera: string; ts: string };
+        const m = JSON.parse(payload.toString()) as { camera: string; ts: string; reused?: boolean };
         this.counts.set(m.camera, (this.counts.get(m.camera) ?? 0) + 1);
+        if (m.reused === true) this.reused++;
         this.lat.push(now - Date.parse(m.ts));
       } catch {
         /* not a result */
@@ -58,16 +72,18 @@ export class Subscriber {
   reset(): void {
     this.counts.clear();
     this.lat = [];
+    this.reused = 0;
   }
   async stop(): Promise<void> {
     await this.client.endAsync(true);
   }
 }
 
-export function daemonConfig(infra: Infra, n: number, fps: number, extra: Record<string, unknown> = {}): string {
+/** The daemon's config file for N cameras; `camera` is merged into each camera (e.g. { motion: { enabled: true } }). */
+export function daemonConfig(infra: Infra, n: number, fps: number, extra: Record<string, unknown> = {}, camera: Record<string, unknown> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'bench-daemon-'));
   const file = join(dir, 'config.json');
-  const cameras = Array.from({ length: n }, (_, i) => ({ id: `cam${i + 1}`, url: infra.rtspUrl(i + 1), fps, mode: 'faces' }));
+  const cameras = Array.from({ length: n }, (_, i) => ({ id: `cam${i + 1}`, url: infra.rtspUrl(i + 1), fps, mode: 'faces', ...camera }));
   writeFileSync(file, JSON.stringify({
     site: 'bench', deviceId: 'bench',
     mqtt: { url: `mqtt://127.0.0.1:${infra.mqttPort}`, qos: 0 },
@@ -81,8 +97,8 @@ export function daemonConfig(infra: Infra, n: number, fps: number, extra: Record
   return file;
 }
 
-export function startDaemon(infra: Infra, n: number, fps: number, nodeArgs: string[] = []): ChildProcess {
-  const file = daemonConfig(infra, n, fps);
+export function startDaemon(infra: Infra, n: number, fps: number, nodeArgs: string[] = [], camera: Record<string, unknown> = {}): ChildProcess {
+  const file = daemonConfig(infra, n, fps, {}, camera);
   const p = spawn(process.execPath, [...nodeArgs, join(infra.root, 'dist/daemon/main.js'), '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   p.stderr!.on('data', (c: Buffer) => process.env.BENCH_VERBOSE && process.stderr.write(`[daemon] ${c}`));
   return p;
@@ -116,11 +132,11 @@ export async function loadavg(): Promise<string> {
 }
 
 /** Wait until every camera has published, then measure for `seconds` after `settleSec`. */
-export async function measure(system: 'daemon' | 'peer', infra: Infra, n: number, fps: number, seconds: number, settleSec: number): Promise<RunResult> {
+export async function measure(system: 'daemon' | 'peer', infra: Infra, n: number, fps: number, seconds: number, settleSec: number, opts: MeasureOptions = {}): Promise<RunResult> {
   const sub = new Subscriber();
   await sub.start(infra.mqttPort, system === 'daemon' ? 'bench/+/mask' : 'peer/+/mask');
   const t0 = Date.now();
-  const procs = system === 'daemon' ? [startDaemon(infra, n, fps)] : startPeers(infra, n);
+  const procs = system === 'daemon' ? [startDaemon(infra, n, fps, [], opts.camera)] : startPeers(infra, n);
   try {
     while (sub.counts.size < n) {
       if (Date.now() - t0 > 60_000) throw new Error(`${system} x${n}: only ${sub.counts.size} cameras published within 60 s`);
@@ -148,8 +164,9 @@ export async function measure(system: 'daemon' | 'peer', infra: Infra, n: number
     const results = [...sub.counts.values()].reduce((a, b) => a + b, 0);
     const own = Object.entries(usage.cpuMs).filter(([r]) => r !== 'broker' && r !== 'rtsp-server').reduce((a, [, v]) => a + v, 0);
     const r2 = (x: number) => Math.round(x * 100) / 100;
+    const motion = system === 'daemon' && (opts.camera?.motion as { enabled?: boolean } | undefined)?.enabled === true;
     return {
-      system, cameras: n, fps, seconds: r2(secs), results,
+      system, ...(motion ? { motion } : {}), cameras: n, fps, seconds: r2(secs), results,
       resultsPerSec: r2(results / secs),
       dropRate: Math.round(dropRate(results, n, fps, secs) * 1e4) / 1e4,
       perCameraFps: perCam.map(r2),
@@ -159,6 +176,7 @@ export async function measure(system: 'daemon' | 'peer', infra: Infra, n: number
       usage: { ...usage, cpuMs: Object.fromEntries(Object.entries(usage.cpuMs).map(([k, v]) => [k, Math.round(v)])) },
       startupMs,
       load: await loadavg(),
+      ...(system === 'daemon' ? { reused: sub.reused, reusedFraction: Math.round((sub.reused / Math.max(1, results)) * 1000) / 1000 } : {}),
     };
   } finally {
     await stopProcs(procs);

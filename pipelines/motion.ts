@@ -20,7 +20,7 @@ export interface MotionOptions {
 }
 
 /** Defaults, measured on the entrance clip (docs/DECISIONS.md D21). */
-export const MOTION_DEFAULTS = { pixelThreshold: 20, areaThreshold: 0.005, maxReuseSec: 2 } as const;
+export const MOTION_DEFAULTS = { pixelThreshold: 30, areaThreshold: 0.005, maxReuseSec: 2 } as const;
 export const THUMB_COLUMNS = 64;
 
 /** Thumbnail grid for a frame: `columns` wide (at most the frame's width), rows by aspect, at least 1. */

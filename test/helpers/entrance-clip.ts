@@ -13,11 +13,13 @@
  * (coral-face.jpg: 4 unmasked people, then aizoo-demo2.jpg: one masked woman, alternating) scaled to
  * 600 px high cuts in and pans sideways 10 px per frame until it cuts out. Temporal sensor noise is
  * added to every frame (ffmpeg `noise=alls=NOISE:allf=t`, fixed seed) before encoding, so a motion
- * gate must ignore it. Deterministic: same options, same bytes (x264 is deterministic by default).
+ * gate must ignore it; the encoder is capped at 4 Mbit/s as a camera would be (CRF 23 with VBV), so
+ * what survives is the noise a camera really sends: blotchy, re-drawn at each keyframe.
+ * Deterministic: same options, same bytes (x264 is deterministic by default).
  *
  * Made with sharp (the still layers) and the system ffmpeg (overlay, noise, encode); cached in
  * $TMPDIR/mobilenet-edge-bench/ under a name that encodes the options. Also a CLI:
- *   node dist/test/helpers/entrance-clip.js [--seconds 25] [--visits 2] [--noise 12]
+ *   node dist/test/helpers/entrance-clip.js [--seconds 25] [--visits 2] [--noise 20]
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,7 +40,7 @@ function scenesDir(): string {
   }
 }
 /** Bump when the clip's recipe changes (it is part of the cache name). */
-const RECIPE = 1;
+const RECIPE = 2;
 
 export const ENTRANCE = { width: 1280, height: 720, fps: 10 } as const;
 /** The empty scene: a region of coral-face.jpg (512x355) with no face in it. */
@@ -47,13 +49,15 @@ const PEOPLE = ['coral-face.jpg', 'aizoo-demo2.jpg'];
 const PERSON_HEIGHT = 600;
 const PERSON_TOP = 60;
 const PAN_PX_PER_FRAME = 10;
+/** A camera's bitrate cap: 720p IP cameras stream at 2-4 Mbit/s; uncapped, the noise alone took 19 Mbit/s. */
+const MAXRATE = '4M';
 
 export interface EntranceClipOptions {
   /** Clip length (default 25 s; frames = seconds x 10). */
   seconds?: number;
   /** Visits of people, equal length, together one fifth of the clip (default 2). */
   visits?: number;
-  /** ffmpeg noise filter strength, 0..100 (default 12). */
+  /** ffmpeg noise filter strength, 0..100 (default 20). */
   noise?: number;
   /** Cache folder (default $TMPDIR/mobilenet-edge-bench). */
   dir?: string;
@@ -104,7 +108,7 @@ function describe(frames: number, noise: number, visits: Visit[], path: string):
 export async function entranceClip(opts: EntranceClipOptions = {}): Promise<EntranceClip> {
   const seconds = opts.seconds ?? 25;
   const frames = Math.round(seconds * ENTRANCE.fps);
-  const noise = opts.noise ?? 12;
+  const noise = opts.noise ?? 20;
   const visits = planVisits(frames, opts.visits ?? 2);
   const dir = opts.dir ?? join(tmpdir(), 'mobilenet-edge-bench');
   const out = join(dir, `entrance-r${RECIPE}-${frames}f-${visits.length}v-n${noise}.mp4`);
@@ -137,7 +141,7 @@ export async function entranceClip(opts: EntranceClipOptions = {}): Promise<Entr
     chain.push(`[${last}]noise=alls=${noise}:allf=t:all_seed=20260707,format=yuv420p[out]`);
     const part = join(tmp, 'clip.mp4');
     await execFileP(FFMPEG, ['-hide_banner', '-loglevel', 'error', '-y', ...inputs, '-filter_complex', chain.join(';'), '-map', '[out]',
-      '-frames:v', String(frames), '-r', String(ENTRANCE.fps), '-c:v', 'libx264', '-profile:v', 'baseline', '-preset', 'veryfast', '-crf', '23',
+      '-frames:v', String(frames), '-r', String(ENTRANCE.fps), '-c:v', 'libx264', '-profile:v', 'baseline', '-preset', 'veryfast', '-crf', '23', '-maxrate', MAXRATE, '-bufsize', MAXRATE,
       '-g', String(ENTRANCE.fps), '-keyint_min', String(ENTRANCE.fps), '-sc_threshold', '0', '-bf', '0', '-an', '-movflags', '+faststart', part]);
     const got = Number((await execFileP(FFPROBE, ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', part])).stdout.trim());
     if (got !== frames) throw new Error(`entrance clip has ${got} frames, expected ${frames}`);
@@ -150,7 +154,7 @@ export async function entranceClip(opts: EntranceClipOptions = {}): Promise<Entr
 
 /** The clip's ground truth as JSON (for a report or a sidecar file). */
 export function entranceClipJson(c: EntranceClip): string {
-  return JSON.stringify({ path: c.path, frames: c.frames, fps: c.fps, width: c.width, height: c.height, noise: c.noise, presentFraction: c.presentFraction, visits: c.visits, background: BACKGROUND, personHeight: PERSON_HEIGHT, panPxPerFrame: PAN_PX_PER_FRAME }, null, 1);
+  return JSON.stringify({ path: c.path, frames: c.frames, fps: c.fps, width: c.width, height: c.height, noise: c.noise, maxrate: MAXRATE, presentFraction: c.presentFraction, visits: c.visits, background: BACKGROUND, personHeight: PERSON_HEIGHT, panPxPerFrame: PAN_PX_PER_FRAME }, null, 1);
 }
 
 if (process.argv[1] && import.meta.filename === process.argv[1]) {

@@ -483,9 +483,9 @@ t.test('motion gating: per faces camera, off unless enabled, defaults filled in,
   const c = loadConfig({ file: path.join(root, 'm.json'), packageRoot: root, env: {} });
   t.same(c.cameras.map((x) => x.motion), [
     undefined,
-    { enabled: true, pixelThreshold: 20, areaThreshold: 0.005, maxReuseSec: 2 },
+    { enabled: true, pixelThreshold: 30, areaThreshold: 0.005, maxReuseSec: 2 },
     { enabled: true, pixelThreshold: 30, areaThreshold: 0.01, maxReuseSec: 5 },
-    { enabled: false, pixelThreshold: 20, areaThreshold: 0.005, maxReuseSec: 2 },
+    { enabled: false, pixelThreshold: 30, areaThreshold: 0.005, maxReuseSec: 2 },
     undefined,
   ], 'absent = off; a classify camera\'s disabled block is dropped');
   const ps = problemsOf(t, () => loadConfig({ file: path.join(root, 'bad.json'), packageRoot: root, env: {} }));

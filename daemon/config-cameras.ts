@@ -37,7 +37,7 @@ export interface CameraConfig {
   motion?: CameraMotion;
 }
 
-/** Motion gating of one faces-mode camera, defaults filled in (pipelines/motion.ts, docs/DECISIONS.md D21). */
+/** Motion gating of one faces-mode camera, defaults filled in (pipelines/motion.ts, docs/DECISIONS.md D24). */
 export interface CameraMotion {
   enabled: boolean;
   pixelThreshold: number;

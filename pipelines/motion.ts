@@ -6,7 +6,7 @@
 // pixel reads instead of 921,600. Two thumbnails differ by the fraction of cells whose luma moved by
 // more than `pixelThreshold`. The reference is the thumbnail of the LAST DETECTED frame, not of the
 // previous frame: slow drift accumulates against it and eventually triggers a detection, and a
-// refresh every `maxReuseSec` bounds how stale a reused result can be (docs/DECISIONS.md D21).
+// refresh every `maxReuseSec` bounds how stale a reused result can be (docs/DECISIONS.md D24).
 
 export interface MotionOptions {
   /** A cell counts as changed when its luma moved by more than this (0..255). */
@@ -19,7 +19,7 @@ export interface MotionOptions {
   columns?: number;
 }
 
-/** Defaults, measured on the entrance clip (docs/DECISIONS.md D21). */
+/** Defaults, measured on the entrance clip (docs/DECISIONS.md D24). */
 export const MOTION_DEFAULTS = { pixelThreshold: 30, areaThreshold: 0.005, maxReuseSec: 2 } as const;
 export const THUMB_COLUMNS = 64;
 

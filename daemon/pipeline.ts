@@ -270,7 +270,7 @@ export class Pipeline {
       )
       .catch((e) => this.log.error('result handling failed', { err: (e as Error).message }))
       .finally(() => {
-        this.motion.settled(f);
+        for (const x of frames) this.motion.settled(x);
         this.inFlight = false;
         settle();
         setImmediate(() => this.pump());

@@ -190,7 +190,7 @@ function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cam
       threads: { doc: 'Intra-op threads of each engine session (0 = the library default: one per core). 1 is the cheapest CPU per frame (docs/DECISIONS.md D21).', format: intRange(0, 1024), default: 1 },
       inferenceTimeoutMs: { doc: 'Inference timeout (ms); a longer inference counts as failed.', format: intRange(100, 600_000), default: 10_000 },
       batch: {
-        maxFrames: { doc: 'Faces mode: up to this many frames of different cameras in one engine request (1 = no batching; docs/DECISIONS.md D24).', format: intRange(1, 16), default: 1 },
+        maxFrames: { doc: 'Faces mode: up to this many frames of different cameras in one engine request (1 = no batching; docs/DECISIONS.md D23).', format: intRange(1, 16), default: 1 },
         waitMs: { doc: 'With maxFrames > 1: wait at most this long (ms, from the oldest waiting frame) for a full batch.', format: intRange(0, 1000), default: 0 },
       },
     },

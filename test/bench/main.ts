@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// npm run bench [-- --quick] [--cameras 1,2,4,8] [--seconds 15] [--no-doc] [--no-swap] [--only daemon|peer] [--entrance]
-// Stage costs in isolation, then the daemon and the Python peer side by side on 1, 2, 4, 8 cameras
-// (the same 720p 10 fps clip served as N RTSP streams), capacity, the model swap under load.
+// npm run bench [-- --quick] [--cameras 1,2,4,8,12,16] [--seconds 15] [--batch 4,20] [--no-doc] [--no-swap] [--only daemon|peer] [--entrance]
+// Stage costs in isolation, then the daemon and the Python peer side by side on 1..16 cameras
+// (the same 720p 10 fps clip served as N RTSP streams), the daemon again with batching across
+// cameras (--batch maxFrames,waitMs; from 4 cameras up), capacity, the model swap under load.
 // Writes bench-results/bench-<date>.json (git-ignored) and appends the results to docs/BENCHMARKS.md.
 // --entrance instead compares, on the entrance-like clip (people a fifth of the time), the daemon with
 // motion gating off, with it on, and the peer (test/bench/entrance.ts); --seconds defaults to one loop
@@ -27,10 +28,13 @@ const { values } = parseArgs({
     'no-swap': { type: 'boolean', default: false },
     only: { type: 'string' },
     entrance: { type: 'boolean', default: false },
+    batch: { type: 'string', default: '4,20' },
   },
 });
 const quick = values.quick!;
-const counts = (values.cameras ?? (quick ? '1,2,4' : '1,2,4,8')).split(',').map(Number);
+const counts = (values.cameras ?? (quick ? '1,2,4' : '1,2,4,8,12,16')).split(',').map(Number);
+const [batchFrames, batchWait] = values.batch!.split(',').map(Number);
+const batch = { maxFrames: batchFrames, waitMs: batchWait ?? 0 };
 const seconds = Number(values.seconds ?? (quick ? 6 : 15));
 const command = `npm run bench${process.argv.slice(2).length ? ' -- ' + process.argv.slice(2).join(' ') : ''}`;
 const settle = quick ? 2 : 3;
@@ -67,10 +71,12 @@ const runs: RunResult[] = [];
 let swap: SwapResult | null = null;
 try {
   for (const n of counts) {
-    for (const s of systems) {
-      log(`${s} x${n} (${seconds} s)`);
+    type Variant = { s: 'daemon' | 'peer'; batch?: { maxFrames: number; waitMs: number } };
+    const variants = systems.flatMap((s): Variant[] => (s === 'daemon' && n >= 4 && !quick ? [{ s }, { s, batch }] : [{ s }]));
+    for (const { s, batch: b } of variants) {
+      log(`${s}${b ? ` batch ${b.maxFrames}/${b.waitMs} ms` : ''} x${n} (${seconds} s)`);
       try {
-        const r = await measure(s, infra, n, FPS, seconds, settle);
+        const r = await measure(s, infra, n, FPS, seconds, settle, { batch: b });
         runs.push(r);
         log(`  ${r.resultsPerSec} results/s, drop ${(r.dropRate * 100).toFixed(1)} %, p99 ${r.latencyMs.p99} ms, ${r.cpuMsPerFrame.system} ms CPU/frame, load ${r.load}`);
       } catch (e) {
@@ -87,7 +93,8 @@ try {
   await infra.stop();
 }
 
-const cap = Object.fromEntries(systems.map((s) => [s, capacity(runs.filter((r) => r.system === s))]));
+const cap = Object.fromEntries(systems.map((s) => [s, capacity(runs.filter((r) => r.system === s && !r.batch))]));
+if (runs.some((r) => r.batch)) cap['daemon-batch'] = capacity(runs.filter((r) => r.batch));
 const result = {
   date: started.toISOString(),
   machine: machine(),

@@ -40,11 +40,17 @@ export function report(r: BenchResult): string {
   for (const x of r.runs) {
     const cpu = Object.entries(x.usage.cpuMs).map(([k, v]) => `${k} ${v}`).join(', ');
     const rss = Object.entries(x.usage.peakRssMb).map(([k, v]) => `${k} ${v}`).join(', ');
-    L.push(`| ${x.system === 'peer' ? 'Python peer (comparison)' : 'daemon'} | ${x.cameras} | ${f(x.resultsPerSec, 1)} | ${f(x.dropRate * 100, 1)} % | ${f(x.fairness.min, 1)} / ${f(x.fairness.max, 1)} | ${x.latencyMs.p50} / ${x.latencyMs.p95} / ${x.latencyMs.p99} | ${f(x.cpuMsPerFrame.system)} / ${f(x.cpuMsPerFrame.withBroker)} | ${cpu} | ${rss} | ${x.load} |`);
+    L.push(`| ${x.system === 'peer' ? 'Python peer (comparison)' : x.batch ? `daemon, batch ${x.batch.maxFrames} / ${x.batch.waitMs} ms` : 'daemon'} | ${x.cameras} | ${f(x.resultsPerSec, 1)} | ${f(x.dropRate * 100, 1)} % | ${f(x.fairness.min, 1)} / ${f(x.fairness.max, 1)} | ${x.latencyMs.p50} / ${x.latencyMs.p95} / ${x.latencyMs.p99} | ${f(x.cpuMsPerFrame.system)} / ${f(x.cpuMsPerFrame.withBroker)} | ${cpu} | ${rss} | ${x.load} |`);
   }
-  const d1 = r.runs.find((x) => x.system === 'daemon' && x.cameras === 1);
+  const d1 = r.runs.find((x) => x.system === 'daemon' && !x.batch && x.cameras === 1);
   const capD = r.capacity.daemon ?? 0, capP = r.capacity.peer ?? 0;
-  L.push('', `Capacity (largest camera count with < 2 % dropped, of the counts run): daemon ${capD}, Python peer ${capP}.`, '');
+  const capB = r.capacity['daemon-batch'];
+  L.push('', `Capacity (largest camera count with < 2 % dropped, of the counts run): daemon ${capD}${capB !== undefined ? `, daemon with batching ${capB}` : ''}, Python peer ${capP}.`, '');
+  const batched = r.runs.filter((x) => x.batch);
+  if (batched.length) {
+    const pairs = batched.map((b) => ({ b, d: r.runs.find((x) => x.system === 'daemon' && !x.batch && x.cameras === b.cameras) })).filter((p) => p.d);
+    L.push(`Batching across cameras (${batched[0].batch!.maxFrames} frames / ${batched[0].batch!.waitMs} ms) against off, CPU ms per result and p99: ${pairs.map(({ b, d }) => `${b.cameras} cams ${f(d!.cpuMsPerFrame.system)} → ${f(b.cpuMsPerFrame.system)} ms, p99 ${d!.latencyMs.p99} → ${b.latencyMs.p99} ms`).join('; ')}.`, '');
+  }
   L.push('| goal | measured | verdict |', '|---|---|---|');
   if (r.capacity.peer !== undefined && r.capacity.daemon !== undefined)
     L.push(`| capacity ≥ 2× the Python loop | ${capD} vs ${capP} = ${capP ? f(capD / capP, 2) + '×' : 'peer 0'} | ${verdict(capP > 0 ? capD / capP >= 2 : capD > 0)} |`);

@@ -21,6 +21,8 @@ export interface RunResult {
   system: 'daemon' | 'peer';
   /** Daemon with motion gating on every camera (cameras[].motion.enabled). */
   motion?: boolean;
+  /** Daemon batching frames across cameras (engine.batch), when on. */
+  batch?: { maxFrames: number; waitMs: number };
   cameras: number;
   fps: number;
   seconds: number;
@@ -44,6 +46,8 @@ export interface RunResult {
 export interface MeasureOptions {
   /** Daemon only: merged into every camera of its config, e.g. { motion: { enabled: true } }. */
   camera?: Record<string, unknown>;
+  /** Daemon only: engine.batch of its config (batching across cameras). */
+  batch?: { maxFrames: number; waitMs: number };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -97,8 +101,8 @@ export function daemonConfig(infra: Infra, n: number, fps: number, extra: Record
   return file;
 }
 
-export function startDaemon(infra: Infra, n: number, fps: number, nodeArgs: string[] = [], camera: Record<string, unknown> = {}): ChildProcess {
-  const file = daemonConfig(infra, n, fps, {}, camera);
+export function startDaemon(infra: Infra, n: number, fps: number, nodeArgs: string[] = [], camera: Record<string, unknown> = {}, batch?: { maxFrames: number; waitMs: number }): ChildProcess {
+  const file = daemonConfig(infra, n, fps, batch ? { engine: { backend: 'onnxruntime', executionProviders: ['cpu'], batch } } : {}, camera);
   const p = spawn(process.execPath, [...nodeArgs, join(infra.root, 'dist/daemon/main.js'), '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   p.stderr!.on('data', (c: Buffer) => process.env.BENCH_VERBOSE && process.stderr.write(`[daemon] ${c}`));
   return p;
@@ -136,7 +140,7 @@ export async function measure(system: 'daemon' | 'peer', infra: Infra, n: number
   const sub = new Subscriber();
   await sub.start(infra.mqttPort, system === 'daemon' ? 'bench/+/mask' : 'peer/+/mask');
   const t0 = Date.now();
-  const procs = system === 'daemon' ? [startDaemon(infra, n, fps, [], opts.camera)] : startPeers(infra, n);
+  const procs = system === 'daemon' ? [startDaemon(infra, n, fps, [], opts.camera, opts.batch)] : startPeers(infra, n);
   try {
     while (sub.counts.size < n) {
       if (Date.now() - t0 > 60_000) throw new Error(`${system} x${n}: only ${sub.counts.size} cameras published within 60 s`);
@@ -166,7 +170,7 @@ export async function measure(system: 'daemon' | 'peer', infra: Infra, n: number
     const r2 = (x: number) => Math.round(x * 100) / 100;
     const motion = system === 'daemon' && (opts.camera?.motion as { enabled?: boolean } | undefined)?.enabled === true;
     return {
-      system, ...(motion ? { motion } : {}), cameras: n, fps, seconds: r2(secs), results,
+      system, ...(motion ? { motion } : {}), ...(system === 'daemon' && opts.batch ? { batch: opts.batch } : {}), cameras: n, fps, seconds: r2(secs), results,
       resultsPerSec: r2(results / secs),
       dropRate: Math.round(dropRate(results, n, fps, secs) * 1e4) / 1e4,
       perCameraFps: perCam.map(r2),

@@ -45,12 +45,15 @@ t.test('OTA over mosquitto', async (t) => {
       engine: { backend: 'onnxruntime', executionProviders: ['cpu'], threads: 1 },
       log: { level: 'info' },
       ota: { enabled: true, stateDir, trustedKeys: [join(keys, 'signing-key.pub.pem')], maxBundleBytes: 100_000, transferTimeoutSec: 2, probationSec: 8, keepVersions: 2, localPollMs: 200 },
+      // step 7b: an engine that answers errors must be rolled back by the error rate, not restarted
+      watchdog: { errorStormCount: 100_000 },
     }),
   );
   let out = '';
   let daemon: ChildProcess;
   const startDaemon = () => {
-    daemon = spawn(process.execPath, [join(root, 'dist/daemon/main.js'), '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // the engine-errors hook (SIGUSR2 → the next inferences answer INFER_FAILED) is used in step 7b
+    daemon = spawn(process.execPath, [join(root, 'dist/daemon/main.js'), '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MOBILENET_EDGE_TEST_HOOKS: 'engine-errors' } });
     daemon.stdout!.on('data', (d) => (out = (out + d).slice(-100000)));
     daemon.stderr!.on('data', (d) => (out = (out + d).slice(-100000)));
   };
@@ -195,6 +198,16 @@ t.test('OTA over mosquitto', async (t) => {
   const s5 = await state((s) => s.lastRollback?.from?.version === '5.0.0');
   t.equal(s5.active.version, '3.0.0', 'rolled back to 3.0.0');
   t.match(s5.lastRollback.reason, /engine crashed during probation/);
+  t.equal(await versionNow('3.0.0'), '3.0.0');
+
+  // 7b. probation: the new model's engine runs but answers errors → rolled back by the error rate
+  t.equal((await send(signed({ version: '5.1.0' }))).code, 'OK');
+  const w51 = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(daemon!.pid)]).toString().split('\n').filter((l) => l.includes('onnxruntime/worker'));
+  t.equal(w51.length, 1, 'one engine worker after the swap');
+  process.kill(Number(w51[0].trim().split(/\s+/)[0]), 'SIGUSR2');
+  const s7b = await state((s) => s.lastRollback?.from?.version === '5.1.0');
+  t.equal(s7b.active.version, '3.0.0', 'rolled back to 3.0.0');
+  t.match(s7b.lastRollback.reason, /error rate \d\.\d\d over \d+ frames exceeds ota\.probationMaxErrorRate 0\.2 during probation/);
   t.equal(await versionNow('3.0.0'), '3.0.0');
 
   // 8. local push through the daemon's inbox

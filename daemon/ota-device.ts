@@ -5,6 +5,7 @@
 // After a swap, a probation period rolls back on an engine crash or a high error rate.
 import type { KeyObject } from 'node:crypto';
 import { open, readdir, readFile, rename, rm, stat, statfs, writeFile, type FileHandle } from 'node:fs/promises';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { BundleError, decodeBundle, verifyBundle, sha256Hex } from '../models/bundle.js';
 import { checkCommand, ReplayWindow } from '../deploy/ota/command.js';
@@ -61,7 +62,35 @@ export class OtaDevice {
     private readonly log: Logger,
   ) {
     this.t = otaTopics(o.site, o.deviceId);
-    this.replay = new ReplayWindow((o.commandMaxAgeSec ?? 60) * 1000);
+    this.replay = new ReplayWindow((o.commandMaxAgeSec ?? 60) * 1000, undefined, this.readNonces());
+  }
+
+  /** Nonces of accepted commands, kept in the state directory so a restart does not forget them. */
+  private get noncesFile(): string {
+    return join(this.o.stateDir, 'command-nonces.json');
+  }
+
+  private readNonces(): unknown[] {
+    try {
+      const v = JSON.parse(readFileSync(this.noncesFile, 'utf8')) as unknown;
+      return Array.isArray(v) ? v : [];
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.log.warn('ota: unreadable command nonces, starting with none', { file: this.noncesFile, err: (e as Error).message });
+      return [];
+    }
+  }
+
+  /** Written (atomically, synced) before the command runs: a crash after it cannot reopen the replay. */
+  private writeNonces(): void {
+    const tmp = `${this.noncesFile}.tmp`;
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeSync(fd, JSON.stringify(this.replay.entries(Date.now())));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, this.noncesFile);
   }
 
   start(): void {
@@ -266,6 +295,14 @@ export class OtaDevice {
     if (!c.ok) {
       this.log.warn('ota: rollback command refused', { code: c.code, reason: c.message });
       if (c.requestId) this.result(c.requestId, c.code, `rollback refused: ${c.message}`, Date.now());
+      return;
+    }
+    try {
+      this.writeNonces();
+    } catch (e) {
+      // without the record a replay after a restart would pass: refuse rather than run unrecorded
+      this.log.error('ota: cannot record the command nonce; rollback refused', { file: this.noncesFile, err: (e as Error).message });
+      this.result(c.body.requestId, 'INTERNAL', `rollback refused: cannot record the command nonce in ${this.noncesFile}: ${(e as Error).message}`, Date.now());
       return;
     }
     void this.rollback(`requested by operator (key ${c.keyId})`, c.body.requestId);

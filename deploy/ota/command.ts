@@ -40,15 +40,24 @@ export function signCommand(b: Omit<CommandBody, 'ts' | 'nonce'> & Partial<Pick<
 /**
  * Remembers nonces for the length of the window. A command is fresh when ts is within maxAgeMs in
  * the past and maxSkewMs in the future; a nonce seen before within the window is a replay.
- * After a restart the memory is empty: a replay within maxAgeMs of signing would pass then, which is
- * why the window is short (ota.commandMaxAgeSec, default 60 s).
+ * entries() / the `initial` argument carry the memory across restarts (the device keeps them in
+ * its state directory), so a command captured before a restart cannot be replayed after it.
  */
 export class ReplayWindow {
   private readonly seen = new Map<string, number>();
   constructor(
     readonly maxAgeMs: number,
     readonly maxSkewMs = 30_000,
-  ) {}
+    /** [nonce, remembered until (ms since the epoch)] from an earlier run; malformed pairs are skipped. */
+    initial: readonly unknown[] = [],
+  ) {
+    for (const e of initial) if (Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'number' && Number.isFinite(e[1])) this.seen.set(e[0], e[1]);
+  }
+
+  /** The nonces still remembered at `now`, as [nonce, until] pairs (what to persist). */
+  entries(now: number): [string, number][] {
+    return [...this.seen].filter(([, until]) => until >= now);
+  }
 
   check(ts: number, nonce: string, now: number): { ok: true } | { ok: false; code: 'STALE_COMMAND' | 'REPLAYED'; message: string } {
     for (const [n, until] of this.seen) if (until < now) this.seen.delete(n);

@@ -55,3 +55,17 @@ t.test('unsigned, untrusted, tampered, malformed and misaddressed commands are r
   t.equal(code(JSON.stringify({ format: 'mobilenet-edge/command@1', body, keyId: ms.keyId, sig: ms.sig })), 'BAD_SIGNATURE');
   t.equal(w.size, 0, 'nothing refused was remembered');
 });
+
+t.test('the window survives a restart through entries(): a replay after it is still refused', async (t) => {
+  const w = new ReplayWindow(60_000);
+  const msg = cmd({ nonce: 'cc'.repeat(16) });
+  t.equal(checkCommand(msg, expect, trusted, w, now + 1000).ok, true);
+  checkCommand(cmd({ nonce: 'dd'.repeat(16), ts: now - 50_000 }), expect, trusted, w, now);
+  const saved = JSON.parse(JSON.stringify(w.entries(now + 1000)));
+  t.equal(saved.length, 2);
+  const after = new ReplayWindow(60_000, 30_000, [...saved, ['bad'], 'junk', ['x', 'soon']]);
+  t.equal(after.size, 2, 'malformed entries are skipped');
+  const r = checkCommand(msg, expect, trusted, after, now + 5000);
+  t.same([r.ok, !r.ok && r.code], [false, 'REPLAYED'], 'replayed after the restart: refused');
+  t.same(after.entries(now + 45_000).map(([n]) => n), ['cc'.repeat(16)], 'entries past their window are not carried on');
+});

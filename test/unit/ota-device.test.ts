@@ -1,7 +1,7 @@
 // The OTA device end without a broker: a stub link records results. Disk full is simulated with
 // ota.minFreeBytes larger than any disk (the free-space check that runs before staging).
 import t from 'tap';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OtaDevice, type OtaLink } from '../../daemon/ota-device.js';
 import { ModelStore } from '../../daemon/model-store.js';
@@ -43,4 +43,39 @@ t.test('disk full before staging: refused, nothing written, old model untouched'
   t.same(readdirSync(join(dir, 'models')), [], 'nothing installed');
   const state = published.filter(([topic]) => topic === 's/d/model/state').at(-1)![1];
   t.equal(state.lastPush.code, 'DISK_FULL', 'reported on the state topic');
+});
+
+t.test('rollback nonces are kept in the state directory: a command replayed after a restart is refused', async (t) => {
+  const { generateKeys, privateKeyFromPem, publicKeyFromPem } = await import('../../models/signing.js');
+  const { signCommand } = await import('../../deploy/ota/command.js');
+  const k = generateKeys();
+  const dir = t.testdir({});
+  const store = await ModelStore.open(dir, { keep: 2 });
+  const published: [string, any][] = [];
+  let onRollback: (b: Buffer) => void = () => {};
+  const link: OtaLink = {
+    subscribe: (topic, fn) => topic.endsWith('/rollback') && (onRollback = fn),
+    publishEvent: (topic, p) => published.push([topic, JSON.parse(p)]),
+    publishRetained: (topic, p) => published.push([topic, JSON.parse(p)]),
+  };
+  const swap = { current: { loaded: null, on() {}, off() {} }, swapTo: () => Promise.reject(new Error('no swap here')) } as unknown as ModelSwap;
+  const pipeline = { frameCounts: () => ({ taken: 0, published: 0, failed: 0 }) } as unknown as Pipeline;
+  const device = () => new OtaDevice(
+    { site: 's', deviceId: 'd', trusted: [publicKeyFromPem(k.publicPem)], enabled: true, stateDir: dir, trustedKeys: [], allowUnsigned: false, maxBundleBytes: 1e6, minFreeBytes: 0, transferTimeoutSec: 5, keepVersions: 2, probationSec: 0, probationMaxErrorRate: 0.2, probationMinFrames: 10, localPollMs: 60000, commandMaxAgeSec: 60 },
+    store, swap, pipeline, link, createLogger('error', () => {}),
+  );
+  const msg = Buffer.from(signCommand({ cmd: 'rollback', site: 's', deviceId: 'd', requestId: 'r1' }, privateKeyFromPem(k.privatePem)));
+  const codeOf = async (dev: OtaDevice) => {
+    dev.start();
+    const n = published.length;
+    onRollback(msg);
+    await new Promise((r) => setTimeout(r, 200));
+    dev.stop();
+    return published.slice(n).find(([topic]) => topic === 's/d/model/result/r1')?.[1].code;
+  };
+  t.equal(await codeOf(device()), 'NO_PREVIOUS', 'accepted (nothing to roll back to in an empty store)');
+  const file = join(dir, 'command-nonces.json');
+  t.ok(existsSync(file), 'the nonce is on disk');
+  t.equal(JSON.parse(readFileSync(file, 'utf8')).length, 1);
+  t.equal(await codeOf(device()), 'REPLAYED', 'a new device (the daemon restarted) refuses the same command');
 });

@@ -21,7 +21,7 @@ import { modelsTable, readStates, requestRollback, statusTable } from './ota/fle
 const USAGE = `usage: edgectl <command> [options]
 
 commands:
-  watch   [--broker URL] [--site SITE] [--camera ID] [--count N]
+  watch   [--broker URL] [--site SITE] [--camera ID] [--count N]  (and the MQTT options below)
           subscribe to results and print them as a table (default broker mqtt://127.0.0.1:1883)
   eval    <folder> --model model.json [--json] [--mistakes] [--split split.json [--baseline base.json] [--report OUT.md]]
           accuracy, per-class precision/recall and confusion matrix on <folder>/<label>/*.jpg;
@@ -49,8 +49,9 @@ commands:
   rollback --device ID --key KEY.pem [--broker URL] [--site SITE]
           switch a device back to its previous version (a signed command: devices refuse unsigned ones)
 
-MQTT options for push/status/models/rollback: --broker (default $MOBILENET_EDGE_MQTT_URL or mqtt://127.0.0.1:1883),
---username, --password (or $MOBILENET_EDGE_MQTT_PASSWORD), --ca FILE (mqtts:// with a private CA).`;
+MQTT options for watch/push/status/models/rollback: --broker (default $MOBILENET_EDGE_MQTT_URL or mqtt://127.0.0.1:1883),
+--username, --password (or $MOBILENET_EDGE_MQTT_PASSWORD), --ca FILE (mqtts:// with a private CA),
+--cert FILE --cert-key FILE (a client certificate, for a listener with require_certificate).`;
 
 const MQTT_OPTIONS = {
   broker: { type: 'string' },
@@ -58,19 +59,36 @@ const MQTT_OPTIONS = {
   username: { type: 'string' },
   password: { type: 'string' },
   ca: { type: 'string' },
+  cert: { type: 'string' },
+  'cert-key': { type: 'string' },
   device: { type: 'string', multiple: true },
   timeout: { type: 'string', default: '120' },
 } as const;
 
-function connectMqtt(v: { broker?: string; username?: string; password?: string; ca?: string }) {
-  const url = v.broker || process.env.MOBILENET_EDGE_MQTT_URL || 'mqtt://127.0.0.1:1883';
-  return mqtt.connectAsync(url, {
+interface BrokerArgs {
+  broker?: string;
+  username?: string;
+  password?: string;
+  ca?: string;
+  cert?: string;
+  'cert-key'?: string;
+}
+
+/** Credentials and TLS files of the MQTT options; a certificate without its key (or the reverse) is a usage error. */
+function tlsAndCredentials(v: BrokerArgs): Pick<mqtt.IClientOptions, 'username' | 'password' | 'ca' | 'cert' | 'key'> {
+  if (Boolean(v.cert) !== Boolean(v['cert-key'])) throw new UsageError('--cert and --cert-key go together (the client certificate and its private key)');
+  return {
     username: v.username || undefined,
     password: v.password ?? process.env.MOBILENET_EDGE_MQTT_PASSWORD ?? undefined,
     ca: v.ca ? readFileSync(v.ca) : undefined,
-    reconnectPeriod: 0,
-    connectTimeout: 10000,
-  });
+    cert: v.cert ? readFileSync(v.cert) : undefined,
+    key: v['cert-key'] ? readFileSync(v['cert-key']) : undefined,
+  };
+}
+
+function connectMqtt(v: BrokerArgs) {
+  const url = v.broker || process.env.MOBILENET_EDGE_MQTT_URL || 'mqtt://127.0.0.1:1883';
+  return mqtt.connectAsync(url, { ...tlsAndCredentials(v), reconnectPeriod: 0, connectTimeout: 10000 });
 }
 
 async function otaCommand(cmd: string, rest: string[], out: (l: string) => void): Promise<number> {
@@ -152,9 +170,9 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === 'watch') {
     const { values } = parseArgs({
       args: rest,
-      options: { broker: { type: 'string', default: process.env.MOBILENET_EDGE_MQTT_URL || 'mqtt://127.0.0.1:1883' }, site: { type: 'string', default: 'site' }, camera: { type: 'string', default: '+' }, count: { type: 'string' }, username: { type: 'string' }, password: { type: 'string' } },
+      options: { broker: { type: 'string', default: process.env.MOBILENET_EDGE_MQTT_URL || 'mqtt://127.0.0.1:1883' }, site: { type: 'string', default: 'site' }, camera: { type: 'string', default: '+' }, count: { type: 'string' }, username: { type: 'string' }, password: { type: 'string' }, ca: { type: 'string' }, cert: { type: 'string' }, 'cert-key': { type: 'string' } },
     });
-    await watch({ broker: values.broker!, site: values.site!, camera: values.camera!, count: values.count ? Number(values.count) : undefined, username: values.username, password: values.password ?? process.env.MOBILENET_EDGE_MQTT_PASSWORD }, out);
+    await watch({ broker: values.broker!, site: values.site!, camera: values.camera!, count: values.count ? Number(values.count) : undefined, ...tlsAndCredentials(values) }, out);
     return 0;
   }
   if (cmd === 'eval') {

@@ -20,8 +20,8 @@ export function formatRow(topic: string, payload: string): string | null {
   return `${time.padEnd(12)} ${String(r.camera ?? topic.split('/')[1]).padEnd(10)} ${String(r.frame ?? '').padStart(7)} ${r.label.padEnd(9)} ${score.padStart(6)} ${lat.padStart(8)}  ${model}`;
 }
 
-export async function watch(opts: { broker: string; site: string; camera: string; username?: string; password?: string; count?: number }, out: (l: string) => void): Promise<void> {
-  const client = mqtt.connect(opts.broker, { username: opts.username || undefined, password: opts.password || undefined, reconnectPeriod: 2000 });
+export async function watch(opts: { broker: string; site: string; camera: string; count?: number } & Pick<mqtt.IClientOptions, 'username' | 'password' | 'ca' | 'cert' | 'key'>, out: (l: string) => void): Promise<void> {
+  const client = mqtt.connect(opts.broker, { username: opts.username || undefined, password: opts.password || undefined, ca: opts.ca, cert: opts.cert, key: opts.key, reconnectPeriod: 2000 });
   const topicsToWatch = [`${opts.site}/${opts.camera}/mask`, `${opts.site}/+/status`];
   let n = 0;
   await new Promise<void>((resolve, reject) => {

@@ -36,6 +36,7 @@ cert('server', 'site-ca', 'IP:127.0.0.1,DNS:localhost');
 cert('expired', 'site-ca', 'IP:127.0.0.1,DNS:localhost', '-1');
 cert('wronghost', 'site-ca', 'DNS:broker.elsewhere.example');
 cert('gate-jetson-client', 'site-ca', 'DNS:gate-jetson');
+cert('edgectl-client', 'site-ca', 'DNS:edgectl');
 
 const PASS = { edgectl: 'operator-pass-123', 'gate-jetson': 'gate-pass-456', 'lobby-pi': 'lobby-pass-789' };
 execFileSync('mosquitto_passwd', ['-c', '-b', f('passwd'), 'edgectl', PASS.edgectl]);
@@ -157,4 +158,23 @@ t.test('mutual TLS: with the client certificate the device gets in, without it t
   const [code, out2] = await connectCheck(mtls, { password: PASS['gate-jetson'] });
   t.not(code, 0, out2);
   t.match(out2, /mqtt error: /);
+});
+
+t.test('edgectl with a client certificate reaches a require_certificate listener; a lone --cert is a usage error', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const run = (extra: string[]) => {
+    const r = spawnSync(process.execPath, [join(root, 'dist/deploy/edgectl.js'), 'status', '--broker', url(mtls), '--site', 'plant-3', '--username', 'edgectl', '--ca', f('site-ca.pem'), ...extra], { encoding: 'utf8', env: { ...process.env, MOBILENET_EDGE_MQTT_PASSWORD: PASS.edgectl }, timeout: 30000 });
+    return { code: r.status, out: r.stdout + r.stderr };
+  };
+  // connected: the status table (no device publishes state on this broker, so exit 1 "none found")
+  const ok = run(['--cert', f('edgectl-client.pem'), '--cert-key', f('edgectl-client.key')]);
+  t.match(ok.out, /^device\s+active\s+previous/m, ok.out);
+  t.notMatch(ok.out, /edgectl: /, 'no error');
+  const without = run([]);
+  t.not(without.code, 0, 'refused without the client certificate');
+  t.match(without.out, /^edgectl: /m, without.out);
+  t.notMatch(without.out, /^device\s+active/m, 'no table: never connected');
+  const lone = run(['--cert', f('edgectl-client.pem')]);
+  t.equal(lone.code, 64, lone.out);
+  t.match(lone.out, /--cert and --cert-key go together/);
 });

@@ -2,6 +2,7 @@
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 import type { Config } from './config.js';
 import { EngineSupervisor } from './engine-supervisor.js';
+import { EnginePool, engineWorkers, type Engine } from './engine-pool.js';
 import type { Logger } from './log.js';
 import { MqttLink } from './mqtt.js';
 import { Pipeline, type FacesFrameResult, type FrameResult } from './pipeline.js';
@@ -39,7 +40,7 @@ export interface App {
   pipeline: Pipeline;
   facesOut: FacesOut;
   /** The engine serving now (changes on a hot swap). */
-  readonly engine: EngineSupervisor;
+  readonly engine: Engine;
   mqtt: MqttLink;
   watchdog: Watchdog;
   /** /healthz and /metrics; null when http.port is 0 or the port could not be bound. */
@@ -105,9 +106,10 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   const facesCameras = config.cameras.filter((c) => c.mode === 'faces').map((c) => c.id);
   // The Edge TPU worker (Python) classifies only; config validation refuses faces mode with it.
   const edgetpu = config.engine.backend === 'edgetpu';
-  const makeEngine = (manifestPath: string) => {
+  const workers = engineWorkers(config.engine);
+  const makeEngine = (manifestPath: string): Engine => {
     const m = manifestPath === modelPath ? manifest : parseManifest(JSON.parse(readFileSync(manifestPath, 'utf8')), manifestPath);
-    return new EngineSupervisor(
+    const member = (i: number) => new EngineSupervisor(
       {
         manifestPath,
         ...(facesCameras.length ? { detectorManifestPath: config.faces.detector } : {}),
@@ -125,8 +127,9 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
         errorStormWindowMs: config.watchdog.errorStormWindowSec * 1000,
         healthyResetMs: config.watchdog.healthyResetSec * 1000,
       },
-      log.child({ part: 'engine' }),
+      log.child({ part: 'engine', ...(workers > 1 ? { worker: i } : {}) }),
     );
+    return new EnginePool(Array.from({ length: workers }, (_, i) => member(i)));
   };
   const engine = makeEngine(modelPath);
   try {

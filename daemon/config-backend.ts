@@ -33,12 +33,13 @@ export function checkProvidersFor(backend: Backend, list: unknown): BackendProbl
 }
 
 /**
- * Cross-checks once the rest is valid: the Edge TPU worker classifies only (no faces mode), and the
- * model bundle must carry a file for it.
+ * Cross-checks once the rest is valid: the Edge TPU worker classifies only (no faces mode), one
+ * worker owns the device, and the model bundle must carry a file for it.
  */
-export function checkBackend(backend: Backend, cameras: { id: string; mode: string }[], modelPath: string): BackendProblem[] {
+export function checkBackend(backend: Backend, cameras: { id: string; mode: string }[], modelPath: string, workers = 0): BackendProblem[] {
   if (backend !== 'edgetpu') return [];
   const out: BackendProblem[] = [];
+  if (workers > 1) out.push({ path: 'engine.workers', message: `the Edge TPU is one device, opened by one worker process: set 1 or 0 (auto), got ${workers}` });
   cameras.forEach((c, i) => {
     if (c.mode === 'faces') out.push({ path: `cameras[${i}].mode`, message: `faces mode needs the onnxruntime backend; with engine.backend "edgetpu" set "mode": "classify"` });
   });

@@ -46,7 +46,7 @@ export interface Config {
   cameras: CameraConfig[];
   /** path: absolute path of a model.json (resolved and checked by loadConfig). */
   model: { path: string };
-  engine: { backend: Backend; executionProviders: ExecutionProviderEntry[]; threads: number; inferenceTimeoutMs: number; batch: { maxFrames: number; waitMs: number } };
+  engine: { backend: Backend; executionProviders: ExecutionProviderEntry[]; threads: number; workers: number; inferenceTimeoutMs: number; batch: { maxFrames: number; waitMs: number } };
   source: { ffmpegPath: string; rtspTimeoutSec: number; stallSec: number; restartMinMs: number; restartMaxMs: number };
   /** Faces mode: detector, crop, debounced state and publish rate (docs/CONFIG.md). */
   faces: {
@@ -188,6 +188,7 @@ function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cam
         default: ['cpu'],
       },
       threads: { doc: 'Intra-op threads of each engine session (0 = the library default: one per core). 1 is the cheapest CPU per frame (docs/DECISIONS.md D21).', format: intRange(0, 1024), default: 1 },
+      workers: { doc: 'Engine worker processes serving frames side by side (0 = auto: one per core up to 4 on the CPU provider, 1 with the Edge TPU or CUDA/TensorRT first; docs/DECISIONS.md D25).', format: intRange(0, 16), default: 0 },
       inferenceTimeoutMs: { doc: 'Inference timeout (ms); a longer inference counts as failed.', format: intRange(100, 600_000), default: 10_000 },
       batch: {
         maxFrames: { doc: 'Faces mode: up to this many frames of different cameras in one engine request (1 = no batching; docs/DECISIONS.md D23).', format: intRange(1, 16), default: 1 },
@@ -405,7 +406,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; packa
     detectorPath = resolveModel(detectorPath, configDir, packageRoot, problems, 'faces.detector', 'detect');
   }
 
-  if (!bad.has('engine.backend')) problems.push(...checkBackend(c.engine.backend, cameras, modelPath));
+  if (!bad.has('engine.backend')) problems.push(...checkBackend(c.engine.backend, cameras, modelPath, c.engine.workers));
 
   const fsAccess = { stat: (p: string) => (fs.existsSync(p) ? fs.statSync(p) : null), read: (p: string) => fs.readFileSync(p, 'utf8') };
   const sec = bad.size ? null : checkSecurity(c, { file: opts.file, fileContent, env, fs: fsAccess, ownGid: process.getgid?.() ?? 0 });

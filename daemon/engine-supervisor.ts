@@ -59,6 +59,16 @@ export class EngineSupervisor extends EventEmitter {
     return this.state === 'ready';
   }
 
+  /** Requests in flight on this worker. */
+  get inFlight(): number {
+    return this.busy;
+  }
+
+  /** Workers behind this engine (one; see EnginePool). */
+  get size(): number {
+    return 1;
+  }
+
   get pid(): number | undefined {
     return this.worker?.pid;
   }

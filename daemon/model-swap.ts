@@ -8,7 +8,7 @@ import { classify } from '../models/classify.js';
 import type { Manifest } from '../models/manifest.js';
 import { readManifest } from '../models/manifest-file.js';
 import type { LoadedMsg } from '../pipelines/engines/protocol.js';
-import type { EngineSupervisor } from './engine-supervisor.js';
+import type { Engine } from './engine-pool.js';
 import type { Logger } from './log.js';
 import type { Pipeline } from './pipeline.js';
 import { CodedError } from '../models/coded-error.js';
@@ -24,7 +24,7 @@ export interface SwapReport {
 }
 
 /** Run a manifest's test vectors on a loaded engine; throws SwapError TEST_VECTOR_FAILED on the first miss. */
-export async function checkTestVectors(engine: Pick<EngineSupervisor, 'infer'>, manifest: Manifest, manifestPath: string): Promise<number> {
+export async function checkTestVectors(engine: Pick<Engine, 'infer'>, manifest: Manifest, manifestPath: string): Promise<number> {
   const { width, height } = manifest.input;
   for (const tv of manifest.tests ?? []) {
     const rgb = await readFile(join(dirname(manifestPath), tv.file));
@@ -43,8 +43,8 @@ export class ModelSwap {
 
   constructor(
     /** The engine serving now (owned by this object from here on: it stops replaced ones). */
-    public current: EngineSupervisor,
-    private readonly makeEngine: (manifestPath: string) => EngineSupervisor,
+    public current: Engine,
+    private readonly makeEngine: (manifestPath: string) => Engine,
     private readonly pipeline: Pipeline,
     private readonly log: Logger,
   ) {}

@@ -9,7 +9,7 @@ import type { FaceResult, FacesOptions, FacesResultMsg } from '../pipelines/engi
 import { frameLabel, type FaceCounts, type FrameLabel } from '../pipelines/face-events.js';
 import { toSourceBox } from '../pipelines/pre/tensor.js';
 import type { CameraConfig } from './config.js';
-import type { EngineSupervisor } from './engine-supervisor.js';
+import type { Engine } from './engine-pool.js';
 import { MotionReuse } from './motion-reuse.js';
 import type { Logger } from './log.js';
 
@@ -77,7 +77,9 @@ export interface CameraStats {
 export class Pipeline {
   readonly sources = new Map<string, ProcessSource>();
   private slots = new FrameSlots<Frame>();
-  private inFlight = false;
+  /** Engine requests in flight (up to the engine's size: one per worker), and their cameras. */
+  private inFlight = 0;
+  private busyCameras = new Set<string>();
   private results = new Map<string, number>();
   private failed = new Map<string, number>();
   private stopped = false;
@@ -85,15 +87,17 @@ export class Pipeline {
   private readonly motion = new MotionReuse();
   /** Frames handed to the engine (taken = published + failed once nothing is in flight). */
   private taken = 0;
-  private inFlightDone: Promise<void> = Promise.resolve();
+  private pending = new Set<Promise<void>>();
   private batchTimer: NodeJS.Timeout | null = null;
-  private readonly isFaces = (f: Frame) => this.facesCameras.has(f.camera);
+  /** A camera with a frame in flight waits: its results stay in frame order. */
+  private readonly isFree = (f: Frame) => !this.busyCameras.has(f.camera);
+  private readonly isFreeFaces = (f: Frame) => this.facesCameras.has(f.camera) && !this.busyCameras.has(f.camera);
   private readonly onEngineReady = () => this.pump();
 
   constructor(
     private readonly opts: PipelineOptions,
     private manifest: Manifest,
-    private engine: EngineSupervisor,
+    private engine: Engine,
     private readonly publish: (r: FrameResult, frame: Frame) => void,
     private readonly log: Logger,
   ) {}
@@ -133,10 +137,10 @@ export class Pipeline {
 
   /**
    * Hot swap: frames taken from now on go to `engine` (already loaded) and are read with `manifest`.
-   * Resolves once the frame in flight on the old engine, if any, has been published or counted, so
+   * Resolves once the frames in flight on the old engine, if any, have been published or counted, so
    * the caller may then stop the old engine. The input size must not change (the sources keep theirs).
    */
-  async useEngine(engine: EngineSupervisor, manifest: Manifest): Promise<void> {
+  async useEngine(engine: Engine, manifest: Manifest): Promise<void> {
     const { width, height } = this.manifest.input;
     if (manifest.input.width !== width || manifest.input.height !== height)
       throw new Error(`the new model's input is ${manifest.input.width}x${manifest.input.height}, the cameras deliver ${width}x${height}`);
@@ -144,7 +148,7 @@ export class Pipeline {
     this.engine = engine;
     this.manifest = manifest;
     engine.on('ready', this.onEngineReady);
-    await this.inFlightDone;
+    await Promise.all([...this.pending]);
     this.pump();
   }
 
@@ -206,12 +210,9 @@ export class Pipeline {
    */
   private nextFrames(): Frame[] {
     const b = this.opts.batch;
-    if (!b || b.maxFrames <= 1) {
-      const f = this.slots.take();
-      return f ? [f] : [];
-    }
-    const faces = this.slots.waiting(this.isFaces);
-    if (faces.length && faces.length < b.maxFrames && b.waitMs > 0 && this.slots.size === faces.length) {
+    if (!b || b.maxFrames <= 1) return this.slots.takeMany(1, this.isFree);
+    const faces = this.slots.waiting(this.isFreeFaces);
+    if (faces.length && faces.length < b.maxFrames && b.waitMs > 0 && this.slots.waiting(this.isFree).length === faces.length) {
       const due = Math.min(...faces.map((f) => f.ts)) + b.waitMs - Date.now();
       if (due > 0) {
         this.batchTimer ??= setTimeout(() => {
@@ -221,21 +222,25 @@ export class Pipeline {
         return [];
       }
     }
-    if (faces.length) return this.slots.takeMany(b.maxFrames, this.isFaces);
-    const f = this.slots.take();
-    return f ? [f] : [];
+    if (faces.length) return this.slots.takeMany(b.maxFrames, this.isFreeFaces);
+    return this.slots.takeMany(1, this.isFree);
   }
 
+  /** Send waiting frames to the engine while it has a worker free (one request per worker). */
   private pump(): void {
-    if (this.inFlight || this.stopped || !this.engine.ready) return;
-    const frames = this.nextFrames();
-    if (!frames.length) return;
-    this.inFlight = true;
+    while (!this.stopped && this.engine.ready && this.inFlight < this.engine.size) {
+      const frames = this.nextFrames();
+      if (!frames.length) return;
+      this.send(frames);
+    }
+  }
+
+  private send(frames: Frame[]): void {
+    this.inFlight++;
+    for (const x of frames) this.busyCameras.add(x.camera);
     this.taken += frames.length;
     const m = this.manifest;
     const engine = this.engine;
-    let settle!: () => void;
-    this.inFlightDone = new Promise<void>((r) => (settle = r));
     const f = frames[0];
     const work = frames.length > 1 ? this.runFacesBatch(frames, engine) : this.facesCameras.has(f.camera) ? this.runFaces(f, engine) : engine.infer(f.data, f.width, f.height).then(
         (out) => {
@@ -257,7 +262,7 @@ export class Pipeline {
           }, f);
         },
     );
-    work
+    const done: Promise<void> = work
       .then(
         // Answered, so the worker has read the whole frame: the buffer may be reused. (A frame that
         // failed is left to the garbage collector: a write to a dying worker may still hold it.)
@@ -270,25 +275,29 @@ export class Pipeline {
       )
       .catch((e) => this.log.error('result handling failed', { err: (e as Error).message }))
       .finally(() => {
-        for (const x of frames) this.motion.settled(x);
-        this.inFlight = false;
-        settle();
+        for (const x of frames) {
+          this.motion.settled(x);
+          this.busyCameras.delete(x.camera);
+        }
+        this.inFlight--;
+        this.pending.delete(done);
         setImmediate(() => this.pump());
       });
+    this.pending.add(done);
   }
 
-  private async runFacesBatch(frames: Frame[], engine: EngineSupervisor): Promise<void> {
+  private async runFacesBatch(frames: Frame[], engine: Engine): Promise<void> {
     const r = await engine.facesBatch(frames.map((f) => ({ data: f.data, width: f.width, height: f.height })), this.opts.faces ?? {});
     if (r.results.length !== frames.length) throw new Error(`engine answered ${r.results.length} results for ${frames.length} frames`);
     r.results.forEach((x, i) => this.facesResult(frames[i], x, engine, frames.length));
   }
 
-  private async runFaces(f: Frame, engine: EngineSupervisor): Promise<void> {
+  private async runFaces(f: Frame, engine: Engine): Promise<void> {
     this.facesResult(f, await engine.faces(f.data, f.width, f.height, this.opts.faces ?? {}), engine);
   }
 
   /** A frame's faces answer: its label and counts, boxes in the camera's pixels, out through onFaces. */
-  private facesResult(f: Frame, r: Omit<FacesResultMsg, 'type' | 'id'>, engine: EngineSupervisor, batch = 1): void {
+  private facesResult(f: Frame, r: Omit<FacesResultMsg, 'type' | 'id'>, engine: Engine, batch = 1): void {
     const { label, counts } = frameLabel(r.faces);
     const deciding = label === 'no_mask' ? r.faces.filter((x) => x.label === 'no_mask').sort((a, b) => b.score - a.score)[0] : label === 'mask' ? [...r.faces].sort((a, b) => a.score - b.score)[0] : undefined;
     const model = engine.loaded?.model ?? { name: this.manifest.name, version: this.manifest.version };

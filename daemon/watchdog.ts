@@ -6,7 +6,7 @@
 // If the event loop is blocked nothing here runs, so systemd stops hearing WATCHDOG=1 as well.
 import { RestartBudget } from './budget.js';
 import type { WatchdogConfig } from './config-watchdog.js';
-import type { EngineSupervisor } from './engine-supervisor.js';
+import type { Engine } from './engine-pool.js';
 import { changeKey, evaluate, rate, type ComponentSnapshot, type HealthPolicy, type Verdict } from './health.js';
 import type { Logger } from './log.js';
 import type { MqttLink } from './mqtt.js';
@@ -43,6 +43,8 @@ export interface HealthReport {
     errors: number;
     lastError: string | null;
     pid: number | null;
+    /** Engine worker processes serving frames (engine.workers). */
+    workers: number;
   };
   cameras: Record<string, CameraHealth>;
   mqtt: { connected: boolean; published: number; dropped: number; reconnects: number; denied?: number; lastError?: string | null; outbox: { queued: number; dropped: number } };
@@ -73,7 +75,7 @@ export class Watchdog {
 
   constructor(
     private readonly cfg: WatchdogConfig,
-    private readonly parts: { pipeline: Pipeline; engine: EngineSupervisor; mqtt: MqttLink; healthTopic: string },
+    private readonly parts: { pipeline: Pipeline; engine: Engine; mqtt: MqttLink; healthTopic: string },
     private readonly log: Logger,
     env: NodeJS.ProcessEnv,
   ) {
@@ -176,6 +178,7 @@ export class Watchdog {
         errors: engine.errors,
         lastError: engine.lastError,
         pid: engine.pid ?? null,
+        workers: engine.size,
       },
       cameras,
       mqtt: {

@@ -16,12 +16,13 @@ const demo = `file://${join(root, 'models/demo/demo.mp4')}`;
 t.test('config: the edgetpu backend takes edgetpu/cpu, classify mode and a bundle with a TFLite file', async (t) => {
   const dir = t.testdir({});
   const bad = join(dir, 'bad.json');
-  writeFileSync(bad, JSON.stringify({ engine: { backend: 'edgetpu', executionProviders: ['tensorrt'] }, cameras: [{ id: 'cam1', url: demo, loop: true }] }));
+  writeFileSync(bad, JSON.stringify({ engine: { backend: 'edgetpu', executionProviders: ['tensorrt'], workers: 2 }, cameras: [{ id: 'cam1', url: demo, loop: true }] }));
   const r = spawnSync(process.execPath, [join(root, 'dist/daemon/main.js'), '--check-config', bad], { encoding: 'utf8' });
   t.equal(r.status, 78);
   t.match(r.stdout + r.stderr, 'engine.executionProviders[0]: the edgetpu backend runs edgetpu or cpu');
   t.match(r.stdout + r.stderr, 'cameras[0].mode: faces mode needs the onnxruntime backend');
   t.match(r.stdout + r.stderr, /model\.path: .*has no edgetpu or tflite file/);
+  t.match(r.stdout + r.stderr, 'engine.workers: the Edge TPU is one device, opened by one worker process: set 1 or 0 (auto), got 2');
 });
 
 t.test('the daemon runs the Edge TPU worker and publishes its results', async (t) => {

@@ -42,7 +42,8 @@ t.test('OTA over mosquitto', async (t) => {
       mqtt: { url: broker.url, qos: 1 },
       cameras: [{ id: 'cam1', url: `file://${join(root, 'models/demo/demo.mp4')}`, fps: 10, loop: true }],
       model: { path: join(root, 'test/fixtures/tiny/model.json') },
-      engine: { backend: 'onnxruntime', executionProviders: ['cpu'], threads: 1 },
+      // one worker: steps 7 and 7b act on "the" engine worker process
+      engine: { backend: 'onnxruntime', executionProviders: ['cpu'], threads: 1, workers: 1 },
       log: { level: 'info' },
       ota: { enabled: true, stateDir, trustedKeys: [join(keys, 'signing-key.pub.pem')], maxBundleBytes: 100_000, transferTimeoutSec: 2, probationSec: 8, keepVersions: 2, localPollMs: 200 },
       // step 7b: an engine that answers errors must be rolled back by the error rate, not restarted

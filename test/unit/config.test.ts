@@ -79,7 +79,7 @@ t.test('embedded default (no file): demo clip, embedded broker, bundled model', 
   t.equal(fileURLToPath(c.cameras[0].url), path.join(root, 'models/demo/demo.mp4'));
   t.equal(c.model.path, path.join(root, DEFAULT_MODEL));
   t.ok(path.isAbsolute(c.model.path));
-  t.same(c.engine, { backend: 'onnxruntime', executionProviders: ['cpu'], threads: 1, inferenceTimeoutMs: 10000, batch: { maxFrames: 1, waitMs: 0 } });
+  t.same(c.engine, { backend: 'onnxruntime', executionProviders: ['cpu'], threads: 1, workers: 0, inferenceTimeoutMs: 10000, batch: { maxFrames: 1, waitMs: 0 } });
   t.equal(c.source.ffmpegPath, '');
   t.equal(c.log.level, 'info');
 });

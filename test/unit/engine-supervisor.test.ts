@@ -51,3 +51,42 @@ t.test('a model that cannot load fails the first start with the reason', async (
   t.equal(e.pid, undefined, 'no worker left behind');
   await e.stop();
 });
+
+t.test('engine.workers auto: one per core up to 4 on the CPU, one for the Edge TPU and GPU providers', async (t) => {
+  const { engineWorkers } = await import('../../daemon/engine-pool.js');
+  const cpu = { workers: 0, backend: 'onnxruntime', executionProviders: ['cpu'] };
+  t.same([1, 2, 8].map((cores) => engineWorkers(cpu, cores)), [1, 2, 4]);
+  t.equal(engineWorkers({ ...cpu, executionProviders: [{ name: 'tensorrt' }, 'cuda', 'cpu'] }, 8), 1);
+  t.equal(engineWorkers({ ...cpu, executionProviders: ['cuda', 'cpu'] }, 8), 1);
+  t.equal(engineWorkers({ ...cpu, backend: 'edgetpu', executionProviders: ['edgetpu'] }, 8), 1);
+  t.equal(engineWorkers({ ...cpu, workers: 3 }, 2), 3, 'a number is taken as given');
+});
+
+t.test('a pool of two workers: requests spread over both, one crash leaves the other serving', async (t) => {
+  const { EnginePool } = await import('../../daemon/engine-pool.js');
+  const member = () => new EngineSupervisor({ manifestPath: tiny, executionProviders: ['cpu'], threads: 1, inferTimeoutMs: 5000, restartMinMs: 100, restartMaxMs: 1000 }, log);
+  const pool = new EnginePool([member(), member()]);
+  t.teardown(() => pool.stop());
+  await pool.start();
+  t.equal(pool.size, 2);
+  t.equal(pool.state, 'ready');
+  const pids = pool.pids;
+  t.equal(new Set(pids).size, 2, 'two processes');
+  // two requests at once land on different workers (the one with fewer in flight is picked)
+  const both = [pool.infer(red, 8, 8), pool.infer(red, 8, 8)];
+  t.same(pool.members.map((m) => m.inFlight), [1, 1], 'one request on each worker');
+  t.equal((await Promise.all(both)).length, 2);
+  const downs: string[] = [];
+  pool.on('down', (r: string) => downs.push(r));
+  process.kill(pids[0]!, 'SIGKILL');
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(downs.length, 1, 'the crash is reported once');
+  t.ok(pool.ready, 'still serving on the other worker');
+  t.not(pool.state, 'ready', 'but not all workers are');
+  const out = await pool.infer(red, 8, 8);
+  t.ok(out.outputs.get('logits'), 'a request is answered meanwhile');
+  const t0 = Date.now();
+  while (pool.state !== 'ready' && Date.now() - t0 < 10000) await new Promise((r) => setTimeout(r, 100));
+  t.equal(pool.state, 'ready', 'the crashed worker is back');
+  t.equal(pool.restarts, 1);
+});

@@ -5,10 +5,10 @@
 // After a swap, a probation period rolls back on an engine crash or a high error rate.
 import type { KeyObject } from 'node:crypto';
 import { open, readdir, readFile, rename, rm, stat, statfs, writeFile, type FileHandle } from 'node:fs/promises';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { BundleError, decodeBundle, verifyBundle, sha256Hex } from '../models/bundle.js';
 import { checkCommand, ReplayWindow } from '../deploy/ota/command.js';
+import { NonceFile } from './nonce-file.js';
 import { ChunkError, decodeChunk, markChunk, missingChunks, otaTopics, planChunk, TRANSFER_ID, type ModelRef, type ResultCode, type ResultPayload, type StatePayload, type Transfer } from '../deploy/ota/protocol.js';
 import type { OtaConfig } from './config.js';
 import type { Logger } from './log.js';
@@ -52,6 +52,7 @@ export class OtaDevice {
   private probation: { until: number; stop: () => void } | null = null;
   private timers: NodeJS.Timeout[] = [];
   private readonly replay: ReplayWindow;
+  private readonly nonces: NonceFile;
 
   constructor(
     private readonly o: OtaDeviceOptions,
@@ -62,36 +63,10 @@ export class OtaDevice {
     private readonly log: Logger,
   ) {
     this.t = otaTopics(o.site, o.deviceId);
-    this.replay = new ReplayWindow((o.commandMaxAgeSec ?? 60) * 1000, undefined, this.readNonces());
+    this.nonces = new NonceFile(join(o.stateDir, 'command-nonces.json'), log);
+    this.replay = new ReplayWindow((o.commandMaxAgeSec ?? 60) * 1000, undefined, this.nonces.read());
   }
 
-  /** Nonces of accepted commands, kept in the state directory so a restart does not forget them. */
-  private get noncesFile(): string {
-    return join(this.o.stateDir, 'command-nonces.json');
-  }
-
-  private readNonces(): unknown[] {
-    try {
-      const v = JSON.parse(readFileSync(this.noncesFile, 'utf8')) as unknown;
-      return Array.isArray(v) ? v : [];
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.log.warn('ota: unreadable command nonces, starting with none', { file: this.noncesFile, err: (e as Error).message });
-      return [];
-    }
-  }
-
-  /** Written (atomically, synced) before the command runs: a crash after it cannot reopen the replay. */
-  private writeNonces(): void {
-    const tmp = `${this.noncesFile}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, JSON.stringify(this.replay.entries(Date.now())));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.noncesFile);
-  }
 
   start(): void {
     if (this.o.allowUnsigned) this.log.error('!!! ota.allowUnsigned is set: UNSIGNED AND UNTRUSTED MODELS WILL BE ACCEPTED. Development only. !!!');
@@ -298,11 +273,11 @@ export class OtaDevice {
       return;
     }
     try {
-      this.writeNonces();
+      this.nonces.write(this.replay.entries(Date.now()));
     } catch (e) {
       // without the record a replay after a restart would pass: refuse rather than run unrecorded
-      this.log.error('ota: cannot record the command nonce; rollback refused', { file: this.noncesFile, err: (e as Error).message });
-      this.result(c.body.requestId, 'INTERNAL', `rollback refused: cannot record the command nonce in ${this.noncesFile}: ${(e as Error).message}`, Date.now());
+      this.log.error('ota: cannot record the command nonce; rollback refused', { file: this.nonces.file, err: (e as Error).message });
+      this.result(c.body.requestId, 'INTERNAL', `rollback refused: cannot record the command nonce in ${this.nonces.file}: ${(e as Error).message}`, Date.now());
       return;
     }
     void this.rollback(`requested by operator (key ${c.keyId})`, c.body.requestId);

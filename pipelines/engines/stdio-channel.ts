@@ -3,7 +3,8 @@
 // stdin is read with a socket on fd 0 in `onread` mode through a MessageReader: each read lands
 // where the message needs it and a camera frame's body reuses the buffer of an earlier one.
 import { Socket, type SocketConstructorOpts } from 'node:net';
-import { encode, MessageReader, type Message } from './protocol.js';
+import { encode, type Message } from './protocol.js';
+import { MessageReader } from './message-reader.js';
 
 export function serveStdio(onMessage: (m: Message) => void | Promise<void>): (header: { type: string; [k: string]: unknown }, body?: Buffer) => void {
   // Keep stray console.log calls (ours or a library's) off the protocol stream.

@@ -11,27 +11,31 @@ import { variantBundle } from '../helpers/ota-fixtures.js';
 import type { ModelSwap } from '../../daemon/model-swap.js';
 import type { Pipeline } from '../../daemon/pipeline.js';
 
-t.test('disk full before staging: refused, nothing written, old model untouched', async (t) => {
-  const dir = t.testdir({});
+/** An OtaDevice on a real store in `dir` with a stub link (what it published, its handlers) and no engine. */
+async function harness(dir: string, over: Partial<ConstructorParameters<typeof OtaDevice>[0]> = {}) {
   const store = await ModelStore.open(dir, { keep: 2 });
   const published: [string, any][] = [];
-  let onPush: (b: Buffer) => void = () => {};
+  const handlers: Record<string, (b: Buffer) => void> = {};
   const link: OtaLink = {
-    subscribe: (topic, fn) => topic.endsWith('/push') && (onPush = fn),
+    subscribe: (topic, fn) => void (handlers[topic.split('/').at(-1)!] = fn),
     publishEvent: (topic, p) => published.push([topic, JSON.parse(p)]),
     publishRetained: (topic, p) => published.push([topic, JSON.parse(p)]),
   };
   const swap = { current: { loaded: null, on() {}, off() {} }, swapTo: () => Promise.reject(new Error('must not be reached')) } as unknown as ModelSwap;
   const pipeline = { frameCounts: () => ({ taken: 0, published: 0, failed: 0 }) } as unknown as Pipeline;
-  const dev = new OtaDevice(
-    { site: 's', deviceId: 'd', trusted: [], enabled: true, stateDir: dir, trustedKeys: [], allowUnsigned: true, maxBundleBytes: 1e6, minFreeBytes: Number.MAX_SAFE_INTEGER, transferTimeoutSec: 5, keepVersions: 2, probationSec: 0, probationMaxErrorRate: 0.2, probationMinFrames: 10, localPollMs: 60000 },
-    store,
-    swap,
-    pipeline,
-    link,
-    createLogger('error', () => {}),
+  const device = () => new OtaDevice(
+    { site: 's', deviceId: 'd', trusted: [], enabled: true, stateDir: dir, trustedKeys: [], allowUnsigned: true, maxBundleBytes: 1e6, minFreeBytes: 0, transferTimeoutSec: 5, keepVersions: 2, probationSec: 0, probationMaxErrorRate: 0.2, probationMinFrames: 10, localPollMs: 60000, ...over },
+    store, swap, pipeline, link, createLogger('error', () => {}),
   );
+  return { published, handlers, device };
+}
+
+t.test('disk full before staging: refused, nothing written, old model untouched', async (t) => {
+  const dir = t.testdir({});
+  const { published, handlers, device } = await harness(dir, { minFreeBytes: Number.MAX_SAFE_INTEGER });
+  const dev = device();
   dev.start();
+  const onPush = handlers.push;
   t.teardown(() => dev.stop());
   for (const c of chunkBundle(variantBundle({ version: '2' }), 'full-1', 500)) onPush(c);
   await new Promise((r) => setTimeout(r, 300));
@@ -50,25 +54,12 @@ t.test('rollback nonces are kept in the state directory: a command replayed afte
   const { signCommand } = await import('../../deploy/ota/command.js');
   const k = generateKeys();
   const dir = t.testdir({});
-  const store = await ModelStore.open(dir, { keep: 2 });
-  const published: [string, any][] = [];
-  let onRollback: (b: Buffer) => void = () => {};
-  const link: OtaLink = {
-    subscribe: (topic, fn) => topic.endsWith('/rollback') && (onRollback = fn),
-    publishEvent: (topic, p) => published.push([topic, JSON.parse(p)]),
-    publishRetained: (topic, p) => published.push([topic, JSON.parse(p)]),
-  };
-  const swap = { current: { loaded: null, on() {}, off() {} }, swapTo: () => Promise.reject(new Error('no swap here')) } as unknown as ModelSwap;
-  const pipeline = { frameCounts: () => ({ taken: 0, published: 0, failed: 0 }) } as unknown as Pipeline;
-  const device = () => new OtaDevice(
-    { site: 's', deviceId: 'd', trusted: [publicKeyFromPem(k.publicPem)], enabled: true, stateDir: dir, trustedKeys: [], allowUnsigned: false, maxBundleBytes: 1e6, minFreeBytes: 0, transferTimeoutSec: 5, keepVersions: 2, probationSec: 0, probationMaxErrorRate: 0.2, probationMinFrames: 10, localPollMs: 60000, commandMaxAgeSec: 60 },
-    store, swap, pipeline, link, createLogger('error', () => {}),
-  );
+  const { published, handlers, device } = await harness(dir, { trusted: [publicKeyFromPem(k.publicPem)], allowUnsigned: false, commandMaxAgeSec: 60 });
   const msg = Buffer.from(signCommand({ cmd: 'rollback', site: 's', deviceId: 'd', requestId: 'r1' }, privateKeyFromPem(k.privatePem)));
   const codeOf = async (dev: OtaDevice) => {
     dev.start();
     const n = published.length;
-    onRollback(msg);
+    handlers.rollback(msg);
     await new Promise((r) => setTimeout(r, 200));
     dev.stop();
     return published.slice(n).find(([topic]) => topic === 's/d/model/result/r1')?.[1].code;

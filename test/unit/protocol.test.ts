@@ -1,5 +1,6 @@
 import t from 'tap';
-import { encode, FrameDecoder, MessageReader, ProtocolError, packOutputs, unpackOutputs, MAGIC, PREFIX_BYTES, type PooledMessage } from '../../pipelines/engines/protocol.js';
+import { encode, FrameDecoder, ProtocolError, packOutputs, unpackOutputs, MAGIC, PREFIX_BYTES } from '../../pipelines/engines/protocol.js';
+import { MessageReader, type PooledMessage } from '../../pipelines/engines/message-reader.js';
 
 t.test('round trip of one frame with a body', async (t) => {
   const body = Buffer.from([1, 2, 3, 4, 5]);

@@ -20,16 +20,7 @@ export class FrameSlots<F extends { camera: string }> {
 
   /** Take the next waiting frame, round-robin over cameras. */
   take(): F | undefined {
-    for (let i = 0; i < this.order.length; i++) {
-      const cam = this.order[(this.next + i) % this.order.length];
-      const f = this.slots.get(cam);
-      if (f) {
-        this.slots.delete(cam);
-        this.next = (this.next + i + 1) % this.order.length;
-        return f;
-      }
-    }
-    return undefined;
+    return this.takeMany(1, () => true)[0];
   }
 
   /** Up to `n` waiting frames that satisfy `pred`, round-robin over cameras (one per camera). */

@@ -82,15 +82,31 @@ async function loadDetector(msg: LoadDetectorMsg): Promise<void> {
   send(loadedReply(msg.id, manifest, opened, t0));
 }
 
+/**
+ * The detector and classifier a faces request needs; when they are not there (or an injected error
+ * is due) the request is answered here and null comes back.
+ */
+function facesModels(id: number): { det: Loaded; cls: Loaded } | null {
+  if (injected(id)) return null;
+  if (!active || !detector) {
+    send({ type: 'error', id, code: 'NOT_LOADED', message: !active ? 'no classifier is loaded' : 'no detector is loaded (send loadDetector first)' });
+    return null;
+  }
+  if (active.manifest.task !== 'classify') {
+    send({ type: 'error', id, code: 'BAD_REQUEST', message: 'the loaded model is not a classifier' });
+    return null;
+  }
+  return { det: detector, cls: active };
+}
+
 async function faces(msg: FacesMsg, body: Buffer): Promise<void> {
-  if (injected(msg.id)) return;
-  if (!active || !detector) return send({ type: 'error', id: msg.id, code: 'NOT_LOADED', message: !active ? 'no classifier is loaded' : 'no detector is loaded (send loadDetector first)' });
-  if (active.manifest.task !== 'classify') return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: 'the loaded model is not a classifier' });
+  const m = facesModels(msg.id);
+  if (!m) return;
   const problem = facesRequestProblem(msg.width, msg.height, body.length, msg);
   if (problem) return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: problem });
   busy = true;
   try {
-    const r = await runFaces(detector, active, body, msg.width, msg.height, msg);
+    const r = await runFaces(m.det, m.cls, body, msg.width, msg.height, msg);
     send({ type: 'facesResult', id: msg.id, ...r });
   } finally {
     busy = false;
@@ -101,9 +117,8 @@ async function faces(msg: FacesMsg, body: Buffer): Promise<void> {
 const MAX_BATCH_FRAMES = 64;
 
 async function facesBatch(msg: FacesBatchMsg, body: Buffer): Promise<void> {
-  if (injected(msg.id)) return;
-  if (!active || !detector) return send({ type: 'error', id: msg.id, code: 'NOT_LOADED', message: !active ? 'no classifier is loaded' : 'no detector is loaded (send loadDetector first)' });
-  if (active.manifest.task !== 'classify') return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: 'the loaded model is not a classifier' });
+  const m = facesModels(msg.id);
+  if (!m) return;
   const sizes = Array.isArray(msg.frames) ? msg.frames : [];
   if (sizes.length < 1 || sizes.length > MAX_BATCH_FRAMES) return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: `a batch has 1..${MAX_BATCH_FRAMES} frames (got ${sizes.length})` });
   const frames: FacesFrame[] = [];
@@ -118,7 +133,7 @@ async function facesBatch(msg: FacesBatchMsg, body: Buffer): Promise<void> {
   if (off !== body.length) return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: `the body has ${body.length} bytes, the frames take ${off}` });
   busy = true;
   try {
-    send({ type: 'facesBatchResult', id: msg.id, results: await runFacesBatch(detector, active, frames, msg) });
+    send({ type: 'facesBatchResult', id: msg.id, results: await runFacesBatch(m.det, m.cls, frames, msg) });
   } finally {
     busy = false;
   }

@@ -45,19 +45,23 @@ const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 const started = new Date();
 const loadStart = await loadavg();
 
-log(`load at start: ${loadStart}`);
-if (values.entrance) {
-  const e = await entranceBench({ root, counts, quick, seconds: values.seconds ? seconds : undefined, settle, fps: FPS, systems, log });
-  const result = { date: started.toISOString(), machine: machine(), command, load: { start: loadStart, end: await loadavg() }, ...e };
+/** JSON to bench-results/<kind>-<date>.json, the Markdown to stdout and (unless --no-doc) docs/BENCHMARKS.md; exits. */
+function finish(kind: string, result: unknown, md: string): never {
   const outDir = join(root, 'bench-results');
   mkdirSync(outDir, { recursive: true });
-  const jsonFile = join(outDir, `entrance-${started.toISOString().replace(/[:.]/g, '-')}.json`);
+  const jsonFile = join(outDir, `${kind}-${started.toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(jsonFile, JSON.stringify(result, null, 2));
-  const md = entranceReport(result);
   process.stdout.write(md + '\n');
   if (!values['no-doc']) appendFileSync(join(root, 'docs/BENCHMARKS.md'), '\n' + md);
   log(`JSON: ${jsonFile}${values['no-doc'] ? '' : '; appended to docs/BENCHMARKS.md'}`);
   process.exit(0);
+}
+
+log(`load at start: ${loadStart}`);
+if (values.entrance) {
+  const e = await entranceBench({ root, counts, quick, seconds: values.seconds ? seconds : undefined, settle, fps: FPS, systems, log });
+  const result = { date: started.toISOString(), machine: machine(), command, load: { start: loadStart, end: await loadavg() }, ...e };
+  finish('entrance', result, entranceReport(result));
 }
 const clip = await clip720(root);
 log('stage costs in isolation');
@@ -106,12 +110,4 @@ const result = {
   capacity: cap,
   swap,
 };
-const outDir = join(root, 'bench-results');
-mkdirSync(outDir, { recursive: true });
-const jsonFile = join(outDir, `bench-${started.toISOString().replace(/[:.]/g, '-')}.json`);
-writeFileSync(jsonFile, JSON.stringify(result, null, 2));
-const md = report(result);
-process.stdout.write(md + '\n');
-if (!values['no-doc']) appendFileSync(join(root, 'docs/BENCHMARKS.md'), '\n' + md);
-log(`JSON: ${jsonFile}${values['no-doc'] ? '' : '; appended to docs/BENCHMARKS.md'}`);
-process.exit(0);
+finish('bench', result, report(result));

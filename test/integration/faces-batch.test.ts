@@ -4,27 +4,21 @@
 // scene with the right label — batching changes how frames travel, not what is found.
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { startRtspServer } from '../helpers/rtsp.js';
 import { startCollector } from '../helpers/mqtt-collect.js';
 import { iou } from '../../models/detect.js';
+import { corners, scenesClip, scenesTruth, type Box } from '../helpers/scenes.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const fixtures = join(root, 'test/fixtures/scenes');
-type Box = [number, number, number, number];
-const gt = JSON.parse(readFileSync(join(fixtures, 'scenes.json'), 'utf8')) as {
-  width: number;
-  height: number;
-  scenes: { faces: { box: Box; label: string }[] }[];
-};
-const corners = ([x, y, w, h]: Box) => ({ x1: x, y1: y, x2: x + w, y2: y + h });
+const gt = scenesTruth;
 
 t.test('two cameras batched: results for both, batch 2, faces and labels as the ground truth', async (t) => {
   const broker = await startMosquitto();
   t.teardown(() => broker.stop());
-  const clip = join(fixtures, 'scenes.mp4');
+  const clip = scenesClip;
   const cam = await startRtspServer({ mounts: { '/a': clip, '/b': clip } });
   t.teardown(() => cam.stop());
   const cfg = join(t.testdir({}), 'config.json');

@@ -5,32 +5,24 @@
 // change exactly at the scene changes.
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { startRtspServer } from '../helpers/rtsp.js';
 import { startCollector, waitFor } from '../helpers/mqtt-collect.js';
 import { alignLabels } from '../helpers/align.js';
 import { iou } from '../../models/detect.js';
+import { corners, scenesClip, scenesTruth, type Box } from '../helpers/scenes.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const fixtures = join(root, 'test/fixtures/scenes');
-type Box = [number, number, number, number];
-const gt = JSON.parse(readFileSync(join(fixtures, 'scenes.json'), 'utf8')) as {
-  frames: number;
-  framesPerScene: number;
-  width: number;
-  height: number;
-  scenes: { image: string; label: string; faces: { box: Box; label: string }[] }[];
-};
+const gt = scenesTruth;
 const truth = Array.from({ length: gt.frames }, (_, i) => gt.scenes[Math.floor(i / gt.framesPerScene)].label);
-const corners = ([x, y, w, h]: Box) => ({ x1: x, y1: y, x2: x + w, y2: y + h });
 const HYSTERESIS = 3;
 
 t.test('faces mode: boxes, labels and state changes match the scenes', async (t) => {
   const broker = await startMosquitto();
   t.teardown(() => broker.stop());
-  const cam = await startRtspServer({ mounts: { '/door': join(fixtures, 'scenes.mp4') } });
+  const cam = await startRtspServer({ mounts: { '/door': scenesClip } });
   t.teardown(() => cam.stop());
   const dir = t.testdir({});
   const cfg = join(dir, 'config.json');

@@ -59,6 +59,8 @@ t.test('OTA over mosquitto', async (t) => {
     daemon.stderr!.on('data', (d) => (out = (out + d).slice(-100000)));
   };
   t.teardown(() => void daemon.kill('SIGKILL'));
+  /** The daemon's engine worker processes now. */
+  const workerPids = () => execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(daemon!.pid)]).toString().split('\n').filter((l) => l.includes('onnxruntime/worker')).map((l) => Number(l.trim().split(/\s+/)[0]));
   const results = startCollector(broker.url, 'site/cam1/mask', { timeoutMs: 300000, qos: 1 });
   await results.ready;
   startDaemon();
@@ -193,9 +195,9 @@ t.test('OTA over mosquitto', async (t) => {
 
   // 7. probation: the new model's engine crashes → automatic rollback, reported on the state topic
   t.equal((await send(signed({ version: '5.0.0' }))).code, 'OK');
-  const pids = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(daemon!.pid)]).toString().split('\n').filter((l) => l.includes('onnxruntime/worker'));
+  const pids = workerPids();
   t.equal(pids.length, 1, 'one engine worker after the swap (the old one has exited)');
-  process.kill(Number(pids[0].trim().split(/\s+/)[0]), 'SIGKILL');
+  process.kill(pids[0], 'SIGKILL');
   const s5 = await state((s) => s.lastRollback?.from?.version === '5.0.0');
   t.equal(s5.active.version, '3.0.0', 'rolled back to 3.0.0');
   t.match(s5.lastRollback.reason, /engine crashed during probation/);
@@ -203,9 +205,9 @@ t.test('OTA over mosquitto', async (t) => {
 
   // 7b. probation: the new model's engine runs but answers errors → rolled back by the error rate
   t.equal((await send(signed({ version: '5.1.0' }))).code, 'OK');
-  const w51 = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(daemon!.pid)]).toString().split('\n').filter((l) => l.includes('onnxruntime/worker'));
+  const w51 = workerPids();
   t.equal(w51.length, 1, 'one engine worker after the swap');
-  process.kill(Number(w51[0].trim().split(/\s+/)[0]), 'SIGUSR2');
+  process.kill(w51[0], 'SIGUSR2');
   const s7b = await state((s) => s.lastRollback?.from?.version === '5.1.0');
   t.equal(s7b.active.version, '3.0.0', 'rolled back to 3.0.0');
   t.match(s7b.lastRollback.reason, /error rate \d\.\d\d over \d+ frames exceeds ota\.probationMaxErrorRate 0\.2 during probation/);

@@ -1,12 +1,12 @@
 // Wiring: config in, running daemon out. Start order: broker (if embedded) → MQTT → engine → cameras.
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 import type { Config } from './config.js';
-import { EngineSupervisor } from './engine-supervisor.js';
-import { EnginePool, engineWorkers, type Engine } from './engine-pool.js';
+import { EngineSupervisor } from '../pipelines/engines/supervisor.js';
+import { EnginePool, engineWorkers, type Engine } from '../pipelines/engines/pool.js';
 import type { Logger } from './log.js';
 import { MqttLink } from './mqtt.js';
-import { Pipeline, type FacesFrameResult, type FrameResult } from './pipeline.js';
-import { FacesOut } from './faces-out.js';
+import { Pipeline, type FacesFrameResult, type FrameResult } from '../pipelines/pipeline.js';
+import { FacesOut } from '../pipelines/faces-out.js';
 import { discoveryMessages } from './homeassistant.js';
 import { packageRoot } from '../models/paths.js';
 import { readFileSync } from 'node:fs';

@@ -4,13 +4,8 @@ import { isSecretKey, maskUrlPasswords } from './secrets.js';
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-export interface Logger {
-  debug(msg: string, fields?: Record<string, unknown>): void;
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
-  child(bindings: Record<string, unknown>): Logger;
-}
+import type { Logger } from '../pipelines/log.js';
+export type { Logger };
 
 /** Secret-named keys are never logged; URL passwords (scheme://user:pass@) are masked in any string. */
 export function redact(key: string, value: unknown): unknown {

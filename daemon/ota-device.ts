@@ -14,7 +14,7 @@ import type { OtaConfig } from './config.js';
 import type { Logger } from './log.js';
 import { ModelStore, sameRef, StoreError, type VersionRef } from './model-store.js';
 import { ModelSwap, SwapError } from './model-swap.js';
-import type { Pipeline } from './pipeline.js';
+import type { Pipeline } from '../pipelines/pipeline.js';
 import { CodedError } from '../models/coded-error.js';
 
 export interface OtaLink {

@@ -4,14 +4,14 @@
 // READY=1 once the model is loaded and a first frame is classified (or after readyTimeoutSec),
 // STATUS=…, WATCHDOG=1 at half of WATCHDOG_USEC only while healthy, STOPPING=1 on shutdown.
 // If the event loop is blocked nothing here runs, so systemd stops hearing WATCHDOG=1 as well.
-import { RestartBudget } from './budget.js';
+import { RestartBudget } from '../pipelines/budget.js';
 import type { WatchdogConfig } from './config-watchdog.js';
-import type { Engine } from './engine-pool.js';
+import type { Engine } from '../pipelines/engines/pool.js';
 import { changeKey, evaluate, rate, type ComponentSnapshot, type HealthPolicy, type Verdict } from './health.js';
 import type { Logger } from './log.js';
 import type { MqttLink } from './mqtt.js';
 import { Notifier, watchdogIntervalMs } from './notify.js';
-import type { Pipeline } from './pipeline.js';
+import type { Pipeline } from '../pipelines/pipeline.js';
 
 export interface CameraHealth {
   state: string;

@@ -5,10 +5,10 @@ import t from 'tap';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { EngineSupervisor } from '../../daemon/engine-supervisor.js';
+import { EngineSupervisor } from '../../pipelines/engines/supervisor.js';
 import { createLogger } from '../../daemon/log.js';
 import { ModelSwap } from '../../daemon/model-swap.js';
-import { Pipeline, type FrameResult } from '../../daemon/pipeline.js';
+import { Pipeline, type FrameResult } from '../../pipelines/pipeline.js';
 import { readManifest } from '../../models/manifest-file.js';
 import { TINY_DIR, variantFiles, type VariantOptions } from '../helpers/ota-fixtures.js';
 

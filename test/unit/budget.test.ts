@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ErrorStorm, RestartBudget } from '../../daemon/budget.js';
+import { ErrorStorm, RestartBudget } from '../../pipelines/budget.js';
 
 t.test('restart budget: max restarts in a sliding window', async (t) => {
   const b = new RestartBudget({ max: 3, windowMs: 60_000 });

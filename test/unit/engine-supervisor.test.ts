@@ -2,7 +2,7 @@
 // are both followed by a new worker with the model reloaded. Real worker, real onnxruntime.
 import t from 'tap';
 import { join } from 'node:path';
-import { EngineSupervisor } from '../../daemon/engine-supervisor.js';
+import { EngineSupervisor } from '../../pipelines/engines/supervisor.js';
 import { createLogger } from '../../daemon/log.js';
 
 const tiny = join(import.meta.dirname, '..', 'fixtures', 'tiny', 'model.json');
@@ -53,7 +53,7 @@ t.test('a model that cannot load fails the first start with the reason', async (
 });
 
 t.test('engine.workers auto: one per core up to 4 on the CPU, one for the Edge TPU and GPU providers', async (t) => {
-  const { engineWorkers } = await import('../../daemon/engine-pool.js');
+  const { engineWorkers } = await import('../../pipelines/engines/pool.js');
   const cpu = { workers: 0, backend: 'onnxruntime', executionProviders: ['cpu'] };
   t.same([1, 2, 8].map((cores) => engineWorkers(cpu, cores)), [1, 2, 4]);
   t.equal(engineWorkers({ ...cpu, executionProviders: [{ name: 'tensorrt' }, 'cuda', 'cpu'] }, 8), 1);
@@ -63,7 +63,7 @@ t.test('engine.workers auto: one per core up to 4 on the CPU, one for the Edge T
 });
 
 t.test('a pool of two workers: requests spread over both, one crash leaves the other serving', async (t) => {
-  const { EnginePool } = await import('../../daemon/engine-pool.js');
+  const { EnginePool } = await import('../../pipelines/engines/pool.js');
   const member = () => new EngineSupervisor({ manifestPath: tiny, executionProviders: ['cpu'], threads: 1, inferTimeoutMs: 5000, restartMinMs: 100, restartMaxMs: 1000 }, log);
   const pool = new EnginePool([member(), member()]);
   t.teardown(() => pool.stop());

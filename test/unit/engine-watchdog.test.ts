@@ -3,7 +3,7 @@
 // restarted once the errors form a storm. Either way the model is reloaded and inference resumes.
 import t from 'tap';
 import { join } from 'node:path';
-import { EngineSupervisor } from '../../daemon/engine-supervisor.js';
+import { EngineSupervisor } from '../../pipelines/engines/supervisor.js';
 import { createLogger } from '../../daemon/log.js';
 
 const tiny = join(import.meta.dirname, '..', 'fixtures', 'tiny', 'model.json');

@@ -1,8 +1,8 @@
-// Faces-mode MQTT output (daemon/faces-out.ts) and Home Assistant discovery (daemon/homeassistant.ts).
+// Faces-mode MQTT output (pipelines/faces-out.ts) and Home Assistant discovery (daemon/homeassistant.ts).
 import t from 'tap';
-import { FacesOut } from '../../daemon/faces-out.js';
+import { FacesOut } from '../../pipelines/faces-out.js';
 import { discoveryMessages } from '../../daemon/homeassistant.js';
-import type { FacesFrameResult } from '../../daemon/pipeline.js';
+import type { FacesFrameResult } from '../../pipelines/pipeline.js';
 
 const result = (frame: number, label: 'mask' | 'no_mask' | 'no_face', faces = label === 'no_face' ? 0 : 1): FacesFrameResult => ({
   camera: 'door', frame, ts: new Date(1e12 + frame * 100).toISOString(), label, score: null, scores: {}, faces: [],

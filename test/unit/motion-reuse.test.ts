@@ -1,8 +1,8 @@
-// Motion gating in the frame path (daemon/motion-reuse.ts): what is reused, what goes to the engine.
+// Motion gating in the frame path (pipelines/motion-reuse.ts): what is reused, what goes to the engine.
 import t from 'tap';
-import { MotionReuse } from '../../daemon/motion-reuse.js';
+import { MotionReuse } from '../../pipelines/motion-reuse.js';
 import type { CameraConfig } from '../../daemon/config.js';
-import type { FacesFrameResult } from '../../daemon/pipeline.js';
+import type { FacesFrameResult } from '../../pipelines/pipeline.js';
 import type { Frame } from '../../pipelines/sources/process-source.js';
 
 const W = 320, H = 180;

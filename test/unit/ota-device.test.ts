@@ -9,7 +9,7 @@ import { createLogger } from '../../daemon/log.js';
 import { chunkBundle } from '../../deploy/ota/protocol.js';
 import { variantBundle } from '../helpers/ota-fixtures.js';
 import type { ModelSwap } from '../../daemon/model-swap.js';
-import type { Pipeline } from '../../daemon/pipeline.js';
+import type { Pipeline } from '../../pipelines/pipeline.js';
 
 /** An OtaDevice on a real store in `dir` with a stub link (what it published, its handlers) and no engine. */
 async function harness(dir: string, over: Partial<ConstructorParameters<typeof OtaDevice>[0]> = {}) {

@@ -6,10 +6,10 @@
 // While a frame of the camera is waiting in its slot or in flight, new frames go to the slot as
 // before (newest wins): a result is never reused ahead of the detection that is on its way, so
 // results stay in frame order and are never staler than the frame being detected.
-import type { FaceResult } from '../pipelines/engines/protocol.js';
-import { MotionGate, type MotionSample } from '../pipelines/motion.js';
-import type { Frame } from '../pipelines/sources/process-source.js';
-import type { CameraConfig } from './config.js';
+import type { FaceResult } from './engines/protocol.js';
+import { MotionGate, type MotionSample } from './motion.js';
+import type { Frame } from './sources/process-source.js';
+import type { CameraConfig } from './camera.js';
 import type { FacesFrameResult } from './pipeline.js';
 
 interface CameraGate {

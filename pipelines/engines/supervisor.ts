@@ -2,11 +2,11 @@
 // heartbeat, an error storm or a protocol error kills the worker, and a new one is started with
 // backoff and the model reloaded.
 import { EventEmitter } from 'node:events';
-import { EngineWorker, type EngineOptions, type InferOutput } from '../pipelines/engines/client.js';
-import type { FacesBatchResultMsg, FacesOptions, FacesResultMsg, LoadedMsg, ProviderRequest } from '../pipelines/engines/protocol.js';
-import { backoffMs } from '../pipelines/sources/ffmpeg-args.js';
-import { ErrorStorm } from './budget.js';
-import type { Logger } from './log.js';
+import { EngineWorker, type EngineOptions, type InferOutput } from './client.js';
+import type { FacesBatchResultMsg, FacesOptions, FacesResultMsg, LoadedMsg, ProviderRequest } from './protocol.js';
+import { backoffMs } from '../sources/ffmpeg-args.js';
+import { ErrorStorm } from '../budget.js';
+import type { Logger } from '../log.js';
 
 export interface EngineSupervisorOptions {
   manifestPath: string;

@@ -1,15 +1,15 @@
 // The frame path inside the supervisor: camera sources → newest-wins slots → engine → results.
 import type { Manifest } from '../models/manifest.js';
-import { FrameSlots } from '../pipelines/frame-slots.js';
+import { FrameSlots } from './frame-slots.js';
 import { classify } from '../models/classify.js';
-import { FfmpegSource, type Frame } from '../pipelines/sources/ffmpeg-source.js';
-import { GstSource } from '../pipelines/sources/gst-source.js';
-import type { ProcessSource } from '../pipelines/sources/process-source.js';
-import type { FaceResult, FacesOptions, FacesResultMsg } from '../pipelines/engines/protocol.js';
-import { frameLabel, type FaceCounts, type FrameLabel } from '../pipelines/face-events.js';
-import { toSourceBox } from '../pipelines/pre/tensor.js';
-import type { CameraConfig } from './config.js';
-import type { Engine } from './engine-pool.js';
+import { FfmpegSource, type Frame } from './sources/ffmpeg-source.js';
+import { GstSource } from './sources/gst-source.js';
+import type { ProcessSource } from './sources/process-source.js';
+import type { FaceResult, FacesOptions, FacesResultMsg } from './engines/protocol.js';
+import { frameLabel, type FaceCounts, type FrameLabel } from './face-events.js';
+import { toSourceBox } from './pre/tensor.js';
+import type { CameraConfig } from './camera.js';
+import type { Engine } from './engines/pool.js';
 import { MotionReuse } from './motion-reuse.js';
 import type { Logger } from './log.js';
 

@@ -5,9 +5,9 @@
 // other cores decode. The pipeline keeps up to `size` frames in flight (docs/DECISIONS.md D25).
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
-import type { InferOutput } from '../pipelines/engines/client.js';
-import type { FacesBatchResultMsg, FacesOptions, FacesResultMsg, LoadedMsg } from '../pipelines/engines/protocol.js';
-import type { EngineState, EngineSupervisor } from './engine-supervisor.js';
+import type { InferOutput } from './client.js';
+import type { FacesBatchResultMsg, FacesOptions, FacesResultMsg, LoadedMsg } from './protocol.js';
+import type { EngineState, EngineSupervisor } from './supervisor.js';
 
 /** What the pipeline, the model swap, OTA and the watchdog use of an engine: one worker or a pool. */
 export interface Engine extends EventEmitter {

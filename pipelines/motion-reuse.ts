@@ -10,7 +10,7 @@ import type { FaceResult } from './engines/protocol.js';
 import { MotionGate, type MotionSample } from './motion.js';
 import type { Frame } from './sources/process-source.js';
 import type { CameraConfig } from './camera.js';
-import type { FacesFrameResult } from './pipeline.js';
+import type { FacesFrameResult } from './results.js';
 
 interface CameraGate {
   gate: MotionGate;

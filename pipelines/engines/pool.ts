@@ -7,26 +7,10 @@ import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import type { InferOutput } from './client.js';
 import type { FacesBatchResultMsg, FacesOptions, FacesResultMsg, LoadedMsg } from './protocol.js';
-import type { EngineState, EngineSupervisor } from './supervisor.js';
+import type { EngineSupervisor } from './supervisor.js';
+import type { Engine, EngineState } from './engine.js';
 
-/** What the pipeline, the model swap, OTA and the watchdog use of an engine: one worker or a pool. */
-export interface Engine extends EventEmitter {
-  readonly ready: boolean;
-  readonly state: EngineState;
-  readonly restarts: number;
-  readonly errors: number;
-  readonly lastError: string | null;
-  readonly pid: number | undefined;
-  readonly loaded: LoadedMsg | null;
-  readonly detectorLoaded: LoadedMsg | null;
-  /** Workers: how many requests may usefully be in flight at once. */
-  readonly size: number;
-  start(): Promise<LoadedMsg>;
-  stop(): Promise<void>;
-  infer(rgb: Buffer, width: number, height: number): Promise<InferOutput>;
-  faces(rgb: Buffer, width: number, height: number, options: FacesOptions): Promise<FacesResultMsg>;
-  facesBatch(frames: { data: Buffer; width: number; height: number }[], options: FacesOptions): Promise<FacesBatchResultMsg>;
-}
+export type { Engine } from './engine.js';
 
 const STATE_ORDER: EngineState[] = ['stopped', 'restarting', 'starting', 'ready'];
 

@@ -7,6 +7,7 @@ import type { FacesBatchResultMsg, FacesOptions, FacesResultMsg, LoadedMsg, Prov
 import { backoffMs } from '../sources/ffmpeg-args.js';
 import { ErrorStorm } from '../budget.js';
 import type { Logger } from '../log.js';
+import type { EngineState } from './engine.js';
 
 export interface EngineSupervisorOptions {
   manifestPath: string;
@@ -28,7 +29,7 @@ export interface EngineSupervisorOptions {
   healthyResetMs?: number;
 }
 
-export type EngineState = 'starting' | 'ready' | 'restarting' | 'stopped';
+export type { EngineState } from './engine.js';
 
 /** Events: 'ready' (LoadedMsg), 'down' (reason). */
 export class EngineSupervisor extends EventEmitter {

@@ -2,8 +2,8 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { loadConfig, maskSecrets, ConfigError, DEFAULT_MODEL, DEMO_CLIP, type Config, type ConfigProblem } from '../../daemon/config.js';
-import { checkConfig, printConfig } from '../../daemon/config-cli.js';
+import { loadConfig, maskSecrets, ConfigError, DEFAULT_MODEL, DEMO_CLIP, type Config, type ConfigProblem } from '../../daemon/config/config.js';
+import { checkConfig, printConfig } from '../../daemon/config/cli.js';
 
 /** The type of a subtest's `t`. */
 type TT = Parameters<Parameters<typeof t.test>[0]>[0];

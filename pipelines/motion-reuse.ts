@@ -40,7 +40,7 @@ export class MotionReuse {
   offer(f: Frame): { result: FacesFrameResult; workingFaces: readonly FaceResult[] } | null {
     const c = this.cams.get(f.camera);
     if (!c) return null;
-    const s = c.gate.check(f.data, f.width, f.height, f.ts);
+    const s = c.gate.check(f.data, f.width, f.height, f.ts, f.format);
     if (s.decision === 'reuse' && c.last && c.pending === null) {
       c.reused++;
       // a copy of the detected result, less what described its engine request (batch)

@@ -2,7 +2,15 @@
 // The pipeline, the model swap, OTA and the watchdog use only this.
 import type { EventEmitter } from 'node:events';
 import type { InferOutput } from './client.js';
-import type { FacesBatchResultMsg, FacesOptions, FacesResultMsg, LoadedMsg } from './protocol.js';
+import type { FacesBatchResultMsg, FacesOptions, FacesResultMsg, FrameFormat, LoadedMsg } from './protocol.js';
+
+/** A camera frame for a faces request (format default rgb24). */
+export interface EngineFrame {
+  data: Buffer;
+  width: number;
+  height: number;
+  format?: FrameFormat;
+}
 
 export type EngineState = 'starting' | 'ready' | 'restarting' | 'stopped';
 
@@ -21,6 +29,6 @@ export interface Engine extends EventEmitter {
   start(): Promise<LoadedMsg>;
   stop(): Promise<void>;
   infer(rgb: Buffer, width: number, height: number): Promise<InferOutput>;
-  faces(data: Buffer, width: number, height: number, options: FacesOptions): Promise<FacesResultMsg>;
-  facesBatch(frames: { data: Buffer; width: number; height: number }[], options: FacesOptions): Promise<FacesBatchResultMsg>;
+  faces(data: Buffer, width: number, height: number, options: FacesOptions, format?: FrameFormat): Promise<FacesResultMsg>;
+  facesBatch(frames: EngineFrame[], options: FacesOptions): Promise<FacesBatchResultMsg>;
 }

@@ -6,9 +6,9 @@
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import type { InferOutput } from './client.js';
-import type { FacesBatchResultMsg, FacesOptions, FacesResultMsg, LoadedMsg } from './protocol.js';
+import type { FacesBatchResultMsg, FacesOptions, FacesResultMsg, FrameFormat, LoadedMsg } from './protocol.js';
 import type { EngineSupervisor } from './supervisor.js';
-import type { Engine, EngineState } from './engine.js';
+import type { Engine, EngineFrame, EngineState } from './engine.js';
 
 export type { Engine } from './engine.js';
 
@@ -95,11 +95,11 @@ export class EnginePool extends EventEmitter implements Engine {
     return this.pick().infer(rgb, width, height);
   }
 
-  faces(rgb: Buffer, width: number, height: number, options: FacesOptions): Promise<FacesResultMsg> {
-    return this.pick().faces(rgb, width, height, options);
+  faces(data: Buffer, width: number, height: number, options: FacesOptions, format?: FrameFormat): Promise<FacesResultMsg> {
+    return this.pick().faces(data, width, height, options, format);
   }
 
-  facesBatch(frames: { data: Buffer; width: number; height: number }[], options: FacesOptions): Promise<FacesBatchResultMsg> {
+  facesBatch(frames: EngineFrame[], options: FacesOptions): Promise<FacesBatchResultMsg> {
     return this.pick().facesBatch(frames, options);
   }
 }

@@ -13,8 +13,9 @@ export class ClassifyMode implements Mode {
 
   constructor(private readonly sink: ResultSink) {}
 
-  frameSize(_cam: unknown, manifest: Manifest): { width: number; height: number } {
-    return { width: manifest.input.width, height: manifest.input.height };
+  /** Model-sized RGB24, letterboxed by the decoder: 49 KB at 128x128, the Edge TPU worker's input as it is (D31). */
+  frameSize(_cam: unknown, manifest: Manifest): { width: number; height: number; format: 'rgb24' } {
+    return { width: manifest.input.width, height: manifest.input.height, format: 'rgb24' };
   }
 
   async run(frames: Frame[], engine: Engine, ctx: ModeContext): Promise<void> {

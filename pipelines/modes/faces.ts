@@ -11,7 +11,7 @@ import type { ResultSink } from '../results.js';
 import type { Frame } from '../sources/process-source.js';
 import type { Mode, ModeContext } from './mode.js';
 
-/** Working resolution of a faces camera when the config names none. */
+/** The largest frame of a faces camera when the config names none (a larger camera is scaled down to fit). */
 export const FACES_FRAME_DEFAULT = { width: 1280, height: 720 } as const;
 
 export class FacesMode implements Mode {
@@ -24,16 +24,17 @@ export class FacesMode implements Mode {
     private readonly options: FacesOptions = {},
   ) {}
 
-  frameSize(cam: CameraConfig): { width: number; height: number } {
-    return { width: cam.frameWidth ?? FACES_FRAME_DEFAULT.width, height: cam.frameHeight ?? FACES_FRAME_DEFAULT.height };
+  /** I420 in the decoder's own format at the camera's size, at most frameWidth x frameHeight (D30). */
+  frameSize(cam: CameraConfig): { width: number; height: number; format: 'i420' } {
+    return { width: cam.frameWidth ?? FACES_FRAME_DEFAULT.width, height: cam.frameHeight ?? FACES_FRAME_DEFAULT.height, format: 'i420' };
   }
 
   async run(frames: Frame[], engine: Engine, ctx: ModeContext): Promise<void> {
     if (frames.length === 1) {
       const f = frames[0];
-      return this.result(f, await engine.faces(f.data, f.width, f.height, this.options), engine, ctx);
+      return this.result(f, await engine.faces(f.data, f.width, f.height, this.options, f.format), engine, ctx);
     }
-    const r = await engine.facesBatch(frames.map((f) => ({ data: f.data, width: f.width, height: f.height })), this.options);
+    const r = await engine.facesBatch(frames.map((f) => ({ data: f.data, width: f.width, height: f.height, format: f.format })), this.options);
     if (r.results.length !== frames.length) throw new Error(`engine answered ${r.results.length} results for ${frames.length} frames`);
     r.results.forEach((x, i) => this.result(frames[i], x, engine, ctx, frames.length));
   }

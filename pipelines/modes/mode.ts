@@ -4,6 +4,7 @@ import type { Manifest } from '../../models/manifest.js';
 import type { CameraConfig } from '../camera.js';
 import type { Engine } from '../engines/engine.js';
 import type { Frame } from '../sources/process-source.js';
+import type { FrameFormat } from '../pre/yuv.js';
 
 /** What a mode may read of the pipeline while it runs a request. */
 export interface ModeContext {
@@ -19,8 +20,8 @@ export interface Mode {
   readonly name: 'classify' | 'faces';
   /** Several frames (of different cameras) may go in one request. */
   readonly batches: boolean;
-  /** The frame size this camera's source must deliver. */
-  frameSize(cam: CameraConfig, manifest: Manifest): { width: number; height: number };
+  /** The frames this camera's source must deliver: format, and size (for i420 the most it may be). */
+  frameSize(cam: CameraConfig, manifest: Manifest): { width: number; height: number; format: FrameFormat };
   /** One engine request for `frames` (one per camera), results out; rejects when the engine failed. */
   run(frames: Frame[], engine: Engine, ctx: ModeContext): Promise<void>;
 }

@@ -5,6 +5,7 @@ import type { CameraConfig } from '../camera.js';
 import { FfmpegSource } from './ffmpeg-source.js';
 import { GstSource } from './gst-source.js';
 import type { SourceStatus } from './process-source.js';
+import type { FrameFormat } from '../pre/yuv.js';
 
 export type { Frame, SourceState, SourceStatus } from './process-source.js';
 
@@ -30,10 +31,11 @@ export interface SourceSettings {
   healthyResetSec?: number;
 }
 
-/** The source for a camera: its decoder, at the frame size the camera's mode asks for. */
-export function createSource(cam: CameraConfig, size: { width: number; height: number }, s: SourceSettings): FrameSource {
+/** The source for a camera: its decoder, in the format and at the frame size the camera's mode asks for. */
+export function createSource(cam: CameraConfig, size: { width: number; height: number; format: FrameFormat }, s: SourceSettings): FrameSource {
   const common = {
     id: cam.id,
+    format: size.format,
     url: cam.url,
     fps: cam.fps,
     width: size.width,

@@ -38,7 +38,7 @@ export function entry(rel: string): string[] {
 export async function annotate(o: AnnotateOptions): Promise<string> {
   const root = packageRoot();
   let model = o.model ?? join(root, 'models/mask-mobilenet/model.json');
-  let detector = o.detector ?? join(root, 'models/ultraface-rfb-320/model.json');
+  let detector = o.detector ?? join(root, 'models/ultraface-masked-rfb-640/model.json');
   const extra: string[] = [];
   if (o.config) {
     const r = await run([...entry('daemon/main'), '--print-config', '--config', o.config]);

@@ -20,7 +20,7 @@ export { isSecretKey } from '../secrets.js';
 export { CAMERA_DECODERS, CAMERA_MODES, DEMO_CLIP, FRAME_DEFAULT, MOTION_DEFAULT, checkCameras, checkMotion, checkRoi, defaultCameras, maskUrl } from './cameras.js';
 export type { CameraConfig, CameraDecoder, CameraMode, CameraMotion } from './cameras.js';
 export const DEFAULT_MODEL = 'models/mask-mobilenet/model.json';
-export const DEFAULT_DETECTOR = 'models/ultraface-rfb-320/model.json';
+export const DEFAULT_DETECTOR = 'models/ultraface-masked-rfb-640/model.json';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type ExecutionProvider = ProviderName;

@@ -258,6 +258,8 @@ export interface FaceResult {
   /** The region classified: x, y, w, h (integers), margin and squaring applied, clipped. */
   crop: [number, number, number, number];
   detScore: number;
+  /** The detector's own class for the face, when it has several (e.g. face / masked_face). */
+  detLabel?: string;
   label: string;
   score: number;
   scores: Record<string, number>;

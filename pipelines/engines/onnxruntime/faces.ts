@@ -9,6 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { inputShape, type Manifest } from '../../../models/manifest.js';
 import { toTensor } from '../../../models/preprocess.js';
 import { classify } from '../../../models/classify.js';
+import { decide } from '../../../models/decision.js';
 import { decodeDetections } from '../../../models/detect.js';
 import { faceCrop, type Rect } from '../../pre/crop.js';
 import { letterbox } from '../../pre/tensor.js';
@@ -53,7 +54,7 @@ export function facesRequestProblem(width: number, height: number, bodyBytes: nu
   return null;
 }
 
-type FaceBox = { x1: number; y1: number; x2: number; y2: number; score: number };
+type FaceBox = { x1: number; y1: number; x2: number; y2: number; score: number; classIndex: number };
 type Timings = Omit<FacesResultMsg, 'type' | 'id'>;
 const fitOf = (m: Manifest) => (m.input.resize === 'stretch' ? ('stretch' as const) : ('letterbox' as const));
 
@@ -73,6 +74,7 @@ async function detectFaces(det: Loaded, frame: Buffer, width: number, height: nu
     frameWidth: dw,
     frameHeight: dh,
     maxDetections: o.maxFaces ?? FACE_DEFAULTS.maxFaces,
+    classAgnostic: true, // one box per face, whatever face class (face / masked_face) the detector gives it
   });
   // back to frame pixels
   const fit = dm.input.resize === 'stretch' ? { x: 0, y: 0, sx: width / dw, sy: height / dh } : (() => {
@@ -87,6 +89,7 @@ async function detectFaces(det: Loaded, frame: Buffer, width: number, height: nu
       x2: Math.min(width, (d.x2 - fit.x) * fit.sx),
       y2: Math.min(height, (d.y2 - fit.y) * fit.sy),
       score: d.score,
+      classIndex: d.classIndex,
     }))
     .filter((b) => b.x2 - b.x1 >= minSize && b.y2 - b.y1 >= minSize);
 }
@@ -161,11 +164,12 @@ export async function runFacesBatch(det: Loaded, cls: Loaded, frames: FacesFrame
   let k = 0;
   return perFrame.map((p) => ({
     faces: p.faces.map(({ f, rect }): FaceResult => {
-      const c = classify(rows[k++], cm.labels, cm.output.kind);
+      const c = decide(classify(rows[k++], cm.labels, cm.output.kind), cm.decision);
       return {
         box: [r1(f.x1), r1(f.y1), r1(f.x2 - f.x1), r1(f.y2 - f.y1)],
         crop: [rect.left, rect.top, rect.width, rect.height],
         detScore: Math.round(f.score * 1e4) / 1e4,
+        ...(det.manifest.labels.length > 2 ? { detLabel: det.manifest.labels[f.classIndex] } : {}),
         label: c.label,
         score: c.score,
         scores: c.scores,

@@ -3,7 +3,8 @@
 // leaks (counted before, during and after), the replacement worker serves, the supervisor stays up.
 // The daemon's TMPDIR is the test's own folder, so its FIFOs are counted apart from anyone else's.
 import t from 'tap';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startMosquitto } from '../helpers/mosquitto.js';
@@ -29,8 +30,9 @@ t.test('kill an engine worker while 4 cameras stream', async (t) => {
   const broker = await startMosquitto();
   t.teardown(() => broker.stop());
   const port = await freePort();
-  const tmp = join(t.testdir({}), 'tmp');
-  mkdirSync(tmp);
+  // the daemon's TMPDIR (not t.testdir: writeConfig makes that afresh)
+  const tmp = mkdtempSync(join(tmpdir(), 'worker-kill-'));
+  t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
   const cams = ['a', 'b', 'c', 'd'];
   const cfg = writeConfig(t, {
     site: 'site',

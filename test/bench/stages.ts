@@ -1,12 +1,12 @@
-// Stage costs in isolation: ffmpeg decode+scale of the clip alone (ffmpeg -benchmark), the detector's
+// Stage costs in isolation: ffmpeg decoding the clip to I420 alone (ffmpeg -benchmark), the detector's
 // session.run alone, the classifier's session.run alone (batch 1..8), and, for reference, the worker's
-// resize of a 720p frame to the detector input (pre/resample.ts; not in the goal's sum). CPU ms from the process's
+// resize + colour conversion of a 720p I420 frame to the detector input (pre/yuv.ts; not in the goal's sum). CPU ms from the process's
 // own accounting, wall ms medians.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { resampleRegion } from '../../pipelines/pre/resample.js';
+import { frameBytes, resampleRegionI420 } from '../../pipelines/pre/yuv.js';
 import { videoFilter } from '../../pipelines/sources/ffmpeg-args.js';
 import { percentile } from './stats.js';
 import { NO_SPIN } from '../../pipelines/engines/onnxruntime/session.js';
@@ -31,8 +31,9 @@ export interface Stages {
 
 export async function decodeCost(clip: string, seconds: number, width: number, height: number, fps: number): Promise<StageCost & { frames: number }> {
   const { stderr } = await execFileP('/usr/bin/ffmpeg', [
+    // the daemon's faces-mode chain: the decoder's I420 at the camera's size (D30)
     '-hide_banner', '-nostdin', '-benchmark', '-t', String(seconds), '-i', clip, '-an',
-    '-vf', videoFilter({ fps, width, height }), '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-y', '/dev/null',
+    '-vf', videoFilter({ fps, width, height, format: 'i420' }), '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-y', '/dev/null',
   ], { maxBuffer: 1 << 24 });
   const m = /bench: utime=([\d.]+)s stime=([\d.]+)s rtime=([\d.]+)s/.exec(stderr);
   const fr = [...stderr.matchAll(/frame=\s*(\d+)/g)].pop();
@@ -68,9 +69,9 @@ export async function sessionCosts(root: string, runs: number): Promise<Omit<Sta
     const c = await timeRuns(runs, () => cls.run({ [cls.inputNames[0]]: t }, ['logits']));
     classifierBatch[b] = { cpuMs: c.cpuMs / b, wallMs: c.wallMs / b };
   }
-  const frame = Buffer.alloc(1280 * 720 * 3, 90);
+  const frame = Buffer.alloc(frameBytes('i420', 1280, 720), 90);
   const small = new Uint8Array(320 * 240 * 3);
-  const resize720to320 = await timeRuns(runs, async () => resampleRegion(frame, 1280, 720, { left: 0, top: 0, width: 1280, height: 720 }, { width: 320, height: 240, fit: 'stretch', padColor: [0, 0, 0] }, small));
+  const resize720to320 = await timeRuns(runs, async () => resampleRegionI420(frame, 1280, 720, { left: 0, top: 0, width: 1280, height: 720 }, { width: 320, height: 240, fit: 'stretch', padColor: [0, 0, 0] }, small));
   await det.release();
   await cls.release();
   return { detector, classifier: classifierBatch[1], classifierBatch, resize720to320 };

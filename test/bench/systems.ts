@@ -19,6 +19,10 @@ export interface Infra {
 
 export interface RunResult {
   system: 'daemon' | 'peer';
+  /** Which clip the cameras stream (absent: the 1-face clip). */
+  clip?: 'crowd';
+  /** Faces per published result (the detector's count). */
+  facesPerResult?: number;
   /** Daemon with motion gating on every camera (cameras[].motion.enabled). */
   motion?: boolean;
   /** Daemon batching frames across cameras (engine.batch), when on. */
@@ -57,15 +61,18 @@ export class Subscriber {
   lat: number[] = [];
   /** Results with reused: true (motion gating). */
   reused = 0;
+  /** Faces in the results (counts.faces of the daemon, the length of the peer's faces list). */
+  faces = 0;
   private client!: mqtt.MqttClient;
   async start(port: number, topic: string): Promise<void> {
     this.client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: `bench-${process.pid}-${Date.now()}` });
     this.client.on('message', (_t, payload) => {
       const now = Date.now();
       try {
-        const m = JSON.parse(payload.toString()) as { camera: string; ts: string; reused?: boolean };
+        const m = JSON.parse(payload.toString()) as { camera: string; ts: string; reused?: boolean; counts?: { faces: number }; faces?: unknown[] };
         this.counts.set(m.camera, (this.counts.get(m.camera) ?? 0) + 1);
         if (m.reused === true) this.reused++;
+        this.faces += m.counts?.faces ?? m.faces?.length ?? 0;
         this.lat.push(now - Date.parse(m.ts));
       } catch {
         /* not a result */
@@ -77,6 +84,7 @@ export class Subscriber {
     this.counts.clear();
     this.lat = [];
     this.reused = 0;
+    this.faces = 0;
   }
   async stop(): Promise<void> {
     await this.client.endAsync(true);
@@ -179,6 +187,7 @@ export async function measure(system: 'daemon' | 'peer', infra: Infra, n: number
       cpuMsPerFrame: { system: r2(own / Math.max(1, results)), withBroker: r2((own + (usage.cpuMs.broker ?? 0)) / Math.max(1, results)) },
       usage: { ...usage, cpuMs: Object.fromEntries(Object.entries(usage.cpuMs).map(([k, v]) => [k, Math.round(v)])) },
       startupMs,
+      facesPerResult: r2(sub.faces / Math.max(1, results)),
       load: await loadavg(),
       ...(system === 'daemon' ? { reused: sub.reused, reusedFraction: Math.round((sub.reused / Math.max(1, results)) * 1000) / 1000 } : {}),
     };

@@ -14,7 +14,7 @@ import { TINY_DIR, variantFiles, type VariantOptions } from '../helpers/ota-fixt
 
 const root = join(import.meta.dirname, '..', '..');
 const log = createLogger('warn', () => {});
-const engine = (manifestPath: string) => new EngineSupervisor({ manifestPath, executionProviders: ['cpu'], threads: 1, inferTimeoutMs: 5000, restartMinMs: 100, restartMaxMs: 1000 }, log);
+const engine = (manifestPath: string) => new EngineSupervisor({ manifestPath, executionProviders: ['cpu'], threads: 1, inferTimeoutMs: 5000, restartMinMs: 100, restartMaxMs: 1000, worker: { helloTimeoutMs: 60000 } }, log);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function writeVariant(dir: string, o: VariantOptions): string {

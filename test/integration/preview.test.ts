@@ -35,7 +35,11 @@ t.test('GET /preview and /preview/{camera}.mjpeg', async (t) => {
     mqtt: { url: broker.url },
     http: { port },
     preview: { enabled: true, fps: 5 },
-    cameras: [{ id: 'door', url: DEMO_CLIP_URL, fps: 10, loop: true, mode: 'classify' }],
+    cameras: [
+      { id: 'door', url: DEMO_CLIP_URL, fps: 10, loop: true, mode: 'classify' },
+      // faces mode: I420 frames, converted to RGB only for the picture shown
+      { id: 'hall', url: DEMO_CLIP_URL, fps: 5, loop: true, mode: 'faces' },
+    ],
   });
   const daemon = startDaemon(t, cfg);
   await waitForOutput(daemon, /health and metrics/);
@@ -51,6 +55,8 @@ t.test('GET /preview and /preview/{camera}.mjpeg', async (t) => {
   t.match(String(mj.headers['content-type']), /^multipart\/x-mixed-replace; boundary=/);
   t.ok(jpegs(mj.body) >= 3, 'several JPEG frames');
   t.match(mj.body.toString('latin1'), /content-type: image\/jpeg\r\ncontent-length: \d+/);
+  const hall = await get(port, '/preview/hall.mjpeg', (b) => jpegs(b) >= 2 && b.includes(Buffer.from('\xff\xd9', 'latin1')), 60000);
+  t.ok(jpegs(hall.body) >= 2, 'a faces-mode camera (I420 frames) streams JPEG frames too');
   const missing = await get(port, '/preview/nope.mjpeg', () => false);
   t.equal(missing.status, 404);
   daemon.proc.kill('SIGTERM');

@@ -15,7 +15,7 @@ const detector = join(root, 'models/ultraface-rfb-320/model.json');
 const scene = (f: string) => join(root, 'test/fixtures/scenes', f);
 
 async function worker(t: Tap.Test, withDetector = true) {
-  const w = new EngineWorker({ inferTimeoutMs: 20000 });
+  const w = new EngineWorker({ inferTimeoutMs: 20000, helloTimeoutMs: 60000 }); // a worker under the TypeScript loader starts slowly on a busy machine
   t.teardown(() => w.stop(500));
   await w.start();
   await w.load(classifier, ['cpu']);

@@ -11,7 +11,7 @@ const cam = (id: string, motion?: Partial<CameraConfig['motion']>, mode: 'faces'
   ...(motion ? { motion: { enabled: true, pixelThreshold: 20, areaThreshold: 0.005, maxReuseSec: 2, ...motion } } : {}),
 });
 let seq = 0;
-const frame = (camera: string, v: number, ts: number): Frame => ({ camera, seq: seq++, ts, width: W, height: H, data: Buffer.alloc(W * H * 3, v), hold() {}, release() {} });
+const frame = (camera: string, v: number, ts: number): Frame => ({ camera, seq: seq++, ts, width: W, height: H, format: 'rgb24', data: Buffer.alloc(W * H * 3, v), hold() {}, release() {} });
 const result = (f: Frame, label: FacesFrameResult['label'] = 'no_mask'): FacesFrameResult => ({
   camera: f.camera, frame: f.seq, ts: new Date(f.ts).toISOString(), label, score: 0.9, scores: { mask: 0.1, no_mask: 0.9 },
   faces: [{ box: [1, 2, 3, 4], label: 'no_mask', score: 0.9, detScore: 0.99 }], counts: { faces: 1, mask: 0, no_mask: 1 },

@@ -1,0 +1,96 @@
+// An engine worker killed while 4 cameras stream (faces mode, 2 workers): no camera is lost (every
+// camera keeps publishing and none of their decoders restarts), no frame FIFO or shared-memory file
+// leaks (counted before, during and after), the replacement worker serves, the supervisor stays up.
+// The daemon's TMPDIR is the test's own folder, so its FIFOs are counted apart from anyone else's.
+import t from 'tap';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { startMosquitto } from '../helpers/mosquitto.js';
+import { freePort } from '../helpers/ports.js';
+import { startDaemon, writeConfig } from '../helpers/daemon.js';
+import { scenesClip } from '../helpers/scenes.js';
+
+interface Health {
+  engine: { state: string; pid: number | null; restarts: number; workers: number };
+  cameras: Record<string, { state: string; results: number; restarts: number; pid: number | null }>;
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Frame FIFOs and source folders under `dir`, and our files in /dev/shm. */
+function resources(dir: string): { fifos: string[]; dirs: string[]; shm: string[] } {
+  const dirs = readdirSync(dir).filter((n) => n.startsWith('mobilenet-edge-'));
+  const fifos = dirs.flatMap((d) => (statSync(join(dir, d)).isDirectory() ? readdirSync(join(dir, d)).map((f) => join(d, f)) : [])).filter((p) => statSync(join(dir, p)).isFIFO());
+  const shm = existsSync('/dev/shm') ? readdirSync('/dev/shm').filter((n) => n.startsWith('mobilenet-edge')) : [];
+  return { fifos: fifos.sort(), dirs: dirs.sort(), shm };
+}
+
+t.test('kill an engine worker while 4 cameras stream', async (t) => {
+  const broker = await startMosquitto();
+  t.teardown(() => broker.stop());
+  const port = await freePort();
+  // the daemon's TMPDIR (not t.testdir: writeConfig makes that afresh)
+  const tmp = mkdtempSync(join(tmpdir(), 'worker-kill-'));
+  t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+  const cams = ['a', 'b', 'c', 'd'];
+  const cfg = writeConfig(t, {
+    site: 'site',
+    deviceId: 'edge-k',
+    mqtt: { url: broker.url, qos: 0 },
+    cameras: cams.map((id) => ({ id, url: pathToFileURL(scenesClip).href, fps: 5, loop: true, mode: 'faces' })),
+    engine: { executionProviders: ['cpu'], threads: 1, workers: 2 },
+    watchdog: { restartMinMs: 200, restartMaxMs: 1000, inferenceTimeoutMs: 20000 },
+    http: { port },
+    log: { level: 'info' },
+  });
+  const shmBefore = resources(tmp).shm;
+  const daemon = startDaemon(t, cfg, { TMPDIR: tmp });
+  t.teardown(() => {
+    if (!t.passing()) t.comment(daemon.output().slice(-4000));
+  });
+  const health = async (): Promise<Health | null> => {
+    try {
+      return (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as Health;
+    } catch {
+      return null;
+    }
+  };
+  const until = async (what: string, pred: (h: Health) => boolean, ms: number): Promise<Health> => {
+    const end = Date.now() + ms;
+    for (;;) {
+      const h = await health();
+      if (h && pred(h)) return h;
+      if (daemon.proc.exitCode !== null) throw new Error(`daemon exited (${daemon.proc.exitCode}) waiting for ${what}`);
+      if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms; last health ${JSON.stringify(h)}`);
+      await sleep(200);
+    }
+  };
+  const h0 = await until('every camera publishing', (h) => cams.every((c) => (h.cameras[c]?.results ?? 0) > 2) && h.engine.state === 'ready', 120000);
+  t.equal(h0.engine.workers, 2);
+  const during = resources(tmp);
+  t.equal(during.fifos.length, 4, `one frame FIFO per camera: ${during.fifos.join(', ')}`);
+  const decoders = Object.fromEntries(cams.map((c) => [c, h0.cameras[c].pid]));
+
+  const victim = h0.engine.pid!;
+  process.kill(victim, 'SIGKILL');
+  const base = Object.fromEntries(cams.map((c) => [c, h0.cameras[c].results]));
+  const h1 = await until('the worker replaced and every camera publishing again', (h) => h.engine.restarts > h0.engine.restarts && h.engine.state === 'ready' && h.engine.pid !== victim && cams.every((c) => h.cameras[c].results > base[c] + 5), 120000);
+  t.equal(daemon.proc.exitCode, null, 'the supervisor is still running');
+  t.not(h1.engine.pid, victim, 'a new worker serves');
+  for (const c of cams) {
+    t.equal(h1.cameras[c].state, 'running', `${c} still running`);
+    t.equal(h1.cameras[c].restarts, h0.cameras[c].restarts, `${c}: its decoder was not restarted`);
+    t.equal(h1.cameras[c].pid, decoders[c], `${c}: same decoder process`);
+  }
+  const after = resources(tmp);
+  t.same(after.fifos, during.fifos, 'the same FIFOs, none more');
+  t.same(after.shm, shmBefore, 'no shared-memory files');
+
+  daemon.proc.kill('SIGTERM');
+  t.equal(await daemon.exited(), 0, 'clean stop');
+  const stopped = resources(tmp);
+  t.same(stopped.fifos, [], 'no FIFO left after the stop');
+  t.same(stopped.dirs, [], 'no source folder left');
+  t.same(stopped.shm, shmBefore, 'no shared-memory file left');
+});

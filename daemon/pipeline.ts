@@ -2,6 +2,7 @@
 import type { Manifest } from '../models/manifest.js';
 import { FrameSlots } from '../pipelines/frame-slots.js';
 import { classify } from '../models/classify.js';
+import { decide } from '../models/decision.js';
 import { FfmpegSource, type Frame } from '../pipelines/sources/ffmpeg-source.js';
 import { GstSource } from '../pipelines/sources/gst-source.js';
 import type { ProcessSource } from '../pipelines/sources/process-source.js';
@@ -246,7 +247,7 @@ export class Pipeline {
         (out) => {
           const row = out.outputs.get(m.output.name);
           if (!row) throw new Error(`engine result has no output "${m.output.name}"`);
-          const c = classify(row.data, m.labels, m.output.kind);
+          const c = decide(classify(row.data, m.labels, m.output.kind), m.decision); // the manifest's operating point (D53)
           const model = engine.loaded?.model ?? { name: m.name, version: m.version };
           this.results.set(f.camera, (this.results.get(f.camera) ?? 0) + 1);
           this.publish({

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Per-frame cost of each mode on this machine, through the real engine worker:
-//   node dist/pipelines/bench-faces.js [--runs 30] IMAGE...
+//   node dist/pipelines/bench-faces.js [--runs 30] [--detector det.json] IMAGE...   (default: the daemon's default detector)
 // classify: one 128x128 frame (infer request). faces: each image letterboxed to 1280x720 (the default
 // working resolution), one faces request per frame; medians of the worker's own timings.
 import { parseArgs } from 'node:util';
@@ -9,14 +9,14 @@ import { EngineWorker } from './engines/client.js';
 import { packageRoot } from '../models/paths.js';
 import { join } from 'node:path';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { runs: { type: 'string', default: '30' } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { runs: { type: 'string', default: '30' }, detector: { type: 'string' } } });
 const runs = Number(values.runs);
 const root = packageRoot();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const w = new EngineWorker({ inferTimeoutMs: 60000 });
 await w.start();
 await w.load(join(root, 'models/mask-mobilenet/model.json'), ['cpu']);
-await w.loadDetector(join(root, 'models/ultraface-rfb-320/model.json'), ['cpu']);
+await w.loadDetector(values.detector ?? join(root, 'models/ultraface-masked-rfb-640/model.json'), ['cpu']);
 const small = Buffer.alloc(128 * 128 * 3, 100);
 const c: number[] = [];
 for (let i = 0; i < runs + 5; i++) {

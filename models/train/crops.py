@@ -16,8 +16,12 @@ Per image, `--variants` samples (seeded, `numpy.random.default_rng([seed, index]
 The detector (an UltraFace-style ONNX graph with post-processing, through OpenCV's dnn, plain stretch
 to its input, (p-127)/128) runs on every frame; the crop is made around the detection that best
 overlaps the placed face, with the margin jittered in [0.1, 0.3] (the daemon's default is 0.2). When
-the detector finds nothing there (IoU < 0.3), the placed rectangle itself is used and the sample is
-counted as `fallback`.
+the detector finds nothing there, the placed rectangle (shrunk by 10 %) is used and the sample is
+counted as `fallback`. "There" is `--match`: `iou` (the default, the 1.2.0 run) asks IoU >= 0.3 with
+the whole placed picture, which misses a detected face that fills under about 30 % of its picture
+(67 % of the 1.2.0 crops fell back); `inside` takes the best box lying >= 70 % inside the picture.
+Measured on 60 images (120 crops): 320x240 detector + iou 65 % fallback, + inside 61 %; the 640x480
+detector + inside 34 %. The 320x240 shortcut, not the matching, is most of it.
 
 Split: a 64-bit DCT perceptual hash per image; images whose hashes are within `--hash-distance`
 bits are one group (union-find). The dataset's train/val split is kept, except that a val image
@@ -188,15 +192,25 @@ def composite(img, other, rng, plain=False):
     return frame, (x, y, x + nw, y + nh)
 
 
-def crop_sample(frame, placed, det, rng, size):
+def inside(b, placed):
+    """Fraction of box b that lies inside the placed rectangle."""
+    iw = min(b[2], placed[2]) - max(b[0], placed[0])
+    ih = min(b[3], placed[3]) - max(b[1], placed[1])
+    area = (b[2] - b[0]) * (b[3] - b[1])
+    return 0.0 if iw <= 0 or ih <= 0 or area <= 0 else iw * ih / area
+
+
+def crop_sample(frame, placed, det, rng, size, match="iou"):
     boxes, scores = det(frame)
     best, bi = 0.0, -1
     for i, b in enumerate(boxes):
-        v = iou(b, placed)
+        # iou: overlap with the whole placed picture (misses faces that fill < 30 % of it);
+        # inside: the best-scoring box lying >= 70 % inside the placed picture
+        v = iou(b, placed) if match == "iou" else (float(scores[i]) if inside(b, placed) >= 0.7 else 0.0)
         if v > best:
             best, bi = v, i
     fh, fw = frame.shape[:2]
-    if best >= 0.3:
+    if best >= (0.3 if match == "iou" else 1e-9):
         box, fallback = boxes[bi], False
     else:
         x1, y1, x2, y2 = placed
@@ -216,6 +230,9 @@ def main():
     ap.add_argument("--det-threshold", type=float, default=0.3)
     ap.add_argument("--hash-distance", type=int, default=6)
     ap.add_argument("--subset", type=int, default=0)
+    ap.add_argument("--match", choices=["iou", "inside"], default="iou",
+                    help="which detection is the placed face's: IoU >= 0.3 with the placed picture (the 1.2.0 run), "
+                         "or the best box >= 70 %% inside it (finds faces that fill little of their picture; use for the next run)")
     a = ap.parse_args()
     cv2.setNumThreads(1)
     t0 = time.time()
@@ -238,7 +255,7 @@ def main():
         for v in range(a.variants):
             other = imgs[int(rng.choice(pools[bool(is_val[i])]))]
             frame, placed = composite(img, other, rng, plain=v == 0)
-            crop, fallback, fs = crop_sample(frame, placed, det, rng, a.size)
+            crop, fallback, fs = crop_sample(frame, placed, det, rng, a.size, a.match)
             xs.append(crop); ys.append(y); src.append(i); var.append(v); val.append(bool(is_val[i])); fb.append(fallback); fsize.append(fs)
         if (i + 1) % 250 == 0:
             print(f"  {i + 1}/{len(items)} images, {time.time() - t0:.0f}s", flush=True)

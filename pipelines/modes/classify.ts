@@ -1,6 +1,7 @@
 // Classify mode: the whole frame (at the model's input size, letterboxed by the decoder) through the
 // classifier; one `infer` request per frame.
 import { classify } from '../../models/classify.js';
+import { decide } from '../../models/decision.js';
 import type { Manifest } from '../../models/manifest.js';
 import type { Engine } from '../engines/engine.js';
 import type { ResultSink } from '../results.js';
@@ -24,7 +25,7 @@ export class ClassifyMode implements Mode {
     const out = await engine.infer(f.data, f.width, f.height);
     const row = out.outputs.get(m.output.name);
     if (!row) throw new Error(`engine result has no output "${m.output.name}"`);
-    const c = classify(row.data, m.labels, m.output.kind);
+    const c = decide(classify(row.data, m.labels, m.output.kind), m.decision); // the manifest's operating point (D53)
     const model = engine.loaded?.model ?? { name: m.name, version: m.version };
     ctx.counted(f.camera);
     this.sink.classified(

@@ -1,6 +1,6 @@
 // Temperature scaling for edgectl train's head (models/calibrate.ts) and the report's SVG width.
 import t from 'tap';
-import { fitTemperature, nll, scaleHead } from '../../models/calibrate.js';
+import { fitTemperature, meanConfidence, nll, scaleHead } from '../../models/calibrate.js';
 import { confusionSvg } from '../../deploy/report.js';
 
 t.test('fitTemperature cools an over-confident head and leaves the argmax alone', async (t) => {
@@ -10,10 +10,14 @@ t.test('fitTemperature cools an over-confident head and leaves the argmax alone'
   const T = fitTemperature(logits, y);
   t.ok(T > 3, `T ${T}`);
   t.ok(nll(logits, y, T) < nll(logits, y, 1), 'lower NLL than uncalibrated');
-  t.ok(nll(logits, y, T) <= nll(logits, y, T * 1.05) && nll(logits, y, T) <= nll(logits, y, T / 1.05), 'a minimum');
-  // p = 0.8 for the top class at the optimum (8 of 10 right): 16/T = ln 4
-  t.ok(Math.abs(16 / T - Math.log(4)) < 1e-3);
+  t.ok(Math.abs(meanConfidence(logits, T) - 9 / 12) < 1e-3, 'confidence = (8 + 1) / (10 + 2), the Laplace-smoothed accuracy');
   t.equal(fitTemperature([], []), 1);
+  // all right: the NLL alone would sharpen (T → 0); T stays ≥ 1 and confidence ≤ (n + 1) / (n + 2)
+  const sep = [[6, -6], [-5, 5], [7, -7]];
+  const Ts = fitTemperature(sep, [0, 1, 0]);
+  t.ok(Ts >= 1 && meanConfidence(sep, Ts) <= 4 / 5 + 1e-6, `T ${Ts}, confidence ${meanConfidence(sep, Ts)}`);
+  const mild = [[0.4, -0.4], [-0.3, 0.3], [0.2, -0.2], [-0.1, 0.1]];
+  t.equal(Math.round(fitTemperature(mild, [0, 1, 0, 1]) * 1000) / 1000, 1, 'an under-confident head is not sharpened');
   const h = scaleHead({ classes: 2, dim: 1, weight: Float32Array.from([2, -4]), bias: Float32Array.from([1, 0]) }, 2);
   t.same([...h.weight, ...h.bias], [1, -2, 0.5, 0]);
 });

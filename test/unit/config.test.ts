@@ -42,7 +42,7 @@ function packageRoot(t: TT, extra: Record<string, unknown> = {}): string {
   return t.testdir({
     models: {
       'mask-mobilenet': { 'model.json': JSON.stringify(manifest()), 'model.onnx': 'not really onnx' },
-      'ultraface-rfb-320': { 'model.json': JSON.stringify(detectorManifest()), 'd.onnx': 'not really onnx' },
+      'ultraface-masked-rfb-640': { 'model.json': JSON.stringify(detectorManifest()), 'd.onnx': 'not really onnx' },
       demo: { 'demo.mp4': 'not really mp4' },
     },
     ...extra,

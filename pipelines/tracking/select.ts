@@ -1,0 +1,40 @@
+// The engine worker's half of tracking, pure: given the camera's predicted track boxes (hints, sent
+// with the faces request) and this frame's detections, which track each detection continues and
+// which detections must be classified: a new face (no track), or a track that needs a reading (new,
+// uncertain, K frames old) or whose face grew to its `growArea`. A weak detection that continues no
+// track is dropped. The supervisor's tracker then applies exactly this association.
+import { associate, type AssociationOptions, type Box } from './associate.js';
+
+export interface TrackHint {
+  id: number;
+  /** Predicted box on the request's frame (frame pixels). */
+  box: Box;
+  /** The track needs a reading on this frame whatever its face's size. */
+  read: boolean;
+  /** The face needs a reading if its detected area (px²) reaches this. */
+  growArea: number;
+}
+
+export interface Selection {
+  /** Indices of the detections kept (weak unmatched ones dropped), in order. */
+  keep: number[];
+  /** Per kept detection: its track id or null (a new face). */
+  match: (number | null)[];
+  /** Per kept detection: classify it on this frame? */
+  classify: boolean[];
+}
+
+export function selectForReading(hints: readonly TrackHint[], dets: readonly { box: Box; detScore: number }[], o: AssociationOptions): Selection {
+  const a = associate(hints, dets, o);
+  const byId = new Map(hints.map((h) => [h.id, h]));
+  const sel: Selection = { keep: [], match: [], classify: [] };
+  dets.forEach((d, i) => {
+    const id = a[i];
+    if (id === null && d.detScore < o.high) return;
+    const h = id === null ? undefined : byId.get(id)!;
+    sel.keep.push(i);
+    sel.match.push(id);
+    sel.classify.push(!h || h.read || d.box[2] * d.box[3] >= h.growArea);
+  });
+  return sel;
+}

@@ -27,6 +27,8 @@ import { parseManifest } from '../models/manifest.js';
 import { ModelSwap } from './model-swap.js';
 import { OtaDevice } from './ota-device.js';
 import { loadTrustedKeys, openStore } from './ota-setup.js';
+import { startPeople } from './people.js';
+import type { PeopleStage } from '../pipelines/tracking/stage.js';
 
 export interface AppOptions {
   /** Log every result at info level (the out-of-the-box demo does). */
@@ -39,6 +41,8 @@ export interface App {
   mqttUrl: string;
   pipeline: Pipeline;
   facesOut: FacesOut;
+  /** Tracking and people (issue 14); null when people.enabled is false or no camera is in faces mode. */
+  people: PeopleStage | null;
   /** The engine serving now (changes on a hot swap). */
   readonly engine: Engine;
   mqtt: MqttLink;
@@ -54,6 +58,8 @@ export interface App {
 export const topics = (c: Pick<Config, 'site' | 'deviceId'>) => ({
   mask: (camera: string) => `${c.site}/${camera}/mask`,
   state: (camera: string) => `${c.site}/${camera}/mask/state`,
+  events: (camera: string) => `${c.site}/${camera}/mask/events`,
+  snapshot: (camera: string) => `${c.site}/${camera}/mask/snapshot`,
   status: `${c.site}/${c.deviceId}/status`,
   health: `${c.site}/${c.deviceId}/health`,
 });
@@ -167,9 +173,10 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
     if (opts.logResults) resultLog.info(`${r.camera} #${r.frame} ${r.label} faces=${r.counts.faces}`, { latencyMs: r.latencyMs });
     else resultLog.debug('result', { camera: r.camera, frame: r.frame, label: r.label, counts: r.counts });
   };
+  const people = facesCameras.length && config.people.enabled ? await startPeople(config, mqtt, t, log.child({ part: 'people' })) : null;
   if (config.homeassistant.enabled && facesCameras.length) {
     const version = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version as string;
-    for (const m of discoveryMessages({ prefix: config.homeassistant.prefix, site: config.site, deviceId: config.deviceId, statusTopic: t.status, stateTopic: t.state, cameras: facesCameras, version }))
+    for (const m of discoveryMessages({ prefix: config.homeassistant.prefix, site: config.site, deviceId: config.deviceId, statusTopic: t.status, stateTopic: t.state, cameras: facesCameras, version, ...(people ? { healthTopic: t.health } : {}) }))
       mqtt.publishRetained(m.topic, m.payload);
     log.info('Home Assistant discovery published', { prefix: config.homeassistant.prefix, cameras: facesCameras });
   }
@@ -191,6 +198,7 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
       restartMaxMs: config.watchdog.restartMaxMs,
       healthyResetSec: config.watchdog.healthyResetSec,
       batch: config.engine.batch,
+      ...(people ? { people } : {}),
     },
     manifest,
     engine,
@@ -205,7 +213,7 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
     ota = new OtaDevice({ ...config.ota, site: config.site, deviceId: config.deviceId, trusted }, otaStore.store, swap, pipeline, mqtt, log.child({ part: 'ota' }));
     ota.start();
   }
-  const wd = new Watchdog(config.watchdog, { pipeline, get engine() { return swap.current; }, mqtt, healthTopic: t.health }, log.child({ part: 'watchdog' }), opts.env ?? {});
+  const wd = new Watchdog(config.watchdog, { pipeline, get engine() { return swap.current; }, mqtt, healthTopic: t.health, ...(people ? { people: (now: number) => people.counts.report(now) } : {}) }, log.child({ part: 'watchdog' }), opts.env ?? {});
   watchdog = wd;
   wd.start();
   let httpServer: HttpServer | null = null;
@@ -222,6 +230,7 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
     mqttUrl,
     pipeline,
     facesOut,
+    people,
     get engine() {
       return swap.current;
     },

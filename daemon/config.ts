@@ -11,6 +11,7 @@ import { parseManifest, ManifestError, modelFiles } from '../models/manifest.js'
 import { PROVIDER_NAMES, type ProviderName } from '../pipelines/engines/onnxruntime/providers.js';
 import { checkSecurity, httpSecuritySchema, mqttSecuritySchema, securitySchema, type HttpSecurityConfig, type MqttSecurityConfig, type SecurityConfig } from './config-security.js';
 import { httpSchema, migrateWatchdog, outboxSchema, watchdogSchema, type HttpConfig, type OutboxConfig, type WatchdogConfig } from './config-watchdog.js';
+import { peopleSchema, type PeopleConfig } from './config-people.js';
 import { BACKENDS, backendOf, checkBackend, type Backend } from './config-backend.js';
 
 import { isSecretKey } from './secrets.js';
@@ -64,6 +65,8 @@ export interface Config {
     publish: 'every' | 'rate' | 'change';
     publishMaxHz: number;
   };
+  /** Tracking, per-person events and counts (daemon/config-people.ts). */
+  people: PeopleConfig;
   homeassistant: { enabled: boolean; prefix: string };
   /** Live MJPEG preview on the health/metrics HTTP server (/preview). Off by default. */
   preview: { enabled: boolean; fps: number; quality: number };
@@ -213,6 +216,7 @@ function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cam
       publish: { doc: 'Per-frame results: every | rate (at most publishMaxHz) | change (label or face count changed).', format: oneOf(['every', 'rate', 'change']), default: 'every' },
       publishMaxHz: { doc: 'Rate limit for publish = rate.', format: numRange(0.01, 100), default: 2 },
     },
+    people: peopleSchema,
     homeassistant: {
       enabled: { doc: 'Publish Home Assistant MQTT discovery configs (retained) for each camera.', format: bool, default: false },
       prefix: { doc: 'Home Assistant discovery prefix.', format: topicSafe, default: 'homeassistant' },

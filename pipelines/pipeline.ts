@@ -5,13 +5,14 @@ import { classify } from '../models/classify.js';
 import { FfmpegSource, type Frame } from './sources/ffmpeg-source.js';
 import { GstSource } from './sources/gst-source.js';
 import type { ProcessSource } from './sources/process-source.js';
-import type { FaceResult, FacesOptions, FacesResultMsg } from './engines/protocol.js';
+import type { FaceResult, FacesOptions, FacesResultMsg, FacesTracking } from './engines/protocol.js';
 import { frameLabel, type FaceCounts, type FrameLabel } from './face-events.js';
 import { toSourceBox } from './pre/tensor.js';
 import type { CameraConfig } from './camera.js';
 import type { Engine } from './engines/pool.js';
 import { MotionReuse } from './motion-reuse.js';
 import type { Logger } from './log.js';
+import type { PeopleStage, TrackedFaceResult } from './tracking/stage.js';
 
 export interface FrameResult {
   camera: string;
@@ -31,7 +32,8 @@ export interface FacesFrameResult extends Omit<FrameResult, 'label' | 'score'> {
   label: FrameLabel;
   /** Score of the deciding face (the most confident unmasked one, or the least confident masked one); null for no_face. */
   score: number | null;
-  faces: Pick<FaceResult, 'box' | 'label' | 'score' | 'detScore'>[];
+  /** With tracking (issue 14): `label`/`score` are the face's track's verdict, `classified` whether it was read on this frame. */
+  faces: (Pick<FaceResult, 'box' | 'label' | 'score' | 'detScore'> & { track?: number; classified?: boolean })[];
   counts: FaceCounts;
   /** Working resolution the boxes are in. */
   frameSize: [number, number];
@@ -43,6 +45,8 @@ export interface FacesFrameResult extends Omit<FrameResult, 'label' | 'score'> {
   /** Motion gating: true when this frame was not detected and the result of frame `reusedFrom` was published again. */
   reused?: boolean;
   reusedFrom?: number;
+  /** Detection cadence (issue 14): true when this frame was not detected and its faces are the tracks' predicted boxes. */
+  predicted?: boolean;
 }
 
 export interface PipelineOptions {
@@ -61,6 +65,8 @@ export interface PipelineOptions {
   healthyResetSec?: number;
   /** Faces mode: frames of different cameras sent to the engine together (maxFrames 1 = off). */
   batch?: { maxFrames: number; waitMs: number };
+  /** Tracking, per-person verdicts and events (issue 14; pipelines/tracking/stage.ts). */
+  people?: PeopleStage;
 }
 
 export interface CameraStats {
@@ -128,6 +134,11 @@ export class Pipeline {
       const log = this.log.child({ camera: cam.id });
       src.on('state', (state: string, reason?: string) => (state === 'backoff' ? log.warn('camera stream lost', { reason }) : log.info(`camera ${state}`)));
       src.on('state', (state: string) => state !== 'running' && this.motion.reset(cam.id));
+      // HOOK (issue 14): tracks of a camera that lost its stream end (their people leave)
+      if (faces && this.opts.people) {
+        this.opts.people.add(cam.id);
+        src.on('state', (state: string) => state === 'backoff' && this.opts.people?.reset(cam.id, Date.now(), (b) => this.toCameraBox(cam.id, b, width, height)));
+      }
       src.on('frame', (f: Frame) => this.onFrame(f));
       this.sources.set(cam.id, src);
       src.start();
@@ -188,6 +199,16 @@ export class Pipeline {
 
   private onFrame(f: Frame): void {
     if (this.stopped) return f.release();
+    // HOOK (issue 14): detection cadence — a frame between detections, with nothing of its camera
+    // waiting or in flight, is answered at once from the tracks' predicted boxes
+    if (this.opts.people?.carries(f) && !this.busyCameras.has(f.camera) && !this.slots.waiting((x) => x.camera === f.camera).length) {
+      try {
+        this.facesResult(f, { faces: [], detectMs: 0, cropMs: 0, classifyMs: 0, classifierRuns: 0, inferMs: 0 }, this.engine, 1, true);
+      } catch (e) {
+        this.log.error('result handling failed', { err: (e as Error).message });
+      }
+      return f.release();
+    }
     const reuse = this.motion.offer(f);
     if (reuse) {
       // no motion since the last detection: its result again, the frame never reaches the engine
@@ -287,19 +308,37 @@ export class Pipeline {
   }
 
   private async runFacesBatch(frames: Frame[], engine: Engine): Promise<void> {
-    const r = await engine.facesBatch(frames.map((f) => ({ data: f.data, width: f.width, height: f.height })), this.opts.faces ?? {});
+    // HOOK (issue 14): each frame carries its camera's tracking hints
+    const r = await engine.facesBatch(frames.map((f) => ({ data: f.data, width: f.width, height: f.height, ...this.trackingOf(f) })), this.opts.faces ?? {});
     if (r.results.length !== frames.length) throw new Error(`engine answered ${r.results.length} results for ${frames.length} frames`);
     r.results.forEach((x, i) => this.facesResult(frames[i], x, engine, frames.length));
   }
 
   private async runFaces(f: Frame, engine: Engine): Promise<void> {
-    this.facesResult(f, await engine.faces(f.data, f.width, f.height, this.opts.faces ?? {}), engine);
+    // HOOK (issue 14): the camera's tracking hints go with the request
+    this.facesResult(f, await engine.faces(f.data, f.width, f.height, { ...this.opts.faces, ...this.trackingOf(f) }), engine);
+  }
+
+  /** Issue 14: the tracking hints of a frame's faces request (none without tracking). */
+  private trackingOf(f: Frame): { tracking?: FacesTracking } {
+    const tracking = this.opts.people?.request(f.camera, f.seq);
+    return tracking ? { tracking } : {};
+  }
+
+  /** A box in a camera's working pixels → the camera's own pixels (when ffmpeg reported them). */
+  private toCameraBox(camera: string, box: [number, number, number, number], workW: number, workH: number): [number, number, number, number] {
+    const src = this.sources.get(camera)?.sourceSize ?? null;
+    return src ? toSourceBox(box, src.width, src.height, workW, workH) : box;
   }
 
   /** A frame's faces answer: its label and counts, boxes in the camera's pixels, out through onFaces. */
-  private facesResult(f: Frame, r: Omit<FacesResultMsg, 'type' | 'id'>, engine: Engine, batch = 1): void {
-    const { label, counts } = frameLabel(r.faces);
-    const deciding = label === 'no_mask' ? r.faces.filter((x) => x.label === 'no_mask').sort((a, b) => b.score - a.score)[0] : label === 'mask' ? [...r.faces].sort((a, b) => a.score - b.score)[0] : undefined;
+  private facesResult(f: Frame, r: Omit<FacesResultMsg, 'type' | 'id'>, engine: Engine, batch = 1, predicted = false): void {
+    // HOOK (issue 14): with tracking, each face is labelled by its track's verdict
+    const people = this.opts.people;
+    const toCamera = (b: [number, number, number, number]) => this.toCameraBox(f.camera, b, f.width, f.height);
+    const faces: readonly (FaceResult | TrackedFaceResult)[] = people?.has(f.camera) ? (predicted ? people.predicted(f, toCamera) : people.detected(f, r.faces, toCamera)) : r.faces;
+    const { label, counts } = frameLabel(faces);
+    const deciding = label === 'no_mask' ? faces.filter((x) => x.label === 'no_mask').sort((a, b) => b.score - a.score)[0] : label === 'mask' ? [...faces].sort((a, b) => a.score - b.score)[0] : undefined;
     const model = engine.loaded?.model ?? { name: this.manifest.name, version: this.manifest.version };
     const det = engine.detectorLoaded?.model ?? { name: '', version: '' };
     this.results.set(f.camera, (this.results.get(f.camera) ?? 0) + 1);
@@ -313,7 +352,7 @@ export class Pipeline {
         label,
         score: deciding?.score ?? null,
         scores: deciding?.scores ?? {},
-        faces: r.faces.map((x) => ({ box: src ? toSourceBox(x.box, src.width, src.height, f.width, f.height) : x.box, label: x.label, score: x.score, detScore: x.detScore })),
+        faces: faces.map((x) => ({ box: src ? toSourceBox(x.box, src.width, src.height, f.width, f.height) : x.box, label: x.label, score: x.score, detScore: x.detScore, ...('track' in x ? { track: x.track, classified: x.classified } : {}) })),
         counts,
         // The size the boxes refer to: the camera's own resolution when ffmpeg reported it.
         frameSize: src ? [src.width, src.height] : [f.width, f.height],
@@ -324,15 +363,16 @@ export class Pipeline {
         detectMs: round(r.detectMs),
         classifyMs: round(r.cropMs + r.classifyMs),
         ...(batch > 1 ? { batch } : {}),
+        ...(predicted ? { predicted: true } : {}),
       },
       f,
-      r.faces,
+      faces,
     );
   }
 
   /** A detected faces result: the motion gate's new reference and last result, then out. */
   private facesDetected(r: FacesFrameResult, f: Frame, workingFaces: readonly FaceResult[]): void {
-    this.motion.detected(f, r, workingFaces);
+    if (!r.predicted) this.motion.detected(f, r, workingFaces);
     this.opts.onFaces?.(r, f, workingFaces);
   }
 }

@@ -14,6 +14,7 @@ import {
   type ErrorMsg,
   type FacesBatchResultMsg,
   type FacesOptions,
+  type FacesTracking,
   type FacesResultMsg,
   type HelloMsg,
   type LoadedMsg,
@@ -155,8 +156,8 @@ export class EngineWorker extends EventEmitter {
   }
 
   /** Detect and classify the faces of several RGB24 frames in one request (a batch across cameras). */
-  async facesBatch(frames: { data: Buffer; width: number; height: number }[], options: FacesOptions = {}): Promise<FacesBatchResultMsg> {
-    const header = { type: 'facesBatch', frames: frames.map((f) => ({ width: f.width, height: f.height })), ...options };
+  async facesBatch(frames: { data: Buffer; width: number; height: number; tracking?: FacesTracking }[], options: FacesOptions = {}): Promise<FacesBatchResultMsg> {
+    const header = { type: 'facesBatch', frames: frames.map((f) => ({ width: f.width, height: f.height, ...(f.tracking ? { tracking: f.tracking } : {}) })), ...options };
     const m = await this.request(header, frames.map((f) => f.data), this.opts.inferTimeoutMs ?? 5000);
     return m.header as unknown as FacesBatchResultMsg;
   }

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import type { InferOutput } from './client.js';
-import type { FacesBatchResultMsg, FacesOptions, FacesResultMsg, LoadedMsg } from './protocol.js';
+import type { FacesBatchResultMsg, FacesOptions, FacesResultMsg, FacesTracking, LoadedMsg } from './protocol.js';
 import type { EngineState, EngineSupervisor } from './supervisor.js';
 
 /** What the pipeline, the model swap, OTA and the watchdog use of an engine: one worker or a pool. */
@@ -25,7 +25,7 @@ export interface Engine extends EventEmitter {
   stop(): Promise<void>;
   infer(rgb: Buffer, width: number, height: number): Promise<InferOutput>;
   faces(rgb: Buffer, width: number, height: number, options: FacesOptions): Promise<FacesResultMsg>;
-  facesBatch(frames: { data: Buffer; width: number; height: number }[], options: FacesOptions): Promise<FacesBatchResultMsg>;
+  facesBatch(frames: { data: Buffer; width: number; height: number; tracking?: FacesTracking }[], options: FacesOptions): Promise<FacesBatchResultMsg>;
 }
 
 const STATE_ORDER: EngineState[] = ['stopped', 'restarting', 'starting', 'ready'];
@@ -115,7 +115,7 @@ export class EnginePool extends EventEmitter implements Engine {
     return this.pick().faces(rgb, width, height, options);
   }
 
-  facesBatch(frames: { data: Buffer; width: number; height: number }[], options: FacesOptions): Promise<FacesBatchResultMsg> {
+  facesBatch(frames: { data: Buffer; width: number; height: number; tracking?: FacesTracking }[], options: FacesOptions): Promise<FacesBatchResultMsg> {
     return this.pick().facesBatch(frames, options);
   }
 }

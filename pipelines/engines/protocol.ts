@@ -221,6 +221,22 @@ export interface FacesOptions {
   maxFaces?: number;
   /** Faces smaller than this (pixels of the frame) are ignored (default 8). */
   minFaceSize?: number;
+  /** Tracking (issue 14, D40): the camera's predicted tracks; only what needs it is classified. */
+  tracking?: FacesTracking;
+}
+
+/**
+ * Tracking hints of a faces request (D40). The worker detects down to `low`, associates the faces with
+ * the predicted `tracks` (pipelines/tracking/select.ts: confident faces, at or above `high`, first,
+ * then weak ones only to continue a track), drops weak faces that continue none, and classifies only
+ * new faces and faces of tracks that need a reading; each face then says `match` and `classified`.
+ */
+export interface FacesTracking {
+  tracks: { id: number; box: [number, number, number, number]; read: boolean; growArea: number }[];
+  high: number;
+  low: number;
+  iou: number;
+  lowIou: number;
 }
 
 /**
@@ -241,9 +257,13 @@ export interface FaceResult {
   /** The region classified: x, y, w, h (integers), margin and squaring applied, clipped. */
   crop: [number, number, number, number];
   detScore: number;
+  /** Empty ('' / 0 / {}) when `classified` is false. */
   label: string;
   score: number;
   scores: Record<string, number>;
+  /** With `tracking`: the track this face continues (null: a new face), and whether it was classified. */
+  match?: number | null;
+  classified?: boolean;
 }
 
 /** worker → supervisor: answer to `faces` (no body). Times in ms. */
@@ -269,7 +289,8 @@ export interface FacesResultMsg {
 export interface FacesBatchMsg extends FacesOptions {
   type: 'facesBatch';
   id: number;
-  frames: { width: number; height: number }[];
+  /** `tracking`: per frame (each frame is a different camera's). */
+  frames: { width: number; height: number; tracking?: FacesTracking }[];
 }
 
 /** worker → supervisor: one result per frame, in order (crop/classify/infer times are the batch's). */

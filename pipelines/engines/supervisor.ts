@@ -3,7 +3,7 @@
 // backoff and the model reloaded.
 import { EventEmitter } from 'node:events';
 import { EngineWorker, type EngineOptions, type InferOutput } from './client.js';
-import type { FacesBatchResultMsg, FacesOptions, FacesResultMsg, LoadedMsg, ProviderRequest } from './protocol.js';
+import type { FacesBatchResultMsg, FacesOptions, FacesResultMsg, FacesTracking, LoadedMsg, ProviderRequest } from './protocol.js';
 import { backoffMs } from '../sources/ffmpeg-args.js';
 import { ErrorStorm } from '../budget.js';
 import type { Logger } from '../log.js';
@@ -93,7 +93,7 @@ export class EngineSupervisor extends EventEmitter {
     return this.call('faces request', (w) => w.faces(rgb, width, height, options));
   }
 
-  facesBatch(frames: { data: Buffer; width: number; height: number }[], options: FacesOptions): Promise<FacesBatchResultMsg> {
+  facesBatch(frames: { data: Buffer; width: number; height: number; tracking?: FacesTracking }[], options: FacesOptions): Promise<FacesBatchResultMsg> {
     return this.call('faces batch', (w) => w.facesBatch(frames, options));
   }
 

@@ -9,7 +9,7 @@ import { readModel, ModelFileError } from '../../../models/model-file.js';
 import { PROTOCOL_VERSION, packOutputs, type FacesBatchMsg, type FacesMsg, type InferMsg, type LoadDetectorMsg, type LoadMsg, type Message } from '../protocol.js';
 import { serveStdio } from '../stdio-channel.js';
 import { openSession, ModelMismatchError, runtimeVersion } from './session.js';
-import { facesRequestProblem, runFaces, runFacesBatch, type FacesFrame, type Loaded } from './faces.js';
+import { facesRequestProblem, trackingProblem, runFaces, runFacesBatch, type FacesFrame, type Loaded } from './faces.js';
 
 let active: { session: InferenceSession; manifest: Manifest; tensor: Float32Array } | null = null;
 let detector: Loaded | null = null;
@@ -102,7 +102,7 @@ function facesModels(id: number): { det: Loaded; cls: Loaded } | null {
 async function faces(msg: FacesMsg, body: Buffer): Promise<void> {
   const m = facesModels(msg.id);
   if (!m) return;
-  const problem = facesRequestProblem(msg.width, msg.height, body.length, msg);
+  const problem = facesRequestProblem(msg.width, msg.height, body.length, msg) ?? trackingProblem(msg.tracking);
   if (problem) return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: problem });
   busy = true;
   try {
@@ -127,7 +127,9 @@ async function facesBatch(msg: FacesBatchMsg, body: Buffer): Promise<void> {
     const bytes = f.width * f.height * 3;
     const problem = facesRequestProblem(f.width, f.height, Math.min(bytes, body.length - off), msg);
     if (problem) return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: `frame ${i}: ${problem}` });
-    frames.push({ data: body.subarray(off, off + bytes), width: f.width, height: f.height });
+    const tp = trackingProblem(f.tracking);
+    if (tp) return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: `frame ${i}: ${tp}` });
+    frames.push({ data: body.subarray(off, off + bytes), width: f.width, height: f.height, ...(f.tracking ? { tracking: f.tracking } : {}) });
     off += bytes;
   }
   if (off !== body.length) return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: `the body has ${body.length} bytes, the frames take ${off}` });

@@ -232,7 +232,7 @@ export interface FacesOptions {
  * new faces and faces of tracks that need a reading; each face then says `match` and `classified`.
  */
 export interface FacesTracking {
-  tracks: { id: number; box: [number, number, number, number]; read: boolean; growArea: number }[];
+  tracks: { id: number; box: [number, number, number, number]; read: boolean; growArea: number; lost?: boolean }[];
   high: number;
   low: number;
   iou: number;

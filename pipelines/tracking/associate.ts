@@ -2,10 +2,18 @@
 // against every track, then the weak ones (often a face half hidden or blurred) against the tracks
 // still unmatched; a weak detection never starts a track. Greedy by IoU (highest pair first), which on
 // the few faces of an entrance camera gives the same pairs as the Hungarian method in all but
-// contrived ties, and is deterministic. Pure and shared: the supervisor's tracker and the engine
+// contrived ties, and is deterministic. A third pass recovers lost tracks by distance (see recover). Pure and shared: the supervisor's tracker and the engine
 // worker (which classifies only what needs it) run exactly this on the same boxes.
 
 export type Box = [number, number, number, number]; // x, y, w, h
+
+/** A track as the association sees it: its predicted box, and whether it missed its last detected frames. */
+export interface TrackBox {
+  id: number;
+  box: Box;
+  /** Not matched on the last detected frame (hidden, or the detector missed it). */
+  lost?: boolean;
+}
 
 export interface AssociationOptions {
   /** Detections at or above this detector score are "high" (first pass, may start tracks). */
@@ -48,10 +56,42 @@ function greedy(tracks: readonly { id: number; box: Box }[], dets: readonly { bo
 }
 
 /**
+ * Recovery of a lost track (third pass, confident faces only): a face hidden behind another for a
+ * while comes back where its prediction drifted (its box shrank and slid while it was being covered).
+ * It matches when its centre is within `RECOVER_DIST` of the predicted box's height from the
+ * predicted centre and its height within a factor RECOVER_SIZE. Nearest first.
+ */
+const RECOVER_DIST = 1;
+const RECOVER_SIZE = 1.6;
+function recover(tracks: readonly TrackBox[], dets: readonly { box: Box }[], detIdx: number[], trackFree: Set<number>, out: (number | null)[]): void {
+  const pairs: { d: number; t: number; dist: number }[] = [];
+  for (const d of detIdx) {
+    if (out[d] !== null) continue;
+    const b = dets[d].box;
+    for (let t = 0; t < tracks.length; t++) {
+      if (!trackFree.has(t) || !tracks[t].lost) continue;
+      const p = tracks[t].box;
+      const h = Math.max(1, p[3]);
+      const dist = Math.hypot(b[0] + b[2] / 2 - (p[0] + p[2] / 2), b[1] + b[3] / 2 - (p[1] + p[3] / 2)) / h;
+      const ratio = b[3] / h;
+      if (dist <= RECOVER_DIST && ratio <= RECOVER_SIZE && ratio >= 1 / RECOVER_SIZE) pairs.push({ d, t, dist });
+    }
+  }
+  pairs.sort((p, q) => p.dist - q.dist || p.d - q.d || p.t - q.t);
+  const done = new Set<number>();
+  for (const p of pairs) {
+    if (done.has(p.d) || !trackFree.has(p.t)) continue;
+    done.add(p.d);
+    trackFree.delete(p.t);
+    out[p.d] = tracks[p.t].id;
+  }
+}
+
+/**
  * For each detection, the id of the track it continues, or null. `tracks` are the predicted boxes.
  * Unmatched high detections may start tracks; unmatched low ones are dropped by the tracker.
  */
-export function associate(tracks: readonly { id: number; box: Box }[], dets: readonly { box: Box; detScore: number }[], o: AssociationOptions = ASSOCIATION_DEFAULTS): (number | null)[] {
+export function associate(tracks: readonly TrackBox[], dets: readonly { box: Box; detScore: number }[], o: AssociationOptions = ASSOCIATION_DEFAULTS): (number | null)[] {
   const out: (number | null)[] = dets.map(() => null);
   const free = new Set(tracks.map((_, i) => i));
   const high: number[] = [];
@@ -59,5 +99,6 @@ export function associate(tracks: readonly { id: number; box: Box }[], dets: rea
   dets.forEach((d, i) => (d.detScore >= o.high ? high : low).push(i));
   greedy(tracks, dets, high, free, o.iou, out);
   greedy(tracks, dets, low, free, o.lowIou, out);
+  recover(tracks, dets, high, free, out);
   return out;
 }

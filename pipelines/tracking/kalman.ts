@@ -33,17 +33,21 @@ export function kalmanInit(box: Box): KalmanState {
   return { axes: [axis(x + w / 2), axis(y + h / 2), axis(w), axis(h)] };
 }
 
-/** The state `steps` frames later (no measurement). */
-export function kalmanPredict(s: KalmanState, steps: number): KalmanState {
+/**
+ * The state `steps` frames later (no measurement). The size follows its velocity for at most
+ * `sizeSteps` of them: a face being covered shrinks fast, and extrapolating that over a long gap would
+ * shrink its box to nothing.
+ */
+export function kalmanPredict(s: KalmanState, steps: number, sizeSteps = steps): KalmanState {
   if (steps <= 0) return s;
   const h = Math.max(1, s.axes[3].p);
   const q = (STD_POS * h) ** 2;
   const qv = (STD_VEL * h) ** 2;
-  const axes = s.axes.map((ax) => {
+  const axes = s.axes.map((ax, k) => {
     let { p, v, a, b, c } = ax;
     for (let i = 0; i < steps; i++) {
       // F = [[1, 1], [0, 1]]: P' = F P F^T + Q
-      p += v;
+      if (k < 2 || i < sizeSteps) p += v;
       const a2 = a + 2 * b + c + q;
       const b2 = b + c;
       const c2 = c + qv;

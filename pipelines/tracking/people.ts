@@ -104,11 +104,11 @@ export class CameraPeople {
   }
 
   /** What the engine worker needs for frame `seq`: predicted boxes and which tracks need a reading. */
-  hints(seq: number): { id: number; box: Box; read: boolean; growArea: number }[] {
-    return this.tracker.predicted(seq).map(({ id, box }) => {
+  hints(seq: number): { id: number; box: Box; read: boolean; growArea: number; lost?: boolean }[] {
+    return this.tracker.predicted(seq).map(({ id, box, lost }) => {
       const p = this.people.get(id);
       const n = p ? p.verdict.needsReading(seq, this.reading, this.o.rule) : { read: true, growArea: 0 };
-      return { id, box: roundBox(box), ...n };
+      return { id, box: roundBox(box), ...n, ...(lost ? { lost } : {}) };
     });
   }
 

@@ -13,6 +13,8 @@ export interface TrackHint {
   read: boolean;
   /** The face needs a reading if its detected area (px²) reaches this. */
   growArea: number;
+  /** Missed on the last detected frame (may be recovered by distance). */
+  lost?: boolean;
 }
 
 export interface Selection {

@@ -30,6 +30,8 @@ export interface Track {
   box: Box;
   detScore: number;
   kf: KalmanState;
+  /** Missed on a detected frame since it was last seen. */
+  missed: boolean;
 }
 
 export interface Detection {
@@ -67,8 +69,9 @@ export class Tracker {
   }
 
   /** Every live track's box predicted at frame `seq` (no state change): the association's input. */
-  predicted(seq: number): { id: number; box: Box }[] {
-    return this.tracks.map((t) => ({ id: t.id, box: kalmanBox(kalmanPredict(t.kf, seq - t.seq)) }));
+  predicted(seq: number): { id: number; box: Box; lost: boolean }[] {
+    // a lost track (missed on a detected frame since it was last seen) keeps its size
+    return this.tracks.map((t) => ({ id: t.id, box: kalmanBox(kalmanPredict(t.kf, seq - t.seq, t.missed ? 1 : seq - t.seq)), lost: t.missed }));
   }
 
   /**
@@ -85,12 +88,13 @@ export class Tracker {
       if (id === null) return;
       const t = this.get(id)!;
       matched.add(id);
-      t.kf = kalmanUpdate(kalmanPredict(t.kf, seq - t.seq), d.box);
+      t.kf = kalmanUpdate(kalmanPredict(t.kf, seq - t.seq, t.missed ? 1 : seq - t.seq), d.box);
       t.seq = seq;
       t.hits++;
       t.lastSeenSeq = seq;
       t.box = d.box;
       t.detScore = d.detScore;
+      t.missed = false;
       if (!t.confirmed && t.hits >= this.o.minHits) {
         t.confirmed = true;
         confirmed.push(t);
@@ -99,7 +103,7 @@ export class Tracker {
     // unmatched confident detections start tentative tracks
     dets.forEach((d, i) => {
       if (a[i] !== null || d.detScore < this.o.association.high) return;
-      const t: Track = { id: this.nextId++, confirmed: this.o.minHits <= 1, hits: 1, seq, lastSeenSeq: seq, firstSeenSeq: seq, box: d.box, detScore: d.detScore, kf: kalmanInit(d.box) };
+      const t: Track = { id: this.nextId++, confirmed: this.o.minHits <= 1, hits: 1, seq, lastSeenSeq: seq, firstSeenSeq: seq, box: d.box, detScore: d.detScore, kf: kalmanInit(d.box), missed: false };
       this.tracks.push(t);
       matched.add(t.id);
       a[i] = t.id;
@@ -109,6 +113,7 @@ export class Tracker {
     this.tracks = this.tracks.filter((t) => {
       if (matched.has(t.id)) return true;
       if (!t.confirmed) t.hits = 0; // consecutive hits only
+      t.missed = true;
       const gone = !t.confirmed || seq - t.lastSeenSeq > this.o.maxLostFrames;
       if (gone) removed.push(t);
       return !gone;

@@ -36,13 +36,25 @@ export function boxIou(a: Box, b: Box): number {
   return union > 0 ? inter / union : 0;
 }
 
-function greedy(tracks: readonly { id: number; box: Box }[], dets: readonly { box: Box }[], detIdx: number[], trackFree: Set<number>, minIou: number, out: (number | null)[]): void {
+/**
+ * A face does not change its height by more than SIZE_GATE from one frame to the next (a person walks,
+ * the camera does not zoom): a box that overlaps but has a very different size is someone else (a
+ * person stepping in where another stood). A lost track is allowed twice the change.
+ */
+export const SIZE_GATE = 1.3;
+function sizeGate(det: Box, t: TrackBox): boolean {
+  const r = det[3] / Math.max(1, t.box[3]);
+  const g = t.lost ? SIZE_GATE * SIZE_GATE : SIZE_GATE;
+  return r <= g && r >= 1 / g;
+}
+
+function greedy(tracks: readonly TrackBox[], dets: readonly { box: Box }[], detIdx: number[], trackFree: Set<number>, minIou: number, out: (number | null)[]): void {
   const pairs: { d: number; t: number; iou: number }[] = [];
   for (const d of detIdx)
     for (let t = 0; t < tracks.length; t++) {
       if (!trackFree.has(t)) continue;
       const v = boxIou(dets[d].box, tracks[t].box);
-      if (v >= minIou) pairs.push({ d, t, iou: v });
+      if (v >= minIou && sizeGate(dets[d].box, tracks[t])) pairs.push({ d, t, iou: v });
     }
   // highest IoU first; ties broken by detection then track order (deterministic)
   pairs.sort((p, q) => q.iou - p.iou || p.d - q.d || p.t - q.t);

@@ -1,9 +1,12 @@
 // The engine worker's half of tracking, pure: given the camera's predicted track boxes (hints, sent
 // with the faces request) and this frame's detections, which track each detection continues and
 // which detections must be classified: a new face (no track), or a track that needs a reading (new,
-// uncertain, K frames old) or whose face grew to its `growArea`. A weak detection that continues no
+// uncertain, K frames old), whose face grew to its `growArea`, or that is far from its prediction. A weak detection that continues no
 // track is dropped. The supervisor's tracker then applies exactly this association.
-import { associate, type AssociationOptions, type Box } from './associate.js';
+import { associate, boxIou, type AssociationOptions, type Box } from './associate.js';
+
+/** A matched face overlapping its predicted box less than this is classified again. */
+export const JUMP_IOU = 0.5;
 
 export interface TrackHint {
   id: number;
@@ -36,7 +39,8 @@ export function selectForReading(hints: readonly TrackHint[], dets: readonly { b
     const h = id === null ? undefined : byId.get(id)!;
     sel.keep.push(i);
     sel.match.push(id);
-    sel.classify.push(!h || h.read || d.box[2] * d.box[3] >= h.growArea);
+    // a face far from where its track was predicted (weak overlap) is read again: it may be someone else
+    sel.classify.push(!h || h.read || d.box[2] * d.box[3] >= h.growArea || boxIou(d.box, h.box) < JUMP_IOU);
   });
   return sel;
 }

@@ -54,9 +54,10 @@ async function* decode(path: string, w: number, h: number): AsyncGenerator<Buffe
 export async function peopleEval(o: { variants?: Variant[]; root: string; log?: (s: string) => void; clip?: PeopleClip }): Promise<PeopleEval> {
   const variants = o.variants ?? [DEFAULT_VARIANT];
   const clip = o.clip ?? (await peopleClip('tracks'));
-  const w = new EngineWorker({ inferTimeoutMs: 60000 });
-  await w.start();
+  // the compiled worker (npm test and the bench build dist/ first): no TypeScript loader to start
+  const w = new EngineWorker({ command: [process.execPath, join(o.root, 'dist/pipelines/engines/onnxruntime/worker.js')], helloTimeoutMs: 120000, loadTimeoutMs: 120000, inferTimeoutMs: 60000 });
   try {
+    await w.start();
     await w.load(join(o.root, 'models/mask-mobilenet/model.json'), ['cpu']);
     await w.loadDetector(join(o.root, 'models/ultraface-rfb-320/model.json'), ['cpu']);
     const runs = variants.map((v) => {

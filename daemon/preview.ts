@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import sharp from 'sharp';
 import { drawFaces } from '../pipelines/annotate.js';
+import { toRgb24, type FrameFormat } from '../pipelines/pre/yuv.js';
 import type { Logger } from './log.js';
 
 export interface PreviewConfig {
@@ -28,6 +29,8 @@ export interface PreviewFrame {
   data: Buffer;
   width: number;
   height: number;
+  /** rgb24 (default) or i420 (faces mode): converted to RGB only when encoded. */
+  format?: FrameFormat;
   seq: number;
   hold(): void;
   release(): void;
@@ -99,11 +102,10 @@ export class Preview {
       return true;
     }
     const { frame, faces } = cam.latest;
-    const { data: rgb, width, height, seq } = frame;
+    const { width, height, seq } = frame;
     frame.hold(); // until encoded: a newer frame may replace `latest` meanwhile
-    sharp(rgb, { raw: { width, height, channels: 3 } })
-      .jpeg({ quality: 92 })
-      .toBuffer()
+    Promise.resolve()
+      .then(() => sharp(toRgb24(frame), { raw: { width, height, channels: 3 } }).jpeg({ quality: 92 }).toBuffer())
       .then((jpeg) => {
         const meta = faces.map((f) => ({ box: f.box, crop: f.crop ?? f.box, label: f.label, score: f.score }));
         res.writeHead(200, { 'content-type': 'image/jpeg', 'cache-control': 'no-store', 'x-frame': String(seq), 'x-faces': JSON.stringify(meta) }).end(jpeg);
@@ -125,7 +127,8 @@ export class Preview {
     cam.busy = true;
     cam.lastAt = now;
     frame.hold(); // until drawn and encoded
-    drawFaces(frame.data, frame.width, frame.height, faces, label, this.cfg.quality)
+    Promise.resolve()
+      .then(() => drawFaces(toRgb24(frame), frame.width, frame.height, faces, label, this.cfg.quality))
       .then((jpeg) => {
         const head = `--${BOUNDARY}\r\ncontent-type: image/jpeg\r\ncontent-length: ${jpeg.length}\r\n\r\n`;
         for (const res of cam.clients) {

@@ -3,6 +3,7 @@
 // confirmed, verdict when its label settles or flips, leave with duration, readings, final label).
 // Pure: frame numbers and capture times are passed in; boxes are in the frame's (working) pixels.
 import type { Box } from './associate.js';
+import type { DecisionRule } from '../../models/decision.js';
 import { Tracker, type Track, type TrackerOptions } from './tracker.js';
 import { TrackVerdict, READING_DEFAULTS, type ReadingPolicy } from './verdict.js';
 
@@ -68,8 +69,8 @@ export interface Person {
 export interface PeopleOptions {
   tracker?: Partial<TrackerOptions>;
   reading?: Partial<ReadingPolicy>;
-  /** The decision rule (verdict.ts decideLabel). */
-  rule?: { noMaskThreshold?: number };
+  /** The model's decision rule, when its manifest has one (verdict.ts decideLabel). */
+  rule?: DecisionRule;
   /** Detector on every n-th frame (1 = every frame); frames between are carried by prediction. */
   detectEvery?: number;
 }

@@ -1,22 +1,19 @@
 // Classify tracks, not frames: when a track's face needs a new reading, and the track's running
 // verdict (class probabilities averaged over its readings, each weighted by the face's size and the
 // detector's score). Pure.
+import { decide, type DecisionRule } from '../../models/decision.js';
+import type { Classification } from '../../models/classify.js';
 
 /**
- * The one decision rule from class probabilities to a label, used for a track's verdict. With
- * `noMaskThreshold` (a manifest's decision rule, when the model has one) a face is no_mask as soon as
- * p(no_mask) reaches it; otherwise the most probable class.
+ * The label of a track's averaged probabilities: the top label, then the model's decision rule when its
+ * manifest has one (models/decision.ts `decide`, issue 15: e.g. no_mask when p(no_mask) >= t) — the
+ * same function the worker applies to each face, so a track and a frame decide alike.
  */
-export function decideLabel(scores: Readonly<Record<string, number>>, rule: { noMaskThreshold?: number } = {}): { label: string; score: number } {
-  const t = rule.noMaskThreshold;
-  if (t !== undefined && 'no_mask' in scores) {
-    if (scores.no_mask >= t) return { label: 'no_mask', score: scores.no_mask };
-    const others = Object.entries(scores).filter(([k]) => k !== 'no_mask').sort((a, b) => b[1] - a[1]);
-    if (others.length) return { label: others[0][0], score: others[0][1] };
-  }
+export function decideLabel(scores: Readonly<Record<string, number>>, rule?: DecisionRule): { label: string; score: number } {
   let best = '', score = -Infinity;
   for (const [k, v] of Object.entries(scores)) if (v > score) [best, score] = [k, v];
-  return { label: best, score };
+  const d = decide({ label: best, score, scores: { ...scores } } as Classification, rule);
+  return { label: d.label, score: d.score };
 }
 
 export interface ReadingPolicy {
@@ -64,13 +61,13 @@ export class TrackVerdict {
   }
 
   /** The running verdict, or null before the first reading. */
-  verdict(rule: { noMaskThreshold?: number } = {}): { label: string; score: number; scores: Record<string, number> } | null {
+  verdict(rule?: DecisionRule): { label: string; score: number; scores: Record<string, number> } | null {
     if (!this.readings) return null;
     const scores = this.scores();
     return { ...decideLabel(scores, rule), scores };
   }
 
-  settled(p: ReadingPolicy, rule: { noMaskThreshold?: number } = {}): boolean {
+  settled(p: ReadingPolicy, rule?: DecisionRule): boolean {
     const v = this.verdict(rule);
     return v !== null && (this.readings >= p.settleReadings || v.score >= p.uncertain);
   }
@@ -79,7 +76,7 @@ export class TrackVerdict {
    * Does the track need a reading on frame `seq`, whatever its face's size? (`growArea` covers growth:
    * the face also needs one if its detected area reaches it.)
    */
-  needsReading(seq: number, p: ReadingPolicy, rule: { noMaskThreshold?: number } = {}): { read: boolean; growArea: number } {
+  needsReading(seq: number, p: ReadingPolicy, rule?: DecisionRule): { read: boolean; growArea: number } {
     const v = this.verdict(rule);
     const read = v === null || seq - this.lastReadSeq >= p.everyFrames || (v.score < p.uncertain && this.readings < p.maxUncertainReadings);
     return { read, growArea: this.lastReadArea * p.growth };

@@ -5,6 +5,7 @@ import { formatPersonRow, PEOPLE_HEADER } from '../../deploy/watch.js';
 import { discoveryMessages } from '../../daemon/homeassistant.js';
 import { pixelate, snapshotRegion, encodeJpeg } from '../../pipelines/tracking/snapshot.js';
 import { copyFrameRegion } from '../../pipelines/tracking/frame-pixels.js';
+import { rgbToI420 } from '../../pipelines/pre/yuv.js';
 import { trackingProblem } from '../../pipelines/engines/onnxruntime/faces.js';
 import { selectForReading } from '../../pipelines/tracking/select.js';
 import { PeopleStage } from '../../pipelines/tracking/stage.js';
@@ -41,6 +42,12 @@ t.test('snapshots: region around the face, bystanders pixelated, frame pixels co
   t.same([...px.data], [3, 4, 5, 6, 7, 8, 15, 16, 17, 18, 19, 20]);
   frame.data.fill(0);
   t.equal(px.data[0], 3, 'a copy: the frame buffer may be reused');
+  // an I420 frame (faces cameras): the region comes back as RGB24
+  const rgb = Buffer.alloc(8 * 8 * 3);
+  for (let i = 0; i < 64; i++) rgb.set(i % 8 < 4 ? [200, 40, 40] : [40, 40, 200], i * 3);
+  const yuv = copyFrameRegion({ data: rgbToI420(rgb, 8, 8), width: 8, height: 8, format: 'i420' }, { left: 4, top: 2, width: 4, height: 4 });
+  t.same([yuv.width, yuv.height, yuv.data.length], [4, 4, 48]);
+  t.ok(yuv.data[2 * 3 + 2] > 150 && yuv.data[2 * 3] < 90, `blue half back as RGB (${[...yuv.data.subarray(6, 9)]})`);
   const img = { data: Buffer.from([0, 0, 0, 100, 100, 100, 50, 50, 50, 7, 7, 7]), width: 2, height: 2 };
   pixelate(img, { left: 0, top: 0, width: 2, height: 1 }, 2);
   t.same([...img.data], [50, 50, 50, 50, 50, 50, 50, 50, 50, 7, 7, 7], 'one block averaged, the rest untouched');

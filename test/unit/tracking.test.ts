@@ -143,10 +143,10 @@ t.test('reading policy: new, grown, uncertain, every K frames', async (t) => {
   t.equal(w.verdict()!.label, 'no_mask');
 });
 
-t.test('the decision rule: argmax, or p(no_mask) ≥ threshold when the model has one', async (t) => {
+t.test('the decision rule: argmax, or the manifest's rule (p(no_mask) ≥ threshold) when the model has one', async (t) => {
   t.same(decideLabel({ mask: 0.7, no_mask: 0.3 }), { label: 'mask', score: 0.7 });
-  t.same(decideLabel({ mask: 0.7, no_mask: 0.3 }, { noMaskThreshold: 0.25 }), { label: 'no_mask', score: 0.3 });
-  t.same(decideLabel({ mask: 0.8, no_mask: 0.2 }, { noMaskThreshold: 0.25 }), { label: 'mask', score: 0.8 });
+  t.same(decideLabel({ mask: 0.7, no_mask: 0.3 }, { label: 'no_mask', threshold: 0.25 }), { label: 'no_mask', score: 0.3 });
+  t.same(decideLabel({ mask: 0.8, no_mask: 0.2 }, { label: 'no_mask', threshold: 0.25 }), { label: 'mask', score: 0.8 });
 });
 
 t.test('cadence: the detector every 3rd frame, tracks carried by prediction in between', async (t) => {

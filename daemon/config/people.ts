@@ -1,6 +1,6 @@
 // The `people` config section (issue 14): tracking, per-person verdicts, events, snapshots and the
 // detection cadence for cameras in faces mode. Defaults and why: docs/DECISIONS.md D40-D45.
-import { bool, intRange, numRange, oneOf } from './config-convict.js';
+import { bool, intRange, numRange, oneOf } from './convict.js';
 
 export interface PeopleConfig {
   /** Track faces and publish people (events, counts); off = every frame classified from scratch, as before. */

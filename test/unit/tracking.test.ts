@@ -143,7 +143,7 @@ t.test('reading policy: new, grown, uncertain, every K frames', async (t) => {
   t.equal(w.verdict()!.label, 'no_mask');
 });
 
-t.test('the decision rule: argmax, or the manifest's rule (p(no_mask) ≥ threshold) when the model has one', async (t) => {
+t.test('the decision rule: argmax, or the manifest rule (no_mask when p(no_mask) ≥ threshold) when the model has one', async (t) => {
   t.same(decideLabel({ mask: 0.7, no_mask: 0.3 }), { label: 'mask', score: 0.7 });
   t.same(decideLabel({ mask: 0.7, no_mask: 0.3 }, { label: 'no_mask', threshold: 0.25 }), { label: 'no_mask', score: 0.3 });
   t.same(decideLabel({ mask: 0.8, no_mask: 0.2 }, { label: 'no_mask', threshold: 0.25 }), { label: 'mask', score: 0.8 });

@@ -6,7 +6,7 @@ import type { Manifest } from '../models/manifest.js';
 import type { Logger } from './log.js';
 import type { MqttLink } from './mqtt.js';
 import { readManifest } from '../models/manifest-file.js';
-import { PeopleStage } from '../pipelines/tracking/stage.js';
+import { lowScoreFor, PeopleStage } from '../pipelines/tracking/stage.js';
 
 export async function startPeople(config: Config, manifest: Manifest, mqtt: MqttLink, t: { events: (c: string) => string; snapshot: (c: string) => string }, log: Logger): Promise<PeopleStage> {
   const p = config.people;
@@ -14,7 +14,7 @@ export async function startPeople(config: Config, manifest: Manifest, mqtt: Mqtt
   const high = config.faces.scoreThreshold > 0 ? config.faces.scoreThreshold : ((await readManifest(config.faces.detector)).detect?.scoreThreshold ?? 0.7);
   const stage = new PeopleStage({
     high,
-    low: Math.min(p.lowScore, high),
+    low: lowScoreFor(high, p.lowScore),
     privacy: p.privacy,
     // the classifier's decision rule (issue 15), when its manifest has one: verdicts decide like faces
     ...(manifest.decision ? { rule: manifest.decision } : {}),
@@ -33,6 +33,6 @@ export async function startPeople(config: Config, manifest: Manifest, mqtt: Mqtt
     },
     onError: (err) => log.warn('snapshot not encoded', { err: err.message }),
   });
-  log.info('people tracking', { detectEvery: p.detectEvery, minHits: p.minHits, maxLostFrames: p.maxLostFrames, high, low: Math.min(p.lowScore, high), privacy: p.privacy });
+  log.info('people tracking', { detectEvery: p.detectEvery, minHits: p.minHits, maxLostFrames: p.maxLostFrames, high, low: lowScoreFor(high, p.lowScore), privacy: p.privacy });
   return stage;
 }

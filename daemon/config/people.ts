@@ -28,7 +28,7 @@ export const peopleSchema = {
   detectEvery: { doc: 'Run the detector on every n-th frame; frames between are carried by the tracks\' predicted boxes (1 = every frame).', format: intRange(1, 30), default: 1 },
   minHits: { doc: 'Consecutive detected frames with a face before it is a person (enter event).', format: intRange(1, 30), default: 3 },
   maxLostFrames: { doc: 'A person not seen for this many frames has left (leave event).', format: intRange(0, 600), default: 15 },
-  lowScore: { doc: 'Faces below the detector threshold down to this score may continue a track, never start one.', format: numRange(0.05, 0.99), default: 0.5 },
+  lowScore: { doc: 'Faces below the detector threshold down to this score (at most 0.7 of the threshold) may continue a track, never start one.', format: numRange(0.05, 0.99), default: 0.5 },
   readEveryFrames: { doc: 'A tracked face is classified again after this many frames.', format: intRange(1, 1000), default: 10 },
   growth: { doc: 'A tracked face is classified again when its area grew by this factor since its last reading.', format: numRange(1.01, 100), default: 1.5 },
   uncertain: { doc: 'A track whose verdict scores below this is classified again on the next detected frame (up to 5 readings).', format: numRange(0.5, 1), default: 0.8 },

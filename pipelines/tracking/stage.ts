@@ -22,6 +22,15 @@ export interface PeopleStageOptions extends PeopleOptions {
   onError?: (err: Error) => void;
 }
 
+/**
+ * The low-score pass's floor: `lowScore`, but at most 0.7 of the detector's threshold, so there is a
+ * band of weak faces below it whatever the detector (0.49 for UltraFace RFB-320 at 0.7, 0.28 for the
+ * masked-face RFB-640 at 0.4).
+ */
+export function lowScoreFor(high: number, lowScore: number): number {
+  return Math.min(lowScore, Math.round(high * 0.7 * 100) / 100);
+}
+
 /** A face of the per-frame payload with its track (working pixels). */
 export type TrackedFaceResult = FaceResult & { track: number; classified: boolean };
 

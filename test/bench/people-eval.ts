@@ -4,12 +4,13 @@
 // labels, as before issue 14) and once per tracking variant through the real PeopleStage, with the
 // worker classifying only what needs it. Reports per variant: MOTA, ID switches, people with exactly
 // one enter and one leave, per-person verdicts right vs per-frame labels right, classifier readings.
-//   node dist/test/bench/people-eval.js [--variants default|all] [--json out.json]
+//   node dist/test/bench/people-eval.js [--variants default|all] [--detector models/…/model.json] [--json out.json]
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { EngineWorker } from '../../pipelines/engines/client.js';
-import { PeopleStage } from '../../pipelines/tracking/stage.js';
+import { lowScoreFor, PeopleStage } from '../../pipelines/tracking/stage.js';
+import { readManifest } from '../../models/manifest-file.js';
 import type { PersonEvent } from '../../pipelines/tracking/people.js';
 import type { Frame } from '../../pipelines/sources/process-source.js';
 import { peopleClip, type PeopleClip } from '../helpers/people-clip.js';
@@ -33,6 +34,7 @@ export interface VariantResult {
 }
 export interface PeopleEval {
   clip: { path: string; frames: number; people: number };
+  detector: string;
   perFrame: { labelRight: number; labelled: number; readings: number; mota: number };
   variants: VariantResult[];
 }
@@ -51,7 +53,10 @@ async function* decode(path: string, w: number, h: number): AsyncGenerator<Buffe
   }
 }
 
-export async function peopleEval(o: { variants?: Variant[]; root: string; log?: (s: string) => void; clip?: PeopleClip }): Promise<PeopleEval> {
+/** The daemon's default face detector (issue 15: the masked-face RFB-640). */
+export const DEFAULT_DETECTOR = 'models/ultraface-masked-rfb-640/model.json';
+
+export async function peopleEval(o: { variants?: Variant[]; root: string; log?: (s: string) => void; clip?: PeopleClip; detector?: string }): Promise<PeopleEval> {
   const variants = o.variants ?? [DEFAULT_VARIANT];
   const clip = o.clip ?? (await peopleClip('tracks'));
   // the compiled worker (npm test and the bench build dist/ first): no TypeScript loader to start
@@ -59,10 +64,12 @@ export async function peopleEval(o: { variants?: Variant[]; root: string; log?: 
   try {
     await w.start();
     await w.load(join(o.root, 'models/mask-mobilenet/model.json'), ['cpu']);
-    await w.loadDetector(join(o.root, 'models/ultraface-rfb-320/model.json'), ['cpu']);
+    const detPath = join(o.root, o.detector ?? DEFAULT_DETECTOR);
+    await w.loadDetector(detPath, ['cpu']);
+    const high = (await readManifest(detPath)).detect?.scoreThreshold ?? 0.7;
     const runs = variants.map((v) => {
       const events: PersonEvent[] = [];
-      const stage = new PeopleStage({ high: 0.7, low: 0.5, privacy: 'off', detectEvery: v.detectEvery, reading: { everyFrames: v.readEveryFrames, ...(v.growth ? { growth: v.growth } : {}) }, tracker: { ...(v.minHits ? { minHits: v.minHits } : {}), ...(v.maxLostFrames !== undefined ? { maxLostFrames: v.maxLostFrames } : {}) }, onEvents: (e) => events.push(...e) });
+      const stage = new PeopleStage({ high, low: lowScoreFor(high, 0.5), privacy: 'off', detectEvery: v.detectEvery, reading: { everyFrames: v.readEveryFrames, ...(v.growth ? { growth: v.growth } : {}) }, tracker: { ...(v.minHits ? { minHits: v.minHits } : {}), ...(v.maxLostFrames !== undefined ? { maxLostFrames: v.maxLostFrames } : {}) }, onEvents: (e) => events.push(...e) });
       stage.add('cam');
       return { v, stage, events, mot: new MotCounter(), readings: 0, detections: 0 };
     });
@@ -125,7 +132,7 @@ export async function peopleEval(o: { variants?: Variant[]; root: string; log?: 
         readings: run.readings, detections: run.detections,
       };
     });
-    return { clip: { path: clip.path, frames: i, people: clip.people.length }, perFrame: { labelRight: round(base.right / Math.max(1, base.labelled)), labelled: base.labelled, readings: base.readings, mota: round(base.mot.mota) }, variants: results };
+    return { clip: { path: clip.path, frames: i, people: clip.people.length }, detector: o.detector ?? DEFAULT_DETECTOR, perFrame: { labelRight: round(base.right / Math.max(1, base.labelled)), labelled: base.labelled, readings: base.readings, mota: round(base.mot.mota) }, variants: results };
   } finally {
     await w.stop(1000);
   }
@@ -136,7 +143,7 @@ const round = (x: number) => Math.round(x * 1000) / 1000;
 export function peopleEvalTable(e: PeopleEval): string {
   const rows = e.variants.map((r) => `| ${r.variant.name} | ${r.mota} | ${r.idsw} | ${r.fn} / ${r.fp} | ${r.exactlyOneEnterLeave}/${r.people} | ${r.verdictRight}/${r.people} (${Math.round((100 * r.verdictRight) / r.people)} %) | ${r.readings} (${Math.round((100 * r.readings) / e.perFrame.readings)} %) | ${r.detections} |`);
   return [
-    `Clip: ${e.clip.frames} frames, ${e.clip.people} people (test/helpers/people-clip.ts 'tracks'). Per-frame labels (no tracking): ${Math.round(e.perFrame.labelRight * 1000) / 10} % of ${e.perFrame.labelled} matched faces right, ${e.perFrame.readings} classifier readings.`,
+    `Clip: ${e.clip.frames} frames, ${e.clip.people} people (test/helpers/people-clip.ts 'tracks'); detector ${e.detector}. Per-frame labels (no tracking): ${Math.round(e.perFrame.labelRight * 1000) / 10} % of ${e.perFrame.labelled} matched faces right, ${e.perFrame.readings} classifier readings.`,
     '',
     '| variant | MOTA | ID switches | FN / FP | exactly one enter + leave | person verdict right | classifier readings (vs per frame) | detector runs |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
@@ -147,7 +154,8 @@ export function peopleEvalTable(e: PeopleEval): string {
 if (process.argv[1] && import.meta.filename === process.argv[1]) {
   const all = process.argv.includes('--variants') && process.argv[process.argv.indexOf('--variants') + 1] === 'all';
   const root = join(import.meta.dirname, '..', '..', '..');
-  const e = await peopleEval({ root, variants: all ? VARIANTS : [DEFAULT_VARIANT], log: (s) => process.stderr.write(`[people-eval] ${s}\n`) });
+  const d = process.argv.indexOf('--detector');
+  const e = await peopleEval({ root, variants: all ? VARIANTS : [DEFAULT_VARIANT], ...(d > 0 ? { detector: process.argv[d + 1] } : {}), log: (s) => process.stderr.write(`[people-eval] ${s}\n`) });
   const j = process.argv.indexOf('--json');
   if (j > 0) writeFileSync(process.argv[j + 1], JSON.stringify(e, null, 2));
   process.stdout.write(peopleEvalTable(e) + '\n');

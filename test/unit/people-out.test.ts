@@ -81,7 +81,7 @@ t.test('the stage: events in camera pixels, counted at leave', async (t) => {
   const stage = new PeopleStage({ high: 0.7, low: 0.5, privacy: 'off', tracker: { minHits: 2, maxLostFrames: 2 }, onEvents: (e) => events.push(...e) });
   stage.add('door');
   const half = (b: [number, number, number, number]) => b.map((v) => v * 2) as [number, number, number, number];
-  const frame = (seq: number) => ({ camera: 'door', seq, ts: 1000 + seq * 100, width: 640, height: 360, data: Buffer.alloc(640 * 360 * 3), hold() {}, release() {} });
+  const frame = (seq: number) => ({ format: 'rgb24' as const, camera: 'door', seq, ts: 1000 + seq * 100, width: 640, height: 360, data: Buffer.alloc(640 * 360 * 3), hold() {}, release() {} });
   for (let seq = 0; seq < 8; seq++) {
     const faces = seq < 4 ? [{ box: [100, 100, 50, 50] as [number, number, number, number], crop: [90, 90, 70, 70] as [number, number, number, number], detScore: 0.9, label: 'no_mask', score: 0.9, scores: { mask: 0.1, no_mask: 0.9 } }] : [];
     const out = stage.detected(frame(seq), faces, half);

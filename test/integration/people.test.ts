@@ -85,7 +85,7 @@ t.test('people: one enter and one leave each, verdicts, counts, no event lost ov
   const frames = () => results.messages.map((m) => JSON.parse(m.payload) as { frame: number; ts: string; faces: { track?: number; classified?: boolean }[]; label: string });
   const deadline = Date.now() + 200000;
   let start: { frame: number; ts: number } | null = null;
-  while (!start && Date.now() < deadline) {
+  while (!start && Date.now() < deadline && proc.exitCode === null) {
     await sleep(500);
     const f = frames();
     let lastFace = -Infinity;

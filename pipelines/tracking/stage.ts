@@ -5,7 +5,7 @@
 // counted when they leave.
 import type { FaceResult, FacesTracking } from '../engines/protocol.js';
 import type { Frame } from '../sources/process-source.js';
-import type { Box } from './associate.js';
+import { ASSOCIATION_DEFAULTS, type Box } from './associate.js';
 import { PeopleCounts } from './counts.js';
 import { copyFrameRegion } from './frame-pixels.js';
 import { CameraPeople, type FrameOutcome, type PeopleOptions, type PersonEvent } from './people.js';
@@ -45,7 +45,9 @@ export class PeopleStage {
   constructor(private readonly o: PeopleStageOptions) {}
 
   add(camera: string): void {
-    this.cams.set(camera, new CameraPeople(camera, this.o));
+    // the tracker's confident faces are the detector's (the worker's selection uses the same `high`)
+    const tracker = { ...this.o.tracker, association: { ...ASSOCIATION_DEFAULTS, ...this.o.tracker?.association, high: this.o.high } };
+    this.cams.set(camera, new CameraPeople(camera, { ...this.o, tracker }));
     this.counts.camera(camera);
   }
 

@@ -91,3 +91,12 @@ t.test('the stage: events in camera pixels, counted at leave', async (t) => {
   t.same(events[0].box, [200, 200, 100, 100], 'camera pixels');
   t.same(stage.counts.report(2000).door, { total: { mask: 0, no_mask: 1 }, hour: { mask: 0, no_mask: 1 } });
 });
+
+t.test("the stage: a new face at the detector's own threshold starts a track (not the tracker's default 0.7)", async (t) => {
+  const stage = new PeopleStage({ high: 0.4, low: 0.28, privacy: 'off', onEvents: () => undefined });
+  stage.add('door');
+  const f = { format: 'rgb24' as const, camera: 'door', seq: 0, ts: 0, width: 64, height: 64, data: Buffer.alloc(64 * 64 * 3), hold() {}, release() {} };
+  const out = stage.detected(f, [{ box: [10, 10, 20, 20], crop: [5, 5, 30, 30], detScore: 0.5, label: 'mask', score: 0.9, scores: { mask: 0.9, no_mask: 0.1 }, match: null, classified: true }], (b) => b);
+  t.equal(out.length, 1, 'published with a track');
+  t.equal(stage.request('door', 1)?.tracks.length, 1, 'and tracked');
+});

@@ -25,6 +25,8 @@ import { OtaDevice } from './ota-device.js';
 import { loadTrustedKeys, openStore } from './ota-setup.js';
 import { Lifecycle } from './lifecycle.js';
 import { engineFactory } from './engines.js';
+import { startPeople } from './people.js';
+import type { PeopleStage } from '../pipelines/tracking/stage.js';
 
 export interface AppOptions {
   /** Log every result at info level (the out-of-the-box demo does). */
@@ -37,6 +39,8 @@ export interface App {
   mqttUrl: string;
   pipeline: Pipeline;
   facesOut: FacesOut;
+  /** Tracking and people (issue 14); null when people.enabled is false or no camera is in faces mode. */
+  people: PeopleStage | null;
   /** The engine serving now (changes on a hot swap). */
   readonly engine: Engine;
   mqtt: MqttLink;
@@ -52,6 +56,8 @@ export interface App {
 export const topics = (c: Pick<Config, 'site' | 'deviceId'>) => ({
   mask: (camera: string) => `${c.site}/${camera}/mask`,
   state: (camera: string) => `${c.site}/${camera}/mask/state`,
+  events: (camera: string) => `${c.site}/${camera}/mask/events`,
+  snapshot: (camera: string) => `${c.site}/${camera}/mask/snapshot`,
   status: `${c.site}/${c.deviceId}/status`,
   health: `${c.site}/${c.deviceId}/health`,
 });
@@ -149,9 +155,10 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
       else resultLog.debug('result', { camera: r.camera, frame: r.frame, label: r.label, counts: r.counts });
     },
   };
+  const people = facesCameras.length && config.people.enabled ? await startPeople(config, manifest, mqtt, t, log.child({ part: 'people' })) : null;
   if (config.homeassistant.enabled && facesCameras.length) {
     const version = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version as string;
-    for (const m of discoveryMessages({ prefix: config.homeassistant.prefix, site: config.site, deviceId: config.deviceId, statusTopic: t.status, stateTopic: t.state, cameras: facesCameras, version }))
+    for (const m of discoveryMessages({ prefix: config.homeassistant.prefix, site: config.site, deviceId: config.deviceId, statusTopic: t.status, stateTopic: t.state, cameras: facesCameras, version, ...(people ? { healthTopic: t.health } : {}) }))
       mqtt.publishRetained(m.topic, m.payload);
     log.info('Home Assistant discovery published', { prefix: config.homeassistant.prefix, cameras: facesCameras });
   }
@@ -171,6 +178,7 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
     restartMaxMs: config.watchdog.restartMaxMs,
     healthyResetSec: config.watchdog.healthyResetSec,
     batch: config.engine.batch,
+    ...(people ? { people } : {}),
   };
   const pipeline = await life.add('pipeline', () => {
     const p = new Pipeline(pipelineOptions, manifest, engine, sink, log.child({ part: 'pipeline' }));
@@ -188,7 +196,7 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
         return o;
       }, (o) => o.stop());
   const wd = await life.add('watchdog', () => {
-    const w = new Watchdog(config.watchdog, { pipeline, get engine() { return currentSwap.current; }, mqtt, healthTopic: t.health }, log.child({ part: 'watchdog' }), opts.env ?? {});
+    const w = new Watchdog(config.watchdog, { pipeline, get engine() { return currentSwap.current; }, mqtt, healthTopic: t.health, ...(people ? { people: (now: number) => people.counts.report(now) } : {}) }, log.child({ part: 'watchdog' }), opts.env ?? {});
     watchdog = w;
     w.start();
     return w;
@@ -212,6 +220,7 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
     mqttUrl,
     pipeline,
     facesOut,
+    people,
     get engine() {
       return currentSwap.current;
     },

@@ -9,6 +9,8 @@ export interface DiscoveryInput {
   stateTopic: (camera: string) => string;
   cameras: string[];
   version: string;
+  /** With people counting (issue 14): sensors reading the health topic's `people` counts. */
+  healthTopic?: string;
 }
 
 /** The discovery messages (topic → JSON payload), pure. */
@@ -32,6 +34,20 @@ export function discoveryMessages(d: DiscoveryInput): { topic: string; payload: 
       topic: `${d.prefix}/sensor/${base}_faces/config`,
       payload: JSON.stringify({ ...common, name: `${cam} faces`, unique_id: `${base}_faces`, value_template: '{{ value_json.counts.faces }}', state_class: 'measurement' }),
     });
+    if (d.healthTopic) {
+      // people per verdict: since start (total_increasing) and over the last hour (measurement)
+      for (const [label, what] of [['no_mask', 'unmasked'], ['mask', 'masked']] as const) {
+        const path = `value_json.people[${JSON.stringify(cam)}]`;
+        out.push({
+          topic: `${d.prefix}/sensor/${base}_people_${label}_total/config`,
+          payload: JSON.stringify({ state_topic: d.healthTopic, availability, device, name: `${cam} ${what} people`, unique_id: `${base}_people_${label}_total`, value_template: `{{ ${path}.total.${label} }}`, state_class: 'total_increasing', unit_of_measurement: 'people', icon: 'mdi:account-group' }),
+        });
+        out.push({
+          topic: `${d.prefix}/sensor/${base}_people_${label}_hour/config`,
+          payload: JSON.stringify({ state_topic: d.healthTopic, availability, device, name: `${cam} ${what} people last hour`, unique_id: `${base}_people_${label}_hour`, value_template: `{{ ${path}.hour.${label} }}`, state_class: 'measurement', unit_of_measurement: 'people', icon: 'mdi:account-clock' }),
+        });
+      }
+    }
   }
   return out;
 }

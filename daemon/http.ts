@@ -81,6 +81,16 @@ export class Metrics {
         this.inc(report()?.mqtt.dropped ?? 0);
       },
     });
+    new Counter({
+      name: 'mobilenet_edge_people_total',
+      help: 'People who passed a camera (counted when they leave), by final verdict, since start.',
+      labelNames: ['camera', 'label'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const [camera, p] of Object.entries(report()?.people ?? {})) for (const label of ['mask', 'no_mask'] as const) this.inc({ camera, label }, p.total[label]);
+      },
+    });
     this.inference = new Histogram({
       name: 'mobilenet_edge_inference_ms',
       help: 'Inference time per frame in the engine worker (ms).',

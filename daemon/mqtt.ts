@@ -1,5 +1,6 @@
 // The daemon's MQTT session: availability (retained birth, Last Will, clean-stop message),
 // per-frame results (dropped and counted while the broker is away), reconnect with backoff.
+import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { explainMqttError, type MqttCause } from './mqtt-errors.js';
@@ -59,7 +60,17 @@ export interface MqttStats {
   denied: number;
 }
 
-export class MqttLink {
+/** Options of a local 'publish' event (everything the daemon publishes, also while it waits in the outbox). */
+export interface PublishEventOptions {
+  qos: 0 | 1 | 2;
+  retain: boolean;
+}
+
+/**
+ * Emits 'publish' (topic, payload: string | Buffer, options: PublishEventOptions) for everything it is
+ * asked to publish (a per-frame result dropped while the broker is away is not emitted).
+ */
+export class MqttLink extends EventEmitter {
   private client: MqttClient | null = null;
   readonly stats: MqttStats = { connected: false, published: 0, dropped: 0, reconnects: 0, lastError: null, lastErrorCause: null, denied: 0 };
   private lastLogged = '';
@@ -73,6 +84,7 @@ export class MqttLink {
     private readonly log: Logger,
     readonly outbox: Outbox | null = null,
   ) {
+    super();
     this.delay = opts.reconnectMinMs;
   }
 
@@ -124,6 +136,7 @@ export class MqttLink {
     }
     c.publish(topic, payload, { qos: this.opts.qos, retain: false }, (err) => err && this.refused(err, topic));
     this.stats.published++;
+    this.emit('publish', topic, payload, { qos: this.opts.qos, retain: false });
     return true;
   }
 
@@ -133,11 +146,38 @@ export class MqttLink {
    * event of the topic (health reports). Without one, mqtt.js keeps it in its offline queue.
    */
   publishRetained(topic: string, payload: string, opts: { coalesce?: boolean } = {}): void {
+    this.emit('publish', topic, payload, { qos: 1, retain: true });
     if (!this.outbox) {
       this.client?.publish(topic, payload, { qos: 1, retain: true });
       return;
     }
     this.outbox.push({ topic, payload, at: Date.now(), ...(opts.coalesce ? { coalesce: true } : {}) });
+    this.flush();
+  }
+
+  /**
+   * A per-person event (QoS 1, not retained) that must not be lost: through the outbox like state
+   * (in order, kept across a broker outage and, with outbox.dir, a restart). Without an outbox,
+   * mqtt.js's offline queue.
+   */
+  publishDurable(topic: string, payload: string): void {
+    this.emit('publish', topic, payload, { qos: 1, retain: false });
+    if (!this.outbox) {
+      this.client?.publish(topic, payload, { qos: 1, retain: false });
+      return;
+    }
+    this.outbox.push({ topic, payload, at: Date.now(), retain: false });
+    this.flush();
+  }
+
+  /** Binary retained (a snapshot, QoS 1): only the newest per topic waits in the outbox. */
+  publishRetainedBinary(topic: string, payload: Buffer): void {
+    this.emit('publish', topic, payload, { qos: 1, retain: true });
+    if (!this.outbox) {
+      this.client?.publish(topic, payload, { qos: 1, retain: true });
+      return;
+    }
+    this.outbox.push({ topic, payload: payload.toString('base64'), base64: true, coalesce: true, at: Date.now() });
     this.flush();
   }
 
@@ -148,7 +188,7 @@ export class MqttLink {
     const e = box.peek();
     if (!e) return;
     this.inFlight = e;
-    c.publish(e.topic, e.payload, { qos: 1, retain: true }, (err) => {
+    c.publish(e.topic, e.base64 ? Buffer.from(e.payload, 'base64') : e.payload, { qos: 1, retain: e.retain !== false }, (err) => {
       if (this.inFlight !== e) return;
       this.inFlight = null;
       if (err) {
@@ -201,6 +241,7 @@ export class MqttLink {
 
   /** An event (QoS 1, not retained), queued by mqtt.js while the broker is away. */
   publishEvent(topic: string, payload: string): void {
+    this.emit('publish', topic, payload, { qos: 1, retain: false });
     this.client?.publish(topic, payload, { qos: 1, retain: false });
   }
 

@@ -2,7 +2,8 @@
 // restart of the daemon, when a file is given: it lives under the state dir), but must not fill memory
 // or disk. First in, first out; beyond `max` entries the oldest is dropped and counted. An entry
 // pushed with `coalesce` replaces a queued entry for the same topic (only the newest health report
-// matters), keeping its place in the order. Per-frame results never come here.
+// matters), keeping its place in the order. Per-frame results never come here; per-person events
+// (not retained) and the latest snapshot per camera (retained, binary as base64) do.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -12,6 +13,10 @@ export interface OutboxEntry {
   /** When it was queued (ms since epoch). */
   at: number;
   coalesce?: boolean;
+  /** false: published without the retain flag (per-person events); absent = retained (state). */
+  retain?: boolean;
+  /** The payload is base64 of binary bytes (a JPEG snapshot). */
+  base64?: boolean;
 }
 
 export interface OutboxOptions {

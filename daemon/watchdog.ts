@@ -12,6 +12,7 @@ import type { Logger } from './log.js';
 import type { MqttLink } from './mqtt.js';
 import { Notifier, watchdogIntervalMs } from './notify.js';
 import type { Pipeline } from '../pipelines/pipeline.js';
+import type { PeopleCountsReport } from '../pipelines/tracking/counts.js';
 
 export interface CameraHealth {
   state: string;
@@ -48,6 +49,8 @@ export interface HealthReport {
   };
   cameras: Record<string, CameraHealth>;
   mqtt: { connected: boolean; published: number; dropped: number; reconnects: number; denied?: number; lastError?: string | null; outbox: { queued: number; dropped: number } };
+  /** People per camera and final verdict, since start and over the last hour (issue 14; with people.enabled). */
+  people?: Record<string, PeopleCountsReport>;
 }
 
 interface Tracked {
@@ -75,7 +78,7 @@ export class Watchdog {
 
   constructor(
     private readonly cfg: WatchdogConfig,
-    private readonly parts: { pipeline: Pipeline; engine: Engine; mqtt: MqttLink; healthTopic: string },
+    private readonly parts: { pipeline: Pipeline; engine: Engine; mqtt: MqttLink; healthTopic: string; people?: (nowMs: number) => Record<string, PeopleCountsReport> },
     private readonly log: Logger,
     env: NodeJS.ProcessEnv,
   ) {
@@ -190,6 +193,7 @@ export class Watchdog {
         lastError: mqtt.stats.lastError,
         outbox: { queued: mqtt.outbox?.size ?? 0, dropped: mqtt.outbox?.dropped ?? 0 },
       },
+      ...(this.parts.people ? { people: this.parts.people(now) } : {}),
     };
     this.report = report;
 

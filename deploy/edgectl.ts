@@ -23,8 +23,9 @@ import { modelsTable, readStates, requestRollback, statusTable } from './ota/fle
 const USAGE = `usage: edgectl <command> [options]
 
 commands:
-  watch   [--broker URL] [--site SITE] [--camera ID] [--count N]  (and the MQTT options below)
-          subscribe to results and print them as a table (default broker mqtt://127.0.0.1:1883)
+  watch   [--broker URL] [--site SITE] [--camera ID] [--count N] [--people]  (and the MQTT options below)
+          subscribe to results and print them as a table (default broker mqtt://127.0.0.1:1883);
+          --people: people (enter / verdict / leave events) instead of frames
   eval    <folder> --model model.json [--json] [--mistakes] [--split split.json [--baseline base.json] [--report OUT.md]]
           accuracy, per-class precision/recall and confusion matrix on <folder>/<label>/*.jpg;
           --split: only the held-out slice written by train; --baseline: the same for the base model (before/after);
@@ -175,9 +176,9 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === 'watch') {
     const { values } = parseArgs({
       args: rest,
-      options: { broker: { type: 'string', default: process.env.MOBILENET_EDGE_MQTT_URL || 'mqtt://127.0.0.1:1883' }, site: { type: 'string', default: 'site' }, camera: { type: 'string', default: '+' }, count: { type: 'string' }, username: { type: 'string' }, password: { type: 'string' }, ca: { type: 'string' }, cert: { type: 'string' }, 'cert-key': { type: 'string' } },
+      options: { broker: { type: 'string', default: process.env.MOBILENET_EDGE_MQTT_URL || 'mqtt://127.0.0.1:1883' }, site: { type: 'string', default: 'site' }, camera: { type: 'string', default: '+' }, count: { type: 'string' }, people: { type: 'boolean' }, username: { type: 'string' }, password: { type: 'string' }, ca: { type: 'string' }, cert: { type: 'string' }, 'cert-key': { type: 'string' } },
     });
-    await watch({ broker: values.broker!, site: values.site!, camera: values.camera!, count: values.count ? Number(values.count) : undefined, ...tlsAndCredentials(values) }, out);
+    await watch({ broker: values.broker!, site: values.site!, camera: values.camera!, count: values.count ? Number(values.count) : undefined, people: Boolean(values.people), ...tlsAndCredentials(values) }, out);
     return 0;
   }
   if (cmd === 'eval') {

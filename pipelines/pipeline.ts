@@ -13,6 +13,7 @@ import { createSource, type Frame, type FrameSource, type SourceSettings } from 
 import { ClassifyMode } from './modes/classify.js';
 import { FacesMode } from './modes/faces.js';
 import type { Mode, ModeContext } from './modes/mode.js';
+import type { PeopleStage } from './tracking/stage.js';
 
 export type { FacesFrameResult, FrameResult, ResultSink } from './results.js';
 
@@ -22,6 +23,8 @@ export interface PipelineOptions extends SourceSettings {
   faces?: FacesOptions;
   /** Faces mode: frames of different cameras sent to the engine together (maxFrames 1 = off). */
   batch?: { maxFrames: number; waitMs: number };
+  /** Tracking, per-person verdicts and events (issue 14; pipelines/tracking/stage.ts). */
+  people?: PeopleStage;
 }
 
 export interface CameraStats {
@@ -66,7 +69,7 @@ export class Pipeline {
     private readonly log: Logger,
   ) {
     this.classifyMode = new ClassifyMode(sink);
-    this.facesMode = new FacesMode(sink, this.motion, opts.faces ?? {});
+    this.facesMode = new FacesMode(sink, this.motion, opts.faces ?? {}, opts.people);
     const self = this;
     this.ctx = {
       get manifest() {
@@ -87,6 +90,11 @@ export class Pipeline {
       const log = this.log.child({ camera: cam.id });
       src.on('state', (state: string, reason?: string) => (state === 'backoff' ? log.warn('camera stream lost', { reason }) : log.info(`camera ${state}`)));
       src.on('state', (state: string) => state !== 'running' && this.motion.reset(cam.id));
+      // HOOK (issue 14): the people of a camera that lost its stream leave (their tracks cannot continue)
+      if (mode === this.facesMode && this.opts.people) {
+        this.opts.people.add(cam.id);
+        src.on('state', (state: string) => state === 'backoff' && this.facesMode.streamLost(cam.id, this.ctx));
+      }
       src.on('frame', (f: Frame) => this.onFrame(f));
       this.sources.set(cam.id, src);
       src.start();
@@ -151,6 +159,16 @@ export class Pipeline {
 
   private onFrame(f: Frame): void {
     if (this.stopped) return f.release();
+    // HOOK (issue 14): detection cadence — a frame between detections, with nothing of its camera
+    // waiting or in flight, is answered at once from the tracks' predicted boxes
+    if (this.opts.people?.carries(f) && !this.busyCameras.has(f.camera) && !this.slots.waiting((x) => x.camera === f.camera).length) {
+      try {
+        this.facesMode.predicted(f, this.engine, this.ctx);
+      } catch (e) {
+        this.log.error('result handling failed', { err: (e as Error).message });
+      }
+      return f.release();
+    }
     const reuse = this.motion.offer(f);
     if (reuse) {
       // no motion since the last detection: its result again, the frame never reaches the engine

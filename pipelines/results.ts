@@ -22,7 +22,8 @@ export interface FacesFrameResult extends Omit<FrameResult, 'label' | 'score'> {
   label: FrameLabel;
   /** Score of the deciding face (the most confident unmasked one, or the least confident masked one); null for no_face. */
   score: number | null;
-  faces: Pick<FaceResult, 'box' | 'label' | 'score' | 'detScore'>[];
+  /** With tracking (issue 14): `label`/`score` are the face's track's verdict, `classified` whether it was read on this frame. */
+  faces: (Pick<FaceResult, 'box' | 'label' | 'score' | 'detScore'> & { track?: number; classified?: boolean })[];
   counts: FaceCounts;
   /** The size the boxes are in (the camera's own resolution when known). */
   frameSize: [number, number];
@@ -34,6 +35,8 @@ export interface FacesFrameResult extends Omit<FrameResult, 'label' | 'score'> {
   /** Motion gating: true when this frame was not detected and the result of frame `reusedFrom` was published again. */
   reused?: boolean;
   reusedFrom?: number;
+  /** Detection cadence (issue 14): this frame was not detected; its faces are the tracks' predicted boxes. */
+  predicted?: boolean;
 }
 
 /**

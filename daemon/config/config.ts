@@ -12,6 +12,7 @@ import { PROVIDER_NAMES, type ProviderName } from '../../pipelines/engines/onnxr
 import { checkSecurity, httpSecuritySchema, mqttSecuritySchema, securitySchema, type HttpSecurityConfig, type MqttSecurityConfig, type SecurityConfig } from './security.js';
 import { httpSchema, migrateWatchdog, outboxSchema, watchdogSchema, type HttpConfig, type OutboxConfig, type WatchdogConfig } from './watchdog.js';
 import { BACKENDS, backendOf, checkBackend, type Backend } from './backend.js';
+import { peopleSchema } from './people.js';
 
 import { isSecretKey } from '../secrets.js';
 import { bool, CAMERAS_MARKER, executionProviders, fail, intRange, mqttUrl, numRange, oneOf, parseConvictErrors, qosFormat, schemaPaths, stringFormat, structural, topicSafe, type SchemaTree } from './convict.js';
@@ -122,6 +123,7 @@ function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cam
       publish: { doc: 'Per-frame results: every | rate (at most publishMaxHz) | change (label or face count changed).', format: oneOf(['every', 'rate', 'change']), default: 'every' },
       publishMaxHz: { doc: 'Rate limit for publish = rate.', format: numRange(0.01, 100), default: 2 },
     },
+    people: peopleSchema,
     homeassistant: {
       enabled: { doc: 'Publish Home Assistant MQTT discovery configs (retained) for each camera.', format: bool, default: false },
       prefix: { doc: 'Home Assistant discovery prefix.', format: topicSafe, default: 'homeassistant' },

@@ -4,6 +4,7 @@ import type { HttpSecurityConfig, MqttSecurityConfig, SecurityConfig } from './s
 import type { HttpConfig, OutboxConfig, WatchdogConfig } from './watchdog.js';
 import type { Backend } from './backend.js';
 import type { CameraConfig } from './cameras.js';
+import type { PeopleConfig } from './people.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type ExecutionProvider = ProviderName;
@@ -47,6 +48,8 @@ export interface Config {
     publish: 'every' | 'rate' | 'change';
     publishMaxHz: number;
   };
+  /** Tracking, per-person events and counts (daemon/config/people.ts). */
+  people: PeopleConfig;
   homeassistant: { enabled: boolean; prefix: string };
   /** Live MJPEG preview on the health/metrics HTTP server (/preview). Off by default. */
   preview: { enabled: boolean; fps: number; quality: number };

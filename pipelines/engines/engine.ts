@@ -2,7 +2,7 @@
 // The pipeline, the model swap, OTA and the watchdog use only this.
 import type { EventEmitter } from 'node:events';
 import type { InferOutput } from './client.js';
-import type { FacesBatchResultMsg, FacesOptions, FacesResultMsg, FrameFormat, LoadedMsg } from './protocol.js';
+import type { FacesBatchResultMsg, FacesOptions, FacesResultMsg, FacesTracking, FrameFormat, LoadedMsg } from './protocol.js';
 
 /** A camera frame for a faces request (format default rgb24). */
 export interface EngineFrame {
@@ -10,6 +10,8 @@ export interface EngineFrame {
   width: number;
   height: number;
   format?: FrameFormat;
+  /** Issue 14: this frame's tracking hints in a batch (each frame is a different camera's). */
+  tracking?: FacesTracking;
 }
 
 export type EngineState = 'starting' | 'ready' | 'restarting' | 'stopped';

@@ -236,6 +236,22 @@ export interface FacesOptions {
   maxFaces?: number;
   /** Faces smaller than this (pixels of the frame) are ignored (default 8). */
   minFaceSize?: number;
+  /** Tracking (issue 14, D40): the camera's predicted tracks; only what needs it is classified. */
+  tracking?: FacesTracking;
+}
+
+/**
+ * Tracking hints of a faces request (D40). The worker detects down to `low`, associates the faces with
+ * the predicted `tracks` (pipelines/tracking/select.ts: confident faces, at or above `high`, first,
+ * then weak ones only to continue a track), drops weak faces that continue none, and classifies only
+ * new faces and faces of tracks that need a reading; each face then says `match` and `classified`.
+ */
+export interface FacesTracking {
+  tracks: { id: number; box: [number, number, number, number]; read: boolean; growArea: number; lost?: boolean }[];
+  high: number;
+  low: number;
+  iou: number;
+  lowIou: number;
 }
 
 /**
@@ -260,9 +276,13 @@ export interface FaceResult {
   detScore: number;
   /** The detector's own class for the face, when it has several (e.g. face / masked_face). */
   detLabel?: string;
+  /** Empty ('' / 0 / {}) when `classified` is false. */
   label: string;
   score: number;
   scores: Record<string, number>;
+  /** With `tracking`: the track this face continues (null: a new face), and whether it was classified. */
+  match?: number | null;
+  classified?: boolean;
 }
 
 /** worker → supervisor: answer to `faces` (no body). Times in ms. */
@@ -288,7 +308,8 @@ export interface FacesResultMsg {
 export interface FacesBatchMsg extends FacesOptions {
   type: 'facesBatch';
   id: number;
-  frames: { width: number; height: number; format?: FrameFormat }[];
+  /** `tracking`: per frame (each frame is a different camera's). */
+  frames: { width: number; height: number; format?: FrameFormat; tracking?: FacesTracking }[];
 }
 
 /** worker → supervisor: one result per frame, in order (crop/classify/infer times are the batch's). */

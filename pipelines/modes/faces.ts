@@ -3,13 +3,15 @@
 // boxes in the camera's pixels. Motion gating's reference is updated with each detected frame.
 import type { CameraConfig } from '../camera.js';
 import type { Engine } from '../engines/engine.js';
-import type { FacesOptions, FacesResultMsg } from '../engines/protocol.js';
+import type { FacesOptions, FacesResultMsg, FacesTracking } from '../engines/protocol.js';
 import { frameLabel } from '../face-events.js';
 import type { MotionReuse } from '../motion-reuse.js';
 import { toSourceBox } from '../pre/tensor.js';
 import type { ResultSink } from '../results.js';
 import type { Frame } from '../sources/process-source.js';
 import type { Mode, ModeContext } from './mode.js';
+import type { PeopleStage, TrackedFaceResult } from '../tracking/stage.js';
+import type { FaceResult } from '../engines/protocol.js';
 
 /** The largest frame of a faces camera when the config names none (a larger camera is scaled down to fit). */
 export const FACES_FRAME_DEFAULT = { width: 1280, height: 720 } as const;
@@ -22,6 +24,8 @@ export class FacesMode implements Mode {
     private readonly sink: ResultSink,
     private readonly motion: MotionReuse,
     private readonly options: FacesOptions = {},
+    /** Issue 14: tracking and people (none: every face classified on every frame, as before). */
+    private readonly people?: PeopleStage,
   ) {}
 
   /** I420 in the decoder's own format at the camera's size, at most frameWidth x frameHeight (D30). */
@@ -30,19 +34,49 @@ export class FacesMode implements Mode {
   }
 
   async run(frames: Frame[], engine: Engine, ctx: ModeContext): Promise<void> {
+    // HOOK (issue 14): each frame's request carries its camera's tracking hints
     if (frames.length === 1) {
       const f = frames[0];
-      return this.result(f, await engine.faces(f.data, f.width, f.height, this.options, f.format), engine, ctx);
+      return this.result(f, await engine.faces(f.data, f.width, f.height, { ...this.options, ...this.trackingOf(f) }, f.format), engine, ctx);
     }
-    const r = await engine.facesBatch(frames.map((f) => ({ data: f.data, width: f.width, height: f.height, format: f.format })), this.options);
+    const r = await engine.facesBatch(frames.map((f) => ({ data: f.data, width: f.width, height: f.height, format: f.format, ...this.trackingOf(f) })), this.options);
     if (r.results.length !== frames.length) throw new Error(`engine answered ${r.results.length} results for ${frames.length} frames`);
     r.results.forEach((x, i) => this.result(frames[i], x, engine, ctx, frames.length));
   }
 
   /** A frame's faces answer: its label and counts, boxes in the camera's pixels, out through the sink. */
-  private result(f: Frame, r: Omit<FacesResultMsg, 'type' | 'id'>, engine: Engine, ctx: ModeContext, batch = 1): void {
-    const { label, counts } = frameLabel(r.faces);
-    const deciding = label === 'no_mask' ? r.faces.filter((x) => x.label === 'no_mask').sort((a, b) => b.score - a.score)[0] : label === 'mask' ? [...r.faces].sort((a, b) => a.score - b.score)[0] : undefined;
+  /** Issue 14: a frame between detections (people.detectEvery), answered from the tracks' predicted boxes. */
+  predicted(f: Frame, engine: Engine, ctx: ModeContext): void {
+    this.result(f, { faces: [], detectMs: 0, cropMs: 0, classifyMs: 0, classifierRuns: 0, inferMs: 0 }, engine, ctx, 1, true);
+  }
+
+  /** Issue 14: a camera lost its stream; its people leave. */
+  streamLost(camera: string, ctx: ModeContext): void {
+    this.people?.reset(camera, Date.now(), (b) => this.toCamera(camera, b, ctx, this.sizes.get(camera) ?? null));
+  }
+
+  /** Each camera's last frame size (boxes of people leaving after a lost stream). */
+  private readonly sizes = new Map<string, { width: number; height: number }>();
+
+  private trackingOf(f: Frame): { tracking?: FacesTracking } {
+    const tracking = this.people?.request(f.camera, f.seq);
+    return tracking ? { tracking } : {};
+  }
+
+  /** A box in the frame's pixels → the camera's own pixels (when the source knows them). */
+  private toCamera(camera: string, box: [number, number, number, number], ctx: ModeContext, f: Pick<Frame, 'width' | 'height'> | null): [number, number, number, number] {
+    const src = ctx.sourceSize(camera);
+    return src && f ? toSourceBox(box, src.width, src.height, f.width, f.height) : box;
+  }
+
+  private result(f: Frame, r: Omit<FacesResultMsg, 'type' | 'id'>, engine: Engine, ctx: ModeContext, batch = 1, predicted = false): void {
+    // HOOK (issue 14): with tracking, each face is labelled by its track's verdict
+    const people = this.people?.has(f.camera) ? this.people : undefined;
+    this.sizes.set(f.camera, { width: f.width, height: f.height });
+    const toCamera = (b: [number, number, number, number]) => this.toCamera(f.camera, b, ctx, f);
+    const faces: readonly (FaceResult | TrackedFaceResult)[] = people ? (predicted ? people.predicted(f, toCamera) : people.detected(f, r.faces, toCamera)) : r.faces;
+    const { label, counts } = frameLabel(faces);
+    const deciding = label === 'no_mask' ? faces.filter((x) => x.label === 'no_mask').sort((a, b) => b.score - a.score)[0] : label === 'mask' ? [...faces].sort((a, b) => a.score - b.score)[0] : undefined;
     const model = engine.loaded?.model ?? { name: ctx.manifest.name, version: ctx.manifest.version };
     const det = engine.detectorLoaded?.model ?? { name: '', version: '' };
     ctx.counted(f.camera);
@@ -55,7 +89,7 @@ export class FacesMode implements Mode {
       label,
       score: deciding?.score ?? null,
       scores: deciding?.scores ?? {},
-      faces: r.faces.map((x) => ({ box: src ? toSourceBox(x.box, src.width, src.height, f.width, f.height) : x.box, label: x.label, score: x.score, detScore: x.detScore })),
+      faces: faces.map((x) => ({ box: src ? toSourceBox(x.box, src.width, src.height, f.width, f.height) : x.box, label: x.label, score: x.score, detScore: x.detScore, ...('track' in x ? { track: x.track, classified: x.classified } : {}) })),
       counts,
       // The size the boxes refer to: the camera's own resolution when the source reported it.
       frameSize: (src ? [src.width, src.height] : [f.width, f.height]) as [number, number],
@@ -66,9 +100,10 @@ export class FacesMode implements Mode {
       detectMs: round(r.detectMs),
       classifyMs: round(r.cropMs + r.classifyMs),
       ...(batch > 1 ? { batch } : {}),
+      ...(predicted ? { predicted: true } : {}),
     };
-    // the motion gate's new reference and last result, then out
-    this.motion.detected(f, result, r.faces);
-    this.sink.faces(result, f, r.faces);
+    // the motion gate's new reference and last result (a predicted frame is neither), then out
+    if (!predicted) this.motion.detected(f, result, faces);
+    this.sink.faces(result, f, faces);
   }
 }

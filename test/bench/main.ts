@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --quick] [--cameras 1,2,4,8,12,16] [--crowd-cameras 1,2,4,8] [--seconds 15] [--batch 4,20] [--no-doc] [--no-swap] [--only daemon|peer] [--entrance]
+// npm run bench [-- --quick] [--cameras 1,2,4,8,12,16] [--crowd-cameras 1,2,4,8] [--seconds 15] [--batch 4,20] [--no-doc] [--no-swap] [--only daemon|peer] [--entrance] [--people [--no-eval]]
 // Stage costs in isolation, then the daemon and the Python peer side by side on 1..16 cameras
 // (the same 720p 10 fps 1-face clip served as N RTSP streams), the daemon again with batching across
 // cameras (--batch maxFrames,waitMs; from 4 cameras up), capacity, the model swap under load; then
@@ -8,6 +8,9 @@
 // --entrance instead compares, on the entrance-like clip (people a fifth of the time), the daemon with
 // motion gating off, with it on, and the peer (test/bench/entrance.ts); --seconds defaults to one loop
 // of the clip (25 s, --quick 10 s); bench-results/entrance-<date>.json.
+// --people compares, on the moving-crowd clip, the daemon per frame / with tracking / with tracking and
+// the detector every 2nd frame, and the peer; plus the tracking evaluation against ground truth
+// (test/bench/people-bench.ts, --no-eval skips it); bench-results/people-<date>.json.
 import { parseArgs } from 'node:util';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +22,7 @@ import { loadavg, measure, type RunResult } from './systems.js';
 import { swapUnderLoad, type SwapResult } from './swap.js';
 import { entranceReport, report } from './report.js';
 import { entranceBench } from './entrance.js';
+import { peopleBench, peopleReport } from './people-bench.js';
 
 const { values } = parseArgs({
   options: {
@@ -29,6 +33,8 @@ const { values } = parseArgs({
     'no-swap': { type: 'boolean', default: false },
     only: { type: 'string' },
     entrance: { type: 'boolean', default: false },
+    people: { type: 'boolean', default: false },
+    'no-eval': { type: 'boolean', default: false },
     batch: { type: 'string', default: '4,20' },
     'crowd-cameras': { type: 'string' },
   },
@@ -61,6 +67,11 @@ function finish(kind: string, result: unknown, md: string): never {
 }
 
 log(`load at start: ${loadStart}`);
+if (values.people) {
+  const p = await peopleBench({ root, counts, seconds, settle, fps: FPS, systems, evaluate: !values['no-eval'], log });
+  const result = { date: started.toISOString(), machine: machine(), command, load: { start: loadStart, end: await loadavg() }, ...p };
+  finish('people', result, peopleReport(result));
+}
 if (values.entrance) {
   const e = await entranceBench({ root, counts, quick, seconds: values.seconds ? seconds : undefined, settle, fps: FPS, systems, log });
   const result = { date: started.toISOString(), machine: machine(), command, load: { start: loadStart, end: await loadavg() }, ...e };

@@ -27,6 +27,8 @@ export interface RunResult {
   motion?: boolean;
   /** Daemon batching frames across cameras (engine.batch), when on. */
   batch?: { maxFrames: number; waitMs: number };
+  /** The variant's name, when the bench gave one (people bench). */
+  label?: string;
   cameras: number;
   fps: number;
   seconds: number;
@@ -52,6 +54,10 @@ export interface MeasureOptions {
   camera?: Record<string, unknown>;
   /** Daemon only: engine.batch of its config (batching across cameras). */
   batch?: { maxFrames: number; waitMs: number };
+  /** Daemon only: top-level sections merged into its config, e.g. { people: { enabled: false } }. */
+  config?: Record<string, unknown>;
+  /** A label for the run (variant name). */
+  label?: string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -109,8 +115,8 @@ export function daemonConfig(infra: Infra, n: number, fps: number, extra: Record
   return file;
 }
 
-export function startDaemon(infra: Infra, n: number, fps: number, nodeArgs: string[] = [], camera: Record<string, unknown> = {}, batch?: { maxFrames: number; waitMs: number }): ChildProcess {
-  const file = daemonConfig(infra, n, fps, batch ? { engine: { backend: 'onnxruntime', executionProviders: ['cpu'], batch } } : {}, camera);
+export function startDaemon(infra: Infra, n: number, fps: number, nodeArgs: string[] = [], camera: Record<string, unknown> = {}, batch?: { maxFrames: number; waitMs: number }, config: Record<string, unknown> = {}): ChildProcess {
+  const file = daemonConfig(infra, n, fps, { ...(batch ? { engine: { backend: 'onnxruntime', executionProviders: ['cpu'], batch } } : {}), ...config }, camera);
   const p = spawn(process.execPath, [...nodeArgs, join(infra.root, 'dist/daemon/main.js'), '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   p.stderr!.on('data', (c: Buffer) => process.env.BENCH_VERBOSE && process.stderr.write(`[daemon] ${c}`));
   return p;
@@ -148,7 +154,7 @@ export async function measure(system: 'daemon' | 'peer', infra: Infra, n: number
   const sub = new Subscriber();
   await sub.start(infra.mqttPort, system === 'daemon' ? 'bench/+/mask' : 'peer/+/mask');
   const t0 = Date.now();
-  const procs = system === 'daemon' ? [startDaemon(infra, n, fps, [], opts.camera, opts.batch)] : startPeers(infra, n);
+  const procs = system === 'daemon' ? [startDaemon(infra, n, fps, [], opts.camera, opts.batch, opts.config)] : startPeers(infra, n);
   try {
     while (sub.counts.size < n) {
       if (Date.now() - t0 > 60_000) throw new Error(`${system} x${n}: only ${sub.counts.size} cameras published within 60 s`);
@@ -178,7 +184,7 @@ export async function measure(system: 'daemon' | 'peer', infra: Infra, n: number
     const r2 = (x: number) => Math.round(x * 100) / 100;
     const motion = system === 'daemon' && (opts.camera?.motion as { enabled?: boolean } | undefined)?.enabled === true;
     return {
-      system, ...(motion ? { motion } : {}), ...(system === 'daemon' && opts.batch ? { batch: opts.batch } : {}), cameras: n, fps, seconds: r2(secs), results,
+      system, ...(opts.label ? { label: opts.label } : {}), ...(motion ? { motion } : {}), ...(system === 'daemon' && opts.batch ? { batch: opts.batch } : {}), cameras: n, fps, seconds: r2(secs), results,
       resultsPerSec: r2(results / secs),
       dropRate: Math.round(dropRate(results, n, fps, secs) * 1e4) / 1e4,
       perCameraFps: perCam.map(r2),

@@ -15,7 +15,8 @@ import { faceCrop, type Rect } from '../../pre/crop.js';
 import { letterbox } from '../../pre/tensor.js';
 import { resampleRegion, type Region, type ResampleTarget } from '../../pre/resample.js';
 import { frameBytes, resampleRegionI420, type FrameFormat } from '../../pre/yuv.js';
-import type { FaceResult, FacesOptions, FacesResultMsg } from '../protocol.js';
+import type { FaceResult, FacesOptions, FacesResultMsg, FacesTracking } from '../protocol.js';
+import { selectForReading } from '../../tracking/select.js';
 
 /** A region of a frame in `format` → target-size RGB24. */
 function resampleAny(format: FrameFormat, src: Uint8Array, w: number, h: number, region: Region, target: ResampleTarget, out?: Uint8Array): Uint8Array {
@@ -54,6 +55,18 @@ export function facesRequestProblem(width: number, height: number, bodyBytes: nu
   return null;
 }
 
+/** Tracking hints (issue 14, D40): checked shape and ranges; a message for a bad one, or null. */
+export function trackingProblem(t: FacesTracking | undefined): string | null {
+  if (t === undefined) return null;
+  const unit = (v: unknown) => typeof v === 'number' && v > 0 && v < 1;
+  if (typeof t !== 'object' || t === null || !Array.isArray(t.tracks)) return 'tracking.tracks must be an array';
+  if (!unit(t.high) || !unit(t.low) || !unit(t.iou) || !unit(t.lowIou)) return 'tracking.high, low, iou and lowIou must be in (0, 1)';
+  for (const h of t.tracks)
+    if (!h || !Number.isInteger(h.id) || !Array.isArray(h.box) || h.box.length !== 4 || !h.box.every(Number.isFinite) || typeof h.read !== 'boolean' || !Number.isFinite(h.growArea))
+      return 'each tracking.tracks entry needs an integer id, box [x, y, w, h], read (boolean) and growArea';
+  return null;
+}
+
 type FaceBox = { x1: number; y1: number; x2: number; y2: number; score: number; classIndex: number };
 type Timings = Omit<FacesResultMsg, 'type' | 'id'>;
 const fitOf = (m: Manifest) => (m.input.resize === 'stretch' ? ('stretch' as const) : ('letterbox' as const));
@@ -69,7 +82,8 @@ async function detectFaces(det: Loaded, frame: Buffer, width: number, height: nu
   const scores = dets[dm.output.name] as OrtTensor;
   const boxes = dets[spec.boxes] as OrtTensor;
   const found = decodeDetections(scores.data as Float32Array, boxes.data as Float32Array, dm.labels.length, {
-    scoreThreshold: o.scoreThreshold ?? spec.scoreThreshold,
+    // with tracking (issue 14), weaker faces too: they may continue a track (ByteTrack's low pass)
+    scoreThreshold: o.tracking ? Math.min(o.tracking.low, o.scoreThreshold ?? spec.scoreThreshold) : (o.scoreThreshold ?? spec.scoreThreshold),
     iouThreshold: o.iouThreshold ?? spec.iouThreshold,
     frameWidth: dw,
     frameHeight: dh,
@@ -139,6 +153,8 @@ export interface FacesFrame {
   height: number;
   /** default rgb24 */
   format?: FrameFormat;
+  /** Per-frame tracking hints in a batch (else the request's `tracking`). */
+  tracking?: FacesTracking;
 }
 
 /**
@@ -149,22 +165,29 @@ export interface FacesFrame {
 export async function runFacesBatch(det: Loaded, cls: Loaded, frames: FacesFrame[], o: FacesOptions): Promise<Timings[]> {
   const t0 = performance.now();
   const margin = o.margin ?? FACE_DEFAULTS.margin;
-  const perFrame: { faces: { f: FaceBox; rect: Rect }[]; detectMs: number }[] = [];
+  type Found = { f: FaceBox; rect: Rect; match?: number | null; read: boolean };
+  const perFrame: { faces: Found[]; detectMs: number; tracked: boolean }[] = [];
   for (const fr of frames) {
     const td = performance.now();
-    const faces = (await detectFaces(det, fr.data, fr.width, fr.height, o, fr.format ?? 'rgb24'))
-      .map((f) => ({ f, rect: faceCrop(f, fr.width, fr.height, margin) }))
-      .filter((x): x is { f: FaceBox; rect: Rect } => x.rect !== null);
-    perFrame.push({ faces, detectMs: performance.now() - td });
+    const tracking = fr.tracking ?? o.tracking;
+    let faces: Found[] = (await detectFaces(det, fr.data, fr.width, fr.height, { ...o, tracking }, fr.format ?? 'rgb24'))
+      .map((f) => ({ f, rect: faceCrop(f, fr.width, fr.height, margin), read: true }))
+      .filter((x): x is Found => x.rect !== null);
+    if (tracking) {
+      // issue 14: associate with the predicted tracks; classify only new faces and tracks that need a reading
+      const sel = selectForReading(tracking.tracks, faces.map(({ f }) => ({ box: [f.x1, f.y1, f.x2 - f.x1, f.y2 - f.y1], detScore: f.score })), tracking);
+      faces = sel.keep.map((i, k) => ({ ...faces[i], match: sel.match[k], read: sel.classify[k] }));
+    }
+    perFrame.push({ faces, detectMs: performance.now() - td, tracked: !!tracking });
   }
-  const crops = perFrame.flatMap((p, i) => p.faces.map(({ rect }) => ({ frame: frames[i].data, width: frames[i].width, height: frames[i].height, format: frames[i].format ?? 'rgb24', rect })));
+  const crops = perFrame.flatMap((p, i) => p.faces.filter((x) => x.read).map(({ rect }) => ({ frame: frames[i].data, width: frames[i].width, height: frames[i].height, format: frames[i].format ?? 'rgb24', rect })));
   const { rows, runs, cropMs, classifyMs } = await classifyCrops(cls, crops);
   const cm = cls.manifest;
   const inferMs = performance.now() - t0;
   let k = 0;
   return perFrame.map((p) => ({
-    faces: p.faces.map(({ f, rect }): FaceResult => {
-      const c = decide(classify(rows[k++], cm.labels, cm.output.kind), cm.decision);
+    faces: p.faces.map(({ f, rect, match, read }): FaceResult => {
+      const c = read ? decide(classify(rows[k++], cm.labels, cm.output.kind), cm.decision) : { label: '', score: 0, scores: {} };
       return {
         box: [r1(f.x1), r1(f.y1), r1(f.x2 - f.x1), r1(f.y2 - f.y1)],
         crop: [rect.left, rect.top, rect.width, rect.height],
@@ -173,6 +196,7 @@ export async function runFacesBatch(det: Loaded, cls: Loaded, frames: FacesFrame
         label: c.label,
         score: c.score,
         scores: c.scores,
+        ...(p.tracked ? { match: match ?? null, classified: read } : {}),
       };
     }),
     detectMs: p.detectMs,

@@ -9,7 +9,7 @@ import { readModel, ModelFileError } from '../../../models/model-file.js';
 import { PROTOCOL_VERSION, frameBytes, packOutputs, type FacesBatchMsg, type FacesMsg, type InferMsg, type LoadDetectorMsg, type LoadMsg, type Message } from '../protocol.js';
 import { serveStdio } from '../stdio-channel.js';
 import { openSession, ModelMismatchError, runtimeVersion } from './session.js';
-import { facesRequestProblem, runFaces, runFacesBatch, type FacesFrame, type Loaded } from './faces.js';
+import { facesRequestProblem, trackingProblem, runFaces, runFacesBatch, type FacesFrame, type Loaded } from './faces.js';
 
 let active: { session: InferenceSession; manifest: Manifest; tensor: Float32Array } | null = null;
 let detector: Loaded | null = null;
@@ -103,7 +103,7 @@ async function faces(msg: FacesMsg, body: Buffer): Promise<void> {
   const m = facesModels(msg.id);
   if (!m) return;
   const format = msg.format ?? 'rgb24';
-  const problem = facesRequestProblem(msg.width, msg.height, body.length, msg, format);
+  const problem = facesRequestProblem(msg.width, msg.height, body.length, msg, format) ?? trackingProblem(msg.tracking);
   if (problem) return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: problem });
   busy = true;
   try {
@@ -129,7 +129,9 @@ async function facesBatch(msg: FacesBatchMsg, body: Buffer): Promise<void> {
     const bytes = format === 'i420' || format === 'rgb24' ? frameBytes(format, f.width, f.height) : 0;
     const problem = facesRequestProblem(f.width, f.height, Math.min(bytes, body.length - off), msg, format);
     if (problem) return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: `frame ${i}: ${problem}` });
-    frames.push({ data: body.subarray(off, off + bytes), width: f.width, height: f.height, format });
+    const tp = trackingProblem(f.tracking);
+    if (tp) return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: `frame ${i}: ${tp}` });
+    frames.push({ data: body.subarray(off, off + bytes), width: f.width, height: f.height, format, ...(f.tracking ? { tracking: f.tracking } : {}) });
     off += bytes;
   }
   if (off !== body.length) return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: `the body has ${body.length} bytes, the frames take ${off}` });

@@ -1,5 +1,6 @@
 // The daemon's MQTT session: availability (retained birth, Last Will, clean-stop message),
 // per-frame results (dropped and counted while the broker is away), reconnect with backoff.
+import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { explainMqttError, type MqttCause } from './mqtt-errors.js';
@@ -59,7 +60,18 @@ export interface MqttStats {
   denied: number;
 }
 
-export class MqttLink {
+/** Options of a 'publish' event. */
+export interface PublishOptions {
+  qos: 0 | 1 | 2;
+  retain: boolean;
+}
+
+/**
+ * Emits 'publish' (topic, payload, options) locally for everything it publishes: per-frame results
+ * when sent, retained state and events when handed over (also while they wait in the outbox or in
+ * mqtt.js's offline queue). The dashboard (daemon/http/dashboard.ts) listens to it.
+ */
+export class MqttLink extends EventEmitter<{ publish: [topic: string, payload: string | Buffer, options: PublishOptions] }> {
   private client: MqttClient | null = null;
   readonly stats: MqttStats = { connected: false, published: 0, dropped: 0, reconnects: 0, lastError: null, lastErrorCause: null, denied: 0 };
   private lastLogged = '';
@@ -73,6 +85,7 @@ export class MqttLink {
     private readonly log: Logger,
     readonly outbox: Outbox | null = null,
   ) {
+    super();
     this.delay = opts.reconnectMinMs;
   }
 
@@ -124,6 +137,7 @@ export class MqttLink {
     }
     c.publish(topic, payload, { qos: this.opts.qos, retain: false }, (err) => err && this.refused(err, topic));
     this.stats.published++;
+    this.emit('publish', topic, payload, { qos: this.opts.qos, retain: false });
     return true;
   }
 
@@ -133,6 +147,7 @@ export class MqttLink {
    * event of the topic (health reports). Without one, mqtt.js keeps it in its offline queue.
    */
   publishRetained(topic: string, payload: string, opts: { coalesce?: boolean } = {}): void {
+    this.emit('publish', topic, payload, { qos: 1, retain: true });
     if (!this.outbox) {
       this.client?.publish(topic, payload, { qos: 1, retain: true });
       return;
@@ -201,6 +216,7 @@ export class MqttLink {
 
   /** An event (QoS 1, not retained), queued by mqtt.js while the broker is away. */
   publishEvent(topic: string, payload: string): void {
+    this.emit('publish', topic, payload, { qos: 1, retain: false });
     this.client?.publish(topic, payload, { qos: 1, retain: false });
   }
 

@@ -1,6 +1,7 @@
 // The local HTTP server with a bearer token: everything but a minimal /healthz needs it.
 import t from 'tap';
-import { authorized, Metrics, startHttp } from '../../daemon/http.js';
+import { authorized, startHttp } from '../../daemon/http/server.js';
+import { Metrics } from '../../daemon/http/metrics.js';
 import type { HealthReport } from '../../daemon/watchdog.js';
 
 const TOKEN = 'a-long-enough-token-123';

@@ -3,8 +3,8 @@
 // and a frame that arrives while the previous encode runs is skipped (never queued).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import sharp from 'sharp';
-import { drawFaces } from '../pipelines/annotate.js';
-import type { Logger } from './log.js';
+import { drawFaces } from '../../pipelines/annotate.js';
+import type { Logger } from '../log.js';
 
 export interface PreviewConfig {
   enabled: boolean;

@@ -11,6 +11,7 @@ import { discoveryMessages } from './homeassistant.js';
 import { packageRoot } from '../models/paths.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readManifest } from '../models/manifest-file.js';
 import { modelFileFor } from '../models/manifest.js';
 import { resolveFfmpeg } from '../pipelines/sources/ffmpeg-path.js';
@@ -22,6 +23,7 @@ import { Watchdog } from './watchdog.js';
 import { startHttp, type HttpServer } from './http/server.js';
 import { Metrics } from './http/metrics.js';
 import { Preview } from './http/preview.js';
+import { Dashboard } from './http/dashboard.js';
 import type { Frame } from '../pipelines/sources/process-source.js';
 import type { FaceResult } from '../pipelines/engines/protocol.js';
 import { parseManifest } from '../models/manifest.js';
@@ -44,8 +46,10 @@ export interface App {
   readonly engine: Engine;
   mqtt: MqttLink;
   watchdog: Watchdog;
-  /** /healthz and /metrics; null when http.port is 0 or the port could not be bound. */
+  /** /healthz, /metrics and the dashboard; null when http.port is 0 or the port could not be bound. */
   http: HttpServer | null;
+  /** The dashboard (daemon/http/dashboard.ts); null when http.port is 0. */
+  dashboard: Dashboard | null;
   swap: ModelSwap;
   /** The OTA device end, when ota.enabled. */
   ota: OtaDevice | null;
@@ -146,6 +150,7 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   const metrics = new Metrics(() => watchdog?.report ?? null);
   const publish = (r: FrameResult, frame?: Frame) => {
     if (frame) preview?.offer(r.camera, frame, [], r.label);
+    if (frame) dashboard?.live?.(r.camera, frame, r.label);
     metrics.observeInference(r.inferMs);
     mqtt.publishFrame(t.mask(r.camera), JSON.stringify(r));
     if (opts.logResults) resultLog.info(`${r.camera} #${r.frame} ${r.label} ${r.score.toFixed(3)}`, { latencyMs: r.latencyMs });
@@ -161,15 +166,36 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
     publishRetained: (topic, payload) => mqtt.publishRetained(topic, payload),
     onState: (camera, c) => resultLog.info(`${camera} state ${c.previous ?? '-'} → ${c.state}`, { since: c.since, sinceFrame: c.sinceFrame, counts: c.counts }),
   });
+  const version = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version as string;
+  // The dashboard is there whenever the HTTP server is; it costs nothing until a page is open.
+  const dashboard = config.http.port
+    ? new Dashboard(
+        {
+          site: config.site,
+          deviceId: config.deviceId,
+          version,
+          cameras: config.cameras.map((c) => ({ id: c.id, mode: c.mode })),
+          token: config.http.token,
+          fps: config.preview.fps,
+          quality: 70,
+          maxWidth: 960,
+          pageDir: join(packageRoot(), 'daemon', 'http', 'page'),
+          report: () => watchdog?.report ?? null,
+          publisher: mqtt,
+          modelStateTopic: `${config.site}/${config.deviceId}/model/state`,
+        },
+        log.child({ part: 'dashboard' }),
+      )
+    : null;
   const preview = config.preview.enabled ? new Preview(config.preview, config.cameras.map((c) => c.id), log.child({ part: 'preview' })) : null;
   const onFaces = (r: FacesFrameResult, frame: Frame, workingFaces: readonly FaceResult[]) => {
     facesOut.handle(r);
     preview?.offer(r.camera, frame, workingFaces, r.label);
+    dashboard?.live?.(r.camera, frame, r.label, r.faces, workingFaces);
     if (opts.logResults) resultLog.info(`${r.camera} #${r.frame} ${r.label} faces=${r.counts.faces}`, { latencyMs: r.latencyMs });
     else resultLog.debug('result', { camera: r.camera, frame: r.frame, label: r.label, counts: r.counts });
   };
   if (config.homeassistant.enabled && facesCameras.length) {
-    const version = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version as string;
     for (const m of discoveryMessages({ prefix: config.homeassistant.prefix, site: config.site, deviceId: config.deviceId, statusTopic: t.status, stateTopic: t.state, cameras: facesCameras, version }))
       mqtt.publishRetained(m.topic, m.payload);
     log.info('Home Assistant discovery published', { prefix: config.homeassistant.prefix, cameras: facesCameras });
@@ -212,11 +238,16 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   let httpServer: HttpServer | null = null;
   if (config.http.port) {
     // A taken port must not stop the cameras: logged, and the daemon runs without /healthz.
-    httpServer = await startHttp(config.http.host, config.http.port, () => wd.report, metrics, preview ? [(url, req, res) => preview.handle(url, req, res)] : [], config.http.token).catch((e) => {
+    const routes = [...(preview ? [(url: string, req: IncomingMessage, res: ServerResponse) => preview.handle(url, req, res)] : []), ...(dashboard ? [dashboard.route] : [])];
+    httpServer = await startHttp(config.http.host, config.http.port, () => wd.report, metrics, routes, config.http.token, dashboard ? [dashboard.publicRoute] : []).catch((e) => {
       log.error('health/metrics server not started', { host: config.http.host, port: config.http.port, err: (e as Error).message });
       return null;
     });
-    if (httpServer) log.info('health and metrics', { url: `http://${config.http.host}:${httpServer.port}/healthz`, metrics: `http://${config.http.host}:${httpServer.port}/metrics` });
+    if (httpServer) {
+      const base = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${httpServer.port}`;
+      log.info('health and metrics', { url: `${base}/healthz`, metrics: `${base}/metrics` });
+      log.info(`dashboard: open ${base}/${config.http.token ? '#token=<http token>' : ''} in a browser`, { url: `${base}/` });
+    }
   }
 
   return {
@@ -229,6 +260,7 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
     mqtt,
     watchdog: wd,
     http: httpServer,
+    dashboard,
     swap,
     ota,
     async stop() {
@@ -239,6 +271,7 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
       await mqtt.stop();
       await broker?.close();
       preview?.close();
+      dashboard?.close();
       await httpServer?.close();
       wd.close();
     },

@@ -33,6 +33,16 @@ export interface PreviewFrame {
   release(): void;
 }
 
+/**
+ * A frame as a JPEG without drawings, scaled down to at most `maxWidth` pixels wide (0 = as is): the
+ * one function through which camera pixels become a picture (/snapshot and the dashboard's live view).
+ */
+export function encodeFrame(frame: Pick<PreviewFrame, 'data' | 'width' | 'height'>, quality: number, maxWidth = 0): Promise<Buffer> {
+  let img = sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } });
+  if (maxWidth > 0 && frame.width > maxWidth) img = img.resize({ width: maxWidth });
+  return img.jpeg({ quality }).toBuffer();
+}
+
 /** Whether a frame at `now` should be encoded: a watcher, not busy, and the interval elapsed. Pure. */
 export function shouldEncode(s: { watchers: number; busy: boolean; lastAt: number }, now: number, fps: number): boolean {
   return s.watchers > 0 && !s.busy && now - s.lastAt >= 1000 / fps;
@@ -99,11 +109,9 @@ export class Preview {
       return true;
     }
     const { frame, faces } = cam.latest;
-    const { data: rgb, width, height, seq } = frame;
+    const { seq } = frame;
     frame.hold(); // until encoded: a newer frame may replace `latest` meanwhile
-    sharp(rgb, { raw: { width, height, channels: 3 } })
-      .jpeg({ quality: 92 })
-      .toBuffer()
+    encodeFrame(frame, 92)
       .then((jpeg) => {
         const meta = faces.map((f) => ({ box: f.box, crop: f.crop ?? f.box, label: f.label, score: f.score }));
         res.writeHead(200, { 'content-type': 'image/jpeg', 'cache-control': 'no-store', 'x-frame': String(seq), 'x-faces': JSON.stringify(meta) }).end(jpeg);

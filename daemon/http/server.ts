@@ -1,41 +1,38 @@
 // The daemon's local HTTP server: /healthz (200 only when healthy, JSON body with the reasons),
 // /metrics (Prometheus text, ./metrics.ts), and the routes of the preview and the dashboard.
 import http from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { HealthReport } from '../watchdog.js';
 import type { Metrics } from './metrics.js';
+import { requestAuthorized } from './auth.js';
+
+export { authorized } from './auth.js';
 
 export interface HttpServer {
   port: number;
   close(): Promise<void>;
 }
 
-/** Extra GET routes (e.g. the preview): return true when the URL was handled. */
+/** Extra routes (the preview, the dashboard): return true when the URL was handled. */
 export type Route = (url: string, req: http.IncomingMessage, res: http.ServerResponse) => boolean;
-
-/** Does an Authorization header carry the bearer token? Constant-time compare. Pure. */
-export function authorized(header: string | undefined, token: string): boolean {
-  const m = /^Bearer (.+)$/.exec(header ?? '');
-  if (!m) return false;
-  const a = Buffer.from(m[1]);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
 
 /**
  * The local HTTP server. With a token (http.token / tokenFile; required when http.allowRemote),
  * every endpoint needs `Authorization: Bearer <token>` except /healthz, which then answers only
- * {"healthy": bool} — enough for a load balancer, nothing about the site.
+ * {"healthy": bool} — enough for a load balancer, nothing about the site. A browser may use the
+ * dashboard's session cookie instead of the header (./auth.ts). `publicRoutes` come first and answer
+ * without the token: only what holds no data (the dashboard's page shell and its session exchange,
+ * which checks the token itself); they also see other methods than GET.
  */
-export function startHttp(host: string, port: number, report: () => HealthReport | null, metrics: Metrics, routes: Route[] = [], token = ''): Promise<HttpServer> {
+export function startHttp(host: string, port: number, report: () => HealthReport | null, metrics: Metrics, routes: Route[] = [], token = '', publicRoutes: Route[] = []): Promise<HttpServer> {
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
+    for (const route of publicRoutes) if (route(url, req, res)) return;
     if (req.method !== 'GET') {
       res.writeHead(405, { allow: 'GET' }).end();
       return;
     }
-    const ok = !token || authorized(req.headers.authorization, token);
+    const ok = requestAuthorized(req.headers, token);
     if (url === '/healthz') {
       const r = report();
       const healthy = Boolean(r?.healthy);
@@ -55,7 +52,7 @@ export function startHttp(host: string, port: number, report: () => HealthReport
       return;
     }
     for (const route of routes) if (route(url, req, res)) return;
-    res.writeHead(404).end('not found: try /healthz or /metrics\n');
+    res.writeHead(404).end('not found: try /, /healthz or /metrics\n');
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -2,7 +2,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { loadConfig, maskSecrets, ConfigError, DEFAULT_MODEL, DEMO_CLIP, type Config, type ConfigProblem } from '../../daemon/config.js';
+import { loadConfig, maskSecrets, ConfigError, DEFAULT_MODEL, DEMO_SCENES_CLIP, type Config, type ConfigProblem } from '../../daemon/config.js';
 import { checkConfig, printConfig } from '../../daemon/config-cli.js';
 
 /** The type of a subtest's `t`. */
@@ -74,9 +74,9 @@ t.test('embedded default (no file): demo clip, embedded broker, bundled model', 
   t.equal(c.mqtt.embeddedPort, 1883);
   t.equal(c.mqtt.clientId, 'site-edge-1');
   t.equal(c.cameras.length, 1);
-  t.same(c.cameras[0], { id: 'cam1', url: pathToFileURL(path.join(root, DEMO_CLIP)).href, fps: 10, loop: true, mode: 'classify' });
+  t.same(c.cameras[0], { id: 'cam1', url: pathToFileURL(path.join(root, DEMO_SCENES_CLIP)).href, fps: 10, loop: true, mode: 'faces', frameWidth: 1280, frameHeight: 720 });
   t.ok(c.cameras[0].url.startsWith('file://'));
-  t.equal(fileURLToPath(c.cameras[0].url), path.join(root, 'models/demo/demo.mp4'));
+  t.equal(fileURLToPath(c.cameras[0].url), path.join(root, 'test/fixtures/scenes/scenes.mp4'));
   t.equal(c.model.path, path.join(root, DEFAULT_MODEL));
   t.ok(path.isAbsolute(c.model.path));
   t.same(c.engine, { backend: 'onnxruntime', executionProviders: ['cpu'], threads: 1, workers: 0, inferenceTimeoutMs: 10000, batch: { maxFrames: 1, waitMs: 0 } });

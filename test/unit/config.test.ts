@@ -45,6 +45,7 @@ function packageRoot(t: TT, extra: Record<string, unknown> = {}): string {
       'ultraface-rfb-320': { 'model.json': JSON.stringify(detectorManifest()), 'd.onnx': 'not really onnx' },
       demo: { 'demo.mp4': 'not really mp4' },
     },
+    test: { fixtures: { scenes: { 'scenes.mp4': 'not really mp4' } } },
     ...extra,
   });
 }
@@ -65,7 +66,7 @@ function problemsOf(t: TT, fn: () => unknown): ConfigProblem[] {
 const paths = (ps: ConfigProblem[]) => ps.map((p) => p.path).sort();
 const find = (ps: ConfigProblem[], p: string) => ps.find((x) => x.path === p)?.message ?? '';
 
-t.test('embedded default (no file): demo clip, embedded broker, bundled model', async (t) => {
+t.test('embedded default (no file): scenes clip in faces mode, embedded broker, bundled model', async (t) => {
   const root = packageRoot(t);
   const c = loadConfig({ packageRoot: root, env: {} });
   t.equal(c.site, 'site');
@@ -84,11 +85,12 @@ t.test('embedded default (no file): demo clip, embedded broker, bundled model', 
   t.equal(c.log.level, 'info');
 });
 
-t.test('embedded default without the demo clip or the model reports both', async (t) => {
+t.test('embedded default without the clip, the detector or the model reports all three', async (t) => {
   const root = t.testdir({});
   const ps = problemsOf(t, () => loadConfig({ packageRoot: root, env: {} }));
-  t.same(paths(ps), ['cameras[0].url', 'model.path']);
-  t.match(find(ps, 'cameras[0].url'), /demo\.mp4 not found/);
+  t.same(paths(ps), ['cameras[0].url', 'faces.detector', 'model.path']);
+  t.match(find(ps, 'cameras[0].url'), /scenes\.mp4 not found/);
+  t.match(find(ps, 'faces.detector'), /not found/);
   t.match(find(ps, 'model.path'), /not found/);
 });
 

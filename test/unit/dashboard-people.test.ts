@@ -1,0 +1,71 @@
+// The dashboard's memory of people: rows, snapshots in either order, today's counts (pure).
+import t from 'tap';
+import { People, isPersonEvent, localDay, type PersonEvent } from '../../daemon/http/people.js';
+
+const at = (h: number, m = 0) => new Date(2026, 11, 2, h, m).toISOString();
+const ev = (o: Partial<PersonEvent>): PersonEvent => ({ type: 'enter', camera: 'door', track: 1, person: 'door:1:1', at: at(10), label: null, score: null, box: [0, 0, 10, 10], readings: 0, snapshot: false, ...o });
+
+t.test('isPersonEvent takes the BOARD shape and refuses others', async (t) => {
+  t.ok(isPersonEvent(ev({})));
+  t.ok(isPersonEvent(ev({ type: 'leave', label: 'no_mask', score: 0.9, durationMs: 3000 })));
+  t.notOk(isPersonEvent({ ...ev({}), type: 'walk' }));
+  t.notOk(isPersonEvent({ ...ev({}), at: 'yesterday' }));
+  t.notOk(isPersonEvent({ ...ev({}), label: 'maybe' }));
+  t.notOk(isPersonEvent(null));
+  t.notOk(isPersonEvent('{"type":"enter"}'));
+});
+
+t.test('rows: one per person, newest first, bounded; enter → verdict → leave', async (t) => {
+  const p = new People(2, () => new Date(2026, 11, 2, 12));
+  p.event(ev({ person: 'a', track: 1 }));
+  p.event(ev({ person: 'a', type: 'verdict', label: 'mask', score: 0.97, readings: 3 }));
+  p.event(ev({ person: 'b', track: 2 }));
+  t.same(p.list().map((r) => r.person), ['b', 'a']);
+  t.match(p.list()[1], { label: 'mask', score: 0.97, readings: 3, present: true });
+  p.event(ev({ person: 'a', type: 'leave', label: 'mask', score: 0.97, durationMs: 4200 }));
+  t.match(p.list()[1], { present: false, durationMs: 4200 });
+  p.event(ev({ person: 'c', track: 3 }));
+  t.same(p.list().map((r) => r.person), ['c', 'b'], 'the oldest row goes');
+});
+
+t.test('snapshots attach to their person whichever comes first', async (t) => {
+  const p = new People(10, () => new Date(2026, 11, 2, 12));
+  const jpeg1 = Buffer.from('jpeg-1');
+  const jpeg2 = Buffer.from('jpeg-2');
+  // event first, then the snapshot
+  p.event(ev({ person: 'a', type: 'verdict', label: 'no_mask', score: 0.9, snapshot: true }));
+  const row = p.snapshot('door', jpeg1);
+  t.equal(row?.person, 'a');
+  t.same(p.image(row!.snapshotId!), jpeg1);
+  // snapshot first (no one wants it yet on camera 'hall'), then the event
+  t.equal(p.snapshot('hall', jpeg2), null);
+  const b = p.event(ev({ camera: 'hall', person: 'b', type: 'verdict', label: 'no_mask', score: 0.8, snapshot: true }));
+  t.same(p.image(b.snapshotId!), jpeg2);
+  // a better crop of the same person replaces the old picture
+  const old = p.list().find((r) => r.person === 'a')!.snapshotId!;
+  p.snapshot('door', Buffer.from('jpeg-3'));
+  const a = p.list().find((r) => r.person === 'a')!;
+  t.not(a.snapshotId, old);
+  t.equal(p.image(old), undefined, 'the replaced picture is not kept');
+  t.same(p.image(a.snapshotId!), Buffer.from('jpeg-3'));
+  // a masked person without snapshot gets none
+  const c = p.event(ev({ person: 'c', type: 'verdict', label: 'mask', score: 0.9 }));
+  t.equal(c.snapshotId, null);
+});
+
+t.test("today's counts: a person once, under their latest label; other days and new days", async (t) => {
+  let now = new Date(2026, 11, 2, 12);
+  const p = new People(30, () => now);
+  t.same(p.counts(['door', 'hall']), { day: '2026-12-02', cameras: { door: { mask: 0, no_mask: 0 }, hall: { mask: 0, no_mask: 0 } } });
+  p.event(ev({ person: 'a', type: 'verdict', label: 'mask', score: 0.9 }));
+  p.event(ev({ person: 'a', type: 'leave', label: 'mask', score: 0.9 }));
+  p.event(ev({ person: 'b', type: 'verdict', label: 'mask', score: 0.9 }));
+  p.event(ev({ person: 'b', type: 'verdict', label: 'no_mask', score: 0.8 }));
+  p.event(ev({ person: 'c', camera: 'hall', type: 'verdict', label: 'no_mask', score: 0.8 }));
+  p.event(ev({ person: 'd', type: 'enter' }));
+  p.event(ev({ person: 'e', type: 'verdict', label: 'mask', score: 0.9, at: new Date(2026, 11, 1, 23).toISOString() }));
+  t.same(p.counts(['door']).cameras, { door: { mask: 1, no_mask: 1 }, hall: { mask: 0, no_mask: 1 } }, 'a: mask; b: changed to no_mask; d: no verdict yet; e: yesterday');
+  now = new Date(2026, 11, 3, 0, 1);
+  t.same(p.counts(['door']), { day: '2026-12-03', cameras: { door: { mask: 0, no_mask: 0 } } }, 'a new day starts at zero');
+  t.equal(localDay(new Date(2026, 0, 5, 23, 59)), '2026-01-05');
+});

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --quick] [--cameras 1,2,4,8,12,16] [--seconds 15] [--batch 4,20] [--no-doc] [--no-swap] [--only daemon|peer] [--entrance]
+// npm run bench [-- --quick] [--cameras 1,2,4,8,12,16] [--seconds 15] [--batch 4,20] [--no-doc] [--no-swap] [--only daemon|peer] [--entrance] [--dashboard [--rounds 3]]
 // Stage costs in isolation, then the daemon and the Python peer side by side on 1..16 cameras
 // (the same 720p 10 fps clip served as N RTSP streams), the daemon again with batching across
 // cameras (--batch maxFrames,waitMs; from 4 cameras up), capacity, the model swap under load.
@@ -7,6 +7,9 @@
 // --entrance instead compares, on the entrance-like clip (people a fifth of the time), the daemon with
 // motion gating off, with it on, and the peer (test/bench/entrance.ts); --seconds defaults to one loop
 // of the clip (25 s, --quick 10 s); bench-results/entrance-<date>.json.
+// --dashboard instead runs the daemon on N cameras (first of --cameras, default 4) with no HTTP server,
+// with the dashboard closed and with it open, --rounds times interleaved (test/bench/dashboard.ts);
+// bench-results/dashboard-<date>.json.
 import { parseArgs } from 'node:util';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +21,7 @@ import { loadavg, measure, type RunResult } from './systems.js';
 import { swapUnderLoad, type SwapResult } from './swap.js';
 import { entranceReport, report } from './report.js';
 import { entranceBench } from './entrance.js';
+import { dashboardBench, dashboardReport } from './dashboard.js';
 
 const { values } = parseArgs({
   options: {
@@ -29,6 +33,8 @@ const { values } = parseArgs({
     only: { type: 'string' },
     entrance: { type: 'boolean', default: false },
     batch: { type: 'string', default: '4,20' },
+    dashboard: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
   },
 });
 const quick = values.quick!;
@@ -64,6 +70,18 @@ if (values.entrance) {
   finish('entrance', result, entranceReport(result));
 }
 const clip = await clip720(root);
+if (values.dashboard) {
+  const n = values.cameras ? counts[0] : 4;
+  const infra = await startInfra(root, clip, n);
+  try {
+    const d = await dashboardBench({ infra, cameras: n, fps: FPS, seconds, settle, rounds: Number(values.rounds ?? (quick ? 1 : 3)), log });
+    const result = { date: started.toISOString(), machine: machine(), command, load: { start: loadStart, end: await loadavg() }, ...d };
+    await infra.stop();
+    finish('dashboard', result, dashboardReport(result));
+  } finally {
+    await infra.stop();
+  }
+}
 log('stage costs in isolation');
 const decode = await decodeCost(clip, quick ? 10 : 40, 1280, 720, FPS);
 const sess = await sessionCosts(root, quick ? 20 : 60);

@@ -48,6 +48,10 @@ export interface MeasureOptions {
   camera?: Record<string, unknown>;
   /** Daemon only: engine.batch of its config (batching across cameras). */
   batch?: { maxFrames: number; waitMs: number };
+  /** Daemon only: top-level keys merged into its config (e.g. { http: { port } }). */
+  extra?: Record<string, unknown>;
+  /** Started once every camera publishes (before the settle time), stopped after the measurement (e.g. a dashboard viewer). */
+  during?: () => Promise<() => void>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -101,8 +105,8 @@ export function daemonConfig(infra: Infra, n: number, fps: number, extra: Record
   return file;
 }
 
-export function startDaemon(infra: Infra, n: number, fps: number, nodeArgs: string[] = [], camera: Record<string, unknown> = {}, batch?: { maxFrames: number; waitMs: number }): ChildProcess {
-  const file = daemonConfig(infra, n, fps, batch ? { engine: { backend: 'onnxruntime', executionProviders: ['cpu'], batch } } : {}, camera);
+export function startDaemon(infra: Infra, n: number, fps: number, nodeArgs: string[] = [], camera: Record<string, unknown> = {}, batch?: { maxFrames: number; waitMs: number }, extra: Record<string, unknown> = {}): ChildProcess {
+  const file = daemonConfig(infra, n, fps, { ...(batch ? { engine: { backend: 'onnxruntime', executionProviders: ['cpu'], batch } } : {}), ...extra }, camera);
   const p = spawn(process.execPath, [...nodeArgs, join(infra.root, 'dist/daemon/main.js'), '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   p.stderr!.on('data', (c: Buffer) => process.env.BENCH_VERBOSE && process.stderr.write(`[daemon] ${c}`));
   return p;
@@ -140,7 +144,8 @@ export async function measure(system: 'daemon' | 'peer', infra: Infra, n: number
   const sub = new Subscriber();
   await sub.start(infra.mqttPort, system === 'daemon' ? 'bench/+/mask' : 'peer/+/mask');
   const t0 = Date.now();
-  const procs = system === 'daemon' ? [startDaemon(infra, n, fps, [], opts.camera, opts.batch)] : startPeers(infra, n);
+  const procs = system === 'daemon' ? [startDaemon(infra, n, fps, [], opts.camera, opts.batch, opts.extra)] : startPeers(infra, n);
+  let stopDuring: (() => void) | null = null;
   try {
     while (sub.counts.size < n) {
       if (Date.now() - t0 > 60_000) throw new Error(`${system} x${n}: only ${sub.counts.size} cameras published within 60 s`);
@@ -148,6 +153,7 @@ export async function measure(system: 'daemon' | 'peer', infra: Infra, n: number
       await sleep(100);
     }
     const startupMs = Date.now() - t0;
+    if (opts.during) stopDuring = await opts.during();
     await sleep(settleSec * 1000);
     const classify = (role: string) => (p: { comm: string }, isRoot: boolean) => (isRoot ? role : p.comm === 'node' ? 'engine' : p.comm);
     const mon = new ProcMonitor([
@@ -183,6 +189,7 @@ export async function measure(system: 'daemon' | 'peer', infra: Infra, n: number
       ...(system === 'daemon' ? { reused: sub.reused, reusedFraction: Math.round((sub.reused / Math.max(1, results)) * 1000) / 1000 } : {}),
     };
   } finally {
+    stopDuring?.();
     await stopProcs(procs);
     await sub.stop();
   }

@@ -109,6 +109,12 @@ t.test('the dashboard in headless chromium, on a daemon streaming a real RTSP cl
   t.match(await page.locator('#model').textContent(), /OTA/, 'model / OTA state');
   t.match(await page.locator('.camera[data-camera="door"] dl.stats').textContent(), /fps[\d.]+dropped\d+restarts0/, 'fps, drops, restarts');
 
+  // The README's picture: DASHBOARD_SCREENSHOT=$PWD/docs/dashboard.jpg npx tap test/integration/dashboard.test.ts
+  if (process.env.DASHBOARD_SCREENSHOT) {
+    await page.waitForTimeout(1500); // a picture for people, not an assertion: let a few frames and a health tick land
+    await page.screenshot({ path: process.env.DASHBOARD_SCREENSHOT, quality: 82 });
+  }
+
   // The camera dies: red within the stall time.
   const killedAt = Date.now();
   await cam.kill();

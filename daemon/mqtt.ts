@@ -60,18 +60,17 @@ export interface MqttStats {
   denied: number;
 }
 
-/** Options of a 'publish' event. */
-export interface PublishOptions {
+/** Options of a local 'publish' event (everything the daemon publishes, also while it waits in the outbox). */
+export interface PublishEventOptions {
   qos: 0 | 1 | 2;
   retain: boolean;
 }
 
 /**
- * Emits 'publish' (topic, payload, options) locally for everything it publishes: per-frame results
- * when sent, retained state and events when handed over (also while they wait in the outbox or in
- * mqtt.js's offline queue). The dashboard (daemon/http/dashboard.ts) listens to it.
+ * Emits 'publish' (topic, payload: string | Buffer, options: PublishEventOptions) for everything it is
+ * asked to publish (a per-frame result dropped while the broker is away is not emitted).
  */
-export class MqttLink extends EventEmitter<{ publish: [topic: string, payload: string | Buffer, options: PublishOptions] }> {
+export class MqttLink extends EventEmitter {
   private client: MqttClient | null = null;
   readonly stats: MqttStats = { connected: false, published: 0, dropped: 0, reconnects: 0, lastError: null, lastErrorCause: null, denied: 0 };
   private lastLogged = '';

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HealthReport } from '../watchdog.js';
 import type { Logger } from '../log.js';
-import type { PublishOptions } from '../mqtt.js';
+import type { PublishEventOptions } from '../mqtt.js';
 import { authorized, requestAuthorized, sessionSetCookie } from './auth.js';
 import { encodeFrame, shouldEncode, type PreviewFrame } from './preview.js';
 import { People, isPersonEvent } from './people.js';
@@ -37,8 +37,8 @@ export type LiveTap = (camera: string, frame: PreviewFrame, label: string, faces
 
 /** Something that emits the MQTT publisher's local 'publish' event (daemon/mqtt.ts). */
 export interface PublishSource {
-  on(event: 'publish', fn: (topic: string, payload: string | Buffer, options: PublishOptions) => void): unknown;
-  off(event: 'publish', fn: (topic: string, payload: string | Buffer, options: PublishOptions) => void): unknown;
+  on(event: 'publish', fn: (topic: string, payload: string | Buffer, options: PublishEventOptions) => void): unknown;
+  off(event: 'publish', fn: (topic: string, payload: string | Buffer, options: PublishEventOptions) => void): unknown;
 }
 
 export interface DashboardOptions {

@@ -166,14 +166,13 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
     publishRetained: (topic, payload) => mqtt.publishRetained(topic, payload),
     onState: (camera, c) => resultLog.info(`${camera} state ${c.previous ?? '-'} → ${c.state}`, { since: c.since, sinceFrame: c.sinceFrame, counts: c.counts }),
   });
-  const version = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version as string;
   // The dashboard is there whenever the HTTP server is; it costs nothing until a page is open.
   const dashboard = config.http.port
     ? new Dashboard(
         {
           site: config.site,
           deviceId: config.deviceId,
-          version,
+          version: JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version as string,
           cameras: config.cameras.map((c) => ({ id: c.id, mode: c.mode })),
           token: config.http.token,
           fps: config.preview.fps,
@@ -196,6 +195,7 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
     else resultLog.debug('result', { camera: r.camera, frame: r.frame, label: r.label, counts: r.counts });
   };
   if (config.homeassistant.enabled && facesCameras.length) {
+    const version = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version as string;
     for (const m of discoveryMessages({ prefix: config.homeassistant.prefix, site: config.site, deviceId: config.deviceId, statusTopic: t.status, stateTopic: t.state, cameras: facesCameras, version }))
       mqtt.publishRetained(m.topic, m.payload);
     log.info('Home Assistant discovery published', { prefix: config.homeassistant.prefix, cameras: facesCameras });

@@ -1,35 +1,33 @@
-// Wiring: config in, running daemon out. Start order: broker (if embedded) → MQTT → engine → cameras.
-import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
-import type { Config } from './config.js';
-import { EngineSupervisor } from '../pipelines/engines/supervisor.js';
-import { EnginePool, engineWorkers, type Engine } from '../pipelines/engines/pool.js';
+// Wiring: config in, running daemon out. Every long-lived part starts through the lifecycle container
+// (daemon/lifecycle.ts) in this order — broker (if embedded) → MQTT → engine → preview → pipeline →
+// OTA → watchdog → HTTP (with the dashboard) — and stops in reverse; a part that fails to start stops the ones before it.
+import { startEmbeddedBroker } from './broker.js';
+import type { Config } from './config/config.js';
 import type { Logger } from './log.js';
 import { MqttLink } from './mqtt.js';
-import { Pipeline, type FacesFrameResult, type FrameResult } from '../pipelines/pipeline.js';
+import { Pipeline, type FacesFrameResult, type FrameResult, type ResultSink } from '../pipelines/pipeline.js';
 import { FacesOut } from '../pipelines/faces-out.js';
 import { discoveryMessages } from './homeassistant.js';
 import { packageRoot } from '../models/paths.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readManifest } from '../models/manifest-file.js';
-import { modelFileFor } from '../models/manifest.js';
 import { resolveFfmpeg } from '../pipelines/sources/ffmpeg-path.js';
-import { defaultWorkerCommand } from '../pipelines/engines/client.js';
-import { toSpecs } from '../pipelines/engines/onnxruntime/providers.js';
-import { detectTensorRtVersion, withEngineCaches } from '../pipelines/engines/onnxruntime/engine-cache.js';
+import type { Engine } from '../pipelines/engines/engine.js';
 import { Outbox } from './outbox.js';
 import { Watchdog } from './watchdog.js';
 import { startHttp, type HttpServer } from './http/server.js';
 import { Metrics } from './http/metrics.js';
 import { Preview } from './http/preview.js';
 import { Dashboard } from './http/dashboard.js';
-import type { Frame } from '../pipelines/sources/process-source.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Frame } from '../pipelines/sources/source.js';
 import type { FaceResult } from '../pipelines/engines/protocol.js';
-import { parseManifest } from '../models/manifest.js';
 import { ModelSwap } from './model-swap.js';
 import { OtaDevice } from './ota-device.js';
 import { loadTrustedKeys, openStore } from './ota-setup.js';
+import { Lifecycle } from './lifecycle.js';
+import { engineFactory } from './engines.js';
 
 export interface AppOptions {
   /** Log every result at info level (the out-of-the-box demo does). */
@@ -63,8 +61,33 @@ export const topics = (c: Pick<Config, 'site' | 'deviceId'>) => ({
   health: `${c.site}/${c.deviceId}/health`,
 });
 
+function mqttLink(config: Config, url: string, embedded: boolean, log: Logger): MqttLink {
+  const m = config.mqtt;
+  return new MqttLink(
+    {
+      url,
+      username: m.username,
+      password: m.password,
+      clientId: m.clientId,
+      keepaliveSec: m.keepaliveSec,
+      reconnectMinMs: m.reconnectMinMs,
+      reconnectMaxMs: m.reconnectMaxMs,
+      qos: m.qos,
+      caFile: m.caFile,
+      certFile: m.certFile,
+      keyFile: m.keyFile,
+      rejectUnauthorized: m.rejectUnauthorized,
+      protocolVersion: embedded ? 4 : m.protocolVersion,
+      statusTopic: topics(config).status,
+    },
+    log.child({ part: 'mqtt' }),
+    new Outbox({ max: config.outbox.maxMessages, file: config.outbox.dir ? join(config.outbox.dir, 'outbox.json') : null }),
+  );
+}
+
 export async function startApp(config: Config, log: Logger, opts: AppOptions = {}): Promise<App> {
   const t = topics(config);
+  const life = new Lifecycle(log.child({ part: 'lifecycle' }));
   // With OTA, the model store says which version runs (seeded with model.path on first start).
   const trusted = config.ota.enabled ? loadTrustedKeys(config.ota.trustedKeys) : [];
   const otaStore = config.ota.enabled ? await openStore(config, log.child({ part: 'ota' })) : null;
@@ -73,90 +96,39 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   const ffmpeg = resolveFfmpeg(config.source.ffmpegPath);
   log.info('ffmpeg', { path: ffmpeg.path, origin: ffmpeg.origin });
 
-  let broker: EmbeddedBroker | null = null;
   let mqttUrl = config.mqtt.url;
   if (!mqttUrl) {
-    broker = await startEmbeddedBroker(config.mqtt.embeddedPort);
+    const broker = await life.add('broker', () => startEmbeddedBroker(config.mqtt.embeddedPort), (b) => b.close());
     mqttUrl = broker.url;
     log.info('embedded MQTT broker listening (no mqtt.url configured)', { url: mqttUrl });
   }
-
-  const mqtt = new MqttLink(
-    {
-      url: mqttUrl,
-      username: config.mqtt.username,
-      password: config.mqtt.password,
-      clientId: config.mqtt.clientId,
-      keepaliveSec: config.mqtt.keepaliveSec,
-      reconnectMinMs: config.mqtt.reconnectMinMs,
-      reconnectMaxMs: config.mqtt.reconnectMaxMs,
-      qos: config.mqtt.qos,
-      caFile: config.mqtt.caFile,
-      certFile: config.mqtt.certFile,
-      keyFile: config.mqtt.keyFile,
-      rejectUnauthorized: config.mqtt.rejectUnauthorized,
-      protocolVersion: broker ? 4 : config.mqtt.protocolVersion,
-      statusTopic: t.status,
+  const mqtt = await life.add(
+    'mqtt',
+    async () => {
+      const link = mqttLink(config, mqttUrl, !config.mqtt.url, log);
+      if (link.outbox?.lastError) log.warn('outbox', { err: link.outbox.lastError });
+      if (link.outbox?.size) log.info('outbox has state events from before the restart', { queued: link.outbox.size });
+      // A broker that is down at start must not stop the daemon: results are dropped until it is back.
+      await link.start(5000).catch((e) => log.warn('MQTT broker not reachable yet; results are dropped until it is', { err: (e as Error).message }));
+      return link;
     },
-    log.child({ part: 'mqtt' }),
-    new Outbox({ max: config.outbox.maxMessages, file: config.outbox.dir ? join(config.outbox.dir, 'outbox.json') : null }),
+    (link) => link.stop(),
   );
-  if (mqtt.outbox?.lastError) log.warn('outbox', { err: mqtt.outbox.lastError });
-  if (mqtt.outbox?.size) log.info('outbox has state events from before the restart', { queued: mqtt.outbox.size });
-  // A broker that is down at start must not stop the daemon: results are dropped until it is back.
-  await mqtt.start(5000).catch((e) => log.warn('MQTT broker not reachable yet; results are dropped until it is', { err: (e as Error).message }));
 
-  // TensorRT engine caches are keyed by model sha256 + engine options + TensorRT version.
-  const trtVersion = detectTensorRtVersion();
-  const facesCameras = config.cameras.filter((c) => c.mode === 'faces').map((c) => c.id);
-  // The Edge TPU worker (Python) classifies only; config validation refuses faces mode with it.
-  const edgetpu = config.engine.backend === 'edgetpu';
-  const workers = engineWorkers(config.engine);
-  const makeEngine = (manifestPath: string): Engine => {
-    const m = manifestPath === modelPath ? manifest : parseManifest(JSON.parse(readFileSync(manifestPath, 'utf8')), manifestPath);
-    const member = (i: number) => new EngineSupervisor(
-      {
-        manifestPath,
-        ...(facesCameras.length ? { detectorManifestPath: config.faces.detector } : {}),
-        executionProviders: edgetpu
-          ? config.engine.executionProviders.map((p) => (typeof p === 'string' ? p : p.name))
-          : withEngineCaches(toSpecs(config.engine.executionProviders), modelFileFor(m, 'onnxruntime')?.sha256 ?? m.sha256, trtVersion),
-        ...(edgetpu ? { worker: { command: defaultWorkerCommand('edgetpu') } } : {}),
-        threads: config.engine.threads,
-        inferTimeoutMs: config.watchdog.inferenceTimeoutMs,
-        restartMinMs: config.watchdog.restartMinMs,
-        restartMaxMs: config.watchdog.restartMaxMs,
-        heartbeatMs: config.watchdog.heartbeatMs,
-        heartbeatTimeoutMs: config.watchdog.heartbeatTimeoutMs,
-        errorStormCount: config.watchdog.errorStormCount,
-        errorStormWindowMs: config.watchdog.errorStormWindowSec * 1000,
-        healthyResetMs: config.watchdog.healthyResetSec * 1000,
-      },
-      log.child({ part: 'engine', ...(workers > 1 ? { worker: i } : {}) }),
-    );
-    return new EnginePool(Array.from({ length: workers }, (_, i) => member(i)));
-  };
-  const engine = makeEngine(modelPath);
-  try {
-    await engine.start();
-  } catch (e) {
-    await mqtt.stop();
-    await broker?.close();
-    throw e;
-  }
+  const makeEngine = engineFactory(config, { path: modelPath, manifest }, log);
+  // The swap owns the engine from here: whichever serves when the daemon stops is the one stopped.
+  let swap: ModelSwap | null = null;
+  const engine = await life.add('engine', async () => {
+    const e = makeEngine(modelPath);
+    await e.start();
+    return e;
+  }, (e) => (swap?.current ?? e).stop());
 
   const resultLog = log.child({ part: 'result' });
   let watchdog: Watchdog | null = null;
   const metrics = new Metrics(() => watchdog?.report ?? null);
-  const publish = (r: FrameResult, frame?: Frame) => {
-    if (frame) preview?.offer(r.camera, frame, [], r.label);
-    if (frame) dashboard?.live?.(r.camera, frame, r.label);
-    metrics.observeInference(r.inferMs);
-    mqtt.publishFrame(t.mask(r.camera), JSON.stringify(r));
-    if (opts.logResults) resultLog.info(`${r.camera} #${r.frame} ${r.label} ${r.score.toFixed(3)}`, { latencyMs: r.latencyMs });
-    else resultLog.debug('result', { ...r });
-  };
   const f = config.faces;
+  const facesCameras = config.cameras.filter((c) => c.mode === 'faces').map((c) => c.id);
   const facesOut = new FacesOut({
     maskTopic: t.mask,
     stateTopic: t.state,
@@ -166,9 +138,11 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
     publishRetained: (topic, payload) => mqtt.publishRetained(topic, payload),
     onState: (camera, c) => resultLog.info(`${camera} state ${c.previous ?? '-'} → ${c.state}`, { since: c.since, sinceFrame: c.sinceFrame, counts: c.counts }),
   });
-  // The dashboard is there whenever the HTTP server is; it costs nothing until a page is open.
-  const dashboard = config.http.port
-    ? new Dashboard(
+  // The dashboard is there whenever the HTTP server is; it costs nothing until a page is open (D73).
+  // Made before the pipeline and OTA start, so it sees their first publishes.
+  const dashboard = !config.http.port
+    ? null
+    : await life.add('dashboard', () => new Dashboard(
         {
           site: config.site,
           deviceId: config.deviceId,
@@ -184,15 +158,24 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
           modelStateTopic: `${config.site}/${config.deviceId}/model/state`,
         },
         log.child({ part: 'dashboard' }),
-      )
-    : null;
-  const preview = config.preview.enabled ? new Preview(config.preview, config.cameras.map((c) => c.id), log.child({ part: 'preview' })) : null;
-  const onFaces = (r: FacesFrameResult, frame: Frame, workingFaces: readonly FaceResult[]) => {
-    facesOut.handle(r);
-    preview?.offer(r.camera, frame, workingFaces, r.label);
-    dashboard?.live?.(r.camera, frame, r.label, r.faces, workingFaces);
-    if (opts.logResults) resultLog.info(`${r.camera} #${r.frame} ${r.label} faces=${r.counts.faces}`, { latencyMs: r.latencyMs });
-    else resultLog.debug('result', { camera: r.camera, frame: r.frame, label: r.label, counts: r.counts });
+      ), (d) => d.close());
+  const preview = await life.add('preview', () => (config.preview.enabled ? new Preview(config.preview, config.cameras.map((c) => c.id), log.child({ part: 'preview' })) : null), (p) => p?.close());
+  const sink: ResultSink = {
+    classified(r: FrameResult, frame: Frame) {
+      preview?.offer(r.camera, frame, [], r.label);
+      dashboard?.live?.(r.camera, frame, r.label);
+      metrics.observeInference(r.inferMs);
+      mqtt.publishFrame(t.mask(r.camera), JSON.stringify(r));
+      if (opts.logResults) resultLog.info(`${r.camera} #${r.frame} ${r.label} ${r.score.toFixed(3)}`, { latencyMs: r.latencyMs });
+      else resultLog.debug('result', { ...r });
+    },
+    faces(r: FacesFrameResult, frame: Frame, workingFaces: readonly FaceResult[]) {
+      facesOut.handle(r);
+      preview?.offer(r.camera, frame, workingFaces, r.label);
+      dashboard?.live?.(r.camera, frame, r.label, r.faces, workingFaces);
+      if (opts.logResults) resultLog.info(`${r.camera} #${r.frame} ${r.label} faces=${r.counts.faces}`, { latencyMs: r.latencyMs });
+      else resultLog.debug('result', { camera: r.camera, frame: r.frame, label: r.label, counts: r.counts });
+    },
   };
   if (config.homeassistant.enabled && facesCameras.length) {
     const version = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version as string;
@@ -200,62 +183,70 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
       mqtt.publishRetained(m.topic, m.payload);
     log.info('Home Assistant discovery published', { prefix: config.homeassistant.prefix, cameras: facesCameras });
   }
-  const pipeline = new Pipeline(
-    {
-      cameras: config.cameras,
-      faces: {
-        ...(f.scoreThreshold > 0 ? { scoreThreshold: f.scoreThreshold } : {}),
-        ...(f.iouThreshold > 0 ? { iouThreshold: f.iouThreshold } : {}),
-        margin: f.margin,
-        maxFaces: f.maxFaces,
-        minFaceSize: f.minFaceSize,
-      },
-      onFaces,
-      ffmpegPath: ffmpeg.path,
-      rtspTimeoutSec: config.source.rtspTimeoutSec,
-      stallSec: config.watchdog.frameStallSec,
-      restartMinMs: config.watchdog.restartMinMs,
-      restartMaxMs: config.watchdog.restartMaxMs,
-      healthyResetSec: config.watchdog.healthyResetSec,
-      batch: config.engine.batch,
+  const pipelineOptions = {
+    cameras: config.cameras,
+    faces: {
+      ...(f.scoreThreshold > 0 ? { scoreThreshold: f.scoreThreshold } : {}),
+      ...(f.iouThreshold > 0 ? { iouThreshold: f.iouThreshold } : {}),
+      margin: f.margin,
+      maxFaces: f.maxFaces,
+      minFaceSize: f.minFaceSize,
     },
-    manifest,
-    engine,
-    publish,
-    log.child({ part: 'pipeline' }),
-  );
-  pipeline.start();
+    ffmpegPath: ffmpeg.path,
+    rtspTimeoutSec: config.source.rtspTimeoutSec,
+    stallSec: config.watchdog.frameStallSec,
+    restartMinMs: config.watchdog.restartMinMs,
+    restartMaxMs: config.watchdog.restartMaxMs,
+    healthyResetSec: config.watchdog.healthyResetSec,
+    batch: config.engine.batch,
+  };
+  const pipeline = await life.add('pipeline', () => {
+    const p = new Pipeline(pipelineOptions, manifest, engine, sink, log.child({ part: 'pipeline' }));
+    p.start();
+    return p;
+  }, (p) => p.stop());
 
-  const swap = new ModelSwap(engine, makeEngine, pipeline, log.child({ part: 'swap' }));
-  let ota: OtaDevice | null = null;
-  if (otaStore) {
-    ota = new OtaDevice({ ...config.ota, site: config.site, deviceId: config.deviceId, trusted }, otaStore.store, swap, pipeline, mqtt, log.child({ part: 'ota' }));
-    ota.start();
-  }
-  const wd = new Watchdog(config.watchdog, { pipeline, get engine() { return swap.current; }, mqtt, healthTopic: t.health }, log.child({ part: 'watchdog' }), opts.env ?? {});
-  watchdog = wd;
-  wd.start();
-  let httpServer: HttpServer | null = null;
-  if (config.http.port) {
-    // A taken port must not stop the cameras: logged, and the daemon runs without /healthz.
-    const routes = [...(preview ? [(url: string, req: IncomingMessage, res: ServerResponse) => preview.handle(url, req, res)] : []), ...(dashboard ? [dashboard.route] : [])];
-    httpServer = await startHttp(config.http.host, config.http.port, () => wd.report, metrics, routes, config.http.token, dashboard ? [dashboard.publicRoute] : []).catch((e) => {
-      log.error('health/metrics server not started', { host: config.http.host, port: config.http.port, err: (e as Error).message });
-      return null;
-    });
-    if (httpServer) {
-      const base = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${httpServer.port}`;
-      log.info('health and metrics', { url: `${base}/healthz`, metrics: `${base}/metrics` });
-      log.info(`dashboard: open ${base}/${config.http.token ? '#token=<http token>' : ''} in a browser`, { url: `${base}/` });
-    }
-  }
+  swap = new ModelSwap(engine, makeEngine, pipeline, log.child({ part: 'swap' }));
+  const currentSwap = swap;
+  const ota = !otaStore
+    ? null
+    : await life.add('ota', () => {
+        const o = new OtaDevice({ ...config.ota, site: config.site, deviceId: config.deviceId, trusted }, otaStore.store, currentSwap, pipeline, mqtt, log.child({ part: 'ota' }));
+        o.start();
+        return o;
+      }, (o) => o.stop());
+  const wd = await life.add('watchdog', () => {
+    const w = new Watchdog(config.watchdog, { pipeline, get engine() { return currentSwap.current; }, mqtt, healthTopic: t.health }, log.child({ part: 'watchdog' }), opts.env ?? {});
+    watchdog = w;
+    w.start();
+    return w;
+  }, (w) => {
+    w.stop(); // STOPPING=1; no more WATCHDOG=1
+    w.close();
+  });
+  // A taken port must not stop the cameras: logged, and the daemon runs without /healthz.
+  const httpServer = !config.http.port
+    ? null
+    : await life.add('http', async () => {
+        const routes = [...(preview ? [(url: string, req: IncomingMessage, res: ServerResponse) => preview.handle(url, req, res)] : []), ...(dashboard ? [dashboard.route] : [])];
+        const s = await startHttp(config.http.host, config.http.port, () => wd.report, metrics, routes, config.http.token, dashboard ? [dashboard.publicRoute] : []).catch((e) => {
+          log.error('health/metrics server not started', { host: config.http.host, port: config.http.port, err: (e as Error).message });
+          return null;
+        });
+        if (s) {
+          const base = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${s.port}`;
+          log.info('health and metrics', { url: `${base}/healthz`, metrics: `${base}/metrics` });
+          log.info(`dashboard: open ${base}/${config.http.token ? '#token=<http token>' : ''} in a browser`, { url: `${base}/` });
+        }
+        return s;
+      }, (s) => s?.close());
 
   return {
     mqttUrl,
     pipeline,
     facesOut,
     get engine() {
-      return swap.current;
+      return currentSwap.current;
     },
     mqtt,
     watchdog: wd,
@@ -263,17 +254,6 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
     dashboard,
     swap,
     ota,
-    async stop() {
-      wd.stop(); // STOPPING=1; no more WATCHDOG=1
-      await ota?.stop();
-      await pipeline.stop();
-      await swap.current.stop();
-      await mqtt.stop();
-      await broker?.close();
-      preview?.close();
-      dashboard?.close();
-      await httpServer?.close();
-      wd.close();
-    },
+    stop: () => life.stop(),
   };
 }

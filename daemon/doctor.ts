@@ -11,7 +11,7 @@ import { packageRoot as findPackageRoot } from '../models/paths.js';
 import { defaultWorkerCommand, EngineWorker } from '../pipelines/engines/client.js';
 import { detectTensorRtVersion, listEngineCaches, withEngineCaches } from '../pipelines/engines/onnxruntime/engine-cache.js';
 import { toSpecs, type ProviderSpec } from '../pipelines/engines/onnxruntime/providers.js';
-import { ConfigError, DEFAULT_MODEL, loadConfig } from './config.js';
+import { ConfigError, DEFAULT_MODEL, loadConfig } from './config/config.js';
 import { formatReport, verdict, type ProviderCheck } from './doctor-report.js';
 
 const USAGE = `usage: npm run device-check -- [--config FILE] [--model model.json] [--expect PROVIDER] [--runs N] [--json]`;

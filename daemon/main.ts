@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { packageRoot as findPackageRoot } from '../models/paths.js';
 import { startApp } from './app.js';
-import { loadConfig, ConfigError } from './config.js';
-import { checkConfig, checkConnect, printConfig, EX_CONFIG } from './config-cli.js';
+import { loadConfig, ConfigError } from './config/config.js';
+import { checkConfig, checkConnect, printConfig, EX_CONFIG } from './config/cli.js';
 import { createLogger } from './log.js';
 
 const packageRoot = findPackageRoot();

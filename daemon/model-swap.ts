@@ -8,7 +8,7 @@ import { classify } from '../models/classify.js';
 import type { Manifest } from '../models/manifest.js';
 import { readManifest } from '../models/manifest-file.js';
 import type { LoadedMsg } from '../pipelines/engines/protocol.js';
-import type { Engine } from '../pipelines/engines/pool.js';
+import type { Engine } from '../pipelines/engines/engine.js';
 import type { Logger } from './log.js';
 import type { Pipeline } from '../pipelines/pipeline.js';
 import { CodedError } from '../models/coded-error.js';

@@ -10,7 +10,7 @@ import { BundleError, decodeBundle, verifyBundle, sha256Hex } from '../models/bu
 import { checkCommand, ReplayWindow } from '../deploy/ota/command.js';
 import { NonceFile } from './nonce-file.js';
 import { ChunkError, decodeChunk, markChunk, missingChunks, otaTopics, planChunk, TRANSFER_ID, type ModelRef, type ResultCode, type ResultPayload, type StatePayload, type Transfer } from '../deploy/ota/protocol.js';
-import type { OtaConfig } from './config.js';
+import type { OtaConfig } from './config/config.js';
 import type { Logger } from './log.js';
 import { ModelStore, sameRef, StoreError, type VersionRef } from './model-store.js';
 import { ModelSwap, SwapError } from './model-swap.js';

@@ -8,7 +8,7 @@ import { MANIFEST_NAME, SIGNATURE_NAME, type BundleFile } from '../models/bundle
 import { modelFiles } from '../models/manifest.js';
 import { readManifest } from '../models/manifest-file.js';
 import { publicKeyFromPem } from '../models/signing.js';
-import type { Config } from './config.js';
+import type { Config } from './config/config.js';
 import type { Logger } from './log.js';
 import { ModelStore } from './model-store.js';
 

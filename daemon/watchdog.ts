@@ -5,8 +5,8 @@
 // STATUS=…, WATCHDOG=1 at half of WATCHDOG_USEC only while healthy, STOPPING=1 on shutdown.
 // If the event loop is blocked nothing here runs, so systemd stops hearing WATCHDOG=1 as well.
 import { RestartBudget } from '../pipelines/budget.js';
-import type { WatchdogConfig } from './config-watchdog.js';
-import type { Engine } from '../pipelines/engines/pool.js';
+import type { WatchdogConfig } from './config/watchdog.js';
+import type { Engine } from '../pipelines/engines/engine.js';
 import { changeKey, evaluate, rate, type ComponentSnapshot, type HealthPolicy, type Verdict } from './health.js';
 import type { Logger } from './log.js';
 import type { MqttLink } from './mqtt.js';

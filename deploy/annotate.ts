@@ -16,7 +16,7 @@ export interface AnnotateOptions {
   detector?: string;
 }
 
-function run(cmd: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function run(cmd: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const p = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
     let stdout = '', stderr = '';
@@ -28,7 +28,7 @@ function run(cmd: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ cod
 }
 
 /** The sibling entry point (.ts under a TypeScript loader in tests, .js when built). */
-function entry(rel: string): string[] {
+export function entry(rel: string): string[] {
   const ext = extname(fileURLToPath(import.meta.url));
   const file = fileURLToPath(new URL(`../${rel}${ext}`, import.meta.url));
   return [process.execPath, ...(ext === '.ts' ? process.execArgv : []), file];
@@ -38,7 +38,7 @@ function entry(rel: string): string[] {
 export async function annotate(o: AnnotateOptions): Promise<string> {
   const root = packageRoot();
   let model = o.model ?? join(root, 'models/mask-mobilenet/model.json');
-  let detector = o.detector ?? join(root, 'models/ultraface-rfb-320/model.json');
+  let detector = o.detector ?? join(root, 'models/ultraface-masked-rfb-640/model.json');
   const extra: string[] = [];
   if (o.config) {
     const r = await run([...entry('daemon/main'), '--print-config', '--config', o.config]);

@@ -2,7 +2,9 @@
 // edgectl: the operator's command line for mobilenet-edge devices.
 import { parseArgs } from 'node:util';
 import { formatMetrics } from '../models/metrics.js';
-import { evaluate, evaluateFiles } from './eval.js';
+import { evaluate, evaluateFiles, formatCurve } from './eval.js';
+import { evaluateScenes } from './eval-scenes.js';
+import { formatSceneReport } from '../models/scenes.js';
 import { confusionSvg, reportMarkdown, subsetAccuracy } from './report.js';
 import { readModel } from '../models/model-file.js';
 import { basename, dirname, join } from 'node:path';
@@ -26,7 +28,10 @@ commands:
   eval    <folder> --model model.json [--json] [--mistakes] [--split split.json [--baseline base.json] [--report OUT.md]]
           accuracy, per-class precision/recall and confusion matrix on <folder>/<label>/*.jpg;
           --split: only the held-out slice written by train; --baseline: the same for the base model (before/after);
-          --report: Markdown + SVG confusion matrices beside it
+          --report: Markdown + SVG confusion matrices beside it; prints the decision rule and the precision/recall curve
+  eval    --scenes DIR [--model model.json] [--detector det.json] [--score-threshold T] [--min-face-size PX] [--json]
+          the faces pipeline on photos with ground truth (DIR/faces.json): faces found, found and labelled right,
+          false boxes, per class and face size, and each photo's frame label
   annotate <image> -o <out.jpg> [--config FILE] [--model model.json] [--detector detector.json] [--json]
           run the faces pipeline (detector, crops, classifier) on a picture and draw boxes, labels, scores
   collect --camera ID --out DIR [--every 2s] [--count N] [--faces] [--url http://127.0.0.1:9464] [--token T]
@@ -176,7 +181,15 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === 'eval') {
-    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { model: { type: 'string', default: 'models/mask-mobilenet/model.json' }, json: { type: 'boolean' }, mistakes: { type: 'boolean' }, split: { type: 'string' }, baseline: { type: 'string' }, report: { type: 'string' } } });
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { model: { type: 'string', default: 'models/mask-mobilenet/model.json' }, json: { type: 'boolean' }, mistakes: { type: 'boolean' }, split: { type: 'string' }, baseline: { type: 'string' }, report: { type: 'string' }, scenes: { type: 'string' }, detector: { type: 'string' }, 'score-threshold': { type: 'string' }, 'min-face-size': { type: 'string' } } });
+    if (values.scenes) {
+      if (positionals.length) throw new UsageError('eval --scenes DIR takes no folder of class folders');
+      const n = (k: 'score-threshold' | 'min-face-size') => (values[k] === undefined ? undefined : Number(values[k]));
+      const r = await evaluateScenes({ dir: values.scenes, model: values.model, detector: values.detector, scoreThreshold: n('score-threshold'), minFaceSize: n('min-face-size') });
+      if (values.json) out(JSON.stringify(r, null, 2));
+      else out([`model: ${r.model}`, `detector: ${r.detector}`, ...formatSceneReport(r), '', `mean per picture: detector ${r.meanMs.detect} ms, crops ${r.meanMs.crop} ms, classifier ${r.meanMs.classify} ms`].join('\n'));
+      return 0;
+    }
     if (positionals.length !== 1) throw new UsageError('eval needs one folder of class folders');
     if ((values.baseline || values.report) && !values.split) throw new UsageError('--baseline and --report need --split split.json (from edgectl train)');
     const tty = process.stderr.isTTY;
@@ -188,6 +201,8 @@ async function main(argv: string[]): Promise<number> {
     else {
       out(`model: ${values.model}\nfolder: ${positionals[0]}`);
       out(formatMetrics(r));
+      const curve = formatCurve(r);
+      if (curve.length) out('\n' + curve.join('\n'));
       if (values.mistakes) for (const x of r.mistakes) out(`  ${x.file}: ${x.actual} → ${x.predicted} (${x.score})`);
     }
     return 0;

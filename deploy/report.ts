@@ -18,7 +18,9 @@ export function subsetAccuracy(m: Metrics, subset: readonly string[]): { correct
 /** A confusion matrix as SVG: rows actual, columns predicted, cells shaded by row fraction. */
 export function confusionSvg(m: Metrics, title: string): string {
   const cell = 56, left = 110, top = 70, n = m.labels.length;
-  const w = left + n * cell + 20, h = top + n * cell + 40;
+  const footer = `rows: actual · accuracy ${pct(m.total ? m.matrix.reduce((s, r, i) => s + r[i], 0) / m.total : 0)} (${m.total} images)`;
+  // wide enough for the title (14 px bold: ≤ 9 px a character) and the footer (12 px: ≤ 7 px)
+  const w = Math.ceil(Math.max(left + n * cell + 20, 20 + title.length * 9, 20 + footer.length * 7)), h = top + n * cell + 40;
   const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif" font-size="12">`, `<rect width="${w}" height="${h}" fill="white"/>`, `<text x="10" y="18" font-size="14" font-weight="bold">${esc(title)}</text>`, `<text x="${left}" y="38">predicted →</text>`];
   m.labels.forEach((l, j) => parts.push(`<text x="${left + j * cell + cell / 2}" y="${top - 8}" text-anchor="middle">${esc(l)}</text>`));
   m.labels.forEach((l, i) => {
@@ -31,7 +33,7 @@ export function confusionSvg(m: Metrics, title: string): string {
       parts.push(`<rect x="${left + j * cell}" y="${top + i * cell}" width="${cell - 2}" height="${cell - 2}" fill="${fill}" stroke="#999"/>`, `<text x="${left + j * cell + cell / 2 - 1}" y="${top + i * cell + cell / 2 + 4}" text-anchor="middle">${v}</text>`);
     });
   });
-  parts.push(`<text x="10" y="${h - 12}">rows: actual · accuracy ${pct(m.total ? m.matrix.reduce((s, r, i) => s + r[i], 0) / m.total : 0)} (${m.total} images)</text>`, '</svg>');
+  parts.push(`<text x="10" y="${h - 12}">${esc(footer)}</text>`, '</svg>');
   return parts.join('\n');
 }
 

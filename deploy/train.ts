@@ -13,6 +13,7 @@ import { toTensor } from '../models/preprocess.js';
 import { variants, type Variant } from '../models/augment.js';
 import { classWeights, headLogits, stratifiedSplit, trainHead, type EpochInfo, type Head } from '../models/head.js';
 import { replaceHead } from '../models/onnx-head.js';
+import { fitTemperature, nll, scaleHead } from '../models/calibrate.js';
 
 const IMAGE = /\.(jpe?g|png|webp)$/i;
 const LABEL = /^[A-Za-z0-9_-]{1,64}$/;
@@ -89,6 +90,13 @@ export class Embedder {
     return e;
   }
   async embed(file: string, v: Variant): Promise<Float32Array> {
+    try {
+      return await this.embedOne(file, v);
+    } catch (e) {
+      throw new Error(`${file} is not a readable image: ${(e as Error).message}`);
+    }
+  }
+  private async embedOne(file: string, v: Variant): Promise<Float32Array> {
     const key = `${this.modelSha.slice(0, 16)}:${createHash('sha256').update(await readFile(file)).digest('hex')}:${v.id}`;
     const hit = this.cache.get(key);
     if (hit) return this.hits++, hit;
@@ -121,8 +129,13 @@ export async function train(a: TrainArgs) {
   const split = stratifiedSplit(samples.map((s) => s.label), a.seed, a.heldOut);
   log(`${samples.length} images, ${labels.length} classes (${labels.join(', ')}); train ${split.train.length}, val ${split.val.length} (early stopping), held-out ${split.test.length} (eval only)`);
   const x: Float32Array[] = [], y: number[] = [];
+  const unknown = labels.filter((l) => !base.labels.includes(l));
+  if (unknown.length)
+    log(`note: ${unknown.map((l) => `${l}/`).join(', ')} ${unknown.length > 1 ? 'are not labels' : 'is not a label'} of the base model ${base.name} (${base.labels.join(', ')}): the adapted model gets ${unknown.length > 1 ? 'them as new labels' : 'it as a new label'}; check the folder name${unknown.length > 1 ? 's' : ''} if that was not meant (--labels picks folders)`);
   for (const i of split.train) {
-    const { width, height } = await sharp(samples[i].file).metadata();
+    const { width, height } = await sharp(samples[i].file).metadata().catch((e: Error) => {
+      throw new Error(`${samples[i].file} is not a readable image: ${e.message}`);
+    });
     for (const v of variants(width ?? 1, height ?? 1, { crops: 4, keep: 0.88 })) x.push(await emb.embed(samples[i].file, v)), y.push(samples[i].label);
   }
   const orig = { id: 'orig', flip: false };
@@ -131,9 +144,14 @@ export async function train(a: TrainArgs) {
   log(`embeddings: ${emb.misses} computed, ${emb.hits} from the cache (${x.length} augmented training vectors)`);
   const weights = classWeights(y, labels.length);
   const r = trainHead(x, y, vx, vy, { classes: labels.length, epochs: a.epochs, lr: a.lr, l2: a.l2, patience: a.patience, weights }, (e) => a.onEpoch?.(e, a.epochs));
+  // Calibration: one temperature fitted on the early-stopping slice (the held-out slice stays for eval only)
+  const valLogits = vx.map((f) => headLogits(r.head, f));
+  const temperature = fitTemperature(valLogits, vy);
+  const head = scaleHead(r.head, temperature);
+  log(`calibration: temperature ${temperature.toFixed(3)} on the ${vx.length} val images (NLL ${nll(valLogits, vy, 1).toFixed(4)} → ${nll(valLogits, vy, temperature).toFixed(4)})`);
   const { bytes: baseBytes, sha256: baseSha } = await readModel(a.base);
-  const model = Buffer.from(replaceHead(baseBytes, { head: r.head, output: base.output.name, features: base.features!, producer: 'mobilenet-edge edgectl train' }));
-  const check = await verifyAdapted(baseBytes, model, base, r.head);
+  const model = Buffer.from(replaceHead(baseBytes, { head, output: base.output.name, features: base.features!, producer: 'mobilenet-edge edgectl train' }));
+  const check = await verifyAdapted(baseBytes, model, base, head);
   await emb.close();
   const rel = (i: number) => relative(a.data, samples[i].file);
   const manifest = parseManifest({
@@ -148,6 +166,7 @@ export async function train(a: TrainArgs) {
     engine: undefined,
     files: undefined,
     tests: undefined,
+    decision: undefined, // the base's operating point was chosen for the base's head and classes
     training: {
       recipe: 'edgectl train (frozen base, linear softmax head)',
       base: { name: base.name, version: base.version, sha256: baseSha },
@@ -161,6 +180,7 @@ export async function train(a: TrainArgs) {
       bestEpoch: r.bestEpoch,
       stoppedEarly: r.stoppedEarly,
       valAccuracy: +(r.history[r.bestEpoch - 1]?.valAccuracy ?? 0).toFixed(4),
+      temperature: +temperature.toFixed(4),
       featuresMaxAbsDiff: check.featuresMaxAbsDiff,
       date: new Date().toISOString().slice(0, 10),
     },
@@ -169,7 +189,7 @@ export async function train(a: TrainArgs) {
   await writeFile(join(a.out, 'model.onnx'), model);
   await writeFile(join(a.out, 'model.json'), JSON.stringify(clean, null, 2) + '\n');
   await writeFile(join(a.out, 'split.json'), JSON.stringify({ data: a.data, seed: a.seed, labels, train: split.train.map(rel), val: split.val.map(rel), heldOut: split.test.map(rel) }, null, 2) + '\n');
-  return { manifest: clean as Manifest, result: r, check, split };
+  return { manifest: clean as Manifest, result: r, check, split, temperature, unknownLabels: unknown };
 }
 
 /**

@@ -23,6 +23,11 @@ export interface DecodeOptions {
   maxDetections?: number;
   /** Boxes narrower or lower than this (pixels, after clipping to the frame) are dropped. */
   minSize?: number;
+  /**
+   * NMS across classes: a box suppresses overlapping boxes of any class (one box per object, the
+   * best-scoring class wins). For face detectors with several face classes (face / masked_face).
+   */
+  classAgnostic?: boolean;
 }
 
 /** Intersection over union of two corner-form boxes (0 when either is empty). */
@@ -37,15 +42,15 @@ export function iou(a: Pick<Detection, 'x1' | 'y1' | 'x2' | 'y2'>, b: Pick<Detec
 }
 
 /**
- * Hard NMS per class: highest score first; a box overlapping a kept box of the same class by more
- * than iouThreshold is suppressed. Returns the kept boxes, best first.
+ * Hard NMS per class (or across classes with classAgnostic): highest score first; a box overlapping
+ * a kept box of the same class by more than iouThreshold is suppressed. Returns the kept boxes, best first.
  */
-export function nms(dets: readonly Detection[], iouThreshold: number, maxDetections = Infinity): Detection[] {
+export function nms(dets: readonly Detection[], iouThreshold: number, maxDetections = Infinity, classAgnostic = false): Detection[] {
   const sorted = [...dets].sort((a, b) => b.score - a.score);
   const kept: Detection[] = [];
   for (const d of sorted) {
     if (kept.length >= maxDetections) break;
-    if (!kept.some((k) => k.classIndex === d.classIndex && iou(k, d) > iouThreshold)) kept.push(d);
+    if (!kept.some((k) => (classAgnostic || k.classIndex === d.classIndex) && iou(k, d) > iouThreshold)) kept.push(d);
   }
   return kept;
 }
@@ -79,7 +84,7 @@ export function decodeDetections(scores: ArrayLike<number>, boxes: ArrayLike<num
   }
   const maxC = o.maxCandidates ?? 500;
   const top = cands.length > maxC ? cands.sort((a, b) => b.score - a.score).slice(0, maxC) : cands;
-  return nms(top, o.iouThreshold, o.maxDetections ?? 100);
+  return nms(top, o.iouThreshold, o.maxDetections ?? 100, o.classAgnostic ?? false);
 }
 
 const clamp = (v: number, lo: number, hi: number) => (v < lo ? lo : v > hi ? hi : v);

@@ -1,5 +1,6 @@
 // The model manifest (model.json) that sits beside every model file.
 // Pure parsing and validation: no file or engine access here.
+import { decisionProblems, type DecisionRule } from './decision.js';
 
 export const MANIFEST_FORMAT = 'mobilenet-edge/model@1';
 
@@ -76,6 +77,8 @@ export interface Manifest {
   features?: string;
   /** Free-form training summary written by the recipe. */
   training?: Record<string, unknown>;
+  /** Optional (classifiers): the decision rule that picks a face's label from the probabilities (models/decision.ts). */
+  decision?: DecisionRule;
   /** Optional test vectors: raw RGB24 frames at the input size and the label each must give (checked before a hot swap). */
   tests?: TestVector[];
 }
@@ -103,7 +106,7 @@ const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
 
-const TOP_KEYS = ['format', 'name', 'version', 'task', 'file', 'sha256', 'engine', 'files', 'input', 'preprocess', 'output', 'labels', 'detect', 'features', 'training', 'tests'];
+const TOP_KEYS = ['format', 'name', 'version', 'task', 'file', 'sha256', 'engine', 'files', 'input', 'preprocess', 'output', 'labels', 'detect', 'features', 'training', 'tests', 'decision'];
 const INPUT_KEYS = ['name', 'layout', 'width', 'height', 'colorOrder', 'resize', 'padColor'];
 
 function triple(v: unknown, path: string, problems: string[], check: (n: number) => boolean): [number, number, number] {
@@ -268,6 +271,16 @@ export function parseManifest(raw: unknown, source = 'model.json'): Manifest {
       });
   }
 
+  let decision: DecisionRule | undefined;
+  if (raw.decision !== undefined) {
+    const dp = task === 'classify' ? decisionProblems(raw.decision, labels) : ['decision: only for task "classify"'];
+    p.push(...dp);
+    if (!dp.length) {
+      const d = raw.decision as Obj;
+      decision = { label: d.label as string, threshold: d.threshold as number, ...(typeof d.chosenFor === 'string' ? { chosenFor: d.chosenFor } : {}) };
+    }
+  }
+
   if (p.length) throw new ManifestError(source, p);
   const m: Manifest = { format, name, version, task, file, sha256, input, preprocess, output, labels };
   if (engine) m.engine = engine;
@@ -276,6 +289,7 @@ export function parseManifest(raw: unknown, source = 'model.json'): Manifest {
   if (typeof raw.features === 'string') m.features = raw.features;
   if (isObj(raw.training)) m.training = raw.training;
   if (tests) m.tests = tests;
+  if (decision) m.decision = decision;
   return m;
 }
 

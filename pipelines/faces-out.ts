@@ -1,7 +1,7 @@
 // Faces-mode results out to MQTT: per-frame results through the publish gate (rate limit), and the
 // debounced state on {site}/{camera}/mask/state (retained, QoS 1, through MqttLink.publishRetained).
 import { PublishGate, StateDebouncer, type PublishPolicy, type StateChange } from './face-events.js';
-import type { FacesFrameResult } from './pipeline.js';
+import type { FacesFrameResult } from './results.js';
 
 export interface FacesOutOptions {
   maskTopic: (camera: string) => string;

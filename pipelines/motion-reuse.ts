@@ -10,7 +10,7 @@ import type { FaceResult } from './engines/protocol.js';
 import { MotionGate, type MotionSample } from './motion.js';
 import type { Frame } from './sources/process-source.js';
 import type { CameraConfig } from './camera.js';
-import type { FacesFrameResult } from './pipeline.js';
+import type { FacesFrameResult } from './results.js';
 
 interface CameraGate {
   gate: MotionGate;
@@ -40,7 +40,7 @@ export class MotionReuse {
   offer(f: Frame): { result: FacesFrameResult; workingFaces: readonly FaceResult[] } | null {
     const c = this.cams.get(f.camera);
     if (!c) return null;
-    const s = c.gate.check(f.data, f.width, f.height, f.ts);
+    const s = c.gate.check(f.data, f.width, f.height, f.ts, f.format);
     if (s.decision === 'reuse' && c.last && c.pending === null) {
       c.reused++;
       // a copy of the detected result, less what described its engine request (batch)

@@ -31,12 +31,15 @@ export function thumbSize(width: number, height: number, columns = THUMB_COLUMNS
 }
 
 /**
- * Luma thumbnail of a packed RGB24 frame: one byte per cell, row-major, cols x rows (thumbSize).
- * Each cell is the rounded mean luma (BT.601 weights 77/150/29 of 256) of 4 sampled pixels.
+ * Luma thumbnail of a frame: one byte per cell, row-major, cols x rows (thumbSize). Each cell is the
+ * rounded mean luma of 4 sampled pixels: BT.601 weights 77/150/29 of 256 on packed RGB24; on I420
+ * the Y plane itself, stretched from its limited range (16..235) to 0..255 so thresholds mean the same.
  */
-export function lumaThumbnail(data: Uint8Array, width: number, height: number, columns = THUMB_COLUMNS): Uint8Array {
+export function lumaThumbnail(data: Uint8Array, width: number, height: number, columns = THUMB_COLUMNS, format: 'rgb24' | 'i420' = 'rgb24'): Uint8Array {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) throw new RangeError(`bad frame size ${width}x${height}`);
-  if (data.length < width * height * 3) throw new RangeError(`frame data is ${data.length} bytes, ${width}x${height} RGB24 needs ${width * height * 3}`);
+  const bpp = format === 'i420' ? 1 : 3;
+  if (data.length < width * height * bpp) throw new RangeError(`frame data is ${data.length} bytes, ${width}x${height} ${format === 'i420' ? 'I420 luma' : 'RGB24'} needs ${width * height * bpp}`);
+  if (format === 'i420') return planeThumbnail(data, width, height, columns);
   const { cols, rows } = thumbSize(width, height, columns);
   // sample offsets: 2 columns and 2 rows per cell, at 1/4 and 3/4 of the cell
   const xs = new Int32Array(cols * 2);
@@ -59,6 +62,29 @@ export function lumaThumbnail(data: Uint8Array, width: number, height: number, c
     }
   }
   return out;
+}
+
+/** lumaThumbnail of a Y plane (one byte per pixel, limited range). */
+function planeThumbnail(y: Uint8Array, width: number, height: number, columns: number): Uint8Array {
+  const { cols, rows } = thumbSize(width, height, columns);
+  const xs = new Int32Array(cols * 2);
+  for (let c = 0; c < cols; c++) {
+    const x0 = Math.floor((c * width) / cols), x1 = Math.floor(((c + 1) * width) / cols);
+    xs[2 * c] = x0 + Math.floor((x1 - x0) / 4);
+    xs[2 * c + 1] = x0 + Math.floor((3 * (x1 - x0)) / 4);
+  }
+  const out = new Uint8ClampedArray(cols * rows);
+  for (let r = 0; r < rows; r++) {
+    const y0 = Math.floor((r * height) / rows), y1 = Math.floor(((r + 1) * height) / rows);
+    const ra = (y0 + Math.floor((y1 - y0) / 4)) * width;
+    const rb = (y0 + Math.floor((3 * (y1 - y0)) / 4)) * width;
+    for (let c = 0; c < cols; c++) {
+      const a = xs[2 * c], b = xs[2 * c + 1];
+      // (sum/4 - 16) * 255/219, rounded: 4 samples, so (sum - 64) * 255 / 876
+      out[r * cols + c] = ((y[ra + a] + y[ra + b] + y[rb + a] + y[rb + b] - 64) * 255) / 876;
+    }
+  }
+  return new Uint8Array(out.buffer);
 }
 
 /** Fraction (0..1) of cells whose |a - b| > pixelThreshold; 1 when the thumbnails differ in size. */
@@ -109,8 +135,8 @@ export class MotionGate {
     this.opts = { columns: THUMB_COLUMNS, ...opts };
   }
 
-  check(data: Uint8Array, width: number, height: number, nowMs: number): MotionSample {
-    const thumb = lumaThumbnail(data, width, height, this.opts.columns);
+  check(data: Uint8Array, width: number, height: number, nowMs: number, format: 'rgb24' | 'i420' = 'rgb24'): MotionSample {
+    const thumb = lumaThumbnail(data, width, height, this.opts.columns, format);
     const ref = this.ref;
     if (!ref || ref.width !== width || ref.height !== height) return { decision: 'detect', reason: 'first', changed: 1, thumb, width, height };
     const changed = changedFraction(thumb, ref.thumb, this.opts.pixelThreshold);

@@ -1,64 +1,25 @@
-// The frame path inside the supervisor: camera sources → newest-wins slots → engine → results.
+// The frame path's scheduler: camera sources → newest-wins slots → engine → results. It knows
+// cameras, slots, requests in flight and the engine; what a request is and what its answer
+// becomes is the camera's mode (modes/classify.ts, modes/faces.ts), where results go is the sink.
 import type { Manifest } from '../models/manifest.js';
 import { FrameSlots } from './frame-slots.js';
-import { classify } from '../models/classify.js';
-import { FfmpegSource, type Frame } from './sources/ffmpeg-source.js';
-import { GstSource } from './sources/gst-source.js';
-import type { ProcessSource } from './sources/process-source.js';
-import type { FaceResult, FacesOptions, FacesResultMsg } from './engines/protocol.js';
-import { frameLabel, type FaceCounts, type FrameLabel } from './face-events.js';
-import { toSourceBox } from './pre/tensor.js';
+import type { FacesOptions } from './engines/protocol.js';
 import type { CameraConfig } from './camera.js';
-import type { Engine } from './engines/pool.js';
+import type { Engine } from './engines/engine.js';
 import { MotionReuse } from './motion-reuse.js';
 import type { Logger } from './log.js';
+import type { ResultSink } from './results.js';
+import { createSource, type Frame, type FrameSource, type SourceSettings } from './sources/source.js';
+import { ClassifyMode } from './modes/classify.js';
+import { FacesMode } from './modes/faces.js';
+import type { Mode, ModeContext } from './modes/mode.js';
 
-export interface FrameResult {
-  camera: string;
-  frame: number;
-  ts: string;
-  label: string;
-  score: number;
-  scores: Record<string, number>;
-  model: { name: string; version: string };
-  latencyMs: number;
-  inferMs: number;
-}
+export type { FacesFrameResult, FrameResult, ResultSink } from './results.js';
 
-/** A frame of a camera in faces mode: everything a FrameResult has, plus the faces. */
-export interface FacesFrameResult extends Omit<FrameResult, 'label' | 'score'> {
-  /** no_mask if any face is unmasked, mask if all are masked, no_face if none was found. */
-  label: FrameLabel;
-  /** Score of the deciding face (the most confident unmasked one, or the least confident masked one); null for no_face. */
-  score: number | null;
-  faces: Pick<FaceResult, 'box' | 'label' | 'score' | 'detScore'>[];
-  counts: FaceCounts;
-  /** Working resolution the boxes are in. */
-  frameSize: [number, number];
-  detector: { name: string; version: string };
-  detectMs: number;
-  classifyMs: number;
-  /** Frames in the engine request this one was part of, when batched across cameras (> 1). */
-  batch?: number;
-  /** Motion gating: true when this frame was not detected and the result of frame `reusedFrom` was published again. */
-  reused?: boolean;
-  reusedFrom?: number;
-}
-
-export interface PipelineOptions {
+export interface PipelineOptions extends SourceSettings {
   cameras: CameraConfig[];
   /** Detector and crop settings sent with every faces request. */
   faces?: FacesOptions;
-  /** Where faces-mode results go, with the frame they came from (for the preview). */
-  /** r.faces are in source pixels; `workingFaces` are the same faces in the frame's own pixels (for drawing on it). */
-  onFaces?: (r: FacesFrameResult, frame: Frame, workingFaces: readonly FaceResult[]) => void;
-  ffmpegPath: string;
-  rtspTimeoutSec: number;
-  stallSec: number;
-  restartMinMs: number;
-  restartMaxMs: number;
-  /** A run this long without trouble resets a camera's backoff (s); default 30. */
-  healthyResetSec?: number;
   /** Faces mode: frames of different cameras sent to the engine together (maxFrames 1 = off). */
   batch?: { maxFrames: number; waitMs: number };
 }
@@ -75,7 +36,7 @@ export interface CameraStats {
 }
 
 export class Pipeline {
-  readonly sources = new Map<string, ProcessSource>();
+  readonly sources = new Map<string, FrameSource>();
   private slots = new FrameSlots<Frame>();
   /** Engine requests in flight (up to the engine's size: one per worker), and their cameras. */
   private inFlight = 0;
@@ -83,48 +44,46 @@ export class Pipeline {
   private results = new Map<string, number>();
   private failed = new Map<string, number>();
   private stopped = false;
-  private facesCameras = new Set<string>();
+  private readonly modes = new Map<string, Mode>();
   private readonly motion = new MotionReuse();
+  private readonly classifyMode: ClassifyMode;
+  private readonly facesMode: FacesMode;
   /** Frames handed to the engine (taken = published + failed once nothing is in flight). */
   private taken = 0;
   private pending = new Set<Promise<void>>();
   private batchTimer: NodeJS.Timeout | null = null;
   /** A camera with a frame in flight waits: its results stay in frame order. */
   private readonly isFree = (f: Frame) => !this.busyCameras.has(f.camera);
-  private readonly isFreeFaces = (f: Frame) => this.facesCameras.has(f.camera) && !this.busyCameras.has(f.camera);
+  private readonly isFreeBatching = (f: Frame) => this.modes.get(f.camera)!.batches && !this.busyCameras.has(f.camera);
   private readonly onEngineReady = () => this.pump();
+  private readonly ctx: ModeContext;
 
   constructor(
     private readonly opts: PipelineOptions,
     private manifest: Manifest,
     private engine: Engine,
-    private readonly publish: (r: FrameResult, frame: Frame) => void,
+    private readonly sink: ResultSink,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.classifyMode = new ClassifyMode(sink);
+    this.facesMode = new FacesMode(sink, this.motion, opts.faces ?? {});
+    const self = this;
+    this.ctx = {
+      get manifest() {
+        return self.manifest;
+      },
+      sourceSize: (camera) => this.sources.get(camera)?.sourceSize ?? null,
+      counted: (camera) => this.results.set(camera, (this.results.get(camera) ?? 0) + 1),
+    };
+  }
 
   start(): void {
+    this.stopped = false;
     for (const cam of this.opts.cameras) {
-      const faces = cam.mode === 'faces';
-      const width = faces ? (cam.frameWidth ?? 1280) : this.manifest.input.width;
-      const height = faces ? (cam.frameHeight ?? 720) : this.manifest.input.height;
-      if (faces) this.facesCameras.add(cam.id);
+      const mode = cam.mode === 'faces' ? this.facesMode : this.classifyMode;
+      this.modes.set(cam.id, mode);
       this.motion.add(cam);
-      const common = {
-        id: cam.id,
-        url: cam.url,
-        fps: cam.fps,
-        width,
-        height,
-        rtspTimeoutSec: this.opts.rtspTimeoutSec,
-        stallSec: this.opts.stallSec,
-        restartMinMs: this.opts.restartMinMs,
-        restartMaxMs: this.opts.restartMaxMs,
-        healthyResetSec: this.opts.healthyResetSec,
-      };
-      const src =
-        cam.decoder === 'gstreamer-nv' || cam.decoder === 'gstreamer-sw'
-          ? new GstSource({ ...common, decoder: cam.decoder })
-          : new FfmpegSource({ ...common, loop: cam.loop, ffmpegPath: this.opts.ffmpegPath, ...(cam.roi ? { roi: cam.roi } : {}) });
+      const src = createSource(cam, mode.frameSize(cam, this.manifest), this.opts);
       const log = this.log.child({ camera: cam.id });
       src.on('state', (state: string, reason?: string) => (state === 'backoff' ? log.warn('camera stream lost', { reason }) : log.info(`camera ${state}`)));
       src.on('state', (state: string) => state !== 'running' && this.motion.reset(cam.id));
@@ -166,7 +125,11 @@ export class Pipeline {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.batchTimer) clearTimeout(this.batchTimer);
+    this.batchTimer = null;
+    this.engine.off('ready', this.onEngineReady);
     await Promise.all([...this.sources.values()].map((s) => s.stop()));
+    // frames still waiting in their slots go back to their pools
+    for (const f of this.slots.takeMany(Infinity, () => true)) f.release();
   }
 
   stats(): Record<string, CameraStats> {
@@ -192,7 +155,7 @@ export class Pipeline {
     if (reuse) {
       // no motion since the last detection: its result again, the frame never reaches the engine
       try {
-        this.opts.onFaces?.(reuse.result, f, reuse.workingFaces);
+        this.sink.faces(reuse.result, f, reuse.workingFaces);
       } catch (e) {
         this.log.error('result handling failed', { err: (e as Error).message });
       }
@@ -204,16 +167,16 @@ export class Pipeline {
   }
 
   /**
-   * The frames for the next engine request, or none yet. With batching on, faces-mode frames go
-   * together, up to maxFrames of different cameras; a partial batch waits until the oldest of its
+   * The frames for the next engine request, or none yet. With batching on, frames of batching modes
+   * go together, up to maxFrames of different cameras; a partial batch waits until the oldest of its
    * frames is waitMs old (a timer calls pump again), like DeepStream's muxer batched-push-timeout.
    */
   private nextFrames(): Frame[] {
     const b = this.opts.batch;
     if (!b || b.maxFrames <= 1) return this.slots.takeMany(1, this.isFree);
-    const faces = this.slots.waiting(this.isFreeFaces);
-    if (faces.length && faces.length < b.maxFrames && b.waitMs > 0 && this.slots.waiting(this.isFree).length === faces.length) {
-      const due = Math.min(...faces.map((f) => f.ts)) + b.waitMs - Date.now();
+    const batchable = this.slots.waiting(this.isFreeBatching);
+    if (batchable.length && batchable.length < b.maxFrames && b.waitMs > 0 && this.slots.waiting(this.isFree).length === batchable.length) {
+      const due = Math.min(...batchable.map((f) => f.ts)) + b.waitMs - Date.now();
       if (due > 0) {
         this.batchTimer ??= setTimeout(() => {
           this.batchTimer = null;
@@ -222,7 +185,7 @@ export class Pipeline {
         return [];
       }
     }
-    if (faces.length) return this.slots.takeMany(b.maxFrames, this.isFreeFaces);
+    if (batchable.length) return this.slots.takeMany(b.maxFrames, this.isFreeBatching);
     return this.slots.takeMany(1, this.isFree);
   }
 
@@ -239,30 +202,10 @@ export class Pipeline {
     this.inFlight++;
     for (const x of frames) this.busyCameras.add(x.camera);
     this.taken += frames.length;
-    const m = this.manifest;
-    const engine = this.engine;
     const f = frames[0];
-    const work = frames.length > 1 ? this.runFacesBatch(frames, engine) : this.facesCameras.has(f.camera) ? this.runFaces(f, engine) : engine.infer(f.data, f.width, f.height).then(
-        (out) => {
-          const row = out.outputs.get(m.output.name);
-          if (!row) throw new Error(`engine result has no output "${m.output.name}"`);
-          const c = classify(row.data, m.labels, m.output.kind);
-          const model = engine.loaded?.model ?? { name: m.name, version: m.version };
-          this.results.set(f.camera, (this.results.get(f.camera) ?? 0) + 1);
-          this.publish({
-            camera: f.camera,
-            frame: f.seq,
-            ts: new Date(f.ts).toISOString(),
-            label: c.label,
-            score: c.score,
-            scores: c.scores,
-            model: { name: model.name, version: model.version },
-            latencyMs: Date.now() - f.ts,
-            inferMs: Math.round(out.inferMs * 100) / 100,
-          }, f);
-        },
-    );
-    const done: Promise<void> = work
+    const done: Promise<void> = this.modes
+      .get(f.camera)!
+      .run(frames, this.engine, this.ctx)
       .then(
         // Answered, so the worker has read the whole frame: the buffer may be reused. (A frame that
         // failed is left to the garbage collector: a write to a dying worker may still hold it.)
@@ -284,55 +227,5 @@ export class Pipeline {
         setImmediate(() => this.pump());
       });
     this.pending.add(done);
-  }
-
-  private async runFacesBatch(frames: Frame[], engine: Engine): Promise<void> {
-    const r = await engine.facesBatch(frames.map((f) => ({ data: f.data, width: f.width, height: f.height })), this.opts.faces ?? {});
-    if (r.results.length !== frames.length) throw new Error(`engine answered ${r.results.length} results for ${frames.length} frames`);
-    r.results.forEach((x, i) => this.facesResult(frames[i], x, engine, frames.length));
-  }
-
-  private async runFaces(f: Frame, engine: Engine): Promise<void> {
-    this.facesResult(f, await engine.faces(f.data, f.width, f.height, this.opts.faces ?? {}), engine);
-  }
-
-  /** A frame's faces answer: its label and counts, boxes in the camera's pixels, out through onFaces. */
-  private facesResult(f: Frame, r: Omit<FacesResultMsg, 'type' | 'id'>, engine: Engine, batch = 1): void {
-    const { label, counts } = frameLabel(r.faces);
-    const deciding = label === 'no_mask' ? r.faces.filter((x) => x.label === 'no_mask').sort((a, b) => b.score - a.score)[0] : label === 'mask' ? [...r.faces].sort((a, b) => a.score - b.score)[0] : undefined;
-    const model = engine.loaded?.model ?? { name: this.manifest.name, version: this.manifest.version };
-    const det = engine.detectorLoaded?.model ?? { name: '', version: '' };
-    this.results.set(f.camera, (this.results.get(f.camera) ?? 0) + 1);
-    const round = (x: number) => Math.round(x * 100) / 100;
-    const src = this.sources.get(f.camera)?.sourceSize ?? null;
-    this.facesDetected(
-      {
-        camera: f.camera,
-        frame: f.seq,
-        ts: new Date(f.ts).toISOString(),
-        label,
-        score: deciding?.score ?? null,
-        scores: deciding?.scores ?? {},
-        faces: r.faces.map((x) => ({ box: src ? toSourceBox(x.box, src.width, src.height, f.width, f.height) : x.box, label: x.label, score: x.score, detScore: x.detScore })),
-        counts,
-        // The size the boxes refer to: the camera's own resolution when ffmpeg reported it.
-        frameSize: src ? [src.width, src.height] : [f.width, f.height],
-        model: { name: model.name, version: model.version },
-        detector: { name: det.name, version: det.version },
-        latencyMs: Date.now() - f.ts,
-        inferMs: round(r.inferMs),
-        detectMs: round(r.detectMs),
-        classifyMs: round(r.cropMs + r.classifyMs),
-        ...(batch > 1 ? { batch } : {}),
-      },
-      f,
-      r.faces,
-    );
-  }
-
-  /** A detected faces result: the motion gate's new reference and last result, then out. */
-  private facesDetected(r: FacesFrameResult, f: Frame, workingFaces: readonly FaceResult[]): void {
-    this.motion.detected(f, r, workingFaces);
-    this.opts.onFaces?.(r, f, workingFaces);
   }
 }

@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import sharp from 'sharp';
 import { drawFaces } from '../../pipelines/annotate.js';
+import { toRgb24, type FrameFormat } from '../../pipelines/pre/yuv.js';
 import type { Logger } from '../log.js';
 
 export interface PreviewConfig {
@@ -28,6 +29,8 @@ export interface PreviewFrame {
   data: Buffer;
   width: number;
   height: number;
+  /** rgb24 (default) or i420 (faces mode): converted to RGB only when encoded. */
+  format?: FrameFormat;
   seq: number;
   hold(): void;
   release(): void;
@@ -37,8 +40,8 @@ export interface PreviewFrame {
  * A frame as a JPEG without drawings, scaled down to at most `maxWidth` pixels wide (0 = as is): the
  * one function through which camera pixels become a picture (/snapshot and the dashboard's live view).
  */
-export function encodeFrame(frame: Pick<PreviewFrame, 'data' | 'width' | 'height'>, quality: number, maxWidth = 0): Promise<Buffer> {
-  let img = sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } });
+export async function encodeFrame(frame: Pick<PreviewFrame, 'data' | 'width' | 'height' | 'format'>, quality: number, maxWidth = 0): Promise<Buffer> {
+  let img = sharp(toRgb24(frame), { raw: { width: frame.width, height: frame.height, channels: 3 } });
   if (maxWidth > 0 && frame.width > maxWidth) img = img.resize({ width: maxWidth });
   return img.jpeg({ quality }).toBuffer();
 }
@@ -133,7 +136,8 @@ export class Preview {
     cam.busy = true;
     cam.lastAt = now;
     frame.hold(); // until drawn and encoded
-    drawFaces(frame.data, frame.width, frame.height, faces, label, this.cfg.quality)
+    Promise.resolve()
+      .then(() => drawFaces(toRgb24(frame), frame.width, frame.height, faces, label, this.cfg.quality))
       .then((jpeg) => {
         const head = `--${BOUNDARY}\r\ncontent-type: image/jpeg\r\ncontent-length: ${jpeg.length}\r\n\r\n`;
         for (const res of cam.clients) {

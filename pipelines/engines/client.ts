@@ -15,6 +15,7 @@ import {
   type FacesBatchResultMsg,
   type FacesOptions,
   type FacesResultMsg,
+  type FrameFormat,
   type HelloMsg,
   type LoadedMsg,
   type Message,
@@ -148,15 +149,31 @@ export class EngineWorker extends EventEmitter {
     return m.header as unknown as LoadedMsg;
   }
 
-  /** Detect and classify the faces of one RGB24 frame (any size). */
-  async faces(rgb: Buffer, width: number, height: number, options: FacesOptions = {}): Promise<FacesResultMsg> {
-    const m = await this.request({ type: 'faces', width, height, ...options }, rgb, this.opts.inferTimeoutMs ?? 5000);
+  /** Frame formats this worker reads in faces requests (its hello; protocol 1 without the list: rgb24). */
+  get frameFormats(): FrameFormat[] {
+    return this.hello?.frameFormats ?? ['rgb24'];
+  }
+
+  private checkFormat(format: FrameFormat): Promise<never> | null {
+    if (this.frameFormats.includes(format)) return null;
+    return Promise.reject(new EngineError('UNSUPPORTED_FORMAT', `the ${this.hello?.engine ?? ''} engine worker does not read ${format} frames (it reads ${this.frameFormats.join(', ')})`));
+  }
+
+  /** Detect and classify the faces of one frame (any size; rgb24 unless `format` says otherwise). */
+  async faces(data: Buffer, width: number, height: number, options: FacesOptions = {}, format: FrameFormat = 'rgb24'): Promise<FacesResultMsg> {
+    const bad = this.checkFormat(format);
+    if (bad) return bad;
+    const m = await this.request({ type: 'faces', width, height, ...(format !== 'rgb24' ? { format } : {}), ...options }, data, this.opts.inferTimeoutMs ?? 5000);
     return m.header as unknown as FacesResultMsg;
   }
 
-  /** Detect and classify the faces of several RGB24 frames in one request (a batch across cameras). */
-  async facesBatch(frames: { data: Buffer; width: number; height: number }[], options: FacesOptions = {}): Promise<FacesBatchResultMsg> {
-    const header = { type: 'facesBatch', frames: frames.map((f) => ({ width: f.width, height: f.height })), ...options };
+  /** Detect and classify the faces of several frames in one request (a batch across cameras). */
+  async facesBatch(frames: { data: Buffer; width: number; height: number; format?: FrameFormat }[], options: FacesOptions = {}): Promise<FacesBatchResultMsg> {
+    for (const f of frames) {
+      const bad = this.checkFormat(f.format ?? 'rgb24');
+      if (bad) return bad;
+    }
+    const header = { type: 'facesBatch', frames: frames.map((f) => ({ width: f.width, height: f.height, ...(f.format && f.format !== 'rgb24' ? { format: f.format } : {}) })), ...options };
     const m = await this.request(header, frames.map((f) => f.data), this.opts.inferTimeoutMs ?? 5000);
     return m.header as unknown as FacesBatchResultMsg;
   }

@@ -6,27 +6,11 @@
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import type { InferOutput } from './client.js';
-import type { FacesBatchResultMsg, FacesOptions, FacesResultMsg, LoadedMsg } from './protocol.js';
-import type { EngineState, EngineSupervisor } from './supervisor.js';
+import type { FacesBatchResultMsg, FacesOptions, FacesResultMsg, FrameFormat, LoadedMsg } from './protocol.js';
+import type { EngineSupervisor } from './supervisor.js';
+import type { Engine, EngineFrame, EngineState } from './engine.js';
 
-/** What the pipeline, the model swap, OTA and the watchdog use of an engine: one worker or a pool. */
-export interface Engine extends EventEmitter {
-  readonly ready: boolean;
-  readonly state: EngineState;
-  readonly restarts: number;
-  readonly errors: number;
-  readonly lastError: string | null;
-  readonly pid: number | undefined;
-  readonly loaded: LoadedMsg | null;
-  readonly detectorLoaded: LoadedMsg | null;
-  /** Workers: how many requests may usefully be in flight at once. */
-  readonly size: number;
-  start(): Promise<LoadedMsg>;
-  stop(): Promise<void>;
-  infer(rgb: Buffer, width: number, height: number): Promise<InferOutput>;
-  faces(rgb: Buffer, width: number, height: number, options: FacesOptions): Promise<FacesResultMsg>;
-  facesBatch(frames: { data: Buffer; width: number; height: number }[], options: FacesOptions): Promise<FacesBatchResultMsg>;
-}
+export type { Engine } from './engine.js';
 
 const STATE_ORDER: EngineState[] = ['stopped', 'restarting', 'starting', 'ready'];
 
@@ -111,11 +95,11 @@ export class EnginePool extends EventEmitter implements Engine {
     return this.pick().infer(rgb, width, height);
   }
 
-  faces(rgb: Buffer, width: number, height: number, options: FacesOptions): Promise<FacesResultMsg> {
-    return this.pick().faces(rgb, width, height, options);
+  faces(data: Buffer, width: number, height: number, options: FacesOptions, format?: FrameFormat): Promise<FacesResultMsg> {
+    return this.pick().faces(data, width, height, options, format);
   }
 
-  facesBatch(frames: { data: Buffer; width: number; height: number }[], options: FacesOptions): Promise<FacesBatchResultMsg> {
+  facesBatch(frames: EngineFrame[], options: FacesOptions): Promise<FacesBatchResultMsg> {
     return this.pick().facesBatch(frames, options);
   }
 }

@@ -8,6 +8,19 @@
 //   12+H    B     body
 //
 // Pure functions only: encode() and a FrameDecoder that accepts arbitrary chunks.
+//
+// Camera frames in requests (`faces`, `facesBatch`) have a `format` (default "rgb24"):
+//   rgb24  packed R,G,B bytes, row after row: width*height*3 bytes
+//   i420   planar YUV 4:2:0, 8 bit (what H.264 decoders output): the Y plane (width*height bytes,
+//          row after row), then U, then V, each ceil(width/2)*ceil(height/2) bytes; BT.601, limited
+//          range (Y 16..235), chroma sited at the centre of each 2x2 block. A worker converts to RGB
+//          itself, only what it needs: the detector input and each face crop (pipelines/pre/yuv.ts).
+// A worker lists the formats it reads in `hello.frameFormats` (absent = ["rgb24"]: protocol 1 as it
+// was); the supervisor sends i420 only to a worker that lists it (EngineError UNSUPPORTED_FORMAT).
+import type { FrameFormat } from '../pre/yuv.js';
+
+export type { FrameFormat } from '../pre/yuv.js';
+export { frameBytes } from '../pre/yuv.js';
 
 export const PROTOCOL_VERSION = 1;
 export const MAGIC = Buffer.from([0x4d, 0x4e, 0x45, PROTOCOL_VERSION]); // "MNE\x01"
@@ -149,6 +162,8 @@ export interface HelloMsg {
   engine: string; // "onnxruntime" | "edgetpu"
   runtimeVersion: string;
   pid: number;
+  /** Frame formats the worker reads in faces requests; absent = ["rgb24"]. */
+  frameFormats?: FrameFormat[];
 }
 
 export interface ProviderRequest {
@@ -224,15 +239,17 @@ export interface FacesOptions {
 }
 
 /**
- * supervisor → worker: body = packed RGB24 frame of any size (width*height*3 bytes). The worker
- * resizes it for the detector, detects, crops each face (margin, squared, clipped) from this frame,
- * resizes the crops to the classifier input and classifies them (batched when the graph allows).
+ * supervisor → worker: body = one frame of any size in `format` (default rgb24; see the top of this
+ * file for the layouts and frameBytes() for the size). The worker resizes it for the detector,
+ * detects, crops each face (margin, squared, clipped) from this frame at full resolution, resizes the
+ * crops to the classifier input and classifies them (batched when the graph allows).
  */
 export interface FacesMsg extends FacesOptions {
   type: 'faces';
   id: number;
   width: number;
   height: number;
+  format?: FrameFormat;
 }
 
 export interface FaceResult {
@@ -241,6 +258,8 @@ export interface FaceResult {
   /** The region classified: x, y, w, h (integers), margin and squaring applied, clipped. */
   crop: [number, number, number, number];
   detScore: number;
+  /** The detector's own class for the face, when it has several (e.g. face / masked_face). */
+  detLabel?: string;
   label: string;
   score: number;
   scores: Record<string, number>;
@@ -263,13 +282,13 @@ export interface FacesResultMsg {
 
 /**
  * supervisor → worker: several frames in one request (a batch across cameras, engine.batch):
- * body = the frames' RGB24 pixels one after the other, in `frames` order. The worker detects on
+ * body = the frames' pixels one after the other, in `frames` order, each in its own `format`. The worker detects on
  * each frame and classifies the crops of all frames in one classifier run. Additive to protocol 1.
  */
 export interface FacesBatchMsg extends FacesOptions {
   type: 'facesBatch';
   id: number;
-  frames: { width: number; height: number }[];
+  frames: { width: number; height: number; format?: FrameFormat }[];
 }
 
 /** worker → supervisor: one result per frame, in order (crop/classify/infer times are the batch's). */

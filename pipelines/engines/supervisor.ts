@@ -3,10 +3,11 @@
 // backoff and the model reloaded.
 import { EventEmitter } from 'node:events';
 import { EngineWorker, type EngineOptions, type InferOutput } from './client.js';
-import type { FacesBatchResultMsg, FacesOptions, FacesResultMsg, LoadedMsg, ProviderRequest } from './protocol.js';
+import type { FacesBatchResultMsg, FacesOptions, FacesResultMsg, FrameFormat, LoadedMsg, ProviderRequest } from './protocol.js';
 import { backoffMs } from '../sources/ffmpeg-args.js';
 import { ErrorStorm } from '../budget.js';
 import type { Logger } from '../log.js';
+import type { EngineFrame, EngineState } from './engine.js';
 
 export interface EngineSupervisorOptions {
   manifestPath: string;
@@ -28,7 +29,7 @@ export interface EngineSupervisorOptions {
   healthyResetMs?: number;
 }
 
-export type EngineState = 'starting' | 'ready' | 'restarting' | 'stopped';
+export type { EngineState } from './engine.js';
 
 /** Events: 'ready' (LoadedMsg), 'down' (reason). */
 export class EngineSupervisor extends EventEmitter {
@@ -89,11 +90,11 @@ export class EngineSupervisor extends EventEmitter {
     return this.call('inference', (w) => w.infer(rgb, width, height));
   }
 
-  faces(rgb: Buffer, width: number, height: number, options: FacesOptions): Promise<FacesResultMsg> {
-    return this.call('faces request', (w) => w.faces(rgb, width, height, options));
+  faces(data: Buffer, width: number, height: number, options: FacesOptions, format?: FrameFormat): Promise<FacesResultMsg> {
+    return this.call('faces request', (w) => w.faces(data, width, height, options, format));
   }
 
-  facesBatch(frames: { data: Buffer; width: number; height: number }[], options: FacesOptions): Promise<FacesBatchResultMsg> {
+  facesBatch(frames: EngineFrame[], options: FacesOptions): Promise<FacesBatchResultMsg> {
     return this.call('faces batch', (w) => w.facesBatch(frames, options));
   }
 

@@ -1,9 +1,15 @@
 // Pure pieces of the ffmpeg source: command line, restart backoff, reading ffmpeg's stream dump.
+import type { FrameFormat } from '../pre/yuv.js';
 
 export interface SourceSpec {
   url: string;
   fps: number;
-  /** Output size: the model input; frames are scaled and letterboxed (black bars) to it. */
+  /**
+   * rgb24 (default): frames scaled and letterboxed (black bars) to exactly width x height (the model
+   * input). i420: the decoder's own YUV 4:2:0 at the camera's size, only scaled down (aspect kept, no
+   * bars) when larger than width x height; written as YUV4MPEG2, which carries the size.
+   */
+  format?: FrameFormat;
   width: number;
   height: number;
   /** Only this region [x, y, w, h] of the picture, in source pixels. */
@@ -14,11 +20,18 @@ export interface SourceSpec {
   rtspTimeoutSec: number;
 }
 
-/** Video filter: keep aspect ratio, pad to the exact size centred, pace to fps, output RGB24. */
-export function videoFilter(s: Pick<SourceSpec, 'fps' | 'width' | 'height' | 'roi'>): string {
+/**
+ * Video filter: pace to fps, then rgb24: keep aspect ratio, pad to the exact size centred, RGB24;
+ * i420: scale down only a picture larger than width x height (no padding, even sizes), stay YUV 4:2:0
+ * (a picture that fits passes through without scaling or conversion).
+ */
+export function videoFilter(s: Pick<SourceSpec, 'fps' | 'width' | 'height' | 'roi' | 'format'>): string {
+  const roi = s.roi ? [`crop=${s.roi[2]}:${s.roi[3]}:${s.roi[0]}:${s.roi[1]}`] : [];
+  if (s.format === 'i420')
+    return [...roi, `fps=${s.fps}`, `scale='min(iw,${s.width})':'min(ih,${s.height})':force_original_aspect_ratio=decrease:force_divisible_by=2:flags=bilinear`, 'format=yuv420p'].join(',');
   return [
     // A region of interest is cut from the camera's picture first (source pixels).
-    ...(s.roi ? [`crop=${s.roi[2]}:${s.roi[3]}:${s.roi[0]}:${s.roi[1]}`] : []),
+    ...roi,
     `fps=${s.fps}`,
     `scale=${s.width}:${s.height}:force_original_aspect_ratio=decrease:flags=bilinear`,
     `pad=${s.width}:${s.height}:(ow-iw)/2:(oh-ih)/2:color=black`,
@@ -48,7 +61,8 @@ export function ffmpegArgs(s: SourceSpec, output = 'pipe:1'): string[] {
   }
   // Log level info (without the progress line) so the input's stream dump tells the camera's own
   // resolution; faces boxes are mapped back to it (parseInputVideoSize, isHeaderLine).
-  return ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info', ...input, '-an', '-sn', '-dn', '-vf', videoFilter(s), '-f', 'rawvideo', '-pix_fmt', 'rgb24', ...(output === 'pipe:1' ? [] : ['-y']), output];
+  const muxer = s.format === 'i420' ? ['-f', 'yuv4mpegpipe', '-pix_fmt', 'yuv420p'] : ['-f', 'rawvideo', '-pix_fmt', 'rgb24'];
+  return ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info', ...input, '-an', '-sn', '-dn', '-vf', videoFilter(s), ...muxer, ...(output === 'pipe:1' ? [] : ['-y']), output];
 }
 
 /** Exponential backoff with ±20 % jitter: min * 2^attempt, capped at max. attempt starts at 0. */

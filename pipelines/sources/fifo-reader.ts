@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, constants, openSync, rmSync } from 'node:fs';
 import { Socket, type SocketConstructorOpts } from 'node:net';
 import { FramePool } from './frame-pool.js';
+import { FixedFramer, type FramedFrame, type Framer } from './y4m.js';
 
 /** Make a FIFO (mode 0600) at `path`; throws with mkfifo's message when it cannot. */
 export function makeFifo(path: string): void {
@@ -18,30 +19,30 @@ export function makeFifo(path: string): void {
 
 export interface FifoReaderEvents {
   /** A complete frame: `data` is a pooled buffer, owned by the callee from here (release it). */
-  onFrame: (data: Buffer) => void;
+  onFrame: (data: Buffer, frame: FramedFrame) => void;
   /** The writer closed the pipe (the child exited) or reading failed. */
   onEnd: (err?: Error) => void;
 }
 
 /**
- * Read fixed-size frames from the FIFO at `path`. Open it before starting the writer: the open does
+ * Read frames from the FIFO at `path`: fixed-size ones (a FramePool of their size) or whatever a
+ * Framer cuts (y4m.ts: YUV4MPEG2, which says its own frame size). Open it before starting the writer: the open does
  * not block (O_NONBLOCK) and the writer's open then finds a reader. End-of-file comes only after a
  * writer has connected and gone. One reader per writer run: close() and open a new one for a restart,
  * so bytes of a killed run can never mix with the next run's frames.
  */
 export class FifoReader {
   private socket: Socket;
-  private frame: Buffer;
-  private filled = 0;
   private closed = false;
+  private readonly framer: Framer;
 
   constructor(
     path: string,
-    private readonly pool: FramePool,
+    pool: FramePool | Framer,
     private readonly ev: FifoReaderEvents,
   ) {
+    this.framer = pool instanceof FramePool ? new FixedFramer(pool, 0, 0) : pool;
     const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-    this.frame = pool.take();
     try {
       // `onread` in the constructor is Node's (v12.2+); @types/node 20 lists it for connect() only.
       this.socket = new Socket({
@@ -50,7 +51,7 @@ export class FifoReader {
         writable: false,
         onread: {
           // Each read lands in the unfilled rest of the current frame: never across two frames.
-          buffer: () => this.frame.subarray(this.filled),
+          buffer: () => this.framer.target(),
           callback: (n: number) => {
             this.onBytes(n);
             return true;
@@ -66,19 +67,16 @@ export class FifoReader {
     this.socket.on('close', () => this.finish());
   }
 
-  /** Bytes of an incomplete frame held. */
-  get pending(): number {
-    return this.filled;
-  }
-
   private onBytes(n: number): void {
     if (this.closed) return;
-    this.filled += n;
-    if (this.filled < this.frame.length) return;
-    const done = this.frame;
-    this.frame = this.pool.take();
-    this.filled = 0;
-    this.ev.onFrame(done);
+    let f: FramedFrame | null;
+    try {
+      f = this.framer.advance(n);
+    } catch (e) {
+      // a malformed stream cannot be resynchronised: this run is over (the source restarts it)
+      return this.finish(e as Error);
+    }
+    if (f) this.ev.onFrame(f.data, f);
   }
 
   private finish(err?: Error): void {

@@ -5,14 +5,21 @@
 //   gstreamer-nv  Jetson hardware decode: nvv4l2decoder (NVDEC) → nvvidconv (NVMM → system memory)
 //   gstreamer-sw  software decode (avdec_h264): for machines without NVDEC, and for testing the
 //                 same code path here
-// After decoding both share: videorate (drop to fps) → videoscale add-borders (letterbox) →
-// videoconvert to RGB → fdsink fd=1 (or filesink to a FIFO). H.264 streams only.
+// After decoding both share: videorate (drop to fps), then
+//   i420 (faces mode): the decoder's own YUV 4:2:0 at the camera's size (nvvidconv copies NVMM to
+//     system memory as I420, in the VIC; avdec_h264 decodes to I420) → y4menc (YUV4MPEG2: the size
+//     travels with the stream) → filesink to the FIFO; no colour conversion on the CPU;
+//   rgb24 (classify mode): videoscale add-borders (letterbox) → videoconvert to RGB → fdsink / filesink.
+// H.264 streams only.
+import type { FrameFormat } from '../pre/yuv.js';
 
 export type GstDecoder = 'gstreamer-nv' | 'gstreamer-sw';
 
 export interface GstSpec {
   url: string;
   fps: number;
+  /** rgb24 (default): letterboxed to width x height; i420: the camera's own size (width/height unused). */
+  format?: FrameFormat;
   width: number;
   height: number;
   decoder: GstDecoder;
@@ -43,7 +50,8 @@ export function gstTokens(s: GstSpec, output?: string): string[] {
   } else {
     throw new Error(`unsupported camera URL scheme ${u.protocol} (rtsp://, rtsps:// or file://)`);
   }
-  const decode = s.decoder === 'gstreamer-nv' ? [['nvv4l2decoder'], ['nvvidconv'], ['video/x-raw,format=BGRx']] : [['avdec_h264']];
+  const i420 = s.format === 'i420';
+  const decode = s.decoder === 'gstreamer-nv' ? [['nvv4l2decoder'], ['nvvidconv'], [`video/x-raw,format=${i420 ? 'I420' : 'BGRx'}`]] : [['avdec_h264']];
   // a file is paced to real time by the sink's clock; a live stream arrives in real time
   const sync = u.protocol === 'file:' ? 'true' : 'false';
   const elements = [
@@ -51,10 +59,10 @@ export function gstTokens(s: GstSpec, output?: string): string[] {
     ...decode,
     ['videorate', 'drop-only=true'],
     [`video/x-raw,framerate=${fpsFraction(s.fps)}`],
-    ['videoscale', 'add-borders=true'],
-    [`video/x-raw,width=${s.width},height=${s.height},pixel-aspect-ratio=1/1`],
-    ['videoconvert'],
-    ['video/x-raw,format=RGB'],
+    // i420: videoconvert passes I420 through untouched (it converts only a decoder that gave another 4:2:0 layout)
+    ...(i420
+      ? [['videoconvert'], ['video/x-raw,format=I420'], ['y4menc']]
+      : [['videoscale', 'add-borders=true'], [`video/x-raw,width=${s.width},height=${s.height},pixel-aspect-ratio=1/1`], ['videoconvert'], ['video/x-raw,format=RGB']]),
     output === undefined ? ['fdsink', 'fd=1', `sync=${sync}`] : ['filesink', `location=${output}`, `sync=${sync}`],
   ];
   return elements.flatMap((e, i) => (i ? ['!', ...e] : e));

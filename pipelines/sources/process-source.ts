@@ -1,6 +1,6 @@
-// One camera: a child process (ffmpeg, gst-launch-1.0) decoding the stream into model-sized RGB24
-// frames written to a named pipe (FifoReader: read straight into pooled buffers). A source is a
-// command line and a frame size. Any exit of the process is a
+// One camera: a child process (ffmpeg, gst-launch-1.0) decoding the stream into frames written to a
+// named pipe (FifoReader: read straight into pooled buffers): I420 at the camera's own size as
+// YUV4MPEG2 (faces mode), or model-sized RGB24 (classify mode). A source is a command line and a format. Any exit of the process is a
 // lost stream (ffmpeg exits 0 when an RTSP server dies), and a stream that stops sending frames
 // is killed: both restart with exponential backoff.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
@@ -12,6 +12,8 @@ import { basename, join } from 'node:path';
 import { backoffMs } from './ffmpeg-args.js';
 import { FifoReader, makeFifo } from './fifo-reader.js';
 import { FramePool, PooledBuffer } from './frame-pool.js';
+import { Y4mFramer, type FramedFrame } from './y4m.js';
+import { frameBytes, type FrameFormat } from '../pre/yuv.js';
 
 export interface Frame {
   camera: string;
@@ -21,6 +23,8 @@ export interface Frame {
   ts: number;
   width: number;
   height: number;
+  /** rgb24: packed RGB; i420: planar YUV 4:2:0 (Y, then U, then V at half size, pre/yuv.ts). */
+  format: FrameFormat;
   /** The pixels: valid while the frame is held (a pooled buffer, reused after the last release). */
   data: Buffer;
   /** Keep the frame past the call that handed it over (each hold needs a release). */
@@ -36,7 +40,11 @@ export function maskUrlPasswords(s: string): string {
 
 export interface ProcessSourceOptions {
   id: string;
-  /** Frame size: every frame on the process's stdout is exactly width*height*3 bytes (rgb24). */
+  /**
+   * rgb24 (default): every frame is exactly width*height*3 bytes. i420: the process writes YUV4MPEG2
+   * and the stream's header gives the size (width x height is then the most it may be, not checked).
+   */
+  format?: FrameFormat;
   width: number;
   height: number;
   /** No frame for this long → kill and restart. */
@@ -64,7 +72,8 @@ export class ProcessSource extends EventEmitter {
   private proc: ChildProcessByStdio<null, null, Readable> | null = null;
   private reader: FifoReader | null = null;
   private fifoDir: string | null = null;
-  readonly pool: FramePool;
+  /** The frame buffers (for I420, made when a stream's header tells the size). */
+  pool: FramePool;
   private seq = 0;
   private attempt = 0;
   private restartTimer: NodeJS.Timeout | null = null;
@@ -85,7 +94,7 @@ export class ProcessSource extends EventEmitter {
     private readonly command: (output: string) => { path: string; args: string[] },
   ) {
     super();
-    this.pool = new FramePool(opts.width * opts.height * 3);
+    this.pool = new FramePool(frameBytes(opts.format ?? 'rgb24', opts.width, opts.height));
   }
 
   /** The program's short name, for messages (set at each start). */
@@ -171,11 +180,19 @@ export class ProcessSource extends EventEmitter {
     this.reader?.close();
     this.reader = null;
     makeFifo(fifo);
-    this.reader = new FifoReader(fifo, this.pool, { onFrame: (data) => this.onFrame(data), onEnd: () => undefined });
+    const framing = this.opts.format === 'i420' ? new Y4mFramer((w, h) => this.poolFor(w, h)) : this.pool;
+    this.reader = new FifoReader(fifo, framing, { onFrame: (_data, f) => this.onFrame(f), onEnd: (err) => err && this.kill(`bad frame stream: ${err.message}`) });
     return fifo;
   }
 
-  private onFrame(data: Buffer): void {
+  /** The pool for I420 frames of this size (a new one when the camera's resolution changed). */
+  private poolFor(width: number, height: number): FramePool {
+    const bytes = frameBytes('i420', width, height);
+    if (this.pool.bytes !== bytes) this.pool = new FramePool(bytes);
+    return this.pool;
+  }
+
+  private onFrame({ data, width, height }: FramedFrame): void {
     if (this.stopping) return;
     const now = Date.now();
     this.lastFrameAt = now;
@@ -183,7 +200,7 @@ export class ProcessSource extends EventEmitter {
     if (this.attempt && now - this.startedAt > (this.opts.healthyResetSec ?? 30) * 1000) this.attempt = 0;
     const buf = new PooledBuffer(data, this.pool);
     const f: Frame = {
-      camera: this.opts.id, seq: this.seq++, ts: now, width: this.opts.width, height: this.opts.height, data,
+      camera: this.opts.id, seq: this.seq++, ts: now, width: width || this.opts.width, height: height || this.opts.height, format: this.opts.format ?? 'rgb24', data,
       hold: () => buf.hold(),
       release: () => buf.release(),
     };

@@ -4,7 +4,7 @@
 // and frames the pipeline could not classify, over the whole window.
 import { join } from 'node:path';
 import { startApp } from '../../daemon/app.js';
-import { loadConfig } from '../../daemon/config.js';
+import { loadConfig } from '../../daemon/config/config.js';
 import { createLogger } from '../../daemon/log.js';
 import { daemonConfig, Subscriber, type Infra } from './systems.js';
 

@@ -2,7 +2,7 @@
 // the bundled 2-class model is adapted to mask / no_face / no_mask and must beat the base on the held-out slice.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readHead } from '../../models/onnx-head.js';
 import { decodeBundle, verifyBundle, MANIFEST_NAME } from '../../models/bundle.js';
@@ -25,6 +25,8 @@ t.test('adapt the bundled model to a third class, deterministically, and ship it
   t.equal(r1.status, 0, r1.stderr);
   t.match(r1.stderr, /epoch +\d+\/300 \[/, 'progress per epoch');
   t.match(r1.stderr, /embeddings: \d+ computed, 0 from the cache/);
+  t.match(r1.stderr, /note: no_face\/ is not a label of the base model mask-mobilenet \(mask, no_mask\): the adapted model gets it as a new label/, 'a class the base does not know is named');
+  t.match(r1.stderr, /calibration: temperature \d+\.\d+ on the 15 val images/);
   const r2 = edgectl(['train', data, '--base', base, '-o', b, '--seed', '7']);
   t.equal(r2.status, 0, r2.stderr);
   const ha = readHead(readFileSync(join(a, 'model.onnx'))), hb = readHead(readFileSync(join(b, 'model.onnx')));
@@ -43,6 +45,7 @@ t.test('adapt the bundled model to a third class, deterministically, and ship it
   const tr = m.training as Record<string, number & Record<string, number>>;
   t.ok(tr.featuresMaxAbsDiff <= 1e-5, `base features unchanged in the written graph (max |Δ| ${tr.featuresMaxAbsDiff})`);
   t.same(tr.split, { train: 42, val: 15, heldOut: 15 });
+  t.ok(tr.temperature > 0 && tr.temperature !== 1, `a fitted temperature (${tr.temperature})`);
 
   const ev = edgectl(['eval', data, '--model', join(a, 'model.json'), '--split', join(a, 'split.json'), '--baseline', base, '--report', join(a, 'REPORT.md'), '--json']);
   t.equal(ev.status, 0, ev.stderr);
@@ -71,6 +74,16 @@ t.test('adapt the bundled model to a third class, deterministically, and ship it
   const rgb = Buffer.alloc(128 * 128 * 3, 250);
   const out = await w.infer(rgb, 128, 128);
   t.same(out.outputs.get('logits')!.dims, [1, 3], 'the engine worker runs the adapted graph');
+});
+
+t.test('an unreadable image stops training with its file name', async (t) => {
+  const dir = t.testdir({ mask: {}, no_mask: {} });
+  for (const c of ['mask', 'no_mask'])
+    for (const f of readdirSync(join(data, c)).slice(0, 3)) copyFileSync(join(data, c, f), join(dir, c, f));
+  writeFileSync(join(dir, 'no_mask', 'broken.jpg'), 'not a jpeg');
+  const r = edgectl(['train', dir, '--base', base, '-o', t.testdir({}), '--min-per-class', '1', '--held-out', '0.01']);
+  t.equal(r.status, 1);
+  t.match(r.stderr, /no_mask\/broken\.jpg is not a readable image/);
 });
 
 t.test('train refuses thin classes and unknown --labels with a clear message', async (t) => {

@@ -72,7 +72,7 @@ t.test('faces mode: boxes, labels and state changes match the scenes', async (t)
   const m0 = msgs[0];
   for (const k of ['camera', 'frame', 'ts', 'label', 'score', 'scores', 'model', 'latencyMs', 'inferMs', 'faces', 'counts', 'frameSize', 'detector', 'detectMs', 'classifyMs']) t.ok(k in m0, `result has ${k}`);
   t.same(m0.frameSize, [gt.width, gt.height]);
-  t.equal(m0.detector.name, 'ultraface-rfb-320');
+  t.equal(m0.detector.name, 'ultraface-masked-rfb-640');
 
   // align to the clip by frame label, then check faces per scene
   const a = alignLabels(msgs.map((m) => ({ frame: m.frame, label: m.label })), truth);

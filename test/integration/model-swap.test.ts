@@ -33,7 +33,7 @@ t.test('swap under load: no frame lost or published twice; failures keep the old
     { cameras: [{ id: 'cam1', url: pathToFileURL(join(root, 'models/demo/demo.mp4')).href, fps: 25, loop: true }], ffmpegPath: '/usr/bin/ffmpeg', rtspTimeoutSec: 5, stallSec: 10, restartMinMs: 200, restartMaxMs: 1000 },
     await readManifest(join(TINY_DIR, 'model.json')),
     first,
-    (r) => results.push(r),
+    { classified: (r) => results.push(r), faces: () => undefined },
     log,
   );
   const swap = new ModelSwap(first, engine, pipeline, log);

@@ -11,7 +11,7 @@ import mqtt from 'mqtt';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { mosquittoAcl } from '../../deploy/mosquitto-acl.js';
 import { MqttLink, type MqttOptions } from '../../daemon/mqtt.js';
-import { checkConnect, EX_CONFIG } from '../../daemon/config-cli.js';
+import { checkConnect, EX_CONFIG } from '../../daemon/config/cli.js';
 import { createLogger } from '../../daemon/log.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));

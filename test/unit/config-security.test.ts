@@ -4,9 +4,9 @@ import t from 'tap';
 import path from 'node:path';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { isLoopbackHost, permissionProblem, resolveSecretPath, fileHoldsSecrets } from '../../daemon/config-security.js';
-import { loadConfig, maskSecrets, ConfigError } from '../../daemon/config.js';
-import { printConfig } from '../../daemon/config-cli.js';
+import { isLoopbackHost, permissionProblem, resolveSecretPath, fileHoldsSecrets } from '../../daemon/config/security.js';
+import { loadConfig, maskSecrets, ConfigError } from '../../daemon/config/config.js';
+import { printConfig } from '../../daemon/config/cli.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const cam = { id: 'cam1', url: 'rtsp://127.0.0.1:8554/cam1' };

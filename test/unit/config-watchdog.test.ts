@@ -3,7 +3,7 @@ import t from 'tap';
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadConfig, ConfigError } from '../../daemon/config.js';
+import { loadConfig, ConfigError } from '../../daemon/config/config.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const cam = { id: 'cam1', url: 'rtsp://127.0.0.1:8554/cam1' };

@@ -2,8 +2,8 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { loadConfig, maskSecrets, ConfigError, DEFAULT_MODEL, DEMO_SCENES_CLIP, type Config, type ConfigProblem } from '../../daemon/config.js';
-import { checkConfig, printConfig } from '../../daemon/config-cli.js';
+import { loadConfig, maskSecrets, ConfigError, DEFAULT_MODEL, DEMO_SCENES_CLIP, type Config, type ConfigProblem } from '../../daemon/config/config.js';
+import { checkConfig, printConfig } from '../../daemon/config/cli.js';
 
 /** The type of a subtest's `t`. */
 type TT = Parameters<Parameters<typeof t.test>[0]>[0];
@@ -43,6 +43,7 @@ function packageRoot(t: TT, extra: Record<string, unknown> = {}): string {
     models: {
       'mask-mobilenet': { 'model.json': JSON.stringify(manifest()), 'model.onnx': 'not really onnx' },
       'ultraface-rfb-320': { 'model.json': JSON.stringify(detectorManifest()), 'd.onnx': 'not really onnx' },
+      'ultraface-masked-rfb-640': { 'model.json': JSON.stringify(detectorManifest()), 'd.onnx': 'not really onnx' },
       demo: { 'demo.mp4': 'not really mp4' },
     },
     test: { fixtures: { scenes: { 'scenes.mp4': 'not really mp4' } } },
@@ -455,7 +456,7 @@ t.test('faces mode: default for cameras in a file, detector resolved, settings v
   });
   const c = loadConfig({ file: path.join(root, 'f.json'), packageRoot: root, env: {} });
   t.same(c.cameras.map((x) => [x.mode, x.frameWidth, x.frameHeight]), [['faces', 1280, 720], ['classify', undefined, undefined], ['faces', 640, 360]]);
-  t.equal(c.faces.detector, path.join(root, 'models/ultraface-rfb-320/model.json'));
+  t.equal(c.faces.detector, path.join(root, 'models/ultraface-masked-rfb-640/model.json'));
   t.same([c.faces.stateHysteresis, c.faces.publish, c.faces.publishMaxHz, c.faces.margin], [3, 'rate', 1, 0.2]);
   t.same(c.homeassistant, { enabled: true, prefix: 'homeassistant' });
   const ps = problemsOf(t, () => loadConfig({ file: path.join(root, 'bad.json'), packageRoot: root, env: {} }));

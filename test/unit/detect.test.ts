@@ -75,3 +75,9 @@ t.test('decode: candidate cap keeps the best scores', async (t) => {
   t.equal(d.length, 5);
   t.ok(d.every((x) => x.score > 0.71 + 44 * 0.005), 'the 5 best');
 });
+
+t.test('nms across classes: one box per face for a face / masked_face detector', async (t) => {
+  const dets = [box(0, 0, 10, 10, 0.8, 1), box(1, 0, 11, 10, 0.9, 2), box(50, 50, 60, 60, 0.7, 1)];
+  t.equal(nms(dets, 0.3).length, 3, 'per class: both classes keep their box');
+  t.same(nms(dets, 0.3, Infinity, true).map((d) => [d.score, d.classIndex]), [[0.9, 2], [0.7, 1]], 'class-agnostic: the better class wins');
+});

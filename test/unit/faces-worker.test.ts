@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { EngineWorker, type EngineError } from '../../pipelines/engines/client.js';
 import { frame } from '../helpers/engine-conformance.js';
+import { rgbToI420 } from '../../pipelines/pre/yuv.js';
+import { iou } from '../../models/detect.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const classifier = join(root, 'models/mask-mobilenet/model.json');
@@ -45,6 +47,30 @@ t.test('faces in real scenes: counts as the reference, boxes inside the frame, l
   const { data, info } = await rgbOf(scene('linzaer-masked-img7.jpg'));
   const few = await w.faces(data, info.width, info.height, { maxFaces: 3 });
   t.equal(few.faces.length, 3, 'maxFaces');
+});
+
+t.test('I420 frames (the decoder\'s format): the same faces and labels as the same picture in RGB24', async (t) => {
+  const w = await worker(t);
+  t.same(w.frameFormats, ['rgb24', 'i420'], 'the worker says it reads I420');
+  for (const f of ['coral-face.jpg', 'linzaer-masked-img7.jpg']) {
+    // even sizes, as a decoder delivers them
+    const { data, info } = await sharp(scene(f)).removeAlpha().resize({ width: 640, height: 480, fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
+    const rgb = await w.faces(data, info.width, info.height);
+    const yuv = await w.faces(rgbToI420(data, info.width, info.height), info.width, info.height, {}, 'i420');
+    t.ok(Math.abs(yuv.faces.length - rgb.faces.length) <= 1, `${f}: ${yuv.faces.length} faces from I420, ${rgb.faces.length} from RGB24`);
+    const c = (b: number[]) => ({ x1: b[0], y1: b[1], x2: b[0] + b[2], y2: b[1] + b[3] });
+    let matched = 0, same = 0;
+    for (const a of rgb.faces) {
+      const b = yuv.faces.find((x) => iou(c(x.box), c(a.box)) > 0.7);
+      if (!b) continue;
+      matched++;
+      if (b.label === a.label) same++;
+    }
+    t.ok(matched >= rgb.faces.length - 1, `${f}: ${matched} of ${rgb.faces.length} boxes found again (IoU > 0.7)`);
+    t.ok(same >= matched - 1, `${f}: ${same} of ${matched} labels the same`);
+  }
+  const e = await w.faces(Buffer.alloc(100), 64, 64, {}, 'i420').then(() => null, (x) => x);
+  t.match(String(e), /expected 6144 for 64x64 I420/);
 });
 
 t.test('a batch across cameras: per frame the same faces as one request each, one classifier run for all crops', async (t) => {

@@ -76,3 +76,24 @@ t.test('gstreamer-sw against a real RTSP server: exact letterboxed frames, resta
   await src.stop();
   t.equal(src.state, 'stopped');
 });
+
+t.test('faces mode: the decoder\'s I420 at the camera\'s size through y4menc, no colour conversion', async (t) => {
+  const nv = gstPipeline({ url: 'rtsp://10.0.0.5:554/live', fps: 10, width: 1280, height: 720, decoder: 'gstreamer-nv', rtspTimeoutSec: 5, format: 'i420' });
+  t.match(nv, /nvv4l2decoder ! nvvidconv ! video\/x-raw,format=I420 ! videorate drop-only=true ! video\/x-raw,framerate=10\/1 ! videoconvert ! video\/x-raw,format=I420 ! y4menc ! fdsink/);
+  t.notMatch(nv, /BGRx|RGB|videoscale/, 'no BGRx → RGB on the CPU, no scaling');
+  const clip = join(t.testdir({}), 'clip.mp4');
+  await makeTestClip(clip, { seconds: 2, fps: 10, width: 320, height: 240 });
+  const server = await startRtspServer({ mounts: { '/cam1': clip } });
+  t.teardown(() => server.stop());
+  const src = new GstSource({
+    id: 'cam1', url: server.url('/cam1'), fps: 5, width: 1280, height: 720, format: 'i420', decoder: 'gstreamer-sw',
+    rtspTimeoutSec: 5, stallSec: 10, restartMinMs: 100, restartMaxMs: 500,
+  });
+  t.teardown(() => src.stop());
+  const f = await new Promise<Frame>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no frame in 20 s (${src.status().lastError}; ${src.status().stderr.join(' | ')})`)), 20000);
+    src.once('frame', (x: Frame) => (clearTimeout(timer), resolve(x)));
+    src.start();
+  });
+  t.same([f.width, f.height, f.format, f.data.length], [320, 240, 'i420', 320 * 240 * 1.5], 'the camera\'s own size, 1.5 bytes a pixel');
+});

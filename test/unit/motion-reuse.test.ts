@@ -1,7 +1,7 @@
 // Motion gating in the frame path (pipelines/motion-reuse.ts): what is reused, what goes to the engine.
 import t from 'tap';
 import { MotionReuse } from '../../pipelines/motion-reuse.js';
-import type { CameraConfig } from '../../daemon/config.js';
+import type { CameraConfig } from '../../daemon/config/config.js';
 import type { FacesFrameResult } from '../../pipelines/pipeline.js';
 import type { Frame } from '../../pipelines/sources/process-source.js';
 

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { checkRoi } from '../../daemon/config.js';
+import { checkRoi } from '../../daemon/config/config.js';
 import { videoFilter } from '../../pipelines/sources/ffmpeg-args.js';
 import { FfmpegSource, type Frame } from '../../pipelines/sources/ffmpeg-source.js';
 

@@ -17,6 +17,13 @@ t.test('RTSP arguments: TCP, I/O timeout in µs, low-latency probing, letterboxe
   t.same(f.slice(-6), ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-y', 'file:/run/x/frames']);
 });
 
+t.test('faces mode: I420 as YUV4MPEG2 at the camera\'s size, scaled down only when larger than the frame limit', async (t) => {
+  const a = ffmpegArgs({ url: 'rtsp://127.0.0.1:8554/cam1', fps: 10, width: 1280, height: 720, format: 'i420', loop: false, rtspTimeoutSec: 5 }, 'file:/run/x/frames');
+  t.equal(a[a.indexOf('-vf') + 1], "fps=10,scale='min(iw,1280)':'min(ih,720)':force_original_aspect_ratio=decrease:force_divisible_by=2:flags=bilinear,format=yuv420p");
+  t.same(a.slice(-6), ['-f', 'yuv4mpegpipe', '-pix_fmt', 'yuv420p', '-y', 'file:/run/x/frames']);
+  t.notMatch(a.join(' '), /rgb24|pad=/, 'no colour conversion, no bars');
+});
+
 t.test('file arguments: real-time pacing and looping', async (t) => {
   const a = ffmpegArgs({ url: 'file:///opt/demo%20clip.mp4', fps: 5, width: 160, height: 120, loop: true, rtspTimeoutSec: 5 });
   t.match(a.join(' '), '-re -stream_loop -1 -i /opt/demo clip.mp4');

@@ -1,18 +1,26 @@
 // The faces request inside the onnxruntime worker: one frame (or a batch across cameras) in,
 // classified faces out.
-// frame → resize to the detector input → detector → decode + NMS → for each face: crop (margin,
-// squared, clipped) from the full frame, resized to the classifier input (pre/resample.ts) →
+// frame (RGB24, or I420 straight from the decoder) → resize to the detector input → detector →
+// decode + NMS → for each face: crop (margin, squared, clipped) from the full-resolution frame, resized
+// to the classifier input (pre/resample.ts; from I420 planes pre/yuv.ts, converted to RGB as it goes) →
 // classifier (one batched run when the graph has a dynamic batch axis) → labels.
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import * as ort from 'onnxruntime-node';
 import { inputShape, type Manifest } from '../../../models/manifest.js';
 import { toTensor } from '../../../models/preprocess.js';
 import { classify } from '../../../models/classify.js';
+import { decide } from '../../../models/decision.js';
 import { decodeDetections } from '../../../models/detect.js';
 import { faceCrop, type Rect } from '../../pre/crop.js';
 import { letterbox } from '../../pre/tensor.js';
-import { resampleRegion } from '../../pre/resample.js';
+import { resampleRegion, type Region, type ResampleTarget } from '../../pre/resample.js';
+import { frameBytes, resampleRegionI420, type FrameFormat } from '../../pre/yuv.js';
 import type { FaceResult, FacesOptions, FacesResultMsg } from '../protocol.js';
+
+/** A region of a frame in `format` → target-size RGB24. */
+function resampleAny(format: FrameFormat, src: Uint8Array, w: number, h: number, region: Region, target: ResampleTarget, out?: Uint8Array): Uint8Array {
+  return format === 'i420' ? resampleRegionI420(src, w, h, region, target, out) : resampleRegion(src, w, h, region, target, out);
+}
 
 export interface Loaded {
   session: InferenceSession;
@@ -32,10 +40,12 @@ export function hasDynamicBatch(session: InferenceSession): boolean {
 const r1 = (x: number) => Math.round(x * 10) / 10;
 
 /** Check sizes and options before any work; returns a message for a bad request, or null. */
-export function facesRequestProblem(width: number, height: number, bodyBytes: number, o: FacesOptions): string | null {
+export function facesRequestProblem(width: number, height: number, bodyBytes: number, o: FacesOptions, format: FrameFormat = 'rgb24'): string | null {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 16 || height < 16 || width > 8192 || height > 8192)
     return `frame size ${width}x${height} must be integers 16..8192`;
-  if (bodyBytes !== width * height * 3) return `frame has ${bodyBytes} bytes, expected ${width * height * 3} for ${width}x${height} RGB24`;
+  if (format !== 'rgb24' && format !== 'i420') return `frame format ${JSON.stringify(format)} is not one of rgb24, i420`;
+  const expected = frameBytes(format, width, height);
+  if (bodyBytes !== expected) return `frame has ${bodyBytes} bytes, expected ${expected} for ${width}x${height} ${format.toUpperCase()}`;
   const unit = (v: number | undefined) => v === undefined || (v > 0 && v < 1);
   if (!unit(o.scoreThreshold) || !unit(o.iouThreshold)) return 'scoreThreshold and iouThreshold must be in (0, 1)';
   if (o.margin !== undefined && !(o.margin >= 0 && o.margin <= 2)) return 'margin must be 0..2';
@@ -44,17 +54,17 @@ export function facesRequestProblem(width: number, height: number, bodyBytes: nu
   return null;
 }
 
-type FaceBox = { x1: number; y1: number; x2: number; y2: number; score: number };
+type FaceBox = { x1: number; y1: number; x2: number; y2: number; score: number; classIndex: number };
 type Timings = Omit<FacesResultMsg, 'type' | 'id'>;
 const fitOf = (m: Manifest) => (m.input.resize === 'stretch' ? ('stretch' as const) : ('letterbox' as const));
 
 /** Detector on one frame: faces in the frame's pixels (clipped, small ones dropped). */
-async function detectFaces(det: Loaded, frame: Buffer, width: number, height: number, o: FacesOptions): Promise<FaceBox[]> {
+async function detectFaces(det: Loaded, frame: Buffer, width: number, height: number, o: FacesOptions, format: FrameFormat): Promise<FaceBox[]> {
   const dm = det.manifest;
   const spec = dm.detect!;
   const dw = dm.input.width, dh = dm.input.height;
   // detector input: plain stretch (UltraFace) or letterbox, as its manifest says
-  const small = resampleRegion(frame, width, height, { left: 0, top: 0, width, height }, { width: dw, height: dh, fit: fitOf(dm), padColor: dm.input.padColor });
+  const small = resampleAny(format, frame, width, height, { left: 0, top: 0, width, height }, { width: dw, height: dh, fit: fitOf(dm), padColor: dm.input.padColor });
   const dets = await det.session.run({ [dm.input.name]: new ort.Tensor('float32', toTensor(small, dm.input, dm.preprocess), inputShape(dm)) }, [dm.output.name, spec.boxes]);
   const scores = dets[dm.output.name] as OrtTensor;
   const boxes = dets[spec.boxes] as OrtTensor;
@@ -64,6 +74,7 @@ async function detectFaces(det: Loaded, frame: Buffer, width: number, height: nu
     frameWidth: dw,
     frameHeight: dh,
     maxDetections: o.maxFaces ?? FACE_DEFAULTS.maxFaces,
+    classAgnostic: true, // one box per face, whatever face class (face / masked_face) the detector gives it
   });
   // back to frame pixels
   const fit = dm.input.resize === 'stretch' ? { x: 0, y: 0, sx: width / dw, sy: height / dh } : (() => {
@@ -78,6 +89,7 @@ async function detectFaces(det: Loaded, frame: Buffer, width: number, height: nu
       x2: Math.min(width, (d.x2 - fit.x) * fit.sx),
       y2: Math.min(height, (d.y2 - fit.y) * fit.sy),
       score: d.score,
+      classIndex: d.classIndex,
     }))
     .filter((b) => b.x2 - b.x1 >= minSize && b.y2 - b.y1 >= minSize);
 }
@@ -86,6 +98,7 @@ interface Crop {
   frame: Buffer;
   width: number;
   height: number;
+  format: FrameFormat;
   rect: Rect;
 }
 
@@ -98,7 +111,7 @@ async function classifyCrops(cls: Loaded, crops: Crop[]): Promise<{ rows: Float3
   const batch = new Float32Array(per * crops.length);
   const pixels = new Uint8Array(per);
   crops.forEach((c, i) => {
-    resampleRegion(c.frame, c.width, c.height, c.rect, { width: cw, height: ch, fit: fitOf(cm), padColor: cm.input.padColor }, pixels);
+    resampleAny(c.format, c.frame, c.width, c.height, c.rect, { width: cw, height: ch, fit: fitOf(cm), padColor: cm.input.padColor }, pixels);
     toTensor(pixels, cm.input, cm.preprocess, batch.subarray(i * per, (i + 1) * per));
   });
   const cropMs = performance.now() - t1;
@@ -124,6 +137,8 @@ export interface FacesFrame {
   data: Buffer;
   width: number;
   height: number;
+  /** default rgb24 */
+  format?: FrameFormat;
 }
 
 /**
@@ -137,23 +152,24 @@ export async function runFacesBatch(det: Loaded, cls: Loaded, frames: FacesFrame
   const perFrame: { faces: { f: FaceBox; rect: Rect }[]; detectMs: number }[] = [];
   for (const fr of frames) {
     const td = performance.now();
-    const faces = (await detectFaces(det, fr.data, fr.width, fr.height, o))
+    const faces = (await detectFaces(det, fr.data, fr.width, fr.height, o, fr.format ?? 'rgb24'))
       .map((f) => ({ f, rect: faceCrop(f, fr.width, fr.height, margin) }))
       .filter((x): x is { f: FaceBox; rect: Rect } => x.rect !== null);
     perFrame.push({ faces, detectMs: performance.now() - td });
   }
-  const crops = perFrame.flatMap((p, i) => p.faces.map(({ rect }) => ({ frame: frames[i].data, width: frames[i].width, height: frames[i].height, rect })));
+  const crops = perFrame.flatMap((p, i) => p.faces.map(({ rect }) => ({ frame: frames[i].data, width: frames[i].width, height: frames[i].height, format: frames[i].format ?? 'rgb24', rect })));
   const { rows, runs, cropMs, classifyMs } = await classifyCrops(cls, crops);
   const cm = cls.manifest;
   const inferMs = performance.now() - t0;
   let k = 0;
   return perFrame.map((p) => ({
     faces: p.faces.map(({ f, rect }): FaceResult => {
-      const c = classify(rows[k++], cm.labels, cm.output.kind);
+      const c = decide(classify(rows[k++], cm.labels, cm.output.kind), cm.decision);
       return {
         box: [r1(f.x1), r1(f.y1), r1(f.x2 - f.x1), r1(f.y2 - f.y1)],
         crop: [rect.left, rect.top, rect.width, rect.height],
         detScore: Math.round(f.score * 1e4) / 1e4,
+        ...(det.manifest.labels.length > 2 ? { detLabel: det.manifest.labels[f.classIndex] } : {}),
         label: c.label,
         score: c.score,
         scores: c.scores,
@@ -168,6 +184,6 @@ export async function runFacesBatch(det: Loaded, cls: Loaded, frames: FacesFrame
 }
 
 /** Faces of one frame. */
-export async function runFaces(det: Loaded, cls: Loaded, frame: Buffer, width: number, height: number, o: FacesOptions): Promise<Timings> {
-  return (await runFacesBatch(det, cls, [{ data: frame, width, height }], o))[0];
+export async function runFaces(det: Loaded, cls: Loaded, frame: Buffer, width: number, height: number, o: FacesOptions, format: FrameFormat = 'rgb24'): Promise<Timings> {
+  return (await runFacesBatch(det, cls, [{ data: frame, width, height, format }], o))[0];
 }

@@ -6,7 +6,7 @@ import type { Manifest } from '../../../models/manifest.js';
 import { inputShape } from '../../../models/manifest.js';
 import { toTensor } from '../../../models/preprocess.js';
 import { readModel, ModelFileError } from '../../../models/model-file.js';
-import { PROTOCOL_VERSION, packOutputs, type FacesBatchMsg, type FacesMsg, type InferMsg, type LoadDetectorMsg, type LoadMsg, type Message } from '../protocol.js';
+import { PROTOCOL_VERSION, frameBytes, packOutputs, type FacesBatchMsg, type FacesMsg, type InferMsg, type LoadDetectorMsg, type LoadMsg, type Message } from '../protocol.js';
 import { serveStdio } from '../stdio-channel.js';
 import { openSession, ModelMismatchError, runtimeVersion } from './session.js';
 import { facesRequestProblem, runFaces, runFacesBatch, type FacesFrame, type Loaded } from './faces.js';
@@ -102,11 +102,12 @@ function facesModels(id: number): { det: Loaded; cls: Loaded } | null {
 async function faces(msg: FacesMsg, body: Buffer): Promise<void> {
   const m = facesModels(msg.id);
   if (!m) return;
-  const problem = facesRequestProblem(msg.width, msg.height, body.length, msg);
+  const format = msg.format ?? 'rgb24';
+  const problem = facesRequestProblem(msg.width, msg.height, body.length, msg, format);
   if (problem) return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: problem });
   busy = true;
   try {
-    const r = await runFaces(m.det, m.cls, body, msg.width, msg.height, msg);
+    const r = await runFaces(m.det, m.cls, body, msg.width, msg.height, msg, format);
     send({ type: 'facesResult', id: msg.id, ...r });
   } finally {
     busy = false;
@@ -124,10 +125,11 @@ async function facesBatch(msg: FacesBatchMsg, body: Buffer): Promise<void> {
   const frames: FacesFrame[] = [];
   let off = 0;
   for (const [i, f] of sizes.entries()) {
-    const bytes = f.width * f.height * 3;
-    const problem = facesRequestProblem(f.width, f.height, Math.min(bytes, body.length - off), msg);
+    const format = f.format ?? 'rgb24';
+    const bytes = format === 'i420' || format === 'rgb24' ? frameBytes(format, f.width, f.height) : 0;
+    const problem = facesRequestProblem(f.width, f.height, Math.min(bytes, body.length - off), msg, format);
     if (problem) return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: `frame ${i}: ${problem}` });
-    frames.push({ data: body.subarray(off, off + bytes), width: f.width, height: f.height });
+    frames.push({ data: body.subarray(off, off + bytes), width: f.width, height: f.height, format });
     off += bytes;
   }
   if (off !== body.length) return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: `the body has ${body.length} bytes, the frames take ${off}` });
@@ -183,4 +185,4 @@ async function infer(msg: InferMsg, body: Buffer): Promise<void> {
 // stops (shutdown message, or stdin closing), so SIGINT is ignored here.
 process.on('SIGINT', () => undefined);
 
-send({ type: 'hello', protocol: PROTOCOL_VERSION, engine: 'onnxruntime', runtimeVersion: runtimeVersion(), pid: process.pid });
+send({ type: 'hello', protocol: PROTOCOL_VERSION, engine: 'onnxruntime', runtimeVersion: runtimeVersion(), pid: process.pid, frameFormats: ['rgb24', 'i420'] });

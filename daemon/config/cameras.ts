@@ -5,8 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ConfigProblem } from './config.js';
-import { MOTION_DEFAULTS } from '../pipelines/motion.js';
-import type { CameraConfig, CameraDecoder, CameraMode, CameraMotion } from '../pipelines/camera.js';
+import { MOTION_DEFAULTS } from '../../pipelines/motion.js';
+import type { CameraConfig, CameraDecoder, CameraMode, CameraMotion } from '../../pipelines/camera.js';
 
 export const DEMO_CLIP = 'models/demo/demo.mp4';
 /**

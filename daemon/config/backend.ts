@@ -1,8 +1,8 @@
 // engine.backend: which engine worker runs the models. "onnxruntime" (CPU / CUDA / TensorRT) or
 // "edgetpu" (the Python worker with libedgetpu on a Coral, TFLite on its CPU as fallback).
 import { readFileSync } from 'node:fs';
-import { modelFileFor, parseManifest } from '../models/manifest.js';
-import { checkProviders } from '../pipelines/engines/onnxruntime/providers.js';
+import { modelFileFor, parseManifest } from '../../models/manifest.js';
+import { checkProviders } from '../../pipelines/engines/onnxruntime/providers.js';
 
 export type Backend = 'onnxruntime' | 'edgetpu';
 export const BACKENDS: readonly Backend[] = ['onnxruntime', 'edgetpu'];

@@ -1,7 +1,7 @@
 // Convict glue for daemon/config.ts: format functions (throwing one-line messages; convict prefixes
 // the key path), and turning convict's error text and the raw file into per-key problems.
-import { checkProvidersFor, type Backend } from './config-backend.js';
-import { isObj, parseUrl, show, type Obj } from './config-cameras.js';
+import { checkProvidersFor, type Backend } from './backend.js';
+import { isObj, parseUrl, show, type Obj } from './cameras.js';
 import type { ConfigProblem } from './config.js';
 
 const TOPIC_SAFE = /^[A-Za-z0-9_-]{1,64}$/;

@@ -7,20 +7,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import convict from 'convict';
-import { parseManifest, ManifestError, modelFiles } from '../models/manifest.js';
-import { PROVIDER_NAMES, type ProviderName } from '../pipelines/engines/onnxruntime/providers.js';
-import { checkSecurity, httpSecuritySchema, mqttSecuritySchema, securitySchema, type HttpSecurityConfig, type MqttSecurityConfig, type SecurityConfig } from './config-security.js';
-import { httpSchema, migrateWatchdog, outboxSchema, watchdogSchema, type HttpConfig, type OutboxConfig, type WatchdogConfig } from './config-watchdog.js';
-import { BACKENDS, backendOf, checkBackend, type Backend } from './config-backend.js';
+import { parseManifest, ManifestError, modelFiles } from '../../models/manifest.js';
+import { PROVIDER_NAMES, type ProviderName } from '../../pipelines/engines/onnxruntime/providers.js';
+import { checkSecurity, httpSecuritySchema, mqttSecuritySchema, securitySchema, type HttpSecurityConfig, type MqttSecurityConfig, type SecurityConfig } from './security.js';
+import { httpSchema, migrateWatchdog, outboxSchema, watchdogSchema, type HttpConfig, type OutboxConfig, type WatchdogConfig } from './watchdog.js';
+import { BACKENDS, backendOf, checkBackend, type Backend } from './backend.js';
 
-import { isSecretKey } from './secrets.js';
-import { bool, CAMERAS_MARKER, executionProviders, fail, intRange, mqttUrl, numRange, oneOf, parseConvictErrors, qosFormat, schemaPaths, stringFormat, structural, topicSafe, type SchemaTree } from './config-convict.js';
-import { CAMERA_FPS_DEFAULT, FRAME_DEFAULT, MASK, checkCameras, defaultCameras, isFile, isObj, maskUrl, resolveMotion, show, type CameraConfig, type CameraMode, type Obj } from './config-cameras.js';
-export { isSecretKey } from './secrets.js';
-export { CAMERA_DECODERS, CAMERA_MODES, DEMO_CLIP, DEMO_SCENES_CLIP, FRAME_DEFAULT, MOTION_DEFAULT, checkCameras, checkMotion, checkRoi, defaultCameras, maskUrl } from './config-cameras.js';
-export type { CameraConfig, CameraDecoder, CameraMode, CameraMotion } from './config-cameras.js';
+import { isSecretKey } from '../secrets.js';
+import { bool, CAMERAS_MARKER, executionProviders, fail, intRange, mqttUrl, numRange, oneOf, parseConvictErrors, qosFormat, schemaPaths, stringFormat, structural, topicSafe, type SchemaTree } from './convict.js';
+import { CAMERA_FPS_DEFAULT, FRAME_DEFAULT, MASK, checkCameras, defaultCameras, isFile, isObj, maskUrl, resolveMotion, show, type CameraConfig, type CameraMode, type Obj } from './cameras.js';
+export { isSecretKey } from '../secrets.js';
+export { CAMERA_DECODERS, CAMERA_MODES, DEMO_CLIP, DEMO_SCENES_CLIP, FRAME_DEFAULT, MOTION_DEFAULT, checkCameras, checkMotion, checkRoi, defaultCameras, maskUrl } from './cameras.js';
+export type { CameraConfig, CameraDecoder, CameraMode, CameraMotion } from './cameras.js';
 export const DEFAULT_MODEL = 'models/mask-mobilenet/model.json';
-export const DEFAULT_DETECTOR = 'models/ultraface-rfb-320/model.json';
+export const DEFAULT_DETECTOR = 'models/ultraface-masked-rfb-640/model.json';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type ExecutionProvider = ProviderName;

@@ -1,0 +1,273 @@
+#!/usr/bin/python3
+"""Fine-tune the mask / no_mask classifier on the crops the daemon makes (models/train/crops.py),
+pick the operating point for unmasked recall, export model.onnx + model.json.
+
+    nice -n 10 /usr/bin/python3 models/train/train_crops.py --crops /tmp/crops.npz \
+        --base models/mask-mobilenet/model.onnx --out models/mask-mobilenet --threads 1
+
+* Starts from the weights of the base model (mask-mobilenet 1.1.0, trained by train.py on the same
+  train split; its sha256 is checked by --base-sha256). The ONNX graph has BatchNorm folded into the
+  convs: each BatchNorm is restored as the identity plus the folded bias, and its statistics stay
+  frozen (eval mode) while the convs, BatchNorm affines and head are trained.
+* Each epoch sees one crop of every training image, drawn at random from its variants, mirrored with
+  p 0.5; the model, optimiser (AdamW, one-cycle), label smoothing and EMA are train.py's.
+* The epoch with the best EMA accuracy on the val crops is kept (ties: lower loss).
+* Operating point: on the val crops, the decision rule "no_mask when p(no_mask) >= t" with the
+  largest t (at most 0.5, so never less sensitive than argmax) whose unmasked recall is >= --recall.
+  It goes into model.json as `decision`; the precision/recall curve goes into metrics.
+"""
+import argparse
+import datetime
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from train import (CL, EMA, LABELS, ExportWrapper, MobileNetV1, confusion, count_params_macs, per_class,  # noqa: E402
+                   run_cv2_dnn, run_ort_node, seed_everything, to_input)
+
+
+def load_base(model, path):
+    """Folded ONNX weights -> MobileNetV1 (conv weight + identity BatchNorm carrying the bias)."""
+    import onnx
+    from onnx import numpy_helper as nh
+    m = onnx.load(path)
+    init = {t.name: nh.to_array(t) for t in m.graph.initializer}
+    convs = [n for n in m.graph.node if n.op_type == "Conv"]
+    gemm = [n for n in m.graph.node if n.op_type == "Gemm"][0]
+    mods = list(model.features.modules())
+    pairs = [(mods[i], mods[i + 1]) for i in range(len(mods) - 1)
+             if isinstance(mods[i], nn.Conv2d) and isinstance(mods[i + 1], nn.BatchNorm2d)]
+    assert len(pairs) == len(convs), (len(pairs), len(convs))
+    with torch.no_grad():
+        for (conv, bn), node in zip(pairs, convs):
+            w, b = init[node.input[1]].copy(), init[node.input[2]].copy()
+            assert tuple(conv.weight.shape) == w.shape, (conv.weight.shape, w.shape)
+            conv.weight.copy_(torch.from_numpy(w))
+            bn.weight.fill_(1.0)
+            bn.bias.copy_(torch.from_numpy(b))
+            bn.running_mean.zero_()
+            bn.running_var.fill_(1.0 - bn.eps)
+        model.classifier.weight.copy_(torch.from_numpy(init[gemm.input[1]].copy()))
+        model.classifier.bias.copy_(torch.from_numpy(init[gemm.input[2]].copy()))
+
+
+def freeze_bn(model):
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.eval()
+
+
+@torch.no_grad()
+def predict(model, x_u8, bs=200):
+    model.eval()
+    out = [model(to_input(x_u8[i:i + bs]).contiguous(memory_format=CL)) for i in range(0, len(x_u8), bs)]
+    return torch.cat(out)
+
+
+def pr_curve(p_no_mask, y):
+    """Per threshold t (no_mask when p >= t): no_mask recall / precision, mask recall / precision."""
+    rows = []
+    for t in [0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9]:
+        pred = (p_no_mask >= t).astype(int)
+        cm = confusion(y, pred)
+        pc = per_class(cm)
+        rows.append({"t": t, "noMaskRecall": pc["no_mask"]["recall"], "noMaskPrecision": pc["no_mask"]["precision"],
+                     "maskRecall": pc["mask"]["recall"], "maskPrecision": pc["mask"]["precision"],
+                     "accuracy": round(float(np.trace(cm) / len(y)), 4)})
+    return rows
+
+
+def choose_threshold(p_no_mask, y, recall):
+    """Largest t <= 0.5 (0.005 steps) whose no_mask recall on (p, y) is >= recall."""
+    pos = p_no_mask[y == 1]
+    for t in np.arange(0.5, 0.0, -0.005):
+        if (pos >= t).mean() >= recall:
+            return round(float(t), 3)
+    return 0.005
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--crops", required=True)
+    ap.add_argument("--base", required=True)
+    ap.add_argument("--base-sha256", default="99c170c412b0865ec409ce0f3e6d30cf8da13460981c727f294c42021be786cb")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--wd", type=float, default=0.05)
+    ap.add_argument("--smoothing", type=float, default=0.1)
+    ap.add_argument("--ema", type=float, default=0.99)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--recall", type=float, default=0.97, help="unmasked recall the operating point must reach on val")
+    ap.add_argument("--metrics", default=None)
+    ap.add_argument("--name", default="mask-mobilenet")
+    ap.add_argument("--version", default="1.2.0")
+    a = ap.parse_args()
+    t_start = time.time()
+    torch.set_num_threads(a.threads)
+    seed_everything(a.seed)
+    with open(a.base, "rb") as f:
+        base_sha = hashlib.sha256(f.read()).hexdigest()
+    if a.base_sha256 and base_sha != a.base_sha256:
+        sys.exit(f"{a.base}: sha256 {base_sha}, expected {a.base_sha256} (--base-sha256 '' to accept any)")
+    d = np.load(a.crops)
+    x, y, src, variant, val = d["x"], d["y"], d["src"], d["variant"], d["val"]
+    S = x.shape[1]
+    tr_idx, va_idx = np.nonzero(~val)[0], np.nonzero(val)[0]
+    by_src = {}
+    for i in tr_idx:
+        by_src.setdefault(int(src[i]), []).append(int(i))
+    srcs = sorted(by_src)
+    val_u8 = torch.from_numpy(x[va_idx])
+    val_y = torch.from_numpy(y[va_idx])
+    print(f"crops {len(x)} ({S}x{S}); train images {len(srcs)}, val crops {len(va_idx)} "
+          f"({np.bincount(y[va_idx], minlength=2).tolist()})", flush=True)
+
+    model = MobileNetV1(0.5, len(LABELS), 0.2)
+    load_base(model, a.base)
+    params, macs = count_params_macs(model, S)
+    model = model.to(memory_format=CL)
+    base_logits = predict(model, val_u8)
+    base_acc = (base_logits.argmax(1) == val_y).float().mean().item()
+    print(f"base model on the val crops: accuracy {base_acc:.4f}", flush=True)
+    decay, no_decay = [], []
+    for n, p in model.named_parameters():
+        (no_decay if p.ndim <= 1 else decay).append(p)
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.wd}, {"params": no_decay, "weight_decay": 0.0}], lr=a.lr)
+    spe = math.ceil(len(srcs) / a.batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, epochs=a.epochs, steps_per_epoch=spe, pct_start=0.15,
+                                                anneal_strategy="cos", div_factor=10, final_div_factor=100)
+    ema = EMA(model, a.ema)
+    crit = nn.CrossEntropyLoss(label_smoothing=a.smoothing)
+    history, best, best_state, step = [], None, None, 0
+    for epoch in range(1, a.epochs + 1):
+        t0 = time.time()
+        model.train()
+        freeze_bn(model)
+        rng = np.random.default_rng([a.seed, epoch])
+        order = rng.permutation(len(srcs))
+        tot, ok, n = 0.0, 0, 0
+        for b in range(spe):
+            pick = [by_src[srcs[k]][int(rng.integers(len(by_src[srcs[k]])))] for k in order[b * a.batch:(b + 1) * a.batch]]
+            if len(pick) < 2:
+                continue
+            xb = x[pick].copy()
+            flip = rng.random(len(pick)) < 0.5
+            xb[flip] = xb[flip][:, :, ::-1]
+            xb = to_input(np.ascontiguousarray(xb)).contiguous(memory_format=CL)
+            yb = torch.from_numpy(y[pick])
+            logits = model(xb)
+            loss = crit(logits, yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+            ema.update(model, step)
+            tot += loss.item() * len(pick)
+            ok += (logits.argmax(1) == yb).sum().item()
+            n += len(pick)
+        lo = predict(ema.model, val_u8)
+        acc = (lo.argmax(1) == val_y).float().mean().item()
+        vloss = F.cross_entropy(lo, val_y).item()
+        rec = {"epoch": epoch, "trainLoss": round(tot / n, 5), "trainAccuracy": round(ok / n, 5),
+               "valAccuracy": round(acc, 5), "valLoss": round(vloss, 5), "seconds": round(time.time() - t0, 1)}
+        history.append(rec)
+        is_best = best is None or (acc, -vloss) > (best["valAccuracy"], -best["valLoss"])
+        if is_best:
+            best, best_state = rec, {k: v.clone() for k, v in ema.model.state_dict().items()}
+        print(f"epoch {epoch}/{a.epochs} train loss {rec['trainLoss']:.4f} acc {rec['trainAccuracy']:.4f} | "
+              f"val acc {acc:.4f} loss {vloss:.4f} | {rec['seconds']}s{'  *best' if is_best else ''}", flush=True)
+
+    final = MobileNetV1(0.5, len(LABELS), 0.2)
+    final.load_state_dict(best_state)
+    final.eval()
+    logits = predict(final, val_u8)
+    p = torch.softmax(logits, 1)[:, 1].numpy()
+    vy = val_y.numpy()
+    cm = confusion(vy, logits.argmax(1).numpy())
+    t = choose_threshold(p, vy, a.recall)
+    cm_t = confusion(vy, (p >= t).astype(int))
+    vv = variant[va_idx]
+    by_variant = {("close-up" if v == 0 else "entrance"): round(float(((p[vv == v] >= t).astype(int) == vy[vv == v]).mean()), 4)
+                  for v in sorted(set(vv.tolist()))}
+    print(f"best epoch {best['epoch']}: val acc {np.trace(cm) / len(vy):.4f} (argmax) {cm.tolist()}; "
+          f"rule no_mask when p >= {t}: acc {np.trace(cm_t) / len(vy):.4f} {cm_t.tolist()} {per_class(cm_t)} {by_variant}", flush=True)
+
+    import onnx
+    os.makedirs(a.out, exist_ok=True)
+    onnx_path = os.path.join(a.out, "model.onnx")
+    wrapper = ExportWrapper(final).eval()
+    torch.onnx.export(wrapper, to_input(val_u8[:2]), onnx_path, opset_version=13, do_constant_folding=True,
+                      input_names=["input"], output_names=["logits", "features"],
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}, "features": {0: "batch"}})
+    onnx.checker.check_model(onnx.load(onnx_path))
+    with torch.no_grad():
+        t_logits, _ = wrapper(to_input(val_u8))
+    checks = {}
+    for engine, fn in (("onnxruntime-node", run_ort_node), ("opencv-dnn", run_cv2_dnn)):
+        try:
+            lo, _, info = fn(onnx_path, to_input(val_u8).numpy())
+        except Exception as e:
+            checks[engine] = {"skipped": str(e).strip().splitlines()[-1][:200]}
+            continue
+        checks[engine] = {"maxAbsDiffLogits": float(np.abs(lo - t_logits.numpy()).max()),
+                          "argmaxAgreement": int((lo.argmax(1) == t_logits.numpy().argmax(1)).sum()), **info}
+        print(f"ONNX vs torch ({engine}): {checks[engine]}", flush=True)
+        assert checks[engine]["maxAbsDiffLogits"] < 1e-3, f"{engine} disagrees with torch"
+    with open(onnx_path, "rb") as f:
+        blob = f.read()
+    sha = hashlib.sha256(blob).hexdigest()
+    crops_meta = {}
+    meta_path = os.path.splitext(a.crops)[0] + ".json"
+    if os.path.exists(meta_path):
+        with open(meta_path) as f:
+            crops_meta = json.load(f)
+    training = {
+        "recipe": "models/train/crops.py + models/train/train_crops.py", "arch": "mobilenet_v1", "alpha": 0.5, "size": S,
+        "base": {"file": os.path.basename(a.base), "sha256": base_sha}, "epochs": a.epochs, "bestEpoch": best["epoch"],
+        "seed": a.seed, "valAccuracy": round(float(np.trace(cm_t) / len(vy)), 4), "valCrops": int(len(vy)),
+        "params": params, "macs": macs, "torch": torch.__version__, "date": datetime.date.today().isoformat(),
+        "data": "face-mask train/val (chandrikadeb7/Face-Mask-Detection, MIT) as detector crops; val = val split minus near-duplicates of train",
+        "command": " ".join(["/usr/bin/python3", "models/train/train_crops.py"] + sys.argv[1:]),
+    }
+    manifest = {
+        "format": "mobilenet-edge/model@1", "name": a.name, "version": a.version, "task": "classify",
+        "file": "model.onnx", "sha256": sha,
+        "input": {"name": "input", "layout": "NCHW", "width": S, "height": S, "colorOrder": "RGB", "resize": "letterbox", "padColor": [0, 0, 0]},
+        "preprocess": {"scale": 1 / 127.5, "mean": [1, 1, 1], "std": [1, 1, 1]},
+        "output": {"name": "logits", "kind": "logits"},
+        "labels": LABELS, "features": "features",
+        "decision": {"label": "no_mask", "threshold": t, "chosenFor": f"unmasked recall >= {a.recall} on val crops"},
+        "training": training,
+    }
+    with open(os.path.join(a.out, "model.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+    metrics = {"command": training["command"], "args": vars(a), "crops": crops_meta, "params": params, "macs": macs,
+               "modelBytes": len(blob), "sha256": sha, "baseValAccuracy": round(base_acc, 5), "bestEpoch": best["epoch"],
+               "argmax": {"confusion": cm.tolist(), "perClass": per_class(cm), "accuracy": round(float(np.trace(cm) / len(vy)), 5)},
+               "decision": {"threshold": t, "confusion": cm_t.tolist(), "perClass": per_class(cm_t),
+                            "accuracy": round(float(np.trace(cm_t) / len(vy)), 5), "byVariant": by_variant},
+               "prCurve": pr_curve(p, vy), "onnxCheck": checks, "wallSeconds": round(time.time() - t_start, 1),
+               "threads": a.threads, "history": history}
+    mp = a.metrics or os.path.join(os.path.dirname(os.path.abspath(__file__)), "metrics-crops.json")
+    with open(mp, "w") as f:
+        json.dump(metrics, f, indent=2)
+        f.write("\n")
+    print(f"wrote {onnx_path} (sha256 {sha}), model.json, {mp}; {(time.time() - t_start) / 60:.1f} min", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+// The engine as the frame path sees it: one worker (EngineSupervisor) or a pool of them (EnginePool).
+// The pipeline, the model swap, OTA and the watchdog use only this.
+import type { EventEmitter } from 'node:events';
+import type { InferOutput } from './client.js';
+import type { FacesBatchResultMsg, FacesOptions, FacesResultMsg, FrameFormat, LoadedMsg } from './protocol.js';
+
+/** A camera frame for a faces request (format default rgb24). */
+export interface EngineFrame {
+  data: Buffer;
+  width: number;
+  height: number;
+  format?: FrameFormat;
+}
+
+export type EngineState = 'starting' | 'ready' | 'restarting' | 'stopped';
+
+/** Events: 'ready' (LoadedMsg) when a worker becomes ready, 'down' (reason) when one goes down. */
+export interface Engine extends EventEmitter {
+  readonly ready: boolean;
+  readonly state: EngineState;
+  readonly restarts: number;
+  readonly errors: number;
+  readonly lastError: string | null;
+  readonly pid: number | undefined;
+  readonly loaded: LoadedMsg | null;
+  readonly detectorLoaded: LoadedMsg | null;
+  /** Workers: how many requests may usefully be in flight at once. */
+  readonly size: number;
+  start(): Promise<LoadedMsg>;
+  stop(): Promise<void>;
+  infer(rgb: Buffer, width: number, height: number): Promise<InferOutput>;
+  faces(data: Buffer, width: number, height: number, options: FacesOptions, format?: FrameFormat): Promise<FacesResultMsg>;
+  facesBatch(frames: EngineFrame[], options: FacesOptions): Promise<FacesBatchResultMsg>;
+}

@@ -109,6 +109,12 @@ t.test('the dashboard in headless chromium, on a daemon streaming a real RTSP cl
   t.match(await page.locator('#model').textContent(), /OTA/, 'model / OTA state');
   t.match(await page.locator('.camera[data-camera="door"] dl.stats').textContent(), /fps[\d.]+dropped\d+restarts0/, 'fps, drops, restarts');
 
+  // Readable on a phone: one column, nothing wider than the screen.
+  await page.setViewportSize({ width: 390, height: 844 });
+  t.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no sideways scrolling at 390 px');
+  t.ok(await card.evaluate((e) => e.getBoundingClientRect().width <= window.innerWidth), 'the camera fits the phone screen');
+  await page.setViewportSize({ width: 1280, height: 860 });
+
   // The README's picture: DASHBOARD_SCREENSHOT=$PWD/docs/dashboard.jpg npx tap test/integration/dashboard.test.ts
   if (process.env.DASHBOARD_SCREENSHOT) {
     await page.waitForTimeout(1500); // a picture for people, not an assertion: let a few frames and a health tick land

@@ -223,11 +223,12 @@ export class Dashboard {
       });
   };
 
-  private readonly onPublish = (topic: string, payload: string | Buffer): void => {
+  private readonly onPublish = (topic: string, payload: string | Buffer, options?: PublishEventOptions & { person?: string }): void => {
     const t = this.topics.get(topic);
     if (!t) return;
     if (t.kind === 'snapshot') {
-      this.people.snapshot(t.camera, Buffer.isBuffer(payload) ? payload : Buffer.from(payload, 'latin1'));
+      // A publisher that names the person (options.person) is matched exactly, else by order (./people.ts).
+      this.people.snapshot(t.camera, Buffer.isBuffer(payload) ? payload : Buffer.from(payload, 'latin1'), options?.person);
       return this.changed();
     }
     let v: unknown;

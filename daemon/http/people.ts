@@ -69,7 +69,11 @@ export class People {
   private images = new Map<number, Buffer>();
   /** A snapshot that arrived before its person's event: camera → image id. */
   private pending = new Map<string, number>();
+  /** Per camera, people whose events said "snapshot" and who have none yet, oldest first. */
+  private awaiting = new Map<string, string[]>();
   private nextId = 1;
+  /** Per camera, the person who got the latest snapshot. */
+  private lastSnapshot = new Map<string, string>();
   private day = '';
   /** Today's verdicts: camera → person → label. */
   private today = new Map<string, Map<string, 'mask' | 'no_mask'>>();
@@ -104,25 +108,45 @@ export class People {
       if (row.snapshotId === null && p !== undefined) {
         row.snapshotId = p;
         this.pending.delete(e.camera);
+      } else if (row.snapshotId === null) {
+        const q = this.awaiting.get(e.camera) ?? [];
+        if (!q.includes(e.person)) q.push(e.person);
+        this.awaiting.set(e.camera, q);
       }
     }
     return row;
   }
 
   /**
-   * A snapshot JPEG of a camera: it belongs to the newest person of that camera whose events say a
-   * snapshot was published (a newer crop of the same person replaces the older); when no event has
-   * said so yet, it waits for the next one that does. Returns the row it went to, if any.
+   * A snapshot JPEG of a camera. The topic carries only the picture, so it is matched by order: the
+   * oldest person of that camera whose event said "snapshot" and who has none yet (events are
+   * published when the tracker decides, their snapshots after the JPEG is encoded); with nobody
+   * waiting, it is a better crop of the person who got one last, and replaces theirs; with no such
+   * person either, it waits for the next event that says "snapshot". `person`, when the publisher
+   * names it, decides. Returns the row it went to, if any.
    */
-  snapshot(camera: string, jpeg: Buffer): PersonRow | null {
+  snapshot(camera: string, jpeg: Buffer, person?: string): PersonRow | null {
     const id = this.nextId++;
     this.images.set(id, jpeg);
-    const row = this.rows.find((r) => r.camera === camera && r.snapshot);
-    if (row) {
+    const attach = (row: PersonRow) => {
       if (row.snapshotId !== null) this.images.delete(row.snapshotId);
       row.snapshotId = id;
+      row.snapshot = true;
+      this.lastSnapshot.set(camera, row.person);
+      const q = this.awaiting.get(camera);
+      if (q?.includes(row.person)) q.splice(q.indexOf(row.person), 1);
       return row;
+    };
+    const named = person === undefined ? undefined : this.rows.find((r) => r.person === person);
+    if (named) return attach(named);
+    const q = this.awaiting.get(camera) ?? [];
+    while (q.length) {
+      const row = this.rows.find((r) => r.person === q[0]);
+      if (row) return attach(row);
+      q.shift(); // gone from the list meanwhile
     }
+    const last = this.rows.find((r) => r.person === this.lastSnapshot.get(camera));
+    if (last) return attach(last);
     const old = this.pending.get(camera);
     if (old !== undefined) this.images.delete(old);
     this.pending.set(camera, id);

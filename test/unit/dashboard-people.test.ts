@@ -48,6 +48,13 @@ t.test('snapshots attach to their person whichever comes first', async (t) => {
   t.not(a.snapshotId, old);
   t.equal(p.image(old), undefined, 'the replaced picture is not kept');
   t.same(p.image(a.snapshotId!), Buffer.from('jpeg-3'));
+  // several unmasked people at once: their events first, then their snapshots as they are encoded
+  for (const x of ['x', 'y', 'z']) p.event(ev({ person: x, type: 'verdict', label: 'no_mask', score: 0.9, snapshot: true }));
+  for (const x of ['x', 'y', 'z']) p.snapshot('door', Buffer.from(`jpeg-${x}`));
+  for (const x of ['x', 'y', 'z']) t.same(p.image(p.list().find((r) => r.person === x)!.snapshotId!), Buffer.from(`jpeg-${x}`), `${x} got its own snapshot`);
+  // a publisher that names the person decides
+  p.snapshot('door', Buffer.from('jpeg-x2'), 'x');
+  t.same(p.image(p.list().find((r) => r.person === 'x')!.snapshotId!), Buffer.from('jpeg-x2'));
   // a masked person without snapshot gets none
   const c = p.event(ev({ person: 'c', type: 'verdict', label: 'mask', score: 0.9 }));
   t.equal(c.snapshotId, null);

@@ -67,13 +67,9 @@ export function isPersonEvent(v: unknown): v is PersonEvent {
 export class People {
   private rows: PersonRow[] = [];
   private images = new Map<number, Buffer>();
-  /** A snapshot that arrived before its person's event: camera → image id. */
-  private pending = new Map<string, number>();
   /** Per camera, people whose events said "snapshot" and who have none yet, oldest first. */
   private awaiting = new Map<string, string[]>();
   private nextId = 1;
-  /** Per camera, the person who got the latest snapshot. */
-  private lastSnapshot = new Map<string, string>();
   private day = '';
   /** Today's verdicts: camera → person → label. */
   private today = new Map<string, Map<string, 'mask' | 'no_mask'>>();
@@ -102,55 +98,40 @@ export class People {
       row.present = false;
       row.durationMs = e.durationMs ?? null;
     }
-    if (e.snapshot) {
+    if (e.snapshot && !row.snapshot) {
+      // the first event that says so: this person's first snapshot is on its way
       row.snapshot = true;
-      const p = this.pending.get(e.camera);
-      if (row.snapshotId === null && p !== undefined) {
-        row.snapshotId = p;
-        this.pending.delete(e.camera);
-      } else if (row.snapshotId === null) {
-        const q = this.awaiting.get(e.camera) ?? [];
-        if (!q.includes(e.person)) q.push(e.person);
-        this.awaiting.set(e.camera, q);
-      }
+      const q = this.awaiting.get(e.camera) ?? [];
+      q.push(e.person);
+      this.awaiting.set(e.camera, q);
     }
     return row;
   }
 
   /**
-   * A snapshot JPEG of a camera. The topic carries only the picture, so it is matched by order: the
-   * oldest person of that camera whose event said "snapshot" and who has none yet (events are
-   * published when the tracker decides, their snapshots after the JPEG is encoded); with nobody
-   * waiting, it is a better crop of the person who got one last, and replaces theirs; with no such
-   * person either, it waits for the next event that says "snapshot". `person`, when the publisher
-   * names it, decides. Returns the row it went to, if any.
+   * A snapshot JPEG of a camera. The topic carries only the picture, so unless the publisher names the
+   * person (`person`), it is matched by order: the oldest person of that camera whose event said
+   * "snapshot" and who has none yet (issue 14 publishes a person's first event with `snapshot: true`
+   * when it starts encoding that snapshot, and the JPEG right after). A picture with nobody waiting is
+   * a better crop of someone already shown, but of whom is not said: it is not shown rather than shown
+   * on the wrong person. Returns the row it went to, if any.
    */
   snapshot(camera: string, jpeg: Buffer, person?: string): PersonRow | null {
+    const named = person === undefined ? undefined : this.rows.find((r) => r.person === person);
+    const q = this.awaiting.get(camera) ?? [];
+    let row = named;
+    while (!row && q.length) {
+      const next = q.shift();
+      row = this.rows.find((r) => r.person === next); // undefined: gone from the list meanwhile
+    }
+    if (!row) return null;
+    if (named && q.includes(named.person)) q.splice(q.indexOf(named.person), 1);
+    if (row.snapshotId !== null) this.images.delete(row.snapshotId);
     const id = this.nextId++;
     this.images.set(id, jpeg);
-    const attach = (row: PersonRow) => {
-      if (row.snapshotId !== null) this.images.delete(row.snapshotId);
-      row.snapshotId = id;
-      row.snapshot = true;
-      this.lastSnapshot.set(camera, row.person);
-      const q = this.awaiting.get(camera);
-      if (q?.includes(row.person)) q.splice(q.indexOf(row.person), 1);
-      return row;
-    };
-    const named = person === undefined ? undefined : this.rows.find((r) => r.person === person);
-    if (named) return attach(named);
-    const q = this.awaiting.get(camera) ?? [];
-    while (q.length) {
-      const row = this.rows.find((r) => r.person === q[0]);
-      if (row) return attach(row);
-      q.shift(); // gone from the list meanwhile
-    }
-    const last = this.rows.find((r) => r.person === this.lastSnapshot.get(camera));
-    if (last) return attach(last);
-    const old = this.pending.get(camera);
-    if (old !== undefined) this.images.delete(old);
-    this.pending.set(camera, id);
-    return null;
+    row.snapshotId = id;
+    row.snapshot = true;
+    return row;
   }
 
   image(id: number): Buffer | undefined {

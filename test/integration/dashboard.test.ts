@@ -117,7 +117,8 @@ t.test('the dashboard in headless chromium, on a daemon streaming a real RTSP cl
 
   // The README's picture: DASHBOARD_SCREENSHOT=$PWD/docs/dashboard.jpg npx tap test/integration/dashboard.test.ts
   if (process.env.DASHBOARD_SCREENSHOT) {
-    await page.waitForTimeout(1500); // a picture for people, not an assertion: let a few frames and a health tick land
+    await card.locator('.verdict.no_mask').waitFor({ timeout: 30000 }); // a picture for people, not an assertion: a scene with unmasked faces
+    await page.waitForTimeout(1000); // and a health tick
     await page.screenshot({ path: process.env.DASHBOARD_SCREENSHOT, quality: 82 });
   }
 

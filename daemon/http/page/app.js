@@ -150,10 +150,12 @@ function frame(f) {
       for (const [k, v] of Object.entries({ x, y, width: bw, height: bh })) r.setAttribute(k, String(v));
       r.setAttribute('stroke-width', String(Math.max(2, Math.round(w / 300))));
       const t = document.createElementNS(SVG, 'text');
-      t.setAttribute('x', String(x + 4));
+      const label = `${face.track !== null ? `#${face.track} ` : ''}${LABELS[face.label] ?? face.label} ${pct(face.score)}`;
+      // inside the picture: a label that would run off the right edge moves left
+      t.setAttribute('x', String(Math.max(0, Math.min(x + 4, w - label.length * font * 0.62 - 4))));
       t.setAttribute('y', String(y - font * 0.3 > font ? y - font * 0.3 : y + bh + font));
       t.setAttribute('font-size', String(font));
-      t.textContent = `${face.track !== null ? `#${face.track} ` : ''}${LABELS[face.label] ?? face.label} ${pct(face.score)}`;
+      t.textContent = label;
       g.append(r, t);
       return g;
     }),
@@ -175,7 +177,7 @@ function people(rows) {
         img.src = p.snapshotUrl;
         img.alt = `snapshot of ${p.camera} #${p.track}`;
         li.append(img);
-      } else li.append(el('span', 'snap none', p.snapshot ? '…' : ''));
+      } else if (p.snapshot) li.append(el('span', 'snap none', '…')); // published, on its way
       const text = el('div');
       text.append(el('b', '', p.label ? LABELS[p.label] : 'reading…'), ` ${pct(p.score)} · ${p.camera} #${p.track}`);
       const when = p.present ? `${time(p.firstAt)} · in view` : `${time(p.firstAt)} · left after ${((p.durationMs ?? 0) / 1000).toFixed(1)} s`;

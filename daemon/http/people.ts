@@ -41,6 +41,43 @@ export interface Counts {
   cameras: Record<string, { mask: number; no_mask: number }>;
 }
 
+/** Width and height of a JPEG from its start-of-frame marker; null when it is not a JPEG. Pure. */
+export function jpegSize(b: Buffer): { width: number; height: number } | null {
+  if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return null;
+  let i = 2;
+  while (i + 9 < b.length) {
+    if (b[i] !== 0xff) return null;
+    const marker = b[i + 1];
+    if (marker === 0xff) {
+      i++; // fill byte
+      continue;
+    }
+    const len = b.readUInt16BE(i + 2);
+    // SOF0..SOF15 except DHT (c4), JPG (c8) and DAC (cc)
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) return { height: b.readUInt16BE(i + 5), width: b.readUInt16BE(i + 7) };
+    i += 2 + len;
+  }
+  return null;
+}
+
+/**
+ * Which of the waiting faces (boxes [x, y, w, h]) a snapshot picture of `size` shows: the one whose box
+ * has the picture's shape and, scaled by `scale` (ln of picture size over box size, learnt from earlier
+ * matches; a snapshot shows the face with context around it), its size. Index, or -1 with none. Pure.
+ */
+export function matchSnapshot(size: { width: number; height: number }, boxes: readonly (readonly number[])[], scale: number): number {
+  let best = -1;
+  let bestScore = Infinity;
+  boxes.forEach((box, i) => {
+    if (!(box[2] > 0 && box[3] > 0)) return;
+    const a = Math.log(size.width / box[2]);
+    const b = Math.log(size.height / box[3]);
+    const score = Math.abs(a - b) + Math.abs((a + b) / 2 - scale);
+    if (score < bestScore) [best, bestScore] = [i, score];
+  });
+  return best;
+}
+
 /** Local calendar day of a time, YYYY-MM-DD. */
 export function localDay(d: Date): string {
   const p = (n: number) => String(n).padStart(2, '0');
@@ -67,8 +104,10 @@ export function isPersonEvent(v: unknown): v is PersonEvent {
 export class People {
   private rows: PersonRow[] = [];
   private images = new Map<number, Buffer>();
-  /** Per camera, people whose events said "snapshot" and who have none yet, oldest first. */
-  private awaiting = new Map<string, string[]>();
+  /** Per camera, people whose events said "snapshot" and who have none yet, oldest first, with their best face's box. */
+  private awaiting = new Map<string, { person: string; box: readonly number[] }[]>();
+  /** Per camera, ln(snapshot size / face box size) of the pictures matched so far (the latest few). */
+  private scales = new Map<string, number[]>();
   private nextId = 1;
   private day = '';
   /** Today's verdicts: camera → person → label. */
@@ -102,30 +141,38 @@ export class People {
       // the first event that says so: this person's first snapshot is on its way
       row.snapshot = true;
       const q = this.awaiting.get(e.camera) ?? [];
-      q.push(e.person);
+      q.push({ person: e.person, box: e.box ?? [0, 0, 0, 0] });
       this.awaiting.set(e.camera, q);
     }
     return row;
   }
 
   /**
-   * A snapshot JPEG of a camera. The topic carries only the picture, so unless the publisher names the
-   * person (`person`), it is matched by order: the oldest person of that camera whose event said
-   * "snapshot" and who has none yet (issue 14 publishes a person's first event with `snapshot: true`
-   * when it starts encoding that snapshot, and the JPEG right after). A picture with nobody waiting is
-   * a better crop of someone already shown, but of whom is not said: it is not shown rather than shown
-   * on the wrong person. Returns the row it went to, if any.
+   * A snapshot JPEG of a camera. The topic carries only the picture; unless the publisher names the
+   * person (`person`), it goes to one of the people of that camera whose first event with
+   * `snapshot: true` is not answered yet: the one whose face box (the event's best face) has the
+   * picture's shape and size (matchSnapshot; several pictures of one frame are encoded in parallel and
+   * may arrive in any order). A picture nobody waits for is a better crop of someone already shown,
+   * but the topic does not say whose: it is not shown rather than shown on the wrong person.
+   * Returns the row it went to, if any.
    */
   snapshot(camera: string, jpeg: Buffer, person?: string): PersonRow | null {
-    const named = person === undefined ? undefined : this.rows.find((r) => r.person === person);
-    const q = this.awaiting.get(camera) ?? [];
-    let row = named;
-    while (!row && q.length) {
-      const next = q.shift();
-      row = this.rows.find((r) => r.person === next); // undefined: gone from the list meanwhile
+    const q = (this.awaiting.get(camera) ?? []).filter((w) => this.rows.some((r) => r.person === w.person)); // people gone from the list
+    this.awaiting.set(camera, q);
+    let name = person;
+    if (name === undefined && q.length) {
+      const size = jpegSize(jpeg);
+      const scales = this.scales.get(camera) ?? [];
+      const scale = scales.length ? [...scales].sort((a, b) => a - b)[scales.length >> 1] : Math.log(2);
+      const i = size ? matchSnapshot(size, q.map((w) => w.box), scale) : 0;
+      name = q[Math.max(0, i)].person;
+      const box = q[Math.max(0, i)].box;
+      if (size && box[2] > 0 && box[3] > 0) this.scales.set(camera, [...scales, (Math.log(size.width / box[2]) + Math.log(size.height / box[3])) / 2].slice(-15));
     }
+    const row = name === undefined ? undefined : this.rows.find((r) => r.person === name);
     if (!row) return null;
-    if (named && q.includes(named.person)) q.splice(q.indexOf(named.person), 1);
+    const k = q.findIndex((w) => w.person === row.person);
+    if (k >= 0) q.splice(k, 1);
     if (row.snapshotId !== null) this.images.delete(row.snapshotId);
     const id = this.nextId++;
     this.images.set(id, jpeg);

@@ -1,6 +1,7 @@
 // The dashboard's memory of people: rows, snapshots in either order, today's counts (pure).
 import t from 'tap';
-import { People, isPersonEvent, localDay, type PersonEvent } from '../../daemon/http/people.js';
+import sharp from 'sharp';
+import { People, isPersonEvent, jpegSize, localDay, matchSnapshot, type PersonEvent } from '../../daemon/http/people.js';
 
 const at = (h: number, m = 0) => new Date(2026, 11, 2, h, m).toISOString();
 const ev = (o: Partial<PersonEvent>): PersonEvent => ({ type: 'enter', camera: 'door', track: 1, person: 'door:1:1', at: at(10), label: null, score: null, box: [0, 0, 10, 10], readings: 0, snapshot: false, ...o });
@@ -55,6 +56,33 @@ t.test('snapshots go to their person: by order of the events that announced them
   const c = p.event(ev({ person: 'c', type: 'verdict', label: 'mask', score: 0.9 }));
   t.equal(c.snapshotId, null);
   t.equal(c.snapshot, false);
+});
+
+const jpeg = (width: number, height: number) => sharp({ create: { width, height, channels: 3, background: '#808080' } }).jpeg().toBuffer();
+
+t.test('jpegSize reads the start-of-frame marker; matchSnapshot picks the face by shape and size', async (t) => {
+  t.same(jpegSize(await jpeg(123, 45)), { width: 123, height: 45 });
+  t.same(jpegSize(await sharp({ create: { width: 30, height: 20, channels: 3, background: '#000' } }).jpeg({ progressive: true }).toBuffer()), { width: 30, height: 20 }, 'progressive too');
+  t.equal(jpegSize(Buffer.from('not a jpeg')), null);
+  t.equal(jpegSize(Buffer.from([0xff, 0xd8, 0xff])), null, 'truncated');
+  const boxes = [[0, 0, 100, 130], [0, 0, 50, 60], [0, 0, 200, 200]];
+  t.equal(matchSnapshot({ width: 200, height: 260 }, boxes, Math.log(2)), 0);
+  t.equal(matchSnapshot({ width: 100, height: 120 }, boxes, Math.log(2)), 1);
+  t.equal(matchSnapshot({ width: 400, height: 400 }, boxes, Math.log(2)), 2);
+  t.equal(matchSnapshot({ width: 100, height: 100 }, boxes, Math.log(0.5)), 2, 'the learnt scale counts');
+  t.equal(matchSnapshot({ width: 10, height: 10 }, [], 0), -1);
+});
+
+t.test('pictures of several people of one frame, arriving in any order, go to their own person', async (t) => {
+  const p = new People(10, () => new Date(2026, 11, 2, 12));
+  const faces: Record<string, [number, number, number, number]> = { p1: [600, 100, 170, 250], p2: [380, 160, 200, 240], p3: [1010, 240, 100, 130], p4: [130, 210, 84, 112] };
+  for (const [person, box] of Object.entries(faces)) p.event(ev({ person, type: 'verdict', label: 'no_mask', score: 0.9, box, snapshot: true }));
+  const pictures = Object.fromEntries(await Promise.all(Object.entries(faces).map(async ([person, b]) => [person, await jpeg(b[2] * 2, b[3] * 2)])));
+  for (const person of ['p3', 'p4', 'p1', 'p2']) p.snapshot('door', pictures[person]); // smallest encodes finish first
+  for (const person of Object.keys(faces)) {
+    const r = p.list().find((x) => x.person === person)!;
+    t.same(jpegSize(p.image(r.snapshotId!)!), { width: faces[person][2] * 2, height: faces[person][3] * 2 }, `${person} has its own picture`);
+  }
 });
 
 t.test("today's counts: a person once, under their latest label; other days and new days", async (t) => {

@@ -117,9 +117,8 @@ t.test('the dashboard in headless chromium, on a daemon streaming a real RTSP cl
 
   // The README's picture: DASHBOARD_SCREENSHOT=$PWD/docs/dashboard.jpg npx tap test/integration/dashboard.test.ts
   if (process.env.DASHBOARD_SCREENSHOT) {
-    // a picture for people, not an assertion: the next frame of a scene with several unmasked faces
-    await page.waitForFunction(() => document.querySelectorAll('.camera svg.overlay g.box.no_mask').length >= 3, undefined, { timeout: 60000 });
-    await page.waitForTimeout(300);
+    // a picture for people, not an assertion: a frame with several unmasked faces, their snapshots listed
+    await page.waitForFunction(() => document.querySelectorAll('.camera svg.overlay g.box.no_mask').length >= 3 && document.querySelectorAll('#people li:nth-child(-n+4) img.snap').length >= 3, undefined, { timeout: 60000, polling: 100 });
     await page.screenshot({ path: process.env.DASHBOARD_SCREENSHOT, quality: 82 });
   }
 

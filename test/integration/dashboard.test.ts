@@ -1,6 +1,7 @@
 // The installer's page in a real browser (Debian chromium via playwright-core): a running daemon
-// streams a real RTSP clip of real scenes; the page shows the camera with boxes, turns it red when
-// the camera dies, and a wrong token gets 401 and no data.
+// streams a real RTSP clip of real scenes; the page shows the camera with boxes and track ids, people
+// events with their snapshots as they pass, today's counts equal to what the MQTT events say, turns
+// the camera red when it dies, and a wrong token gets 401 and no data.
 import t from 'tap';
 import { join } from 'node:path';
 import { request } from 'node:http';
@@ -9,6 +10,8 @@ import { startRtspServer } from '../helpers/rtsp.js';
 import { freePort } from '../helpers/ports.js';
 import { ROOT, startDaemon, waitForOutput, writeConfig } from '../helpers/daemon.js';
 import { startBrowser } from '../helpers/browser.js';
+import mqtt from 'mqtt';
+import { localDay } from '../../daemon/http/people.js';
 
 const TOKEN = 'dashboard-test-token-0123456789';
 const STALL_SEC = 8;
@@ -41,7 +44,15 @@ t.test('the dashboard in headless chromium, on a daemon streaming a real RTSP cl
     engine: { workers: 1 },
     watchdog: { frameStallSec: STALL_SEC },
     cameras: [{ id: 'door', url: cam.url('/door'), fps: 10, mode: 'faces' }],
+    people: { privacy: 'on' },
   });
+  // Every people event and snapshot the daemon publishes, from before it starts.
+  const events: { type: string; person: string; label: string | null; at: string; snapshot?: boolean }[] = [];
+  let snapshots = 0;
+  const sub = await mqtt.connectAsync(broker.url);
+  t.teardown(() => sub.endAsync(true));
+  sub.on('message', (topic, payload) => (topic.endsWith('/events') ? events.push(JSON.parse(payload.toString())) : snapshots++));
+  await sub.subscribeAsync(['site/door/mask/events', 'site/door/mask/snapshot'], { qos: 1 });
   const daemon = startDaemon(t, cfg);
   await waitForOutput(daemon, /dashboard: open http:\/\/127\.0\.0\.1:\d+\/#token=<http token> in a browser/, 60000);
   t.notMatch(daemon.output(), TOKEN, 'the token is never logged');
@@ -96,6 +107,8 @@ t.test('the dashboard in headless chromium, on a daemon streaming a real RTSP cl
   const boxes = await card.locator('svg.overlay g.box').count();
   t.ok(boxes >= 1, `face boxes on the live view (${boxes})`);
   t.match(await card.locator('svg.overlay g.box text').first().textContent(), /(no mask|mask) \d+%/, 'each box says its verdict and score');
+  await card.locator('svg.overlay g.box[data-track]').first().waitFor({ timeout: 30000 });
+  t.match(await card.locator('svg.overlay g.box[data-track] text').first().textContent(), /^#\d+ /, 'boxes carry their track id');
   t.ok(await card.locator('.view img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0), 'the live frame is a picture');
   t.notMatch(page.url(), /token/, 'the token is gone from the address bar');
   const cookies = await browser.cookies();
@@ -108,6 +121,14 @@ t.test('the dashboard in headless chromium, on a daemon streaming a real RTSP cl
   t.match(await page.locator('#mqtt').textContent(), /brokerconnected/, 'MQTT state');
   t.match(await page.locator('#model').textContent(), /OTA/, 'model / OTA state');
   t.match(await page.locator('.camera[data-camera="door"] dl.stats').textContent(), /fps[\d.]+dropped\d+restarts0/, 'fps, drops, restarts');
+
+  // A person passes: their event and snapshot reach the page.
+  const withSnapshot = page.locator('#people li.person img.snap');
+  await withSnapshot.first().waitFor({ timeout: 90000 });
+  t.ok(await withSnapshot.first().evaluate((img: HTMLImageElement) => img.decode().then(() => img.naturalWidth > 0)), 'the snapshot is a picture');
+  const shown = await page.locator('#people li.person:has(img.snap)').first().getAttribute('data-person');
+  t.ok(events.some((e) => e.person === shown && e.snapshot === true), `the person with a snapshot on the page (${shown}) has an MQTT event saying so`);
+  t.ok(snapshots > 0, 'and a snapshot was published');
 
   // Readable on a phone: one column, nothing wider than the screen.
   await page.setViewportSize({ width: 390, height: 844 });
@@ -129,6 +150,26 @@ t.test('the dashboard in headless chromium, on a daemon streaming a real RTSP cl
   const redAfter = Date.now() - killedAt;
   t.ok(redAfter <= STALL_SEC * 1000, `red ${redAfter} ms after the camera died (stall time ${STALL_SEC} s)`);
   t.equal(await card.evaluate((e) => getComputedStyle(e).borderTopColor), 'rgb(229, 57, 53)', 'the card is red');
+
+  // With no more frames, today's counts on the page settle on what the MQTT events say: each person
+  // once, under the latest label an event gave them (docs/DECISIONS.md D75).
+  const fromEvents = () => {
+    const latest = new Map<string, string>();
+    for (const e of events) if (e.label && localDay(new Date(e.at)) === localDay(new Date())) latest.set(e.person, e.label);
+    const n = { mask: 0, no_mask: 0 };
+    for (const l of latest.values()) n[l as 'mask' | 'no_mask']++;
+    return n;
+  };
+  const onPage = async () => ({ mask: Number(await page.locator('#n-mask').textContent()), no_mask: Number(await page.locator('#n-no_mask').textContent()) });
+  const until = Date.now() + 30000;
+  let page_ = await onPage();
+  while (JSON.stringify(page_) !== JSON.stringify(fromEvents()) && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 250));
+    page_ = await onPage();
+  }
+  t.same(page_, fromEvents(), `today's counts on the page = the MQTT events (${JSON.stringify(page_)})`);
+  t.ok(page_.mask + page_.no_mask > 0, 'somebody was counted');
+  t.same(await page.locator('#per-camera tr[data-camera="door"] td').allTextContents(), [String(page_.mask), String(page_.no_mask)], 'per camera');
 
   t.same(seen.filter((u) => !u.startsWith(`${base}/`) && !u.startsWith('data:')), [], 'nothing loaded from anywhere but the daemon');
   t.same(errors, [], 'no script errors');

@@ -1,6 +1,6 @@
 // Wiring: config in, running daemon out. Every long-lived part starts through the lifecycle container
 // (daemon/lifecycle.ts) in this order — broker (if embedded) → MQTT → engine → preview → pipeline →
-// OTA → watchdog → HTTP — and stops in reverse; a part that fails to start stops the ones before it.
+// OTA → watchdog → HTTP (with the dashboard) — and stops in reverse; a part that fails to start stops the ones before it.
 import { startEmbeddedBroker } from './broker.js';
 import type { Config } from './config/config.js';
 import type { Logger } from './log.js';
@@ -16,8 +16,11 @@ import { resolveFfmpeg } from '../pipelines/sources/ffmpeg-path.js';
 import type { Engine } from '../pipelines/engines/engine.js';
 import { Outbox } from './outbox.js';
 import { Watchdog } from './watchdog.js';
-import { Metrics, startHttp, type HttpServer } from './http.js';
-import { Preview } from './preview.js';
+import { startHttp, type HttpServer } from './http/server.js';
+import { Metrics } from './http/metrics.js';
+import { Preview } from './http/preview.js';
+import { Dashboard } from './http/dashboard.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Frame } from '../pipelines/sources/source.js';
 import type { FaceResult } from '../pipelines/engines/protocol.js';
 import { ModelSwap } from './model-swap.js';
@@ -45,8 +48,10 @@ export interface App {
   readonly engine: Engine;
   mqtt: MqttLink;
   watchdog: Watchdog;
-  /** /healthz and /metrics; null when http.port is 0 or the port could not be bound. */
+  /** /healthz, /metrics and the dashboard; null when http.port is 0 or the port could not be bound. */
   http: HttpServer | null;
+  /** The dashboard (daemon/http/dashboard.ts); null when http.port is 0. */
+  dashboard: Dashboard | null;
   swap: ModelSwap;
   /** The OTA device end, when ota.enabled. */
   ota: OtaDevice | null;
@@ -139,10 +144,32 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
     publishRetained: (topic, payload) => mqtt.publishRetained(topic, payload),
     onState: (camera, c) => resultLog.info(`${camera} state ${c.previous ?? '-'} → ${c.state}`, { since: c.since, sinceFrame: c.sinceFrame, counts: c.counts }),
   });
+  // The dashboard is there whenever the HTTP server is; it costs nothing until a page is open (D73).
+  // Made before the pipeline and OTA start, so it sees their first publishes.
+  const dashboard = !config.http.port
+    ? null
+    : await life.add('dashboard', () => new Dashboard(
+        {
+          site: config.site,
+          deviceId: config.deviceId,
+          version: JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version as string,
+          cameras: config.cameras.map((c) => ({ id: c.id, mode: c.mode })),
+          token: config.http.token,
+          fps: config.preview.fps,
+          quality: 70,
+          maxWidth: 960,
+          pageDir: join(packageRoot(), 'daemon', 'http', 'page'),
+          report: () => watchdog?.report ?? null,
+          publisher: mqtt,
+          modelStateTopic: `${config.site}/${config.deviceId}/model/state`,
+        },
+        log.child({ part: 'dashboard' }),
+      ), (d) => d.close());
   const preview = await life.add('preview', () => (config.preview.enabled ? new Preview(config.preview, config.cameras.map((c) => c.id), log.child({ part: 'preview' })) : null), (p) => p?.close());
   const sink: ResultSink = {
     classified(r: FrameResult, frame: Frame) {
       preview?.offer(r.camera, frame, [], r.label);
+      dashboard?.live?.(r.camera, frame, r.label);
       metrics.observeInference(r.inferMs);
       mqtt.publishFrame(t.mask(r.camera), JSON.stringify(r));
       if (opts.logResults) resultLog.info(`${r.camera} #${r.frame} ${r.label} ${r.score.toFixed(3)}`, { latencyMs: r.latencyMs });
@@ -151,6 +178,7 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
     faces(r: FacesFrameResult, frame: Frame, workingFaces: readonly FaceResult[]) {
       facesOut.handle(r);
       preview?.offer(r.camera, frame, workingFaces, r.label);
+      dashboard?.live?.(r.camera, frame, r.label, r.faces, workingFaces);
       if (opts.logResults) resultLog.info(`${r.camera} #${r.frame} ${r.label} faces=${r.counts.faces}`, { latencyMs: r.latencyMs });
       else resultLog.debug('result', { camera: r.camera, frame: r.frame, label: r.label, counts: r.counts });
     },
@@ -208,11 +236,16 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   const httpServer = !config.http.port
     ? null
     : await life.add('http', async () => {
-        const s = await startHttp(config.http.host, config.http.port, () => wd.report, metrics, preview ? [(url, req, res) => preview.handle(url, req, res)] : [], config.http.token).catch((e) => {
+        const routes = [...(preview ? [(url: string, req: IncomingMessage, res: ServerResponse) => preview.handle(url, req, res)] : []), ...(dashboard ? [dashboard.route] : [])];
+        const s = await startHttp(config.http.host, config.http.port, () => wd.report, metrics, routes, config.http.token, dashboard ? [dashboard.publicRoute] : []).catch((e) => {
           log.error('health/metrics server not started', { host: config.http.host, port: config.http.port, err: (e as Error).message });
           return null;
         });
-        if (s) log.info('health and metrics', { url: `http://${config.http.host}:${s.port}/healthz`, metrics: `http://${config.http.host}:${s.port}/metrics` });
+        if (s) {
+          const base = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${s.port}`;
+          log.info('health and metrics', { url: `${base}/healthz`, metrics: `${base}/metrics` });
+          log.info(`dashboard: open ${base}/${config.http.token ? '#token=<http token>' : ''} in a browser`, { url: `${base}/` });
+        }
         return s;
       }, (s) => s?.close());
 
@@ -227,6 +260,7 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
     mqtt,
     watchdog: wd,
     http: httpServer,
+    dashboard,
     swap,
     ota,
     stop: () => life.stop(),

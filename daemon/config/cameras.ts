@@ -9,6 +9,13 @@ import { MOTION_DEFAULTS } from '../../pipelines/motion.js';
 import type { CameraConfig, CameraDecoder, CameraMode, CameraMotion } from '../../pipelines/camera.js';
 
 export const DEMO_CLIP = 'models/demo/demo.mp4';
+/**
+ * The embedded default's camera: four real scenes (one masked woman, four unmasked people, a masked
+ * crowd, five unmasked people; 3 s each at 1280×720, looping), so `npm start` shows faces, boxes,
+ * verdicts and people on the dashboard. Licences: test/fixtures/scenes/README.md. Like the demo clip,
+ * it is in the repository, not in the npm package.
+ */
+export const DEMO_SCENES_CLIP = 'test/fixtures/scenes/scenes.mp4';
 
 export type { CameraConfig, CameraDecoder, CameraMode, CameraMotion };
 
@@ -156,5 +163,5 @@ export function checkCameras(v: unknown, requireOne: boolean): ConfigProblem[] {
 
 /** The cameras used when no config file is given: the bundled demo clip, looped. */
 export function defaultCameras(packageRoot: string): CameraConfig[] {
-  return [{ id: 'cam1', url: pathToFileURL(path.resolve(packageRoot, DEMO_CLIP)).href, fps: CAMERA_FPS_DEFAULT, loop: true, mode: 'classify' }];
+  return [{ id: 'cam1', url: pathToFileURL(path.resolve(packageRoot, DEMO_SCENES_CLIP)).href, fps: CAMERA_FPS_DEFAULT, loop: true, mode: 'faces' }];
 }

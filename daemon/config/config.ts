@@ -18,7 +18,7 @@ import { isSecretKey } from '../secrets.js';
 import { bool, CAMERAS_MARKER, executionProviders, fail, intRange, mqttUrl, numRange, oneOf, parseConvictErrors, qosFormat, schemaPaths, stringFormat, structural, topicSafe, type SchemaTree } from './convict.js';
 import { CAMERA_FPS_DEFAULT, FRAME_DEFAULT, MASK, checkCameras, defaultCameras, isFile, isObj, maskUrl, resolveMotion, show, type CameraConfig, type CameraMode, type Obj } from './cameras.js';
 export { isSecretKey } from '../secrets.js';
-export { CAMERA_DECODERS, CAMERA_MODES, DEMO_CLIP, FRAME_DEFAULT, MOTION_DEFAULT, checkCameras, checkMotion, checkRoi, defaultCameras, maskUrl } from './cameras.js';
+export { CAMERA_DECODERS, CAMERA_MODES, DEMO_CLIP, DEMO_SCENES_CLIP, FRAME_DEFAULT, MOTION_DEFAULT, checkCameras, checkMotion, checkRoi, defaultCameras, maskUrl } from './cameras.js';
 export type { CameraConfig, CameraDecoder, CameraMode, CameraMotion } from './cameras.js';
 export const DEFAULT_MODEL = 'models/mask-mobilenet/model.json';
 export const DEFAULT_DETECTOR = 'models/ultraface-masked-rfb-640/model.json';

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --quick] [--cameras 1,2,4,8,12,16] [--crowd-cameras 1,2,4,8] [--seconds 15] [--batch 4,20] [--no-doc] [--no-swap] [--only daemon|peer] [--entrance] [--people [--no-eval]]
+// npm run bench [-- --quick] [--cameras 1,2,4,8,12,16] [--crowd-cameras 1,2,4,8] [--seconds 15] [--batch 4,20] [--no-doc] [--no-swap] [--only daemon|peer] [--entrance] [--people [--no-eval]] [--dashboard [--rounds 3]]
 // Stage costs in isolation, then the daemon and the Python peer side by side on 1..16 cameras
 // (the same 720p 10 fps 1-face clip served as N RTSP streams), the daemon again with batching across
 // cameras (--batch maxFrames,waitMs; from 4 cameras up), capacity, the model swap under load; then
@@ -11,6 +11,9 @@
 // --people compares, on the moving-crowd clip, the daemon per frame / with tracking / with tracking and
 // the detector every 2nd frame, and the peer; plus the tracking evaluation against ground truth
 // (test/bench/people-bench.ts, --no-eval skips it); bench-results/people-<date>.json.
+// --dashboard instead runs the daemon on N cameras (first of --cameras, default 4) with no HTTP server,
+// with the dashboard closed and with it open, --rounds times interleaved (test/bench/dashboard.ts);
+// bench-results/dashboard-<date>.json.
 import { parseArgs } from 'node:util';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +26,7 @@ import { swapUnderLoad, type SwapResult } from './swap.js';
 import { entranceReport, report } from './report.js';
 import { entranceBench } from './entrance.js';
 import { peopleBench, peopleReport } from './people-bench.js';
+import { dashboardBench, dashboardReport } from './dashboard.js';
 
 const { values } = parseArgs({
   options: {
@@ -37,6 +41,8 @@ const { values } = parseArgs({
     'no-eval': { type: 'boolean', default: false },
     batch: { type: 'string', default: '4,20' },
     'crowd-cameras': { type: 'string' },
+    dashboard: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
   },
 });
 const quick = values.quick!;
@@ -78,6 +84,18 @@ if (values.entrance) {
   finish('entrance', result, entranceReport(result));
 }
 const clip = await clip720(root);
+if (values.dashboard) {
+  const n = values.cameras ? counts[0] : 4;
+  const infra = await startInfra(root, clip, n);
+  try {
+    const d = await dashboardBench({ infra, cameras: n, fps: FPS, seconds, settle, rounds: Number(values.rounds ?? (quick ? 1 : 3)), log });
+    const result = { date: started.toISOString(), machine: machine(), command, load: { start: loadStart, end: await loadavg() }, ...d };
+    await infra.stop();
+    finish('dashboard', result, dashboardReport(result));
+  } finally {
+    await infra.stop();
+  }
+}
 log('stage costs in isolation');
 const decode = await decodeCost(clip, quick ? 10 : 40, 1280, 720, FPS);
 const sess = await sessionCosts(root, quick ? 20 : 60);

@@ -58,6 +58,8 @@ export interface MeasureOptions {
   config?: Record<string, unknown>;
   /** A label for the run (variant name). */
   label?: string;
+  /** Started once every camera publishes (before the settle time), stopped after the measurement (e.g. a dashboard viewer). */
+  during?: () => Promise<() => void>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -155,6 +157,7 @@ export async function measure(system: 'daemon' | 'peer', infra: Infra, n: number
   await sub.start(infra.mqttPort, system === 'daemon' ? 'bench/+/mask' : 'peer/+/mask');
   const t0 = Date.now();
   const procs = system === 'daemon' ? [startDaemon(infra, n, fps, [], opts.camera, opts.batch, opts.config)] : startPeers(infra, n);
+  let stopDuring: (() => void) | null = null;
   try {
     while (sub.counts.size < n) {
       if (Date.now() - t0 > 60_000) throw new Error(`${system} x${n}: only ${sub.counts.size} cameras published within 60 s`);
@@ -162,6 +165,7 @@ export async function measure(system: 'daemon' | 'peer', infra: Infra, n: number
       await sleep(100);
     }
     const startupMs = Date.now() - t0;
+    if (opts.during) stopDuring = await opts.during();
     await sleep(settleSec * 1000);
     const classify = (role: string) => (p: { comm: string }, isRoot: boolean) => (isRoot ? role : p.comm === 'node' ? 'engine' : p.comm);
     const mon = new ProcMonitor([
@@ -198,6 +202,7 @@ export async function measure(system: 'daemon' | 'peer', infra: Infra, n: number
       ...(system === 'daemon' ? { reused: sub.reused, reusedFraction: Math.round((sub.reused / Math.max(1, results)) * 1000) / 1000 } : {}),
     };
   } finally {
+    stopDuring?.();
     await stopProcs(procs);
     await sub.stop();
   }

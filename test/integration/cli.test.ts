@@ -44,13 +44,14 @@ t.test('--print-config masks secrets (file and environment)', async (t) => {
   t.equal(c.mqtt.password, '********');
 });
 
-t.test('the embedded default config points at the bundled model, demo clip and embedded broker', async (t) => {
+t.test('the embedded default config points at the bundled model, the scenes clip in faces mode and the embedded broker', async (t) => {
   const r = run('dist/daemon/main.js', ['--print-config']);
   t.equal(r.status, 0, r.stderr);
   const c = JSON.parse(r.stdout);
   t.equal(c.mqtt.url, '');
   t.equal(c.cameras.length, 1);
-  t.match(c.cameras[0].url, /^file:\/\/.*models\/demo\/demo\.mp4$/);
+  t.match(c.cameras[0].url, /^file:\/\/.*test\/fixtures\/scenes\/scenes\.mp4$/);
+  t.equal(c.cameras[0].mode, 'faces');
   t.match(c.model.path, /models\/mask-mobilenet\/model\.json$/);
 });
 

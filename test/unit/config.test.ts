@@ -2,7 +2,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { loadConfig, maskSecrets, ConfigError, DEFAULT_MODEL, DEMO_CLIP, type Config, type ConfigProblem } from '../../daemon/config/config.js';
+import { loadConfig, maskSecrets, ConfigError, DEFAULT_MODEL, DEMO_SCENES_CLIP, type Config, type ConfigProblem } from '../../daemon/config/config.js';
 import { checkConfig, printConfig } from '../../daemon/config/cli.js';
 
 /** The type of a subtest's `t`. */
@@ -42,9 +42,11 @@ function packageRoot(t: TT, extra: Record<string, unknown> = {}): string {
   return t.testdir({
     models: {
       'mask-mobilenet': { 'model.json': JSON.stringify(manifest()), 'model.onnx': 'not really onnx' },
+      'ultraface-rfb-320': { 'model.json': JSON.stringify(detectorManifest()), 'd.onnx': 'not really onnx' },
       'ultraface-masked-rfb-640': { 'model.json': JSON.stringify(detectorManifest()), 'd.onnx': 'not really onnx' },
       demo: { 'demo.mp4': 'not really mp4' },
     },
+    test: { fixtures: { scenes: { 'scenes.mp4': 'not really mp4' } } },
     ...extra,
   });
 }
@@ -65,7 +67,7 @@ function problemsOf(t: TT, fn: () => unknown): ConfigProblem[] {
 const paths = (ps: ConfigProblem[]) => ps.map((p) => p.path).sort();
 const find = (ps: ConfigProblem[], p: string) => ps.find((x) => x.path === p)?.message ?? '';
 
-t.test('embedded default (no file): demo clip, embedded broker, bundled model', async (t) => {
+t.test('embedded default (no file): scenes clip in faces mode, embedded broker, bundled model', async (t) => {
   const root = packageRoot(t);
   const c = loadConfig({ packageRoot: root, env: {} });
   t.equal(c.site, 'site');
@@ -74,9 +76,9 @@ t.test('embedded default (no file): demo clip, embedded broker, bundled model', 
   t.equal(c.mqtt.embeddedPort, 1883);
   t.equal(c.mqtt.clientId, 'site-edge-1');
   t.equal(c.cameras.length, 1);
-  t.same(c.cameras[0], { id: 'cam1', url: pathToFileURL(path.join(root, DEMO_CLIP)).href, fps: 10, loop: true, mode: 'classify' });
+  t.same(c.cameras[0], { id: 'cam1', url: pathToFileURL(path.join(root, DEMO_SCENES_CLIP)).href, fps: 10, loop: true, mode: 'faces', frameWidth: 1280, frameHeight: 720 });
   t.ok(c.cameras[0].url.startsWith('file://'));
-  t.equal(fileURLToPath(c.cameras[0].url), path.join(root, 'models/demo/demo.mp4'));
+  t.equal(fileURLToPath(c.cameras[0].url), path.join(root, 'test/fixtures/scenes/scenes.mp4'));
   t.equal(c.model.path, path.join(root, DEFAULT_MODEL));
   t.ok(path.isAbsolute(c.model.path));
   t.same(c.engine, { backend: 'onnxruntime', executionProviders: ['cpu'], threads: 1, workers: 0, inferenceTimeoutMs: 10000, batch: { maxFrames: 1, waitMs: 0 } });
@@ -84,11 +86,12 @@ t.test('embedded default (no file): demo clip, embedded broker, bundled model', 
   t.equal(c.log.level, 'info');
 });
 
-t.test('embedded default without the demo clip or the model reports both', async (t) => {
+t.test('embedded default without the clip, the detector or the model reports all three', async (t) => {
   const root = t.testdir({});
   const ps = problemsOf(t, () => loadConfig({ packageRoot: root, env: {} }));
-  t.same(paths(ps), ['cameras[0].url', 'model.path']);
-  t.match(find(ps, 'cameras[0].url'), /demo\.mp4 not found/);
+  t.same(paths(ps), ['cameras[0].url', 'faces.detector', 'model.path']);
+  t.match(find(ps, 'cameras[0].url'), /scenes\.mp4 not found/);
+  t.match(find(ps, 'faces.detector'), /not found/);
   t.match(find(ps, 'model.path'), /not found/);
 });
 

@@ -1,6 +1,8 @@
 // The local HTTP server with a bearer token: everything but a minimal /healthz needs it.
 import t from 'tap';
-import { authorized, Metrics, startHttp } from '../../daemon/http.js';
+import { authorized, startHttp } from '../../daemon/http/server.js';
+import { Metrics } from '../../daemon/http/metrics.js';
+import { SESSION_COOKIE, cookieValue, requestAuthorized, sessionSetCookie, sessionValue } from '../../daemon/http/auth.js';
 import type { HealthReport } from '../../daemon/watchdog.js';
 
 const TOKEN = 'a-long-enough-token-123';
@@ -51,4 +53,20 @@ t.test('no token: local use, open', async (t) => {
   t.equal(r.status, 503);
   t.same(await r.json(), report);
   t.equal((await fetch(`http://127.0.0.1:${srv.port}/metrics`)).status, 200);
+});
+
+t.test('the dashboard session cookie: HMAC of the token, HttpOnly, SameSite=Strict', async (t) => {
+  const v = sessionValue(TOKEN);
+  t.notMatch(v, TOKEN, 'not the token itself');
+  t.equal(v, sessionValue(TOKEN), 'stable for a token');
+  t.not(v, sessionValue(`${TOKEN}x`), 'another token, another cookie');
+  t.match(sessionSetCookie(TOKEN), /^mne_session=[\w-]+; Path=\/; HttpOnly; SameSite=Strict$/);
+  t.equal(cookieValue(`a=1; ${SESSION_COOKIE}=${v}; b=2`, SESSION_COOKIE), v);
+  t.equal(cookieValue('a=1', SESSION_COOKIE), undefined);
+  t.ok(requestAuthorized({ cookie: `${SESSION_COOKIE}=${v}` }, TOKEN));
+  t.ok(requestAuthorized({ authorization: `Bearer ${TOKEN}` }, TOKEN));
+  t.notOk(requestAuthorized({ cookie: `${SESSION_COOKIE}=${sessionValue('another-token-0000000')}` }, TOKEN));
+  t.notOk(requestAuthorized({ cookie: `${SESSION_COOKIE}=${TOKEN}` }, TOKEN), 'the raw token as cookie is no session');
+  t.notOk(requestAuthorized({}, TOKEN));
+  t.ok(requestAuthorized({}, ''), 'no token configured: open (loopback only)');
 });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { shouldEncode, previewPage } from '../../daemon/preview.js';
+import { shouldEncode, previewPage } from '../../daemon/http/preview.js';
 
 t.test('encode only with a watcher, not while busy, at most fps', async (t) => {
   t.equal(shouldEncode({ watchers: 0, busy: false, lastAt: 0 }, 10_000, 2), false, 'nobody watches');

@@ -1,11 +1,7 @@
-// /healthz (200 only when healthy, JSON body with the reasons) and /metrics (Prometheus text via
-// prom-client) on a local port. Values are read from the watchdog's report at scrape time; the
-// inference latency histogram is fed per result.
-import http from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+// Prometheus metrics for /metrics (prom-client). Values are read from the watchdog's report at scrape
+// time; the inference latency histogram is fed per result.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { HealthReport } from './watchdog.js';
+import type { HealthReport } from '../watchdog.js';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -102,71 +98,4 @@ export class Metrics {
   observeInference(ms: number): void {
     this.inference.observe(ms);
   }
-}
-
-export interface HttpServer {
-  port: number;
-  close(): Promise<void>;
-}
-
-/** Extra GET routes (e.g. the preview): return true when the URL was handled. */
-export type Route = (url: string, req: http.IncomingMessage, res: http.ServerResponse) => boolean;
-
-/** Does an Authorization header carry the bearer token? Constant-time compare. Pure. */
-export function authorized(header: string | undefined, token: string): boolean {
-  const m = /^Bearer (.+)$/.exec(header ?? '');
-  if (!m) return false;
-  const a = Buffer.from(m[1]);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-/**
- * The local HTTP server. With a token (http.token / tokenFile; required when http.allowRemote),
- * every endpoint needs `Authorization: Bearer <token>` except /healthz, which then answers only
- * {"healthy": bool} — enough for a load balancer, nothing about the site.
- */
-export function startHttp(host: string, port: number, report: () => HealthReport | null, metrics: Metrics, routes: Route[] = [], token = ''): Promise<HttpServer> {
-  const server = http.createServer((req, res) => {
-    const url = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET') {
-      res.writeHead(405, { allow: 'GET' }).end();
-      return;
-    }
-    const ok = !token || authorized(req.headers.authorization, token);
-    if (url === '/healthz') {
-      const r = report();
-      const healthy = Boolean(r?.healthy);
-      res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(ok ? (r ?? { healthy: false, reasons: ['starting'] }) : { healthy }));
-      return;
-    }
-    if (!ok) {
-      res.writeHead(401, { 'www-authenticate': 'Bearer' }).end('unauthorized: send Authorization: Bearer <http token>\n');
-      return;
-    }
-    if (url === '/metrics') {
-      metrics.registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
-        (e) => res.writeHead(500).end(String((e as Error).message)),
-      );
-      return;
-    }
-    for (const route of routes) if (route(url, req, res)) return;
-    res.writeHead(404).end('not found: try /healthz or /metrics\n');
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve({
-        port: (server.address() as AddressInfo).port,
-        close: () =>
-          new Promise<void>((r) => {
-            server.close(() => r());
-            server.closeAllConnections();
-          }),
-      });
-    });
-  });
 }

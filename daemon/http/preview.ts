@@ -3,9 +3,9 @@
 // and a frame that arrives while the previous encode runs is skipped (never queued).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import sharp from 'sharp';
-import { drawFaces } from '../pipelines/annotate.js';
-import { toRgb24, type FrameFormat } from '../pipelines/pre/yuv.js';
-import type { Logger } from './log.js';
+import { drawFaces } from '../../pipelines/annotate.js';
+import { toRgb24, type FrameFormat } from '../../pipelines/pre/yuv.js';
+import type { Logger } from '../log.js';
 
 export interface PreviewConfig {
   enabled: boolean;
@@ -34,6 +34,16 @@ export interface PreviewFrame {
   seq: number;
   hold(): void;
   release(): void;
+}
+
+/**
+ * A frame as a JPEG without drawings, scaled down to at most `maxWidth` pixels wide (0 = as is): the
+ * one function through which camera pixels become a picture (/snapshot and the dashboard's live view).
+ */
+export async function encodeFrame(frame: Pick<PreviewFrame, 'data' | 'width' | 'height' | 'format'>, quality: number, maxWidth = 0): Promise<Buffer> {
+  let img = sharp(toRgb24(frame), { raw: { width: frame.width, height: frame.height, channels: 3 } });
+  if (maxWidth > 0 && frame.width > maxWidth) img = img.resize({ width: maxWidth });
+  return img.jpeg({ quality }).toBuffer();
 }
 
 /** Whether a frame at `now` should be encoded: a watcher, not busy, and the interval elapsed. Pure. */
@@ -102,10 +112,9 @@ export class Preview {
       return true;
     }
     const { frame, faces } = cam.latest;
-    const { width, height, seq } = frame;
+    const { seq } = frame;
     frame.hold(); // until encoded: a newer frame may replace `latest` meanwhile
-    Promise.resolve()
-      .then(() => sharp(toRgb24(frame), { raw: { width, height, channels: 3 } }).jpeg({ quality: 92 }).toBuffer())
+    encodeFrame(frame, 92)
       .then((jpeg) => {
         const meta = faces.map((f) => ({ box: f.box, crop: f.crop ?? f.box, label: f.label, score: f.score }));
         res.writeHead(200, { 'content-type': 'image/jpeg', 'cache-control': 'no-store', 'x-frame': String(seq), 'x-faces': JSON.stringify(meta) }).end(jpeg);

@@ -12,18 +12,15 @@ import { packageRoot } from '../models/paths.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readManifest } from '../models/manifest-file.js';
-import { modelFileFor } from '../models/manifest.js';
 import { resolveFfmpeg } from '../pipelines/sources/ffmpeg-path.js';
-import { defaultWorkerCommand } from '../pipelines/engines/client.js';
-import { toSpecs } from '../pipelines/engines/onnxruntime/providers.js';
-import { detectTensorRtVersion, withEngineCaches } from '../pipelines/engines/onnxruntime/engine-cache.js';
+import { detectTensorRtVersion } from '../pipelines/engines/onnxruntime/engine-cache.js';
+import { classifierProfile, providersFor, readManifestSync, workerOptions } from './engine-setup.js';
 import { Outbox } from './outbox.js';
 import { Watchdog } from './watchdog.js';
 import { Metrics, startHttp, type HttpServer } from './http.js';
 import { Preview } from './preview.js';
 import type { Frame } from '../pipelines/sources/process-source.js';
 import type { FaceResult } from '../pipelines/engines/protocol.js';
-import { parseManifest } from '../models/manifest.js';
 import { ModelSwap } from './model-swap.js';
 import { OtaDevice } from './ota-device.js';
 import { loadTrustedKeys, openStore } from './ota-setup.js';
@@ -105,18 +102,17 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   const trtVersion = detectTensorRtVersion();
   const facesCameras = config.cameras.filter((c) => c.mode === 'faces').map((c) => c.id);
   // The Edge TPU worker (Python) classifies only; config validation refuses faces mode with it.
-  const edgetpu = config.engine.backend === 'edgetpu';
   const workers = engineWorkers(config.engine);
+  // The detector has its own provider list: its own engine cache, keyed by its own sha256.
+  const detectorProviders = facesCameras.length ? providersFor(config, readManifestSync(config.faces.detector), trtVersion) : undefined;
   const makeEngine = (manifestPath: string): Engine => {
-    const m = manifestPath === modelPath ? manifest : parseManifest(JSON.parse(readFileSync(manifestPath, 'utf8')), manifestPath);
+    const m = manifestPath === modelPath ? manifest : readManifestSync(manifestPath);
     const member = (i: number) => new EngineSupervisor(
       {
         manifestPath,
-        ...(facesCameras.length ? { detectorManifestPath: config.faces.detector } : {}),
-        executionProviders: edgetpu
-          ? config.engine.executionProviders.map((p) => (typeof p === 'string' ? p : p.name))
-          : withEngineCaches(toSpecs(config.engine.executionProviders), modelFileFor(m, 'onnxruntime')?.sha256 ?? m.sha256, trtVersion),
-        ...(edgetpu ? { worker: { command: defaultWorkerCommand('edgetpu') } } : {}),
+        ...(facesCameras.length ? { detectorManifestPath: config.faces.detector, detectorExecutionProviders: detectorProviders } : {}),
+        executionProviders: providersFor(config, m, trtVersion, classifierProfile(config)),
+        worker: workerOptions(config),
         threads: config.engine.threads,
         inferTimeoutMs: config.watchdog.inferenceTimeoutMs,
         restartMinMs: config.watchdog.restartMinMs,
@@ -132,13 +128,6 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
     return new EnginePool(Array.from({ length: workers }, (_, i) => member(i)));
   };
   const engine = makeEngine(modelPath);
-  try {
-    await engine.start();
-  } catch (e) {
-    await mqtt.stop();
-    await broker?.close();
-    throw e;
-  }
 
   const resultLog = log.child({ part: 'result' });
   let watchdog: Watchdog | null = null;
@@ -197,14 +186,9 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
     publish,
     log.child({ part: 'pipeline' }),
   );
-  pipeline.start();
-
   const swap = new ModelSwap(engine, makeEngine, pipeline, log.child({ part: 'swap' }));
-  let ota: OtaDevice | null = null;
-  if (otaStore) {
-    ota = new OtaDevice({ ...config.ota, site: config.site, deviceId: config.deviceId, trusted }, otaStore.store, swap, pipeline, mqtt, log.child({ part: 'ota' }));
-    ota.start();
-  }
+  // The watchdog and /healthz run while the engine loads: a first TensorRT build takes minutes, and
+  // systemd (EXTEND_TIMEOUT_USEC, STATUS) and the health report must hear about it (docs/RELIABILITY.md).
   const wd = new Watchdog(config.watchdog, { pipeline, get engine() { return swap.current; }, mqtt, healthTopic: t.health }, log.child({ part: 'watchdog' }), opts.env ?? {});
   watchdog = wd;
   wd.start();
@@ -216,6 +200,24 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
       return null;
     });
     if (httpServer) log.info('health and metrics', { url: `http://${config.http.host}:${httpServer.port}/healthz`, metrics: `http://${config.http.host}:${httpServer.port}/metrics` });
+  }
+
+  try {
+    await engine.start();
+  } catch (e) {
+    wd.stop();
+    wd.close();
+    await httpServer?.close();
+    await mqtt.stop();
+    await broker?.close();
+    preview?.close();
+    throw e;
+  }
+  pipeline.start();
+  let ota: OtaDevice | null = null;
+  if (otaStore) {
+    ota = new OtaDevice({ ...config.ota, site: config.site, deviceId: config.deviceId, trusted }, otaStore.store, swap, pipeline, mqtt, log.child({ part: 'ota' }));
+    ota.start();
   }
 
   return {

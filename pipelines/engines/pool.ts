@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import type { InferOutput } from './client.js';
 import type { FacesBatchResultMsg, FacesOptions, FacesResultMsg, LoadedMsg } from './protocol.js';
-import type { EngineState, EngineSupervisor } from './supervisor.js';
+import type { EngineBuild, EngineState, EngineSupervisor } from './supervisor.js';
 
 /** What the pipeline, the model swap, OTA and the watchdog use of an engine: one worker or a pool. */
 export interface Engine extends EventEmitter {
@@ -19,6 +19,8 @@ export interface Engine extends EventEmitter {
   readonly pid: number | undefined;
   readonly loaded: LoadedMsg | null;
   readonly detectorLoaded: LoadedMsg | null;
+  /** What is being built while a worker's state is 'building', else null. */
+  readonly building: EngineBuild | null;
   /** Workers: how many requests may usefully be in flight at once. */
   readonly size: number;
   start(): Promise<LoadedMsg>;
@@ -28,9 +30,9 @@ export interface Engine extends EventEmitter {
   facesBatch(frames: { data: Buffer; width: number; height: number }[], options: FacesOptions): Promise<FacesBatchResultMsg>;
 }
 
-const STATE_ORDER: EngineState[] = ['stopped', 'restarting', 'starting', 'ready'];
+const STATE_ORDER: EngineState[] = ['stopped', 'restarting', 'building', 'starting', 'ready'];
 
-/** Events: 'ready' (LoadedMsg) when any worker becomes ready, 'down' (reason) when any goes down. */
+/** Events: 'ready' (LoadedMsg) when any worker becomes ready, 'down' (reason) when any goes down, 'building' (EngineBuild). */
 export class EnginePool extends EventEmitter implements Engine {
   constructor(readonly members: readonly EngineSupervisor[]) {
     super();
@@ -38,6 +40,7 @@ export class EnginePool extends EventEmitter implements Engine {
     for (const m of members) {
       m.on('ready', (l: LoadedMsg) => this.emit('ready', l));
       m.on('down', (reason: string) => this.emit('down', reason));
+      m.on('building', (b: EngineBuild) => this.emit('building', b));
     }
   }
 
@@ -82,6 +85,10 @@ export class EnginePool extends EventEmitter implements Engine {
 
   get detectorLoaded(): LoadedMsg | null {
     return (this.members.find((m) => m.ready) ?? this.members[0]).detectorLoaded;
+  }
+
+  get building(): EngineBuild | null {
+    return this.members.find((m) => m.building)?.building ?? null;
   }
 
   /** Start every worker (in parallel); rejects if any first load fails, stopping the others. */

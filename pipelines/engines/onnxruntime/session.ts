@@ -4,8 +4,9 @@
 import * as ort from 'onnxruntime-node';
 import { checkGraph, inputShape, type Manifest } from '../../../models/manifest.js';
 import type { ProviderRequest, TensorInfo } from '../protocol.js';
-import { PROVIDER_NAMES, toOrtOptions } from './providers.js';
-import { cacheWarnings } from './engine-cache.js';
+import { PROVIDER_NAMES, profileShapes, toOrtOptions } from './providers.js';
+import { buildReason, cacheWarnings } from './engine-cache.js';
+import { onnxInputDims } from '../../../models/onnx-inputs.js';
 
 export interface OpenedSession {
   session: ort.InferenceSession;
@@ -40,7 +41,21 @@ function describe(meta: readonly ort.InferenceSession.ValueMetadata[]): TensorIn
 /** Session config entries: intra- and inter-op threads block instead of spinning between runs. */
 export const NO_SPIN = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } as const;
 
-export async function openSession(bytes: Uint8Array, manifest: Manifest, providers: (string | ProviderRequest)[], threads: number): Promise<OpenedSession> {
+/** Called before a provider starts building an engine (minutes): the worker tells the supervisor. */
+export type OnBuilding = (provider: string, reason: string) => void;
+
+/**
+ * A tensorrt request with a batch `profile` (min/opt/max) gets the TensorRT optimisation profile
+ * shapes for the model's input, when that input's batch axis is dynamic (read from the ONNX graph).
+ */
+function withProfile(p: string | ProviderRequest, bytes: Uint8Array, manifest: Manifest): string | ProviderRequest {
+  if (typeof p === 'string' || p.name !== 'tensorrt' || !p.profile) return p;
+  const dims = onnxInputDims(bytes, manifest.input.name);
+  if (!dims || typeof dims[0] === 'number') return p; // static batch: one shape, no profile
+  return { ...p, trtProfile: profileShapes(manifest.input.name, inputShape(manifest), p.profile as { min: number; opt: number; max: number }) };
+}
+
+export async function openSession(bytes: Uint8Array, manifest: Manifest, providers: (string | ProviderRequest)[], threads: number, onBuilding?: OnBuilding): Promise<OpenedSession> {
   const fallbacks: { name: string; reason: string }[] = [];
   const list = providers.length ? providers : ['cpu'];
   for (let i = 0; i < list.length; i++) {
@@ -51,9 +66,11 @@ export async function openSession(bytes: Uint8Array, manifest: Manifest, provide
       continue;
     }
     let session: ort.InferenceSession;
+    const why = buildReason(p);
+    if (why) onBuilding?.(name, why);
     try {
       session = await ort.InferenceSession.create(bytes, {
-        executionProviders: [toOrtProvider(p)],
+        executionProviders: [toOrtProvider(withProfile(p, bytes, manifest))],
         ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
         graphOptimizationLevel: 'all',
         logSeverityLevel: 3,

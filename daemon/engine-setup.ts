@@ -7,7 +7,9 @@ import type { Config } from './config.js';
 import { modelFileFor, parseManifest, type Manifest } from '../models/manifest.js';
 import { defaultWorkerCommand, type EngineOptions } from '../pipelines/engines/client.js';
 import { toSpecs } from '../pipelines/engines/onnxruntime/providers.js';
-import { withEngineCaches } from '../pipelines/engines/onnxruntime/engine-cache.js';
+import { pruneEngineCaches, withEngineCaches } from '../pipelines/engines/onnxruntime/engine-cache.js';
+import { modelFiles } from '../models/manifest.js';
+import { join } from 'node:path';
 import type { BatchProfile, ProviderRequest } from '../pipelines/engines/protocol.js';
 
 export function readManifestSync(path: string): Manifest {
@@ -38,4 +40,32 @@ export function workerOptions(config: Config): EngineOptions {
     loadTimeoutMs: config.watchdog.loadTimeoutSec * 1000,
     buildTimeoutMs: config.watchdog.buildTimeoutSec * 1000,
   };
+}
+
+/** The configured TensorRT engine cache folders (engineCacheDir of each tensorrt entry). */
+export function engineCacheDirs(config: Pick<Config, 'engine'>): string[] {
+  return config.engine.executionProviders.flatMap((p) => (typeof p !== 'string' && p.name === 'tensorrt' && typeof p.engineCacheDir === 'string' ? [p.engineCacheDir] : []));
+}
+
+/**
+ * The model store's onRemoved: the engine caches of removed models go too, unless a version still
+ * installed has the same model file (same sha256). Returns the folders removed.
+ */
+export function pruneRemovedModels(cacheDirs: string[], removed: Buffer[], keptDirs: string[]): string[] {
+  const shas = (raw: Buffer | string) => {
+    try {
+      return modelFiles(parseManifest(JSON.parse(raw.toString()))).map((f) => f.sha256);
+    } catch {
+      return [];
+    }
+  };
+  const kept = new Set(keptDirs.flatMap((d) => {
+    try {
+      return shas(readFileSync(join(d, 'model.json')));
+    } catch {
+      return [];
+    }
+  }));
+  const gone = [...new Set(removed.flatMap(shas))].filter((s) => !kept.has(s));
+  return cacheDirs.flatMap((dir) => gone.flatMap((s) => pruneEngineCaches(dir, s)));
 }

@@ -6,7 +6,6 @@ import { checkGraph, inputShape, type Manifest } from '../../../models/manifest.
 import type { ProviderRequest, TensorInfo } from '../protocol.js';
 import { PROVIDER_NAMES, profileShapes, toOrtOptions } from './providers.js';
 import { buildReason, cacheWarnings } from './engine-cache.js';
-import { onnxInputDims } from '../../../models/onnx-inputs.js';
 
 export interface OpenedSession {
   session: ort.InferenceSession;
@@ -48,8 +47,10 @@ export type OnBuilding = (provider: string, reason: string) => void;
  * A tensorrt request with a batch `profile` (min/opt/max) gets the TensorRT optimisation profile
  * shapes for the model's input, when that input's batch axis is dynamic (read from the ONNX graph).
  */
-function withProfile(p: string | ProviderRequest, bytes: Uint8Array, manifest: Manifest): string | ProviderRequest {
+async function withProfile(p: string | ProviderRequest, bytes: Uint8Array, manifest: Manifest): Promise<string | ProviderRequest> {
   if (typeof p === 'string' || p.name !== 'tensorrt' || !p.profile) return p;
+  // onnx-proto is loaded only here: most workers never need it, and it costs start-up time.
+  const { onnxInputDims } = await import('../../../models/onnx-inputs.js');
   const dims = onnxInputDims(bytes, manifest.input.name);
   if (!dims || typeof dims[0] === 'number') return p; // static batch: one shape, no profile
   return { ...p, trtProfile: profileShapes(manifest.input.name, inputShape(manifest), p.profile as { min: number; opt: number; max: number }) };
@@ -70,7 +71,7 @@ export async function openSession(bytes: Uint8Array, manifest: Manifest, provide
     if (why) onBuilding?.(name, why);
     try {
       session = await ort.InferenceSession.create(bytes, {
-        executionProviders: [toOrtProvider(withProfile(p, bytes, manifest))],
+        executionProviders: [toOrtProvider(await withProfile(p, bytes, manifest))],
         ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
         graphOptimizationLevel: 'all',
         logSeverityLevel: 3,

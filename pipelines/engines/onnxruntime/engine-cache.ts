@@ -133,7 +133,8 @@ export function listEngineCaches(engineCacheDir: string): CacheEntry[] {
 
 /** TensorRT version from NvInferVersion.h text ("8.5.2"), or null. */
 export function parseNvInferVersion(header: string): string | null {
-  const get = (k: string) => new RegExp(`#define\\s+NV_TENSORRT_${k}\\s+(\\d+)`).exec(header)?.[1];
+  // TensorRT 8: #define NV_TENSORRT_MAJOR 8; TensorRT 10: #define TRT_MAJOR_ENTERPRISE 10 (NV_TENSORRT_MAJOR names it)
+  const get = (k: string) => new RegExp(`#define\\s+NV_TENSORRT_${k}\\s+(\\d+)`).exec(header)?.[1] ?? new RegExp(`#define\\s+TRT_${k}_ENTERPRISE\\s+(\\d+)`).exec(header)?.[1];
   const [maj, min, patch] = [get('MAJOR'), get('MINOR'), get('PATCH')];
   return maj !== undefined && min !== undefined ? `${maj}.${min}.${patch ?? 0}` : null;
 }

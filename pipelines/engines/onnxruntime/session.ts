@@ -1,14 +1,15 @@
 // Create an onnxruntime session, walking the execution-provider list in order.
 // onnxruntime-node throws for a provider it cannot load instead of falling back, and a provider
 // can load yet fail at run time, so each candidate must pass a real warm-up inference.
-import * as ort from 'onnxruntime-node';
+import type * as OrtTypes from 'onnxruntime-node';
+import { ort, ortFolder } from './ort.js';
 import { checkGraph, inputShape, type Manifest } from '../../../models/manifest.js';
 import type { ProviderRequest, TensorInfo } from '../protocol.js';
 import { PROVIDER_NAMES, profileShapes, toOrtOptions } from './providers.js';
 import { buildReason, cacheWarnings } from './engine-cache.js';
 
 export interface OpenedSession {
-  session: ort.InferenceSession;
+  session: OrtTypes.InferenceSession;
   provider: string;
   fallbacks: { name: string; reason: string }[];
   inputs: TensorInfo[];
@@ -27,12 +28,12 @@ export class ModelMismatchError extends Error {
 
 const KNOWN = new Set<string>(PROVIDER_NAMES);
 
-function toOrtProvider(p: string | ProviderRequest): ort.InferenceSession.ExecutionProviderConfig {
+function toOrtProvider(p: string | ProviderRequest): OrtTypes.InferenceSession.ExecutionProviderConfig {
   if (typeof p === 'string') return p;
-  return toOrtOptions(p) as ort.InferenceSession.ExecutionProviderConfig;
+  return toOrtOptions(p) as OrtTypes.InferenceSession.ExecutionProviderConfig;
 }
 
-function describe(meta: readonly ort.InferenceSession.ValueMetadata[]): TensorInfo[] {
+function describe(meta: readonly OrtTypes.InferenceSession.ValueMetadata[]): TensorInfo[] {
   return meta.map((m) => (m.isTensor ? { name: m.name, shape: [...m.shape], type: m.type } : { name: m.name, shape: [] }));
 }
 
@@ -66,7 +67,7 @@ export async function openSession(bytes: Uint8Array, manifest: Manifest, provide
       fallbacks.push({ name, reason: `unknown execution provider "${name}" (known: ${[...KNOWN].join(', ')})` });
       continue;
     }
-    let session: ort.InferenceSession;
+    let session: OrtTypes.InferenceSession;
     const why = buildReason(p);
     if (why) onBuilding?.(name, why);
     try {
@@ -108,4 +109,4 @@ function firstLine(e: unknown): string {
   return String((e as Error)?.message ?? e).split('\n')[0].slice(0, 300);
 }
 
-export const runtimeVersion = (): string => ort.env.versions.node ?? ort.env.versions.common;
+export const runtimeVersion = (): string => `${ort.env.versions.node ?? ort.env.versions.common}${ortFolder ? ` (from ${ortFolder})` : ''}`;

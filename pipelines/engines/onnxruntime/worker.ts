@@ -1,7 +1,7 @@
 // The onnxruntime engine worker: a child process of the supervisor speaking the engine protocol
 // over stdio. Native crashes and hangs stay in this process.
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
-import * as ort from 'onnxruntime-node';
+import { ort } from './ort.js';
 import type { Manifest } from '../../../models/manifest.js';
 import { inputShape } from '../../../models/manifest.js';
 import { toTensor } from '../../../models/preprocess.js';

@@ -31,8 +31,8 @@ function detector(dir: string, engine: 'edgetpu' | 'tflite'): string {
     input: { name: 'normalized_input_image_tensor', layout: 'NHWC', width: S, height: S, colorOrder: 'RGB', resize: 'stretch' },
     preprocess: { scale: 1, mean: [128, 128, 128], std: [128, 128, 128] },
     output: { name: 'TFLite_Detection_PostProcess:2', kind: 'probabilities' },
-    detect: { boxes: 'TFLite_Detection_PostProcess', scoreThreshold: 0.5, iouThreshold: 0.5 },
-    labels: ['face'],
+    detect: { boxes: 'TFLite_Detection_PostProcess', boxFormat: 'ssd-postprocess', scoreThreshold: 0.5, iouThreshold: 0.5 },
+    labels: ['background', 'face'],
   };
   const path = join(dir, `detector-${engine}.json`);
   writeFileSync(path, JSON.stringify(m));
@@ -61,6 +61,13 @@ t.test('loadDetector and faces: protocol, one face, crop, one classifier run', a
   t.equal((await w.load(classifier, ['edgetpu', 'cpu'])).provider, 'stand-in:edgetpu');
   await t.rejects(w.faces(oneFaceFrame(), S, S), { code: 'NOT_LOADED', message: /no detector is loaded/ });
   await t.rejects(w.loadDetector(classifier, ['edgetpu']), { code: 'MANIFEST_INVALID', message: /not a detector/ });
+  const other = join(dir, 'corners.json');
+  const dm = JSON.parse(readFileSync(det, 'utf8'));
+  writeFileSync(other, JSON.stringify({ ...dm, detect: { ...dm.detect, boxFormat: 'corners-normalized' } }));
+  await t.rejects(w.loadDetector(other, ['edgetpu', 'cpu']), { code: 'MANIFEST_INVALID', message: /reads SSD post-processed outputs .*not "corners-normalized"/ });
+  // the same manifest the daemon's config validation reads
+  const { parseManifest } = await import('../../models/manifest.js');
+  t.match(parseManifest(JSON.parse(readFileSync(det, 'utf8'))).detect, { boxFormat: 'ssd-postprocess' });
   const loaded = await w.loadDetector(det, ['edgetpu', 'cpu']);
   t.equal(loaded.provider, 'stand-in:edgetpu');
   t.same(loaded.model.name, 'ssd-face-stand-in');

@@ -147,6 +147,9 @@ class Engine:
         m = read_manifest(path)
         if m.get('task') != 'detect' or not isinstance(m.get('detect'), dict):
             raise WorkerError('MANIFEST_INVALID', '%s is a "%s" model, not a detector (task "detect")' % (path, m.get('task', 'classify')))
+        if m['detect'].get('boxFormat') != 'ssd-postprocess':
+            raise WorkerError('MANIFEST_INVALID', '%s: the Edge TPU worker reads SSD post-processed outputs (detect.boxFormat "ssd-postprocess"), not "%s"'
+                              % (path, m['detect'].get('boxFormat')))
         classifier, self.active = self.active, None
         try:
             reply = self.load(msg)

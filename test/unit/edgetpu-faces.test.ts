@@ -113,3 +113,26 @@ t.test('mixed layouts in the Edge TPU worker: detector on the CPU + classifier o
   t.equal((await b.loadDetector(detTpu, ['edgetpu', 'cpu'])).provider, 'stand-in:edgetpu');
   t.equal((await b.faces(oneFaceFrame(), S, S)).faces.length, 1);
 });
+
+t.test("the Coral install script's detector manifest: parsed by the daemon, accepted by the config for faces mode, loaded by the worker", async (t) => {
+  const dir = t.testdir({});
+  for (const [f, kind] of [['ssd_mobilenet_v2_face_quant_postprocess_edgetpu.tflite', 'edgetpu'], ['ssd_mobilenet_v2_face_quant_postprocess.tflite', 'cpu']]) {
+    const r = spawnSync('/usr/bin/python3', [join(coral, 'make_tflite.py'), join(dir, f), 'ssd-face', '320', '320', '50', kind], { encoding: 'utf8' });
+    t.equal(r.status, 0, r.stderr);
+  }
+  const root = join(import.meta.dirname, '..', '..');
+  const r = spawnSync('/usr/bin/python3', [join(root, 'deploy/coral/face-detector-manifest.py'), dir], { encoding: 'utf8' });
+  t.equal(r.status, 0, r.stderr);
+  const { parseManifest } = await import('../../models/manifest.js');
+  const m = parseManifest(JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')));
+  t.match(m, { task: 'detect', engine: 'edgetpu', input: { width: 320, height: 320 }, detect: { boxFormat: 'ssd-postprocess', boxes: 'TFLite_Detection_PostProcess', count: 'TFLite_Detection_PostProcess:3' } });
+  const cfg = join(dir, 'config.json');
+  writeFileSync(cfg, JSON.stringify({ engine: { backend: 'edgetpu', executionProviders: ['edgetpu', 'cpu'] }, model: { path: classifier }, faces: { detector: join(dir, 'model.json') }, cameras: [{ id: 'cam1', url: 'rtsp://192.0.2.1/x', mode: 'faces' }] }), { mode: 0o600 });
+  const check = spawnSync(process.execPath, [join(root, 'dist/daemon/main.js'), '--check-config', cfg], { encoding: 'utf8' });
+  t.equal(check.status, 0, check.stdout + check.stderr);
+  const w = await worker(t);
+  await w.load(classifier, ['edgetpu', 'cpu']);
+  t.equal((await w.loadDetector(join(dir, 'model.json'), ['edgetpu', 'cpu'])).provider, 'stand-in:edgetpu');
+  // the stand-in's count output is the first pixel: 0 rows here
+  t.same((await w.faces(Buffer.alloc(64 * 48 * 3), 64, 48)).faces, []);
+});

@@ -42,7 +42,8 @@ elif apt-get install -y python3-tflite-runtime 2>/dev/null; then
 else
   # Coral's debs stop at older Pythons; a wheel for this Python is the fallback.
   /usr/bin/python3 -m pip install --break-system-packages tflite-runtime \
-    || { echo "no tflite_runtime for $(/usr/bin/python3 --version): install a matching wheel by hand" >&2; exit 1; }
+    || /usr/bin/python3 -m pip install --break-system-packages ai-edge-litert \
+    || { echo "no tflite_runtime or ai_edge_litert for $(/usr/bin/python3 --version): install a matching wheel by hand" >&2; exit 1; }
 fi
 apt-get install -y python3-pycoral 2>/dev/null || echo "python3-pycoral not available: the worker uses tflite_runtime + libedgetpu directly"
 

@@ -76,7 +76,7 @@ export const watchdogSchema = {
   engineDownSec: { doc: 'The engine not ready this long is unhealthy on its own (s).', format: intRange(1, 86_400), default: 60 },
   healthIntervalSec: { doc: 'Health report on {site}/{deviceId}/health every this many seconds (and on change).', format: intRange(1, 86_400), default: 10 },
   readyTimeoutSec: { doc: 'READY=1 after the model is loaded and a first frame is processed, or after this long if no camera delivers (s, counted from the engine being ready).', format: intRange(1, 3600), default: 30 },
-  loadTimeoutSec: { doc: 'A model load (open + warm-up inference) taking longer kills the engine worker (s).', format: intRange(1, 3600), default: 60 },
+  loadTimeoutSec: { doc: 'A model load (open + warm-up inference) taking longer kills the engine worker (s); its start (hello) gets at least 60 s.', format: intRange(1, 3600), default: 60 },
   buildTimeoutSec: { doc: 'A load during which the worker builds an engine (TensorRT without a cached engine: minutes on a Jetson) may take this long (s); systemd\'s start timeout is extended meanwhile (docs/ACCELERATORS.md).', format: intRange(1, 86_400), default: 3600 },
 };
 

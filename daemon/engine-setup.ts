@@ -37,6 +37,8 @@ export function providersFor(config: Config, m: Manifest, trtVersion: string, pr
 export function workerOptions(config: Config): EngineOptions {
   return {
     ...(config.engine.backend === 'edgetpu' ? { command: defaultWorkerCommand('edgetpu') } : {}),
+    // the worker's start (importing onnxruntime; CUDA initialising on a Jetson at boot): at least a minute
+    helloTimeoutMs: Math.max(60_000, config.watchdog.loadTimeoutSec * 1000),
     loadTimeoutMs: config.watchdog.loadTimeoutSec * 1000,
     buildTimeoutMs: config.watchdog.buildTimeoutSec * 1000,
   };

@@ -124,11 +124,9 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   const makeEngine = engineFactory(config, { path: modelPath, manifest }, log);
   // The swap owns the engine from here: whichever serves when the daemon stops is the one stopped.
   let swap: ModelSwap | null = null;
-  const engine = await life.add('engine', async () => {
-    const e = makeEngine(modelPath);
-    await e.start();
-    return e;
-  }, (e) => (swap?.current ?? e).stop());
+  // Made here, loaded only once the watchdog and /healthz run: a first TensorRT build takes minutes, and
+  // systemd (EXTEND_TIMEOUT_USEC, STATUS) and the health report must hear about it (docs/RELIABILITY.md).
+  const engine = await life.add('engine', () => makeEngine(modelPath), (e) => (swap?.current ?? e).stop());
 
   const resultLog = log.child({ part: 'result' });
   let watchdog: Watchdog | null = null;
@@ -208,21 +206,9 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
     batch: config.engine.batch,
     ...(people ? { people } : {}),
   };
-  const pipeline = await life.add('pipeline', () => {
-    const p = new Pipeline(pipelineOptions, manifest, engine, sink, log.child({ part: 'pipeline' }));
-    p.start();
-    return p;
-  }, (p) => p.stop());
-
+  const pipeline = new Pipeline(pipelineOptions, manifest, engine, sink, log.child({ part: 'pipeline' }));
   swap = new ModelSwap(engine, makeEngine, pipeline, log.child({ part: 'swap' }));
   const currentSwap = swap;
-  const ota = !otaStore
-    ? null
-    : await life.add('ota', () => {
-        const o = new OtaDevice({ ...config.ota, site: config.site, deviceId: config.deviceId, trusted }, otaStore.store, currentSwap, pipeline, mqtt, log.child({ part: 'ota' }));
-        o.start();
-        return o;
-      }, (o) => o.stop());
   const wd = await life.add('watchdog', () => {
     const w = new Watchdog(config.watchdog, { pipeline, get engine() { return currentSwap.current; }, mqtt, healthTopic: t.health, ...(people ? { people: (now: number) => people.counts.report(now) } : {}) }, log.child({ part: 'watchdog' }), opts.env ?? {});
     watchdog = w;
@@ -248,6 +234,16 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
         }
         return s;
       }, (s) => s?.close());
+
+  await life.add('engine load', () => engine.start(), () => {}); // stopped by the 'engine' part
+  await life.add('pipeline', () => pipeline.start(), () => pipeline.stop());
+  const ota = !otaStore
+    ? null
+    : await life.add('ota', () => {
+        const o = new OtaDevice({ ...config.ota, site: config.site, deviceId: config.deviceId, trusted }, otaStore.store, currentSwap, pipeline, mqtt, log.child({ part: 'ota' }));
+        o.start();
+        return o;
+      }, (o) => o.stop());
 
   return {
     mqttUrl,

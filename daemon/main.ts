@@ -7,21 +7,24 @@ import { startApp } from './app.js';
 import { loadConfig, ConfigError } from './config/config.js';
 import { checkConfig, checkConnect, printConfig, EX_CONFIG } from './config/cli.js';
 import { createLogger } from './log.js';
+import { prepareAll } from './prepare.js';
 
 const packageRoot = findPackageRoot();
 
-const USAGE = `usage: mobilenet-edge [--config FILE] [--check-config FILE [--connect]] [--print-config] [--version]
+const USAGE = `usage: mobilenet-edge [--config FILE] [--prepare] [--check-config FILE [--connect]] [--print-config] [--version]
 
   (no options)          run on the embedded default: bundled model, demo clip, embedded MQTT broker
   --config FILE         run with this JSON config (env MOBILENET_EDGE_* overrides keys)
   --check-config FILE   validate FILE, print every problem with its key path; exit 78 if invalid
     --connect           then connect to the broker: exit 78 with the reason (certificate, credentials,
                         not authorized) or 69 when it cannot be reached
+  --prepare             build and cache the engines of every model (TensorRT: minutes each) and
+                        exit: 0 when every model loads (deploy/install.sh runs it; also after an OTA install)
   --print-config        print the effective config (secrets masked) and exit
   --version             print the version`;
 
-function parseArgs(argv: string[]): { config?: string; check?: string; connect: boolean; print: boolean; help: boolean; version: boolean } {
-  const a = { connect: false, print: false, help: false, version: false } as ReturnType<typeof parseArgs>;
+function parseArgs(argv: string[]): { config?: string; check?: string; connect: boolean; print: boolean; prepare: boolean; help: boolean; version: boolean } {
+  const a = { connect: false, print: false, prepare: false, help: false, version: false } as ReturnType<typeof parseArgs>;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -33,6 +36,7 @@ function parseArgs(argv: string[]): { config?: string; check?: string; connect: 
     else if (arg.startsWith('--config=')) a.config = arg.slice(9);
     else if (arg === '--check-config') a.check = value();
     else if (arg === '--print-config') a.print = true;
+    else if (arg === '--prepare') a.prepare = true;
     else if (arg === '--connect') a.connect = true;
     else if (arg === '--help' || arg === '-h') a.help = true;
     else if (arg === '--version') a.version = true;
@@ -64,6 +68,7 @@ async function main(): Promise<number> {
     for (const p of e.problems) process.stderr.write(`config error: ${p.path}: ${p.message}\n`);
     return EX_CONFIG;
   }
+  if (args.prepare) return prepareAll(config, out);
   const log = createLogger(config.log.level);
   log.info('mobilenet-edge starting', { config: args.config ?? '(embedded default)', site: config.site, deviceId: config.deviceId, cameras: config.cameras.map((c) => c.id) });
   const app = await startApp(config, log, { logResults: !args.config, env: process.env });

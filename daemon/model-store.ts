@@ -70,7 +70,7 @@ export function recordInstall(p: StorePointer, r: VersionRef, at: string): Store
 
 /** Pure: which installed versions to delete: all but active, previous and the newest `keep`. */
 export function pruneList(p: StorePointer, keep: number): VersionRef[] {
-  const newest = p.installed.slice(-Math.max(keep, 0));
+  const newest = keep > 0 ? p.installed.slice(-keep) : []; // slice(-0) would keep them all
   return p.installed.filter((i) => !sameRef(i, p.active) && !sameRef(i, p.previous) && !newest.some((n) => sameRef(n, i)));
 }
 
@@ -106,6 +106,11 @@ export interface ModelStoreOptions {
   keep: number;
   /** Called after each step of install/activate (tests kill the process here). */
   onStep?: (step: StoreStep) => void;
+  /**
+   * Called after version folders were removed (prune, discard) with the manifests' bytes that were in
+   * them and the folders still installed: the daemon removes those models' TensorRT engine caches.
+   */
+  onRemoved?: (removed: Buffer[], kept: string[]) => void | Promise<void>;
 }
 
 export class ModelStore {
@@ -210,7 +215,18 @@ export class ModelStore {
   async discard(ref: VersionRef): Promise<void> {
     if (sameRef(ref, this.p.active) || sameRef(ref, this.p.previous)) return;
     await this.savePointer({ ...this.p, installed: this.p.installed.filter((i) => !sameRef(i, ref)) }, false);
-    await rm(this.versionDir(ref), { recursive: true, force: true });
+    await this.removeDirs([this.versionDir(ref)]);
+  }
+
+  /** Remove version folders, then tell onRemoved which manifests went (unreadable ones are skipped). */
+  private async removeDirs(dirs: string[]): Promise<void> {
+    const removed: Buffer[] = [];
+    for (const d of dirs) {
+      const m = await readFile(join(d, MANIFEST_NAME)).catch(() => null);
+      if (m) removed.push(m);
+      await rm(d, { recursive: true, force: true });
+    }
+    if (removed.length && this.opts.onRemoved) await this.opts.onRemoved(removed, this.p.installed.map((i) => this.versionDir(i)));
   }
 
   /** Delete versions outside active, previous and the newest `keep`; folders the pointer does not know (a crash between install and pointer) too. */
@@ -218,12 +234,14 @@ export class ModelStore {
     const gone = pruneList(this.p, this.opts.keep);
     const keep = this.p.installed.filter((i) => !gone.some((g) => sameRef(g, i)));
     if (gone.length) await this.savePointer({ ...this.p, installed: keep }, false);
-    for (const g of gone) await rm(this.versionDir(g), { recursive: true, force: true });
+    const dirs = gone.map((g) => this.versionDir(g));
     for (const name of await readdir(join(this.dir, 'models'))) {
       for (const version of await readdir(join(this.dir, 'models', name)).catch(() => [] as string[])) {
-        if (!keep.some((k) => k.name === name && k.version === version)) await rm(join(this.dir, 'models', name, version), { recursive: true, force: true });
+        const d = join(this.dir, 'models', name, version);
+        if (!keep.some((k) => k.name === name && k.version === version) && !dirs.includes(d)) dirs.push(d);
       }
     }
+    await this.removeDirs(dirs);
     this.opts.onStep?.('pruned');
     return gone;
   }

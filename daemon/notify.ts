@@ -9,6 +9,8 @@ export interface NotifyFields {
   watchdog?: boolean;
   status?: string;
   mainPid?: number;
+  /** EXTEND_TIMEOUT_USEC: the start (or stop) timeout is extended; the next message must come within this long (µs). */
+  extendTimeoutUsec?: number;
 }
 
 /** The datagram text: one VAR=value per line (sd_notify(3)). STATUS is kept on one line. */
@@ -17,6 +19,7 @@ export function notifyMessage(f: NotifyFields): string {
   if (f.ready) lines.push('READY=1');
   if (f.stopping) lines.push('STOPPING=1');
   if (f.mainPid !== undefined) lines.push(`MAINPID=${f.mainPid}`);
+  if (f.extendTimeoutUsec !== undefined) lines.push(`EXTEND_TIMEOUT_USEC=${Math.max(1, Math.round(f.extendTimeoutUsec))}`);
   if (f.status !== undefined) lines.push(`STATUS=${f.status.replace(/[\r\n]+/g, ' ').slice(0, 400)}`);
   if (f.watchdog) lines.push('WATCHDOG=1');
   return lines.join('\n');

@@ -11,6 +11,7 @@ import { publicKeyFromPem } from '../models/signing.js';
 import type { Config } from './config/config.js';
 import type { Logger } from './log.js';
 import { ModelStore } from './model-store.js';
+import { engineCacheDirs, pruneRemovedModels } from './engine-setup.js';
 
 /** ota.trustedKeys: each entry is PEM text or the path of a PEM file. Throws naming the bad entry. */
 export function loadTrustedKeys(entries: string[]): KeyObject[] {
@@ -40,7 +41,13 @@ export async function modelDirFiles(manifestPath: string): Promise<BundleFile[]>
  * back on a restart. To put another model on a device, push it (edgectl push --local on the device).
  */
 export async function openStore(config: Config, log: Logger): Promise<{ store: ModelStore; manifestPath: string }> {
-  const store = await ModelStore.open(config.ota.stateDir, { keep: config.ota.keepVersions });
+  // A removed model's TensorRT engines go with it (unless a kept version has the same model file).
+  const cacheDirs = engineCacheDirs(config);
+  const onRemoved = (removed: Buffer[], kept: string[]) => {
+    const gone = pruneRemovedModels(cacheDirs, removed, kept);
+    if (gone.length) log.info('engine caches of removed models pruned', { removed: gone });
+  };
+  const store = await ModelStore.open(config.ota.stateDir, { keep: config.ota.keepVersions, onRemoved });
   const m = await readManifest(config.model.path);
   const ref = { name: m.name, version: m.version };
   if (!store.pointer.active || !(await store.isInstalled(store.pointer.active))) {

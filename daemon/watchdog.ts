@@ -3,6 +3,9 @@
 // report (retained, every healthIntervalSec and at once on a change), and talks to systemd:
 // READY=1 once the model is loaded and a first frame is classified (or after readyTimeoutSec),
 // STATUS=…, WATCHDOG=1 at half of WATCHDOG_USEC only while healthy, STOPPING=1 on shutdown.
+// While an engine is being built before READY=1 (TensorRT's first start takes minutes), it sends
+// EXTEND_TIMEOUT_USEC every EXTEND_EVERY_MS so systemd's start timeout does not kill the build, and
+// STATUS=building TensorRT engine for <model> (first start). A build is not "engine down".
 // If the event loop is blocked nothing here runs, so systemd stops hearing WATCHDOG=1 as well.
 import { RestartBudget } from '../pipelines/budget.js';
 import type { WatchdogConfig } from './config/watchdog.js';
@@ -46,6 +49,8 @@ export interface HealthReport {
     pid: number | null;
     /** Engine worker processes serving frames (engine.workers). */
     workers: number;
+    /** While state is "building": what is built, by which provider, why, for how long so far. */
+    building: { model: string; provider: string; reason: string; forSec: number; firstStart: boolean } | null;
   };
   cameras: Record<string, CameraHealth>;
   mqtt: { connected: boolean; published: number; dropped: number; reconnects: number; denied?: number; lastError?: string | null; outbox: { queued: number; dropped: number } };
@@ -63,7 +68,13 @@ interface Tracked {
   fps: number;
 }
 
+/** While building before READY=1: EXTEND_TIMEOUT_USEC this often, each extending by EXTEND_BY_USEC. */
+export const EXTEND_EVERY_MS = 10_000;
+export const EXTEND_BY_USEC = 30_000_000;
+
 export class Watchdog {
+  private lastExtend = 0;
+  private engineReadyAt = 0;
   private tracked = new Map<string, Tracked>();
   private timers: NodeJS.Timeout[] = [];
   private lastKey = '';
@@ -158,8 +169,11 @@ export class Watchdog {
       results += st.results;
     }
     const et = this.track('engine', engine.restarts, engine.ready, 0, now);
-    if (engine.ready) this.engineDownSince = 0;
+    const build = engine.state === 'building' ? engine.building : null;
+    // A build is progress, not an outage (the worker's build timeout bounds it): the down clock restarts after it.
+    if (engine.ready || build) this.engineDownSince = 0;
     else if (!this.engineDownSince) this.engineDownSince = now;
+    if (engine.ready && !this.engineReadyAt) this.engineReadyAt = now;
     const engineIn = et.budget.count(now);
     comps.push({ name: 'engine', state: engine.state, restartsInWindow: engineIn, healthyForMs: et.upSince ? now - et.upSince : 0, lastError: engine.lastError });
     states.engine = engine.state;
@@ -182,6 +196,7 @@ export class Watchdog {
         lastError: engine.lastError,
         pid: engine.pid ?? null,
         workers: engine.size,
+        building: build ? { model: build.model, provider: build.provider, reason: build.reason, forSec: Math.round((now - build.since) / 1000), firstStart: build.firstStart } : null,
       },
       cameras,
       mqtt: {
@@ -208,7 +223,11 @@ export class Watchdog {
       this.lastPublish = now;
       mqtt.publishRetained(this.parts.healthTopic, JSON.stringify(report), { coalesce: true });
     }
-    if (!this.readySent && engine.ready && (results > 0 || now - this.startedAt >= this.cfg.readyTimeoutSec * 1000)) {
+    if (build && !this.readySent && now - this.lastExtend >= EXTEND_EVERY_MS) {
+      this.lastExtend = now;
+      this.notifier.send({ extendTimeoutUsec: EXTEND_BY_USEC, status: statusLine(report) });
+    }
+    if (!this.readySent && engine.ready && (results > 0 || now - this.engineReadyAt >= this.cfg.readyTimeoutSec * 1000)) {
       this.readySent = true;
       this.notifier.send({ ready: true, status: statusLine(report) });
       this.log.info('ready', { firstResult: results > 0 });
@@ -219,6 +238,8 @@ export class Watchdog {
 
 /** One line for `systemctl status`. */
 export function statusLine(r: HealthReport): string {
+  const b = r.engine.building;
+  if (b) return `building ${b.provider === 'tensorrt' ? 'TensorRT' : b.provider} engine for ${b.model} (${b.firstStart ? 'first start' : 'no cached engine'})`;
   const cams = Object.entries(r.cameras).map(([id, c]) => `${id} ${c.state}`);
   const head = r.healthy ? 'healthy' : `UNHEALTHY (${r.reasons.join('; ')})`;
   return `${head}; engine ${r.engine.state}${r.engine.provider ? ` on ${r.engine.provider}` : ''}; ${cams.join(', ') || 'no cameras'}; mqtt ${r.mqtt.connected ? 'connected' : 'disconnected'}`;

@@ -49,8 +49,15 @@ export interface ManifestOutput {
  */
 export interface DetectSpec {
   boxes: string;
-  /** x1, y1, x2, y2 normalised to 0..1 of the (stretched) input — UltraFace's "with post-processing" graphs. */
-  boxFormat: 'corners-normalized';
+  /**
+   * corners-normalized: x1, y1, x2, y2 normalised to 0..1 of the (stretched) input, per anchor, NMS to do —
+   * UltraFace's "with post-processing" graphs (onnxruntime worker).
+   * ssd-postprocess: TFLite_Detection_PostProcess outputs, boxes ymin, xmin, ymax, xmax in 0..1, NMS done,
+   * `output` = the scores, `count` = the valid rows — Coral's SSD face detector (Edge TPU worker).
+   */
+  boxFormat: 'corners-normalized' | 'ssd-postprocess';
+  /** ssd-postprocess: the output holding the number of valid rows (optional). */
+  count?: string;
   scoreThreshold: number;
   iouThreshold: number;
 }
@@ -216,14 +223,18 @@ export function parseManifest(raw: unknown, source = 'model.json'): Manifest {
     if (!isObj(raw.detect)) p.push('detect: expected an object');
     else {
       const d = raw.detect;
-      unknownKeys(d, ['boxes', 'boxFormat', 'scoreThreshold', 'iouThreshold'], 'detect.', p);
+      unknownKeys(d, ['boxes', 'boxFormat', 'scoreThreshold', 'iouThreshold', 'count'], 'detect.', p);
       const unit = (k: string, def: number): number => {
         const v = d[k];
         if (v === undefined) return def;
         if (typeof v !== 'number' || !(v > 0 && v < 1)) p.push(`detect.${k}: expected a number in (0, 1), got ${JSON.stringify(v)}`);
         return typeof v === 'number' ? v : def;
       };
-      detect = { boxes: str(d, 'boxes', 'detect.'), boxFormat: oneOf(d, 'boxFormat', 'detect.', ['corners-normalized'] as const), scoreThreshold: unit('scoreThreshold', 0.7), iouThreshold: unit('iouThreshold', 0.3) };
+      detect = { boxes: str(d, 'boxes', 'detect.'), boxFormat: oneOf(d, 'boxFormat', 'detect.', ['corners-normalized', 'ssd-postprocess'] as const), scoreThreshold: unit('scoreThreshold', 0.7), iouThreshold: unit('iouThreshold', 0.3) };
+      if (d.count !== undefined) {
+        if (detect.boxFormat !== 'ssd-postprocess') p.push('detect.count: only for boxFormat "ssd-postprocess"');
+        else detect.count = str(d, 'count', 'detect.');
+      }
     }
   }
   if (task === 'detect' && labels.length < 2) p.push('labels: a detector needs a background label and at least one class');

@@ -33,16 +33,23 @@ export function checkProvidersFor(backend: Backend, list: unknown): BackendProbl
 }
 
 /**
- * Cross-checks once the rest is valid: the Edge TPU worker classifies only (no faces mode), one
- * worker owns the device, and the model bundle must carry a file for it.
+ * Cross-checks once the rest is valid: one worker owns the device, the model bundle must carry a file
+ * for it, and faces mode needs a detector the Edge TPU worker reads (SSD post-processed outputs, with
+ * an edgetpu or tflite file: Coral's face detector, deploy/coral/install.sh).
  */
-export function checkBackend(backend: Backend, cameras: { id: string; mode: string }[], modelPath: string, workers = 0): BackendProblem[] {
+export function checkBackend(backend: Backend, cameras: { id: string; mode: string }[], modelPath: string, workers = 0, detectorPath = ''): BackendProblem[] {
   if (backend !== 'edgetpu') return [];
   const out: BackendProblem[] = [];
   if (workers > 1) out.push({ path: 'engine.workers', message: `the Edge TPU is one device, opened by one worker process: set 1 or 0 (auto), got ${workers}` });
-  cameras.forEach((c, i) => {
-    if (c.mode === 'faces') out.push({ path: `cameras[${i}].mode`, message: `faces mode needs the onnxruntime backend; with engine.backend "edgetpu" set "mode": "classify"` });
-  });
+  if (cameras.some((c) => c.mode === 'faces') && detectorPath) {
+    try {
+      const d = parseManifest(JSON.parse(readFileSync(detectorPath, 'utf8')), detectorPath);
+      if (d.detect?.boxFormat !== 'ssd-postprocess' || (!modelFileFor(d, 'edgetpu') && !modelFileFor(d, 'tflite')))
+        out.push({ path: 'faces.detector', message: `with engine.backend "edgetpu", faces mode needs an SSD face detector with post-processing as an edgetpu or tflite file (deploy/coral/install.sh fetches Coral's); ${detectorPath} is not one. Running UltraFace on the CPU beside the Edge TPU classifier is not built yet: use engine.backend "onnxruntime" or "mode": "classify"` });
+    } catch {
+      /* the manifest itself was already checked and reported by faces.detector */
+    }
+  }
   if (modelPath) {
     try {
       const m = parseManifest(JSON.parse(readFileSync(modelPath, 'utf8')), modelPath);

@@ -317,7 +317,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; packa
     detectorPath = resolveModel(detectorPath, configDir, packageRoot, problems, 'faces.detector', 'detect');
   }
 
-  if (!bad.has('engine.backend')) problems.push(...checkBackend(c.engine.backend, cameras, modelPath, c.engine.workers));
+  if (!bad.has('engine.backend')) problems.push(...checkBackend(c.engine.backend, cameras, modelPath, c.engine.workers, cameras.some((cam) => cam.mode === 'faces') ? detectorPath : ''));
 
   const fsAccess = { stat: (p: string) => (fs.existsSync(p) ? fs.statSync(p) : null), read: (p: string) => fs.readFileSync(p, 'utf8') };
   const sec = bad.size ? null : checkSecurity(c, { file: opts.file, fileContent, env, fs: fsAccess, ownGid: process.getgid?.() ?? 0 });

@@ -28,6 +28,10 @@ export interface WatchdogConfig {
   healthIntervalSec: number;
   /** READY=1 after the model is loaded and the first frame is processed, or after this long (s). */
   readyTimeoutSec: number;
+  /** A model load (open + warm-up) taking longer kills the worker (s)… */
+  loadTimeoutSec: number;
+  /** …unless the worker said it is building an engine (TensorRT, no cached engine): then this long (s). */
+  buildTimeoutSec: number;
 }
 
 export interface HttpConfig {
@@ -71,7 +75,9 @@ export const watchdogSchema = {
   budgetWindowSec: { doc: 'Restart budget window (s).', format: intRange(1, 86_400), default: 60 },
   engineDownSec: { doc: 'The engine not ready this long is unhealthy on its own (s).', format: intRange(1, 86_400), default: 60 },
   healthIntervalSec: { doc: 'Health report on {site}/{deviceId}/health every this many seconds (and on change).', format: intRange(1, 86_400), default: 10 },
-  readyTimeoutSec: { doc: 'READY=1 after the model is loaded and a first frame is processed, or after this long if no camera delivers (s).', format: intRange(1, 3600), default: 30 },
+  readyTimeoutSec: { doc: 'READY=1 after the model is loaded and a first frame is processed, or after this long if no camera delivers (s, counted from the engine being ready).', format: intRange(1, 3600), default: 30 },
+  loadTimeoutSec: { doc: 'A model load (open + warm-up inference) taking longer kills the engine worker (s); its start (hello) gets at least 60 s.', format: intRange(1, 3600), default: 60 },
+  buildTimeoutSec: { doc: 'A load during which the worker builds an engine (TensorRT without a cached engine: minutes on a Jetson) may take this long (s); systemd\'s start timeout is extended meanwhile (docs/ACCELERATORS.md).', format: intRange(1, 86_400), default: 3600 },
 };
 
 export const httpSchema = {

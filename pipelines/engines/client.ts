@@ -11,6 +11,7 @@ import {
   FrameDecoder,
   PROTOCOL_VERSION,
   unpackOutputs,
+  type BuildingMsg,
   type ErrorMsg,
   type FacesBatchResultMsg,
   type FacesOptions,
@@ -31,6 +32,8 @@ export interface EngineOptions {
   /** How long to wait for the worker's hello / a model load / one inference. */
   helloTimeoutMs?: number;
   loadTimeoutMs?: number;
+  /** How long a load may take once the worker said it builds an engine (`building`); default 1 hour. */
+  buildTimeoutMs?: number;
   inferTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
   /** Where the worker's stderr lines go. */
@@ -64,10 +67,13 @@ interface Pending {
   resolve: (m: Message) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
+  /** Restart the timeout with a new length (a load that turned into an engine build). */
+  extend?: (timeoutMs: number) => void;
 }
 
 /**
- * One engine worker process. Events: 'exit' (code, signal), 'protocol-error' (Error).
+ * One engine worker process. Events: 'exit' (code, signal), 'protocol-error' (Error), 'building'
+ * (BuildingMsg: a load now builds an engine and is given buildTimeoutMs from that moment).
  * Requests are answered in order; each has a timeout after which it rejects with code TIMEOUT
  * (the owner decides whether to kill the worker).
  */
@@ -214,11 +220,17 @@ export class EngineWorker extends EventEmitter {
     if (!this.proc || this.exited) return Promise.reject(new EngineError('WORKER_EXITED', 'engine worker is not running'));
     const id = this.nextId++;
     return new Promise<Message>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new EngineError('TIMEOUT', `engine worker did not answer ${header.type} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
+      const arm = (ms: number, what: string) =>
+        setTimeout(() => {
+          this.pending.delete(id);
+          reject(new EngineError('TIMEOUT', `engine worker did not answer ${header.type} within ${ms} ms${what}`));
+        }, ms);
+      const p: Pending = { resolve, reject, timer: arm(timeoutMs, '') };
+      p.extend = (ms) => {
+        clearTimeout(p.timer);
+        p.timer = arm(ms, ' of building its engine');
+      };
+      this.pending.set(id, p);
       // Header and body parts as separate writes: frames are not copied (never modified once taken).
       for (const part of encodeParts({ ...header, id }, body)) if (part.length) this.proc!.stdin.write(part);
     });
@@ -248,6 +260,12 @@ export class EngineWorker extends EventEmitter {
       const id = m.header.id as number | undefined;
       const p = id !== undefined ? this.pending.get(id) : undefined;
       if (!p) continue; // a late answer to a request that already timed out
+      if (m.header.type === 'building') {
+        // Not the answer: the load goes on, now with the build timeout.
+        p.extend?.(this.opts.buildTimeoutMs ?? 3_600_000);
+        this.emit('building', m.header as unknown as BuildingMsg);
+        continue;
+      }
       this.pending.delete(id!);
       clearTimeout(p.timer);
       if (m.header.type === 'error') {

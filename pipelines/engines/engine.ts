@@ -14,9 +14,21 @@ export interface EngineFrame {
   tracking?: FacesTracking;
 }
 
-export type EngineState = 'starting' | 'ready' | 'restarting' | 'stopped';
+/** 'building': a load is building an engine (TensorRT, no cached engine), with the build timeout. */
+export type EngineState = 'starting' | 'building' | 'ready' | 'restarting' | 'stopped';
 
-/** Events: 'ready' (LoadedMsg) when a worker becomes ready, 'down' (reason) when one goes down. */
+/** What is being built while the state is 'building'. */
+export interface EngineBuild {
+  model: string;
+  provider: string;
+  reason: string;
+  /** ms since epoch */
+  since: number;
+  /** The first start of this engine (nothing served yet), or a restart / a model swap's standby. */
+  firstStart: boolean;
+}
+
+/** Events: 'ready' (LoadedMsg) when a worker becomes ready, 'down' (reason) when one goes down, 'building' (EngineBuild). */
 export interface Engine extends EventEmitter {
   readonly ready: boolean;
   readonly state: EngineState;
@@ -26,6 +38,8 @@ export interface Engine extends EventEmitter {
   readonly pid: number | undefined;
   readonly loaded: LoadedMsg | null;
   readonly detectorLoaded: LoadedMsg | null;
+  /** What is being built while a worker's state is 'building', else null. */
+  readonly building: EngineBuild | null;
   /** Workers: how many requests may usefully be in flight at once. */
   readonly size: number;
   start(): Promise<LoadedMsg>;

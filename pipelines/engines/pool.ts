@@ -8,13 +8,13 @@ import { availableParallelism } from 'node:os';
 import type { InferOutput } from './client.js';
 import type { FacesBatchResultMsg, FacesOptions, FacesResultMsg, FrameFormat, LoadedMsg } from './protocol.js';
 import type { EngineSupervisor } from './supervisor.js';
-import type { Engine, EngineFrame, EngineState } from './engine.js';
+import type { Engine, EngineBuild, EngineFrame, EngineState } from './engine.js';
 
 export type { Engine } from './engine.js';
 
-const STATE_ORDER: EngineState[] = ['stopped', 'restarting', 'starting', 'ready'];
+const STATE_ORDER: EngineState[] = ['stopped', 'restarting', 'building', 'starting', 'ready'];
 
-/** Events: 'ready' (LoadedMsg) when any worker becomes ready, 'down' (reason) when any goes down. */
+/** Events: 'ready' (LoadedMsg) when any worker becomes ready, 'down' (reason) when any goes down, 'building' (EngineBuild). */
 export class EnginePool extends EventEmitter implements Engine {
   constructor(readonly members: readonly EngineSupervisor[]) {
     super();
@@ -22,6 +22,7 @@ export class EnginePool extends EventEmitter implements Engine {
     for (const m of members) {
       m.on('ready', (l: LoadedMsg) => this.emit('ready', l));
       m.on('down', (reason: string) => this.emit('down', reason));
+      m.on('building', (b: EngineBuild) => this.emit('building', b));
     }
   }
 
@@ -66,6 +67,10 @@ export class EnginePool extends EventEmitter implements Engine {
 
   get detectorLoaded(): LoadedMsg | null {
     return (this.members.find((m) => m.ready) ?? this.members[0]).detectorLoaded;
+  }
+
+  get building(): EngineBuild | null {
+    return this.members.find((m) => m.building)?.building ?? null;
   }
 
   /** Start every worker (in parallel); rejects if any first load fails, stopping the others. */

@@ -180,6 +180,16 @@ export interface LoadMsg {
   threads: number;
 }
 
+/**
+ * Batch sizes an engine is built for (TensorRT optimisation profile of a dynamic batch axis), sent as
+ * `profile` in a tensorrt provider request. min ≤ opt ≤ max, all ≥ 1.
+ */
+export interface BatchProfile {
+  min: number;
+  opt: number;
+  max: number;
+}
+
 export interface LoadedMsg {
   type: 'loaded';
   id: number;
@@ -193,6 +203,23 @@ export interface LoadedMsg {
   warmupMs: number;
   /** Optional: the provider runs, but not as asked (e.g. TensorRT options ignored by the binding). */
   warnings?: string[];
+}
+
+/**
+ * worker → supervisor, during a `load` / `loadDetector` (same id), before the worker starts building an
+ * engine that takes minutes (TensorRT without a cached engine). The supervisor then waits for the
+ * load with its build timeout instead of the load timeout, and tells systemd and the health report.
+ * Additive to protocol 1: a supervisor that does not know it ignores it (a late answer is dropped).
+ */
+export interface BuildingMsg {
+  type: 'building';
+  id: number;
+  /** The model being built for (manifest name). */
+  model: string;
+  /** The provider building, e.g. "tensorrt". */
+  provider: string;
+  /** Why a build is needed, e.g. "no cached engine in /var/lib/.../<key>". */
+  reason: string;
 }
 
 /** supervisor → worker: body = packed RGB24 (or BGR24) pixels, width*height*3 bytes, already at model size. */
@@ -339,7 +366,7 @@ export interface ErrorMsg {
 }
 
 export type ToWorker = LoadMsg | LoadDetectorMsg | InferMsg | FacesMsg | FacesBatchMsg | PingMsg | ShutdownMsg;
-export type FromWorker = HelloMsg | LoadedMsg | ResultMsg | FacesResultMsg | FacesBatchResultMsg | PongMsg | ErrorMsg;
+export type FromWorker = HelloMsg | BuildingMsg | LoadedMsg | ResultMsg | FacesResultMsg | FacesBatchResultMsg | PongMsg | ErrorMsg;
 
 /** Pack float32 outputs into one body and the matching result header fields. */
 export function packOutputs(outputs: { name: string; dims: number[]; data: Float32Array }[]): { meta: ResultMsg['outputs']; body: Buffer } {

@@ -3,7 +3,7 @@
 // backoff and the model reloaded.
 import { EventEmitter } from 'node:events';
 import { EngineWorker, type EngineOptions, type InferOutput } from './client.js';
-import type { FacesBatchResultMsg, FacesOptions, FacesResultMsg, FrameFormat, LoadedMsg, ProviderRequest } from './protocol.js';
+import type { BuildingMsg, FacesBatchResultMsg, FacesOptions, FacesResultMsg, FrameFormat, LoadedMsg, ProviderRequest } from './protocol.js';
 import { backoffMs } from '../sources/ffmpeg-args.js';
 import { ErrorStorm } from '../budget.js';
 import type { Logger } from '../log.js';
@@ -14,6 +14,8 @@ export interface EngineSupervisorOptions {
   /** Face detector (task "detect") loaded beside the classifier, for cameras in faces mode. */
   detectorManifestPath?: string;
   executionProviders: (string | ProviderRequest)[];
+  /** The detector's own provider list (its own engine cache keys); default: executionProviders. */
+  detectorExecutionProviders?: (string | ProviderRequest)[];
   threads: number;
   inferTimeoutMs: number;
   restartMinMs: number;
@@ -31,7 +33,10 @@ export interface EngineSupervisorOptions {
 
 export type { EngineState } from './engine.js';
 
-/** Events: 'ready' (LoadedMsg), 'down' (reason). */
+export type { EngineBuild } from './engine.js';
+import type { EngineBuild } from './engine.js';
+
+/** Events: 'ready' (LoadedMsg), 'down' (reason), 'building' (EngineBuild). */
 export class EngineSupervisor extends EventEmitter {
   private worker: EngineWorker | null = null;
   private attempt = 0;
@@ -42,6 +47,8 @@ export class EngineSupervisor extends EventEmitter {
   lastError: string | null = null;
   loaded: LoadedMsg | null = null;
   detectorLoaded: LoadedMsg | null = null;
+  /** Set while the state is 'building'. */
+  building: EngineBuild | null = null;
   /** Engine errors answered by the worker (bad requests, failed inferences). */
   errors = 0;
   private busy = 0;
@@ -153,15 +160,23 @@ export class EngineSupervisor extends EventEmitter {
     this.worker = w;
     w.on('exit', (code: number | null, signal: string | null) => this.onExit(w, signal ? `engine worker killed by ${signal}` : `engine worker exited with code ${code}`));
     w.on('protocol-error', (e: Error) => this.fail(w, e.message));
+    w.on('building', (b: BuildingMsg) => {
+      if (this.worker !== w) return;
+      this.state = 'building';
+      this.building = { model: b.model, provider: b.provider, reason: b.reason, since: Date.now(), firstStart: initial && !this.loaded };
+      this.log.warn('building an engine (this takes minutes the first time; the load timeout is now the build timeout)', { model: b.model, provider: b.provider, reason: b.reason });
+      this.emit('building', this.building);
+    });
     try {
       await w.start();
       const loaded = await w.load(this.opts.manifestPath, this.opts.executionProviders, this.opts.threads);
       if (this.opts.detectorManifestPath) {
-        this.detectorLoaded = await w.loadDetector(this.opts.detectorManifestPath, this.opts.executionProviders, this.opts.threads);
+        this.detectorLoaded = await w.loadDetector(this.opts.detectorManifestPath, this.opts.detectorExecutionProviders ?? this.opts.executionProviders, this.opts.threads);
         this.log.info('face detector ready', { model: this.detectorLoaded.model, provider: this.detectorLoaded.provider, loadMs: Math.round(this.detectorLoaded.loadMs) });
       }
       if (this.worker !== w) throw new Error('engine worker replaced during load');
       this.loaded = loaded;
+      this.building = null;
       this.state = 'ready';
       if (loaded.fallbacks.length) this.log.warn('execution provider fallback', { provider: loaded.provider, fallbacks: loaded.fallbacks });
       for (const warning of loaded.warnings ?? []) this.log.warn('execution provider warning', { provider: loaded.provider, warning });
@@ -170,6 +185,8 @@ export class EngineSupervisor extends EventEmitter {
       return loaded;
     } catch (e) {
       this.lastError = (e as Error).message;
+      this.building = null;
+      if ((this.state as EngineState) === 'building') this.state = this.restarts ? 'restarting' : 'starting';
       // On the first start the caller gets the error; later, the exit handler retries with backoff.
       if (initial && this.worker === w) this.worker = null;
       w.kill('SIGKILL');

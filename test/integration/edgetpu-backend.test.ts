@@ -20,7 +20,8 @@ t.test('config: the edgetpu backend takes edgetpu/cpu, classify mode and a bundl
   const r = spawnSync(process.execPath, [join(root, 'dist/daemon/main.js'), '--check-config', bad], { encoding: 'utf8' });
   t.equal(r.status, 78);
   t.match(r.stdout + r.stderr, 'engine.executionProviders[0]: the edgetpu backend runs edgetpu or cpu');
-  t.match(r.stdout + r.stderr, 'cameras[0].mode: faces mode needs the onnxruntime backend');
+  // faces mode (the default) with the default detector, UltraFace: not one the Edge TPU worker reads
+  t.match(r.stdout + r.stderr, /faces\.detector: with engine\.backend "edgetpu", faces mode needs an SSD face detector with post-processing as an edgetpu or tflite file .*UltraFace on the CPU beside the Edge TPU classifier is not built yet/);
   t.match(r.stdout + r.stderr, /model\.path: .*has no edgetpu or tflite file/);
   t.match(r.stdout + r.stderr, 'engine.workers: the Edge TPU is one device, opened by one worker process: set 1 or 0 (auto), got 2');
 });

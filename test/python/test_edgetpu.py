@@ -125,5 +125,61 @@ class ProtocolTest(unittest.TestCase):
         self.assertEqual(np.frombuffer(body, '<f4').tolist(), [1, 2, 3])
 
 
+class FacesTest(unittest.TestCase):
+    """The Edge TPU worker's faces path (faces.py): the same rules as the onnxruntime worker's."""
+
+    def setUp(self):
+        import faces
+        self.F = faces
+
+    def test_frame_decoding_is_checked(self):
+        F = self.F
+        img = F.frame_rgb({'width': 16, 'height': 16}, bytes(16 * 16 * 3))
+        self.assertEqual(img.shape, (16, 16, 3))
+        with self.assertRaisesRegex(F.FacesRequestError, 'expected 768 for 16x16 RGB24'):
+            F.frame_rgb({'width': 16, 'height': 16}, bytes(10))
+        with self.assertRaisesRegex(F.FacesRequestError, 'must be integers 16..8192'):
+            F.frame_rgb({'width': 8, 'height': 16}, bytes(8 * 16 * 3))
+        with self.assertRaisesRegex(F.FacesRequestError, 'maxFaces'):
+            F.check_options({'maxFaces': 0})
+
+    def test_face_crop_matches_crop_ts(self):
+        F = self.F
+        # values from pipelines/pre/crop.ts faceCrop (JavaScript's Math.round: halves go up)
+        self.assertEqual(F.face_crop((10, 10, 30, 40), 100, 100, 0.2), (0, 4, 41, 42))
+        self.assertEqual(F.face_crop((50, 50, 60, 60), 100, 100, 0), (50, 50, 10, 10))
+        self.assertEqual(F.face_crop((90, 90, 100, 100), 100, 100, 0.5), (85, 85, 15, 15))
+        self.assertIsNone(F.face_crop((10, 10, 10, 20), 100, 100, 0.2))
+        self.assertEqual(F.js_round(2.5), 3)
+        self.assertEqual(F.js_round(-0.5), 0)
+
+    def test_ssd_outputs_to_frame_pixels(self):
+        F = self.F
+        boxes = np.array([[0.25, 0.5, 0.75, 1.0], [0.0, 0.0, 0.01, 0.01], [0.1, 0.1, 0.5, 0.5]], np.float32)
+        scores = np.array([0.9, 0.8, 0.3], np.float32)
+        # stretch: a 320x320 detector on a 640x480 frame
+        f = F.ssd_faces(boxes, scores, np.array([3.0]), 320, 320, 640, 480, 'stretch', 0.5, 32, 8)
+        self.assertEqual(len(f), 1, 'the tiny box and the low score are dropped')
+        self.assertEqual([round(v, 3) for v in f[0]], [320.0, 120.0, 640.0, 360.0, 0.9])
+        # letterbox: 640x480 into 320x320 is scale 0.5, 40 px bars at the top and bottom
+        f = F.ssd_faces(boxes[:1], scores[:1], None, 320, 320, 640, 480, 'letterbox', 0.5, 32, 8)
+        self.assertEqual([round(v, 3) for v in f[0][:4]], [320.0, 80.0, 640.0, 400.0])
+        # count limits the rows read; maxFaces the faces kept (best first)
+        self.assertEqual(F.ssd_faces(boxes, scores, np.array([0.0]), 320, 320, 640, 480, 'stretch', 0.1, 32, 1), [])
+        two = np.array([[0.1, 0.1, 0.5, 0.5], [0.2, 0.2, 0.6, 0.6]], np.float32)
+        self.assertEqual(len(F.ssd_faces(two, np.array([0.6, 0.7]), None, 320, 320, 640, 480, 'stretch', 0.5, 1, 8)), 1)
+
+    def test_resize_and_classify(self):
+        F = self.F
+        img = np.arange(8 * 8 * 3, dtype=np.uint8).reshape(8, 8, 3)
+        np.testing.assert_array_equal(F.resize_region(img, (0, 0, 8, 8), 8, 8), img)
+        small = F.resize_region(np.full((4, 8, 3), 200, np.uint8), (0, 0, 8, 4), 4, 4, 'letterbox', (0, 0, 0))
+        self.assertEqual(small[0].tolist(), [[0, 0, 0]] * 4, 'letterbox bar')
+        self.assertEqual(small[1].tolist(), [[200, 200, 200]] * 4)
+        self.assertEqual(F.classify_row([0.25, 0.75], ['mask', 'no_mask'], 'probabilities'), ('no_mask', 0.75, {'mask': 0.25, 'no_mask': 0.75}))
+        label, score, _ = F.classify_row([0.0, 0.0], ['a', 'b'], 'logits')
+        self.assertEqual((label, score), ('a', 0.5))
+
+
 if __name__ == '__main__':
     unittest.main()

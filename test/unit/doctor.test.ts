@@ -28,21 +28,48 @@ t.test('timing statistics and verdict', async (t) => {
 const doctor = (...args: string[]) =>
   spawnSync(process.execPath, [...process.execArgv, join(root, 'daemon', 'doctor.ts'), '--model', join(root, 'test/fixtures/tiny/model.json'), '--runs', '5', ...args], { encoding: 'utf8', cwd: root });
 
-t.test('on this CPU-only machine: cpu runs, tensorrt and cuda do not, with reasons', async (t) => {
-  const r = doctor('--json');
-  t.equal(r.status, 0, r.stderr);
-  const out = JSON.parse(r.stdout);
-  const by = Object.fromEntries(out.checks.map((c: ProviderCheck) => [c.asked, c]));
-  t.equal(by.cpu.ran, 'cpu');
-  t.equal(by.cpu.timesMs.length, 5);
-  for (const p of ['tensorrt', 'cuda']) {
-    t.equal(by[p].ran, null, `${p} does not run`);
-    t.match(by[p].reason, /failed to load: .*Failed to load shared library/);
-  }
-  t.same(out.verdict, { ok: true, problems: [] });
+t.test('decoders and the detector in the report and verdict', async (t) => {
+  const cpu: ProviderCheck = { engine: 'onnxruntime', asked: 'cpu', ran: 'cpu', warnings: [], timesMs: [1, 1], detector: { model: 'uf', ran: 'cpu', timesMs: [2, 2] } };
+  const nv = { decoder: 'gstreamer-nv', ok: false, reason: 'GStreamer elements missing: nvv4l2decoder', configured: false };
+  t.same(verdict([cpu], 'cpu', [], [nv]), { ok: true, problems: [] }, 'a decoder no camera uses does not fail the check');
+  t.same(verdict([cpu], 'cpu', [], [{ ...nv, configured: true }]).problems, ['decoder gstreamer-nv (configured for a camera) is not available: GStreamer elements missing: nvv4l2decoder']);
+  const detOff = { ...cpu, detector: { model: 'uf', ran: null, reason: 'failed to load: x' } };
+  t.same(verdict([detOff], 'cpu').problems, ['the face detector uf does not run on "cpu": failed to load: x']);
+  const text = formatReport('m.json', [cpu], verdict([cpu], 'cpu'), 'cpu', [nv]).join('\n');
+  t.match(text, /\+ detector +yes +2\.00 \/ 2\.00 \/ 2\.00 .*\(faces request, uf\)/);
+  t.match(text, /decoder gstreamer-nv +NO +GStreamer elements missing/);
 });
 
-t.test('expecting tensorrt here fails loudly', async (t) => {
+// One real run (classifier + detector on every provider); each provider's checks run where it loads
+// and are skipped, with the reason, where it does not (this CPU-only VM: tensorrt and cuda).
+const run = doctor('--json', '--detector', join(root, 'models/ultraface-rfb-320/model.json'));
+const out = run.status === 0 || run.status === 1 ? JSON.parse(run.stdout) : null;
+const by: Record<string, ProviderCheck> = Object.fromEntries((out?.checks ?? []).map((c: ProviderCheck) => [c.asked, c]));
+
+t.test('device-check runs and reports every provider', async (t) => {
+  t.equal(run.status, 0, run.stderr);
+  t.same(Object.keys(by).sort(), ['cpu', 'cuda', 'tensorrt']);
+  t.same(out.verdict, { ok: true, problems: [] });
+  t.match(out.decoders, [{ decoder: 'gstreamer-nv', ok: Boolean, reason: String, configured: false }]);
+});
+
+for (const p of ['cpu', 'cuda', 'tensorrt']) {
+  const c = by[p];
+  const absent = !c || c.ran !== p ? `${p} does not load on this machine: ${c?.reason ?? 'not checked'}` : false;
+  t.test(`${p}: classifier and detector run, timed`, { skip: absent }, async (t) => {
+    t.equal(c.ran, p);
+    t.equal(c.timesMs?.length, 5);
+    t.equal(c.detector?.ran, p, c.detector?.reason);
+    t.equal(c.detector?.timesMs?.length, 5);
+  });
+  if (p !== 'cpu')
+    t.test(`${p}: where it does not load, the reason says why`, { skip: absent ? false : `${p} loads here` }, async (t) => {
+      t.equal(c.ran, null);
+      t.match(c.reason, /failed to load: /);
+    });
+}
+
+t.test('expecting a provider that does not run fails loudly', { skip: by.tensorrt?.ran === 'tensorrt' ? 'tensorrt runs here' : false }, async (t) => {
   const r = doctor('--expect', 'tensorrt');
   t.equal(r.status, 1);
   t.match(r.stdout, /FAILED \(expected "tensorrt"\):\n  - expected provider "tensorrt" does not run here: failed to load/);

@@ -99,3 +99,27 @@ t.test('our option names map to onnxruntime TensorRT option names', async (t) =>
   t.same(checkProviders([{ name: 'tensorrt', timingCache: true }]).map((p) => p.path), ['[0].timingCache']);
   t.same(checkProviders([{ name: 'tensorrt', engineCacheDir: '/a/../b' }]).map((p) => p.path), ['[0].engineCacheDir']);
 });
+
+t.test('TensorRT 10 headers, batch profiles, build reasons', async (t) => {
+  const { buildReason } = await import('../../pipelines/engines/onnxruntime/engine-cache.js');
+  const { profileShapes, toOrtOptions } = await import('../../pipelines/engines/onnxruntime/providers.js');
+  const h10 = '#define TRT_MAJOR_ENTERPRISE 10\n#define TRT_MINOR_ENTERPRISE 3\n#define TRT_PATCH_ENTERPRISE 0\n#define NV_TENSORRT_MAJOR TRT_MAJOR_ENTERPRISE\n';
+  t.equal(parseNvInferVersion(h10), '10.3.0');
+  // the profile is part of the key: another batch range is another engine
+  const base = { modelSha256: 'a'.repeat(64), options: { fp16: true }, tensorrtVersion: '10.3.0' };
+  const k1 = engineCacheKey({ ...base, profile: { min: 1, opt: 8, max: 32 } });
+  t.not(k1, engineCacheKey({ ...base, profile: { min: 1, opt: 4, max: 4 } }));
+  t.not(k1, engineCacheKey(base));
+  t.equal(engineCacheKey(base), engineCacheKey({ ...base }), 'no profile: the key is as before');
+  const shapes = profileShapes('input', [1, 3, 224, 224], { min: 1, opt: 8, max: 32 });
+  t.same(shapes, { min: 'input:1x3x224x224', opt: 'input:8x3x224x224', max: 'input:32x3x224x224' });
+  t.throws(() => profileShapes('input', [1, 3, 8, 8], { min: 4, opt: 2, max: 8 }), /1 <= min <= opt <= max/);
+  t.throws(() => profileShapes('in:put', [1, 3, 8, 8], { min: 1, opt: 1, max: 1 }), /cannot be written/);
+  t.match(toOrtOptions({ name: 'tensorrt', trtProfile: shapes }), { trt_profile_min_shapes: 'input:1x3x224x224', trt_profile_opt_shapes: 'input:8x3x224x224', trt_profile_max_shapes: 'input:32x3x224x224' });
+  // a build is announced for tensorrt without an engine file, never for other providers
+  t.equal(buildReason('cpu'), null);
+  t.match(buildReason('tensorrt'), /no engine cache configured/);
+  t.equal(buildReason({ name: 'tensorrt', engineCachePath: '/c' }, () => ['key.json']), 'no cached engine in /c');
+  t.equal(buildReason({ name: 'tensorrt', engineCachePath: '/c' }, () => ['key.json', 'TensorrtExecutionProvider_x.engine']), null);
+  t.equal(buildReason({ name: 'tensorrt', engineCachePath: '/c' }, () => { throw new Error('ENOENT'); }), 'no cached engine in /c');
+});

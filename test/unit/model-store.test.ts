@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { activatePointer, emptyPointer, pruneList, recordInstall, rollbackPointer, ModelStore, type StoreStep } from '../../daemon/model-store.js';
 import { readModel } from '../../models/model-file.js';
-import { variantFiles } from '../helpers/ota-fixtures.js';
+import { tinyOnnx, variantFiles } from '../helpers/ota-fixtures.js';
 
 const r = (version: string) => ({ name: 'tiny', version });
 
@@ -80,4 +80,30 @@ t.test('SIGKILL at each step of an activation leaves the old or the new model ac
     await after.activate(r('2'));
     t.equal((await readModel(after.activeManifestPath()!)).manifest.version, '2', `${step}: a repeated push completes`);
   }
+});
+
+t.test('removed versions take their TensorRT engine caches with them (not those a kept version shares)', async (t) => {
+  const { pruneRemovedModels } = await import('../../daemon/engine-setup.js');
+  const { mkdirSync } = await import('node:fs');
+  const { createHash } = await import('node:crypto');
+  const dir = t.testdir({ trt: {} });
+  const cacheDir = join(dir, 'trt');
+  // versions 1..3 have their own model file; version 4 has version 3's
+  const onnx = (v: string) => Buffer.concat([tinyOnnx(), Buffer.from(v === '4' ? '3' : v)]);
+  const sha = (v: string) => createHash('sha256').update(onnx(v)).digest('hex');
+  for (const v of ['1', '2', '3']) mkdirSync(join(cacheDir, sha(v), '0123456789abcdef'), { recursive: true });
+  const pruned: string[] = [];
+  const s = await ModelStore.open(join(dir, 'store'), { keep: 0, onRemoved: (removed, kept) => void pruned.push(...pruneRemovedModels([cacheDir], removed, kept)) });
+  for (const v of ['1', '2', '3', '4']) {
+    await s.install(r(v), variantFiles({ version: v, onnx: onnx(v) }));
+    await s.activate(r(v));
+  }
+  // keep 0: active 4 and previous 3 stay; 1 and 2 went, and their caches with them
+  t.same(readdirSync(join(dir, 'store', 'models', 'tiny')).sort(), ['3', '4']);
+  t.same(pruned.sort(), [join(cacheDir, sha('1')), join(cacheDir, sha('2'))].sort());
+  t.same(readdirSync(cacheDir), [sha('3')]);
+  // discarding 4 keeps 3's cache: 3 is still installed with the same model file
+  await s.install(r('5'), variantFiles({ version: '5', onnx: onnx('5') }));
+  await s.discard(r('5'));
+  t.same(readdirSync(cacheDir), [sha('3')]);
 });

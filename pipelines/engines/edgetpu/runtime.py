@@ -1,4 +1,4 @@
-"""The TFLite runtime behind the Edge TPU worker: tflite_runtime (or TensorFlow's tf.lite) with the
+"""The TFLite runtime behind the Edge TPU worker: tflite_runtime (or ai_edge_litert, or TensorFlow's tf.lite) with the
 libedgetpu delegate, pycoral's make_interpreter where pycoral is installed.
 
 STAND_IN_ENV selects StandInInterpreter instead. It exists ONLY so the protocol conformance tests
@@ -31,13 +31,20 @@ def find_runtime():
     except ImportError:
         pass
     try:
+        # Google's successor package to tflite_runtime (LiteRT), same interpreter API.
+        import ai_edge_litert
+        from ai_edge_litert.interpreter import Interpreter, load_delegate
+        return TfliteRuntime('ai_edge_litert ' + getattr(ai_edge_litert, '__version__', '?'), Interpreter, load_delegate)
+    except ImportError:
+        pass
+    try:
         import tensorflow as tf
         return TfliteRuntime('tensorflow ' + tf.__version__, tf.lite.Interpreter, tf.lite.experimental.load_delegate)
     except ImportError:
         pass
     raise NoRuntimeError(
-        'no TFLite runtime: install python3-tflite-runtime (Coral apt repository) or the tflite-runtime wheel '
-        'for this Python, and libedgetpu1-std for the Edge TPU (see deploy/coral/README.md)')
+        'no TFLite runtime: install python3-tflite-runtime (Coral apt repository), the tflite-runtime or '
+        'ai-edge-litert wheel for this Python, and libedgetpu1-std for the Edge TPU (deploy/coral/install.sh)')
 
 
 class TfliteRuntime:

@@ -23,6 +23,7 @@ from protocol import PROTOCOL_VERSION, FrameDecoder, ProtocolError, encode, pack
 from runtime import NoRuntimeError, find_runtime  # noqa: E402
 from tensors import input_plan, to_float, to_input  # noqa: E402
 from tflite_model import ModelFormatError, read_model  # noqa: E402
+import faces as F  # noqa: E402
 
 PROVIDER_FILES = {'edgetpu': 'edgetpu', 'cpu': 'tflite'}
 
@@ -94,6 +95,12 @@ def check_graph(m, model):
         problems.append('output "%s" is not in the graph (graph outputs: %s)' % (m['output']['name'], ', '.join(t['name'] for t in model['outputs'])))
     elif m.get('task', 'classify') == 'classify' and out['shape'] and out['shape'][-1] != len(m['labels']):
         problems.append('output "%s" has %d classes but the manifest lists %d labels' % (out['name'], out['shape'][-1], len(m['labels'])))
+    if m.get('task') == 'detect':
+        names = [t['name'] for t in model['outputs']]
+        for k in ('boxes', 'count'):
+            n = (m.get('detect') or {}).get(k)
+            if (k == 'boxes' or n) and n not in names:
+                problems.append('detect.%s "%s" is not a graph output (graph outputs: %s)' % (k, n, ', '.join(names)))
     return problems
 
 
@@ -101,6 +108,7 @@ class Engine:
     def __init__(self, runtime):
         self.runtime = runtime
         self.active = None
+        self.detector = None
 
     def open_provider(self, name, manifest_path, m):
         """(interpreter, model info, path) for one provider; raises WorkerError(MODEL_*) for bundle problems
@@ -130,6 +138,72 @@ class Engine:
         if problems:
             raise WorkerError('MODEL_MISMATCH', 'model does not match its manifest: ' + '; '.join(problems))
         return self.runtime.open(path, name == 'edgetpu'), info
+
+    def load_detector(self, msg):
+        """loadDetector: an SSD face detector with post-processing in the graph (task "detect")."""
+        path = msg.get('manifestPath')
+        if not isinstance(path, str):
+            raise WorkerError('BAD_REQUEST', 'loadDetector needs a manifestPath')
+        m = read_manifest(path)
+        if m.get('task') != 'detect' or not isinstance(m.get('detect'), dict):
+            raise WorkerError('MANIFEST_INVALID', '%s is a "%s" model, not a detector (task "detect")' % (path, m.get('task', 'classify')))
+        if m['detect'].get('boxFormat') != 'ssd-postprocess':
+            raise WorkerError('MANIFEST_INVALID', '%s: the Edge TPU worker reads SSD post-processed outputs (detect.boxFormat "ssd-postprocess"), not "%s"'
+                              % (path, m['detect'].get('boxFormat')))
+        classifier, self.active = self.active, None
+        try:
+            reply = self.load(msg)
+            self.detector, self.active = self.active, classifier
+        except Exception:
+            self.active = classifier
+            raise
+        return reply
+
+    def faces(self, msg, body):
+        """faces: detect on the frame, crop each face (margin, squared, clipped), classify the crops."""
+        if self.active is None or self.detector is None:
+            raise WorkerError('NOT_LOADED', 'no classifier is loaded' if self.active is None else 'no detector is loaded (send loadDetector first)')
+        if self.active['manifest'].get('task', 'classify') != 'classify':
+            raise WorkerError('BAD_REQUEST', 'the loaded model is not a classifier')
+        try:
+            img = F.frame_rgb(msg, body)
+            F.check_options(msg)
+        except F.FacesRequestError as e:
+            raise WorkerError('BAD_REQUEST', str(e))
+        t0 = time.perf_counter()
+        d, c = self.detector, self.active
+        dm, cm = d['manifest'], c['manifest']
+        H, W = img.shape[0], img.shape[1]
+        dw, dh = dm['input']['width'], dm['input']['height']
+        fit = 'stretch' if dm['input'].get('resize') == 'stretch' else 'letterbox'
+        small = F.resize_region(img, (0, 0, W, H), dw, dh, fit, dm['input'].get('padColor') or (0, 0, 0))
+        spec = dm['detect']
+        names = [dm['output']['name'], spec['boxes']] + ([spec['count']] if spec.get('count') else [])
+        outs = {n: data for n, _, data in self.run(d, small.tobytes(), names)}
+        scores = outs[dm['output']['name']].reshape(-1)
+        boxes = outs[spec['boxes']].reshape(-1, 4)
+        found = F.ssd_faces(boxes, scores, outs.get(spec.get('count')), dw, dh, W, H, fit,
+                            msg.get('scoreThreshold') or spec.get('scoreThreshold', 0.5),
+                            msg.get('maxFaces') or F.FACE_DEFAULTS['maxFaces'], msg.get('minFaceSize') or F.FACE_DEFAULTS['minFaceSize'])
+        margin = msg['margin'] if msg.get('margin') is not None else F.FACE_DEFAULTS['margin']
+        faces = [(f, F.face_crop(f[:4], W, H, margin)) for f in found]
+        faces = [(f, r) for f, r in faces if r is not None]
+        detect_ms = (time.perf_counter() - t0) * 1000
+        cw, ch = cm['input']['width'], cm['input']['height']
+        cfit = 'stretch' if cm['input'].get('resize') == 'stretch' else 'letterbox'
+        t1 = time.perf_counter()
+        crops = [F.resize_region(img, r, cw, ch, cfit, cm['input'].get('padColor') or (0, 0, 0)) for _, r in faces]
+        crop_ms = (time.perf_counter() - t1) * 1000
+        t2 = time.perf_counter()
+        out = []
+        for (f, r), px in zip(faces, crops):  # the Edge TPU runs batch 1: one invoke per face
+            row = self.run(c, px.tobytes(), [cm['output']['name']])[0][2].reshape(-1)
+            label, score, scores_ = F.classify_row(row, cm['labels'], cm['output'].get('kind', 'probabilities'))
+            out.append({'box': [F.r1(f[0]), F.r1(f[1]), F.r1(f[2] - f[0]), F.r1(f[3] - f[1])], 'crop': list(r),
+                        'detScore': F.js_round(f[4] * 1e4) / 1e4, 'label': label, 'score': score, 'scores': scores_})
+        classify_ms = (time.perf_counter() - t2) * 1000
+        return {'type': 'facesResult', 'id': msg.get('id'), 'faces': out, 'detectMs': detect_ms, 'cropMs': crop_ms,
+                'classifyMs': classify_ms, 'classifierRuns': len(out), 'inferMs': (time.perf_counter() - t0) * 1000}
 
     def load(self, msg):
         t0 = time.perf_counter()
@@ -248,6 +322,10 @@ def main():
             try:
                 if t == 'load':
                     send(engine.load(header))
+                elif t == 'loadDetector':
+                    send(engine.load_detector(header))
+                elif t == 'faces':
+                    send(engine.faces(header, body))
                 elif t == 'infer':
                     send(*engine.infer(header, body))
                 elif t == 'ping':
@@ -259,7 +337,7 @@ def main():
             except WorkerError as e:
                 send({'type': 'error', 'id': header.get('id'), 'code': e.code, 'message': str(e)})
             except Exception as e:
-                code = 'LOAD_FAILED' if t == 'load' else 'INFER_FAILED'
+                code = 'LOAD_FAILED' if t in ('load', 'loadDetector') else 'INFER_FAILED'
                 send({'type': 'error', 'id': header.get('id'), 'code': code, 'message': first_line(e)})
 
 

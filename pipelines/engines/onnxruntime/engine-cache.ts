@@ -22,6 +22,8 @@ export interface EngineCacheKeyInput {
   options: Record<string, unknown>;
   /** TensorRT version, e.g. "8.5.2"; "unknown" when it cannot be found. */
   tensorrtVersion: string;
+  /** The batch sizes the engine is built for (optimisation profile); absent = batch 1 as the graph says. */
+  profile?: { min: number; opt: number; max: number };
 }
 
 /** A 16-hex-digit key: sha256 over the model hash, the engine-affecting options (sorted) and the TensorRT version. */
@@ -29,7 +31,7 @@ export function engineCacheKey(k: EngineCacheKeyInput): string {
   if (!SHA256.test(k.modelSha256)) throw new Error(`model sha256 ${JSON.stringify(k.modelSha256)} is not 64 lowercase hex digits`);
   const opts: Record<string, unknown> = {};
   for (const o of ENGINE_OPTIONS) if (k.options[o] !== undefined) opts[o] = k.options[o];
-  const canonical = JSON.stringify({ v: 1, model: k.modelSha256, trt: k.tensorrtVersion, opts });
+  const canonical = JSON.stringify({ v: 1, model: k.modelSha256, trt: k.tensorrtVersion, opts, ...(k.profile ? { profile: [k.profile.min, k.profile.opt, k.profile.max] } : {}) });
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
 
@@ -45,12 +47,18 @@ export function timingCachePath(engineCacheDir: string, tensorrtVersion: string)
  * The provider requests sent to the worker: tensorrt entries with an engineCacheDir get the keyed
  * `engineCachePath` (and `timingCachePath`) added, folders created, and key.json written.
  */
-export function withEngineCaches(specs: ProviderSpec[], modelSha256: string, tensorrtVersion: string): { name: string; [k: string]: unknown }[] {
+export function withEngineCaches(
+  specs: ProviderSpec[],
+  modelSha256: string,
+  tensorrtVersion: string,
+  profile?: { min: number; opt: number; max: number },
+): { name: string; [k: string]: unknown }[] {
   return specs.map((s) => {
     const req: { name: string; [k: string]: unknown } = { name: s.name, ...s.options };
+    if (s.name === 'tensorrt' && profile) req.profile = profile;
     const dir = s.options.engineCacheDir;
     if (s.name !== 'tensorrt' || typeof dir !== 'string') return req;
-    const input = { modelSha256, options: s.options, tensorrtVersion };
+    const input = { modelSha256, options: s.options, tensorrtVersion, ...(profile ? { profile } : {}) };
     req.engineCachePath = engineCachePath(dir, input);
     mkdirSync(req.engineCachePath as string, { recursive: true });
     writeFileSync(join(req.engineCachePath as string, 'key.json'), JSON.stringify({ ...input, key: engineCacheKey(input) }, null, 2) + '\n');
@@ -60,6 +68,24 @@ export function withEngineCaches(specs: ProviderSpec[], modelSha256: string, ten
     }
     return req;
   });
+}
+
+/**
+ * Why opening this provider will build an engine (minutes) rather than load one, or null: TensorRT
+ * with no engine file in its keyed cache folder, or with no cache at all (then it builds at every start).
+ */
+export function buildReason(p: string | { name: string; [k: string]: unknown }, listDir: (d: string) => string[] = readdirSync): string | null {
+  const name = typeof p === 'string' ? p : p.name;
+  if (name !== 'tensorrt') return null;
+  const path = typeof p === 'string' ? undefined : p.engineCachePath;
+  if (typeof path !== 'string') return 'no engine cache configured (engineCacheDir): TensorRT builds its engine at every start';
+  let files: string[] = [];
+  try {
+    files = listDir(path);
+  } catch {
+    /* not there yet */
+  }
+  return files.some((f) => f.endsWith('.engine')) ? null : `no cached engine in ${path}`;
 }
 
 /** Remove every engine cache built for a model (the model store calls this when it prunes a model). Returns what was removed. */
@@ -107,7 +133,8 @@ export function listEngineCaches(engineCacheDir: string): CacheEntry[] {
 
 /** TensorRT version from NvInferVersion.h text ("8.5.2"), or null. */
 export function parseNvInferVersion(header: string): string | null {
-  const get = (k: string) => new RegExp(`#define\\s+NV_TENSORRT_${k}\\s+(\\d+)`).exec(header)?.[1];
+  // TensorRT 8: #define NV_TENSORRT_MAJOR 8; TensorRT 10: #define TRT_MAJOR_ENTERPRISE 10 (NV_TENSORRT_MAJOR names it)
+  const get = (k: string) => new RegExp(`#define\\s+NV_TENSORRT_${k}\\s+(\\d+)`).exec(header)?.[1] ?? new RegExp(`#define\\s+TRT_${k}_ENTERPRISE\\s+(\\d+)`).exec(header)?.[1];
   const [maj, min, patch] = [get('MAJOR'), get('MINOR'), get('PATCH')];
   return maj !== undefined && min !== undefined ? `${maj}.${min}.${patch ?? 0}` : null;
 }

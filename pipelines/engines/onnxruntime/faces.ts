@@ -5,7 +5,7 @@
 // to the classifier input (pre/resample.ts; from I420 planes pre/yuv.ts, converted to RGB as it goes) →
 // classifier (one batched run when the graph has a dynamic batch axis) → labels.
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
-import * as ort from 'onnxruntime-node';
+import { ort } from './ort.js';
 import { inputShape, type Manifest } from '../../../models/manifest.js';
 import { toTensor } from '../../../models/preprocess.js';
 import { classify } from '../../../models/classify.js';

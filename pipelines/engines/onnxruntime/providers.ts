@@ -130,5 +130,23 @@ export function toOrtOptions(req: { name: string; [k: string]: unknown }): { nam
     o.trt_dla_enable = '1';
     o.trt_dla_core = String(req.dlaCore);
   }
+  const prof = req.trtProfile as { min: string; opt: string; max: string } | undefined;
+  if (prof) {
+    o.trt_profile_min_shapes = prof.min;
+    o.trt_profile_opt_shapes = prof.opt;
+    o.trt_profile_max_shapes = prof.max;
+  }
   return o;
+}
+
+/**
+ * TensorRT optimisation profile shapes ("input:1x3x224x224") for an input whose batch axis is
+ * dynamic: `shape` is the model's batch-1 input shape, the profile's min/opt/max replace its batch.
+ */
+export function profileShapes(input: string, shape: readonly number[], p: { min: number; opt: number; max: number }): { min: string; opt: string; max: string } {
+  if (!(Number.isInteger(p.min) && Number.isInteger(p.opt) && Number.isInteger(p.max) && p.min >= 1 && p.min <= p.opt && p.opt <= p.max))
+    throw new RangeError(`batch profile must be integers 1 <= min <= opt <= max, got ${JSON.stringify(p)}`);
+  if (/[:,\s]/.test(input)) throw new RangeError(`input name ${JSON.stringify(input)} cannot be written in a TensorRT profile (":", "," or spaces)`);
+  const at = (b: number) => `${input}:${[b, ...shape.slice(1)].join('x')}`;
+  return { min: at(p.min), opt: at(p.opt), max: at(p.max) };
 }

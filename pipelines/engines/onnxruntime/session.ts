@@ -1,14 +1,15 @@
 // Create an onnxruntime session, walking the execution-provider list in order.
 // onnxruntime-node throws for a provider it cannot load instead of falling back, and a provider
 // can load yet fail at run time, so each candidate must pass a real warm-up inference.
-import * as ort from 'onnxruntime-node';
+import type * as OrtTypes from 'onnxruntime-node';
+import { ort, ortFolder } from './ort.js';
 import { checkGraph, inputShape, type Manifest } from '../../../models/manifest.js';
 import type { ProviderRequest, TensorInfo } from '../protocol.js';
-import { PROVIDER_NAMES, toOrtOptions } from './providers.js';
-import { cacheWarnings } from './engine-cache.js';
+import { PROVIDER_NAMES, profileShapes, toOrtOptions } from './providers.js';
+import { buildReason, cacheWarnings } from './engine-cache.js';
 
 export interface OpenedSession {
-  session: ort.InferenceSession;
+  session: OrtTypes.InferenceSession;
   provider: string;
   fallbacks: { name: string; reason: string }[];
   inputs: TensorInfo[];
@@ -27,12 +28,12 @@ export class ModelMismatchError extends Error {
 
 const KNOWN = new Set<string>(PROVIDER_NAMES);
 
-function toOrtProvider(p: string | ProviderRequest): ort.InferenceSession.ExecutionProviderConfig {
+function toOrtProvider(p: string | ProviderRequest): OrtTypes.InferenceSession.ExecutionProviderConfig {
   if (typeof p === 'string') return p;
-  return toOrtOptions(p) as ort.InferenceSession.ExecutionProviderConfig;
+  return toOrtOptions(p) as OrtTypes.InferenceSession.ExecutionProviderConfig;
 }
 
-function describe(meta: readonly ort.InferenceSession.ValueMetadata[]): TensorInfo[] {
+function describe(meta: readonly OrtTypes.InferenceSession.ValueMetadata[]): TensorInfo[] {
   return meta.map((m) => (m.isTensor ? { name: m.name, shape: [...m.shape], type: m.type } : { name: m.name, shape: [] }));
 }
 
@@ -40,7 +41,23 @@ function describe(meta: readonly ort.InferenceSession.ValueMetadata[]): TensorIn
 /** Session config entries: intra- and inter-op threads block instead of spinning between runs. */
 export const NO_SPIN = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } as const;
 
-export async function openSession(bytes: Uint8Array, manifest: Manifest, providers: (string | ProviderRequest)[], threads: number): Promise<OpenedSession> {
+/** Called before a provider starts building an engine (minutes): the worker tells the supervisor. */
+export type OnBuilding = (provider: string, reason: string) => void;
+
+/**
+ * A tensorrt request with a batch `profile` (min/opt/max) gets the TensorRT optimisation profile
+ * shapes for the model's input, when that input's batch axis is dynamic (read from the ONNX graph).
+ */
+async function withProfile(p: string | ProviderRequest, bytes: Uint8Array, manifest: Manifest): Promise<string | ProviderRequest> {
+  if (typeof p === 'string' || p.name !== 'tensorrt' || !p.profile) return p;
+  // onnx-proto is loaded only here: most workers never need it, and it costs start-up time.
+  const { onnxInputDims } = await import('../../../models/onnx-inputs.js');
+  const dims = onnxInputDims(bytes, manifest.input.name);
+  if (!dims || typeof dims[0] === 'number') return p; // static batch: one shape, no profile
+  return { ...p, trtProfile: profileShapes(manifest.input.name, inputShape(manifest), p.profile as { min: number; opt: number; max: number }) };
+}
+
+export async function openSession(bytes: Uint8Array, manifest: Manifest, providers: (string | ProviderRequest)[], threads: number, onBuilding?: OnBuilding): Promise<OpenedSession> {
   const fallbacks: { name: string; reason: string }[] = [];
   const list = providers.length ? providers : ['cpu'];
   for (let i = 0; i < list.length; i++) {
@@ -50,10 +67,12 @@ export async function openSession(bytes: Uint8Array, manifest: Manifest, provide
       fallbacks.push({ name, reason: `unknown execution provider "${name}" (known: ${[...KNOWN].join(', ')})` });
       continue;
     }
-    let session: ort.InferenceSession;
+    let session: OrtTypes.InferenceSession;
+    const why = buildReason(p);
+    if (why) onBuilding?.(name, why);
     try {
       session = await ort.InferenceSession.create(bytes, {
-        executionProviders: [toOrtProvider(p)],
+        executionProviders: [toOrtProvider(await withProfile(p, bytes, manifest))],
         ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
         graphOptimizationLevel: 'all',
         logSeverityLevel: 3,
@@ -90,4 +109,4 @@ function firstLine(e: unknown): string {
   return String((e as Error)?.message ?? e).split('\n')[0].slice(0, 300);
 }
 
-export const runtimeVersion = (): string => ort.env.versions.node ?? ort.env.versions.common;
+export const runtimeVersion = (): string => `${ort.env.versions.node ?? ort.env.versions.common}${ortFolder ? ` (from ${ortFolder})` : ''}`;

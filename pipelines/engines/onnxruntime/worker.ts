@@ -1,7 +1,7 @@
 // The onnxruntime engine worker: a child process of the supervisor speaking the engine protocol
 // over stdio. Native crashes and hangs stay in this process.
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
-import * as ort from 'onnxruntime-node';
+import { ort } from './ort.js';
 import type { Manifest } from '../../../models/manifest.js';
 import { inputShape } from '../../../models/manifest.js';
 import { toTensor } from '../../../models/preprocess.js';
@@ -60,10 +60,14 @@ function loadedReply(id: number, manifest: Manifest, opened: Awaited<ReturnType<
   };
 }
 
+/** Tell the supervisor that this load now builds an engine (it waits longer and tells systemd). */
+const building = (id: number, model: string) => (provider: string, reason: string) => send({ type: 'building', id, model, provider, reason });
+
 async function load(msg: LoadMsg): Promise<void> {
   const t0 = performance.now();
   const { manifest, bytes } = await readModel(msg.manifestPath);
-  const opened = await openSession(bytes, manifest, msg.executionProviders, msg.threads);
+  await testSlowLoad(msg.id, manifest.name);
+  const opened = await openSession(bytes, manifest, msg.executionProviders, msg.threads, building(msg.id, manifest.name));
   const previous = active;
   active = { session: opened.session, manifest, tensor: new Float32Array(inputShape(manifest).reduce((a, b) => a * b, 1)) };
   await previous?.session.release().catch(() => undefined);
@@ -75,7 +79,7 @@ async function loadDetector(msg: LoadDetectorMsg): Promise<void> {
   const { manifest, bytes } = await readModel(msg.manifestPath);
   if (manifest.task !== 'detect' || !manifest.detect)
     return send({ type: 'error', id: msg.id, code: 'MANIFEST_INVALID', message: `${msg.manifestPath} is a "${manifest.task}" model, not a detector (task "detect")` });
-  const opened = await openSession(bytes, manifest, msg.executionProviders, msg.threads);
+  const opened = await openSession(bytes, manifest, msg.executionProviders, msg.threads, building(msg.id, manifest.name));
   const previous = detector;
   detector = { session: opened.session, manifest };
   await previous?.session.release().catch(() => undefined);
@@ -150,6 +154,20 @@ let injectedErrors = 0;
 if ((process.env.MOBILENET_EDGE_TEST_HOOKS ?? '').split(',').includes('engine-errors')) {
   process.stderr.write('engine worker: TEST HOOK enabled: SIGUSR2 injects inference errors\n');
   process.on('SIGUSR2', () => (injectedErrors = Number(process.env.MOBILENET_EDGE_TEST_ERRORS ?? 100)));
+}
+
+// For the first-start tests only: with MOBILENET_EDGE_TEST_HOOKS containing slow-build, every classifier
+// load first says it builds a TensorRT engine (a `building` message) and then sleeps
+// MOBILENET_EDGE_TEST_LOAD_MS (default 5000) before loading as usual: a long engine build, on a machine
+// without TensorRT. slow-load sleeps the same without saying so (a load that hangs). Never set in production.
+const hooks = (process.env.MOBILENET_EDGE_TEST_HOOKS ?? '').split(',');
+async function testSlowLoad(id: number, model: string): Promise<void> {
+  const say = hooks.includes('slow-build');
+  if (!say && !hooks.includes('slow-load')) return;
+  const ms = Number(process.env.MOBILENET_EDGE_TEST_LOAD_MS ?? 5000);
+  process.stderr.write(`engine worker: TEST HOOK: load of ${model} sleeps ${ms} ms${say ? ' (announced as a TensorRT engine build)' : ''}\n`);
+  if (say) building(id, model)('tensorrt', 'TEST HOOK slow-build: pretending to build an engine');
+  await new Promise((r) => setTimeout(r, ms));
 }
 
 /** The test hook's injected error, if one is due (answered here). */

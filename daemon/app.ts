@@ -24,9 +24,9 @@ import { Preview } from './preview.js';
 import type { Frame } from '../pipelines/sources/process-source.js';
 import type { FaceResult } from '../pipelines/engines/protocol.js';
 import { parseManifest } from '../models/manifest.js';
-import { ModelSwap } from './model-swap.js';
-import { OtaDevice } from './ota-device.js';
-import { loadTrustedKeys, openStore } from './ota-setup.js';
+import { ModelSwap } from './ota/model-swap.js';
+import { OtaDevice } from './ota/device.js';
+import { loadTrustedKeys, openStore } from './ota/setup.js';
 
 export interface AppOptions {
   /** Log every result at info level (the out-of-the-box demo does). */

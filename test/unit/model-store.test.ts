@@ -4,7 +4,7 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { activatePointer, emptyPointer, pruneList, recordInstall, rollbackPointer, ModelStore, type StoreStep } from '../../daemon/model-store.js';
+import { activatePointer, emptyPointer, pruneList, recordInstall, rollbackPointer, ModelStore, type StoreStep } from '../../daemon/ota/model-store.js';
 import { readModel } from '../../models/model-file.js';
 import { variantFiles } from '../helpers/ota-fixtures.js';
 

@@ -3,12 +3,12 @@
 import t from 'tap';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OtaDevice, type OtaLink } from '../../daemon/ota-device.js';
-import { ModelStore } from '../../daemon/model-store.js';
+import { OtaDevice, type OtaLink } from '../../daemon/ota/device.js';
+import { ModelStore } from '../../daemon/ota/model-store.js';
 import { createLogger } from '../../daemon/log.js';
 import { chunkBundle } from '../../deploy/ota/protocol.js';
 import { variantBundle } from '../helpers/ota-fixtures.js';
-import type { ModelSwap } from '../../daemon/model-swap.js';
+import type { ModelSwap } from '../../daemon/ota/model-swap.js';
 import type { Pipeline } from '../../daemon/pipeline.js';
 
 /** An OtaDevice on a real store in `dir` with a stub link (what it published, its handlers) and no engine. */

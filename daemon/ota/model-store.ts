@@ -12,9 +12,9 @@
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { BundleFile } from '../models/bundle.js';
-import { SAFE_FILE, MANIFEST_NAME } from '../models/bundle.js';
-import { CodedError } from '../models/coded-error.js';
+import type { BundleFile } from '../../models/bundle.js';
+import { SAFE_FILE, MANIFEST_NAME } from '../../models/bundle.js';
+import { CodedError } from '../../models/coded-error.js';
 
 export interface VersionRef {
   name: string;

@@ -6,16 +6,16 @@
 import type { KeyObject } from 'node:crypto';
 import { open, readdir, readFile, rename, rm, stat, statfs, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BundleError, decodeBundle, verifyBundle, sha256Hex } from '../models/bundle.js';
-import { checkCommand, ReplayWindow } from '../deploy/ota/command.js';
+import { BundleError, decodeBundle, verifyBundle, sha256Hex } from '../../models/bundle.js';
+import { checkCommand, ReplayWindow } from '../../deploy/ota/command.js';
 import { NonceFile } from './nonce-file.js';
-import { ChunkError, decodeChunk, markChunk, missingChunks, otaTopics, planChunk, TRANSFER_ID, type ModelRef, type ResultCode, type ResultPayload, type StatePayload, type Transfer } from '../deploy/ota/protocol.js';
-import type { OtaConfig } from './config.js';
-import type { Logger } from './log.js';
+import { ChunkError, decodeChunk, markChunk, missingChunks, otaTopics, planChunk, TRANSFER_ID, type ModelRef, type ResultCode, type ResultPayload, type StatePayload, type Transfer } from '../../deploy/ota/protocol.js';
+import type { OtaConfig } from '../config.js';
+import type { Logger } from '../log.js';
 import { ModelStore, sameRef, StoreError, type VersionRef } from './model-store.js';
 import { ModelSwap, SwapError } from './model-swap.js';
-import type { Pipeline } from './pipeline.js';
-import { CodedError } from '../models/coded-error.js';
+import type { Pipeline } from '../pipeline.js';
+import { CodedError } from '../../models/coded-error.js';
 
 export interface OtaLink {
   subscribe(topic: string, onMessage: (payload: Buffer) => void): void;

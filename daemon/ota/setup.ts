@@ -4,12 +4,12 @@ import type { KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { MANIFEST_NAME, SIGNATURE_NAME, type BundleFile } from '../models/bundle.js';
-import { modelFiles } from '../models/manifest.js';
-import { readManifest } from '../models/manifest-file.js';
-import { publicKeyFromPem } from '../models/signing.js';
-import type { Config } from './config.js';
-import type { Logger } from './log.js';
+import { MANIFEST_NAME, SIGNATURE_NAME, type BundleFile } from '../../models/bundle.js';
+import { modelFiles } from '../../models/manifest.js';
+import { readManifest } from '../../models/manifest-file.js';
+import { publicKeyFromPem } from '../../models/signing.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
 import { ModelStore } from './model-store.js';
 
 /** ota.trustedKeys: each entry is PEM text or the path of a PEM file. Throws naming the bad entry. */

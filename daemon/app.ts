@@ -26,7 +26,8 @@ import type { FaceResult } from '../pipelines/engines/protocol.js';
 import { parseManifest } from '../models/manifest.js';
 import { ModelSwap } from './ota/model-swap.js';
 import { OtaDevice } from './ota/device.js';
-import { loadTrustedKeys, openStore } from './ota/setup.js';
+import { loadTrustedKeys, openStore, startWithFallback } from './ota/setup.js';
+import { hasNonFinite, ResultReadings } from './ota/readings.js';
 
 export interface AppOptions {
   /** Log every result at info level (the out-of-the-box demo does). */
@@ -63,8 +64,9 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   // With OTA, the model store says which version runs (seeded with model.path on first start).
   const trusted = config.ota.enabled ? loadTrustedKeys(config.ota.trustedKeys) : [];
   const otaStore = config.ota.enabled ? await openStore(config, log.child({ part: 'ota' })) : null;
-  const modelPath = otaStore?.manifestPath ?? config.model.path;
-  const manifest = await readManifest(modelPath);
+  let modelPath = otaStore?.manifestPath ?? config.model.path;
+  // (read again by startEngine: with OTA an unreadable active manifest falls back like a failed load)
+  let manifest = otaStore ? null : await readManifest(modelPath);
   const ffmpeg = resolveFfmpeg(config.source.ffmpegPath);
   log.info('ffmpeg', { path: ffmpeg.path, origin: ffmpeg.origin });
 
@@ -92,6 +94,8 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
       rejectUnauthorized: config.mqtt.rejectUnauthorized,
       protocolVersion: broker ? 4 : config.mqtt.protocolVersion,
       statusTopic: t.status,
+      // OTA chunks are the largest messages a device receives (MQTT 5: the broker sends nothing larger)
+      ...(config.ota.enabled ? { maxPacketBytes: config.ota.maxChunkBytes + 8192 } : {}),
     },
     log.child({ part: 'mqtt' }),
     new Outbox({ max: config.outbox.maxMessages, file: config.outbox.dir ? join(config.outbox.dir, 'outbox.json') : null }),
@@ -108,7 +112,7 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   const edgetpu = config.engine.backend === 'edgetpu';
   const workers = engineWorkers(config.engine);
   const makeEngine = (manifestPath: string): Engine => {
-    const m = manifestPath === modelPath ? manifest : parseManifest(JSON.parse(readFileSync(manifestPath, 'utf8')), manifestPath);
+    const m = manifestPath === modelPath && manifest ? manifest : parseManifest(JSON.parse(readFileSync(manifestPath, 'utf8')), manifestPath);
     const member = (i: number) => new EngineSupervisor(
       {
         manifestPath,
@@ -131,14 +135,26 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
     );
     return new EnginePool(Array.from({ length: workers }, (_, i) => member(i)));
   };
-  const engine = makeEngine(modelPath);
+  // With OTA, a model that fails to load at start falls back to the last good version (ota/setup.ts).
+  const startEngine = async (path: string): Promise<Engine> => {
+    if (path !== modelPath || !manifest) [modelPath, manifest] = [path, await readManifest(path)];
+    const e = makeEngine(path);
+    await e.start().catch(async (err) => {
+      await e.stop().catch(() => undefined);
+      throw err;
+    });
+    return e;
+  };
+  let engine: Engine;
   try {
-    await engine.start();
+    engine = otaStore ? (await startWithFallback(otaStore.store, config.ota.stateDir, startEngine, log.child({ part: 'ota' }))).value : await startEngine(modelPath);
   } catch (e) {
     await mqtt.stop();
     await broker?.close();
     throw e;
   }
+  // What probation reads from the results: non-finite scores and inference times per model version.
+  const readings = new ResultReadings();
 
   const resultLog = log.child({ part: 'result' });
   let watchdog: Watchdog | null = null;
@@ -146,6 +162,7 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   const publish = (r: FrameResult, frame?: Frame) => {
     if (frame) preview?.offer(r.camera, frame, [], r.label);
     metrics.observeInference(r.inferMs);
+    readings.observe(r.model, hasNonFinite(r.score, r.scores), r.inferMs);
     mqtt.publishFrame(t.mask(r.camera), JSON.stringify(r));
     if (opts.logResults) resultLog.info(`${r.camera} #${r.frame} ${r.label} ${r.score.toFixed(3)}`, { latencyMs: r.latencyMs });
     else resultLog.debug('result', { ...r });
@@ -163,6 +180,7 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   const preview = config.preview.enabled ? new Preview(config.preview, config.cameras.map((c) => c.id), log.child({ part: 'preview' })) : null;
   const onFaces = (r: FacesFrameResult, frame: Frame, workingFaces: readonly FaceResult[]) => {
     facesOut.handle(r);
+    readings.observe(r.model, hasNonFinite(r.score, r.scores, r.faces.map((x) => x.score)), r.classifyMs);
     preview?.offer(r.camera, frame, workingFaces, r.label);
     if (opts.logResults) resultLog.info(`${r.camera} #${r.frame} ${r.label} faces=${r.counts.faces}`, { latencyMs: r.latencyMs });
     else resultLog.debug('result', { camera: r.camera, frame: r.frame, label: r.label, counts: r.counts });
@@ -192,7 +210,7 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
       healthyResetSec: config.watchdog.healthyResetSec,
       batch: config.engine.batch,
     },
-    manifest,
+    manifest!,
     engine,
     publish,
     log.child({ part: 'pipeline' }),
@@ -202,7 +220,7 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   const swap = new ModelSwap(engine, makeEngine, pipeline, log.child({ part: 'swap' }));
   let ota: OtaDevice | null = null;
   if (otaStore) {
-    ota = new OtaDevice({ ...config.ota, site: config.site, deviceId: config.deviceId, trusted }, otaStore.store, swap, pipeline, mqtt, log.child({ part: 'ota' }));
+    ota = new OtaDevice({ ...config.ota, site: config.site, deviceId: config.deviceId, groups: config.groups, trusted }, otaStore.store, swap, pipeline, mqtt, log.child({ part: 'ota' }), { readings, resume: otaStore.resume });
     ota.start();
   }
   const wd = new Watchdog(config.watchdog, { pipeline, get engine() { return swap.current; }, mqtt, healthTopic: t.health }, log.child({ part: 'watchdog' }), opts.env ?? {});

@@ -14,6 +14,8 @@ import { httpSchema, migrateWatchdog, outboxSchema, watchdogSchema, type HttpCon
 import { BACKENDS, backendOf, checkBackend, type Backend } from './config-backend.js';
 
 import { isSecretKey } from './secrets.js';
+import { groupsFormat, otaSchema, type OtaConfig } from './ota/config.js';
+export type { OtaConfig } from './ota/config.js';
 import { bool, CAMERAS_MARKER, executionProviders, fail, intRange, mqttUrl, numRange, oneOf, parseConvictErrors, qosFormat, schemaPaths, stringFormat, structural, topicSafe, type SchemaTree } from './config-convict.js';
 import { CAMERA_FPS_DEFAULT, FRAME_DEFAULT, MASK, checkCameras, defaultCameras, isFile, isObj, maskUrl, resolveMotion, show, type CameraConfig, type CameraMode, type Obj } from './config-cameras.js';
 export { isSecretKey } from './secrets.js';
@@ -30,6 +32,8 @@ export type ExecutionProviderEntry = ExecutionProvider | { name: ExecutionProvid
 export interface Config {
   site: string;
   deviceId: string;
+  /** Device groups: update targets may name them (models/update-meta.ts); shown on model/state. */
+  groups: string[];
   mqtt: {
     /** "" = run an embedded broker on 127.0.0.1:embeddedPort. */
     url: string;
@@ -78,30 +82,6 @@ export interface Config {
   ota: OtaConfig;
 }
 
-export interface OtaConfig {
-  enabled: boolean;
-  /** Holds models/<name>/<version>/, store.json, staging/ and inbox/ (local pushes). */
-  stateDir: string;
-  /** Trusted ed25519 public keys: PEM text or paths of PEM files (relative to the working directory). */
-  trustedKeys: string[];
-  /** Development only: accept unsigned / untrusted bundles (hashes are still checked). Logged loudly. */
-  allowUnsigned: boolean;
-  maxBundleBytes: number;
-  /** Free space that must remain on the state dir's file system after staging and installing a bundle. */
-  minFreeBytes: number;
-  transferTimeoutSec: number;
-  /** Installed versions kept besides active and previous. */
-  keepVersions: number;
-  probationSec: number;
-  /** During probation: failed/taken frames above this rolls back (0..1). */
-  probationMaxErrorRate: number;
-  probationMinFrames: number;
-  /** How often the inbox for local pushes (edgectl push --local) is looked at. */
-  localPollMs: number;
-  /** Signed MQTT commands (rollback) older than this, or reused, are refused (s). */
-  commandMaxAgeSec: number;
-}
-
 export interface ConfigProblem {
   /** Key path, e.g. "cameras[1].url" or "mqtt.qos"; for file-level problems, the config file path. */
   path: string;
@@ -140,6 +120,7 @@ function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cam
   return {
     site: { doc: 'Site name, used in MQTT topics.', format: topicSafe, default: 'site', env: ENV_VARS.site },
     deviceId: { doc: 'This device, used in MQTT topics.', format: topicSafe, default: 'edge-1', env: ENV_VARS.deviceId },
+    groups: { doc: 'Groups this device belongs to (update bundles may target a group).', format: groupsFormat, default: [] as string[] },
     mqtt: {
       url: {
         doc: 'Broker URL (mqtt://, mqtts://, ws://, wss://). "" runs an embedded broker on 127.0.0.1:mqtt.embeddedPort.',
@@ -227,33 +208,7 @@ function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cam
     http: { ...httpSchema, ...httpSecuritySchema },
     security: securitySchema,
     outbox: outboxSchema,
-    ota: {
-      enabled: { doc: 'Accept model pushes (MQTT and local inbox).', format: Boolean, default: false },
-      stateDir: { doc: 'Model store folder.', format: stringFormat(true), default: '/var/lib/mobilenet-edge' },
-      trustedKeys: {
-        doc: 'Trusted ed25519 public keys: PEM text or PEM file paths.',
-        format: (x: unknown) => {
-          if (!Array.isArray(x) || !x.every((k) => typeof k === 'string' && k.trim() !== '')) fail('must be an array of PEM strings or PEM file paths');
-        },
-        default: [],
-      },
-      allowUnsigned: { doc: 'DEVELOPMENT ONLY: accept unsigned or untrusted bundles.', format: Boolean, default: false },
-      maxBundleBytes: { doc: 'Largest bundle accepted (bytes).', format: intRange(1024, 4 * 1024 ** 3), default: 256 * 1024 ** 2 },
-      minFreeBytes: { doc: 'Free space to keep on the state dir file system (bytes).', format: intRange(0, Number.MAX_SAFE_INTEGER), default: 64 * 1024 ** 2 },
-      transferTimeoutSec: { doc: 'A transfer with no chunk for this long is dropped (s).', format: intRange(1, 3600), default: 60 },
-      keepVersions: { doc: 'Installed versions kept besides active and previous.', format: intRange(0, 100), default: 3 },
-      probationSec: { doc: 'After a swap, crashes or errors roll back for this long (s; 0 = off).', format: intRange(0, 86400), default: 300 },
-      probationMaxErrorRate: {
-        doc: 'Failed/taken frames above this during probation roll back.',
-        format: (x: unknown) => {
-          if (typeof x !== 'number' || !(x >= 0 && x <= 1)) fail('must be a number 0..1');
-        },
-        default: 0.2,
-      },
-      probationMinFrames: { doc: 'Frames needed before the error rate counts.', format: intRange(1, 1_000_000), default: 20 },
-      localPollMs: { doc: 'How often the local inbox is checked (ms).', format: intRange(100, 60_000), default: 1000 },
-      commandMaxAgeSec: { doc: 'Signed MQTT commands (rollback) older than this (s), or replayed, are refused.', format: intRange(5, 3600), default: 60 },
-    },
+    ota: otaSchema,
   };
 }
 

@@ -13,6 +13,8 @@ import type { Pipeline } from '../../daemon/pipeline.js';
 
 /** An OtaDevice on a real store in `dir` with a stub link (what it published, its handlers) and no engine. */
 async function harness(dir: string, over: Partial<ConstructorParameters<typeof OtaDevice>[0]> = {}) {
+  const { otaSchema } = await import('../../daemon/ota/config.js');
+  const defaults = Object.fromEntries(Object.entries(otaSchema).map(([k, v]) => [k, v.default])) as Record<string, unknown>;
   const store = await ModelStore.open(dir, { keep: 2 });
   const published: [string, any][] = [];
   const handlers: Record<string, (b: Buffer) => void> = {};
@@ -24,7 +26,7 @@ async function harness(dir: string, over: Partial<ConstructorParameters<typeof O
   const swap = { current: { loaded: null, on() {}, off() {} }, swapTo: () => Promise.reject(new Error('must not be reached')) } as unknown as ModelSwap;
   const pipeline = { frameCounts: () => ({ taken: 0, published: 0, failed: 0 }) } as unknown as Pipeline;
   const device = () => new OtaDevice(
-    { site: 's', deviceId: 'd', trusted: [], enabled: true, stateDir: dir, trustedKeys: [], allowUnsigned: true, maxBundleBytes: 1e6, minFreeBytes: 0, transferTimeoutSec: 5, keepVersions: 2, probationSec: 0, probationMaxErrorRate: 0.2, probationMinFrames: 10, localPollMs: 60000, ...over },
+    { ...(defaults as never), site: 's', deviceId: 'd', groups: [], trusted: [], enabled: true, stateDir: dir, allowUnsigned: true, maxBundleBytes: 1e6, minFreeBytes: 0, transferTimeoutSec: 5, keepVersions: 2, probationSec: 0, localPollMs: 60000, ...over },
     store, swap, pipeline, link, createLogger('error', () => {}),
   );
   return { published, handlers, device };
@@ -54,7 +56,8 @@ t.test('rollback nonces are kept in the state directory: a command replayed afte
   const { signCommand } = await import('../../deploy/ota/command.js');
   const k = generateKeys();
   const dir = t.testdir({});
-  const { published, handlers, device } = await harness(dir, { trusted: [publicKeyFromPem(k.publicPem)], allowUnsigned: false, commandMaxAgeSec: 60 });
+  const { trustedKey } = await import('../../models/signing.js');
+  const { published, handlers, device } = await harness(dir, { trusted: [trustedKey(publicKeyFromPem(k.publicPem))], allowUnsigned: false, commandMaxAgeSec: 60 });
   const msg = Buffer.from(signCommand({ cmd: 'rollback', site: 's', deviceId: 'd', requestId: 'r1' }, privateKeyFromPem(k.privatePem)));
   const codeOf = async (dev: OtaDevice) => {
     dev.start();

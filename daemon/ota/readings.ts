@@ -1,6 +1,7 @@
 // What probation reads from the results: per model version, how many results came out with a
 // non-finite score (NaN / Infinity: a broken model gives every frame the first label) and the recent
-// inference times (for the median against the previous model's). Fed by the app's result callbacks.
+// inference times (for the median against the previous model's; the first WARMUP results of a
+// freshly counted model are left out: a new worker's first runs are slow). Fed by the app's callbacks.
 export interface ModelKey {
   name: string;
   version: string;
@@ -14,6 +15,7 @@ interface Tally {
 }
 
 const WINDOW = 200;
+export const WARMUP = 5;
 const keyOf = (m: ModelKey) => `${m.name}@${m.version}`;
 
 export function median(xs: readonly number[]): number | null {
@@ -42,7 +44,7 @@ export class ResultReadings {
     }
     t.results++;
     if (nonFinite) t.nonFinite++;
-    if (Number.isFinite(inferMs)) {
+    if (t.results > WARMUP && Number.isFinite(inferMs)) {
       t.ms.push(inferMs);
       if (t.ms.length > WINDOW) t.ms.shift();
     }

@@ -70,7 +70,7 @@ export class OtaDevice {
       frameCounts: () => pipeline.frameCounts(),
       readings,
       engine: () => this.swap.current,
-      fail: (reason) => void this.rollback(reason),
+      fail: (reason) => void this.failTrial(reason),
       changed: () => this.publishState(),
     }, log);
     this.installer = new Installer(o, store, swap, this.probation, this.floor, log);
@@ -175,6 +175,14 @@ export class OtaDevice {
     this.lastPush = { transferId: id, ok: r.ok, code: out.code, message: out.message, ms: r.ms, at: r.at, ...(out.model ? { model: out.model } : {}) };
     this.publishState();
     return r;
+  }
+
+  /** A failed trial: roll back as soon as the installer is free, if the version on trial still runs. */
+  private async failTrial(reason: string): Promise<void> {
+    const trial = this.probation.current?.model;
+    while (this.installer.busy) await new Promise((r) => setTimeout(r, 200));
+    if (trial && !sameRef(this.store.pointer.active, trial)) return; // replaced meanwhile
+    await this.rollback(reason);
   }
 
   /** Roll back to the previous version (probation failed, or a verified operator command). */

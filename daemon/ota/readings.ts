@@ -25,10 +25,15 @@ export function median(xs: readonly number[]): number | null {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** True when any of the numbers a result carries is NaN or infinite. */
-export function hasNonFinite(score: number | null | undefined, scores: Record<string, number> | undefined, more: readonly (number | null | undefined)[] = []): boolean {
+/**
+ * True when any of the numbers a result carries is NaN or infinite. `scores` and `more` (per-face
+ * scores) must be numbers: a null there is a NaN that crossed the engine protocol's JSON. `score` may
+ * be null (faces mode: no face).
+ */
+export function hasNonFinite(score: number | null | undefined, scores: Record<string, number | null> | undefined, more: readonly (number | null | undefined)[] = []): boolean {
   const bad = (x: number | null | undefined) => typeof x === 'number' && !Number.isFinite(x);
-  return bad(score) || Object.values(scores ?? {}).some(bad) || more.some(bad);
+  const badOrNull = (x: number | null | undefined) => x === null || bad(x);
+  return bad(score) || Object.values(scores ?? {}).some(badOrNull) || more.some(badOrNull);
 }
 
 export class ResultReadings {

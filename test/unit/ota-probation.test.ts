@@ -25,6 +25,9 @@ t.test('readings: non-finite results and median per model', async (t) => {
   t.ok(hasNonFinite(NaN, {}));
   t.ok(hasNonFinite(0.9, { a: 0.9, b: Infinity }));
   t.ok(hasNonFinite(null, {}, [0.5, NaN]), 'a face score');
+  t.ok(hasNonFinite(null, {}, [0.5, null]), 'a NaN face score after the engine protocol\'s JSON (null)');
+  t.ok(hasNonFinite(0.5, { a: null, b: 0.5 }), 'a null per-label score');
+  t.notOk(hasNonFinite(null, {}, []), 'faces mode, no face');
   t.notOk(hasNonFinite(0.9, { a: 0.9, b: 0.1 }, [0.7]));
   t.equal(median([3, 1, 2]), 2);
   t.equal(median([4, 1, 2, 3]), 2.5);

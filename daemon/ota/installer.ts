@@ -82,6 +82,9 @@ export class Installer {
         if (sequence) this.floor.raise(sequence);
         return { code: 'ALREADY_ACTIVE', message: `${ref.name} ${ref.version} is already active; nothing to do`, model };
       }
+      // Every check passed: raise the floor before anything runs, so that neither this bundle nor an
+      // older one is accepted again (a bundle that then fails to load costs its sequence, nothing else).
+      if (sequence) this.floor.raise(sequence);
       const installed = await this.store.install(ref, v.files);
       let message: string;
       let unclassified: number;
@@ -93,8 +96,6 @@ export class Installer {
         if (installed === 'installed') await this.store.discard(ref);
         throw e;
       }
-      // The floor first: once a bundle has run, neither it nor anything older is accepted again.
-      if (sequence) this.floor.raise(sequence);
       this.probation.begin(ref, active);
       await this.store.activate(ref);
       return { code: 'OK', message, model, unclassified };

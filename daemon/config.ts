@@ -12,13 +12,12 @@ import { PROVIDER_NAMES, type ProviderName } from '../pipelines/engines/onnxrunt
 import { checkSecurity, httpSecuritySchema, mqttSecuritySchema, securitySchema, type HttpSecurityConfig, type MqttSecurityConfig, type SecurityConfig } from './config-security.js';
 import { httpSchema, migrateWatchdog, outboxSchema, watchdogSchema, type HttpConfig, type OutboxConfig, type WatchdogConfig } from './config-watchdog.js';
 import { BACKENDS, backendOf, checkBackend, type Backend } from './config-backend.js';
-
-import { isSecretKey } from './secrets.js';
 import { groupsFormat, otaSchema, type OtaConfig } from './ota/config.js';
 export type { OtaConfig } from './ota/config.js';
 import { bool, CAMERAS_MARKER, executionProviders, fail, intRange, mqttUrl, numRange, oneOf, parseConvictErrors, qosFormat, schemaPaths, stringFormat, structural, topicSafe, type SchemaTree } from './config-convict.js';
 import { CAMERA_FPS_DEFAULT, FRAME_DEFAULT, MASK, checkCameras, defaultCameras, isFile, isObj, maskUrl, resolveMotion, show, type CameraConfig, type CameraMode, type Obj } from './config-cameras.js';
 export { isSecretKey } from './secrets.js';
+import { isSecretKey } from './secrets.js';
 export { CAMERA_DECODERS, CAMERA_MODES, DEMO_CLIP, FRAME_DEFAULT, MOTION_DEFAULT, checkCameras, checkMotion, checkRoi, defaultCameras, maskUrl } from './config-cameras.js';
 export type { CameraConfig, CameraDecoder, CameraMode, CameraMotion } from './config-cameras.js';
 export const DEFAULT_MODEL = 'models/mask-mobilenet/model.json';
@@ -111,7 +110,6 @@ export const ENV_VARS = {
 export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = PROVIDER_NAMES;
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 const CLIENT_ID = /^[A-Za-z0-9_.:-]{0,128}$/;
-
 
 // ---------------------------------------------------------------------------------------
 // Schema
@@ -379,7 +377,6 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; packa
     faces: { ...c.faces, detector: detectorPath },
   };
 }
-
 
 /**
  * Deep copy for display: non-empty values of secret-named keys (password, secret, token, *Key...)

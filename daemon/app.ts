@@ -23,9 +23,10 @@ import { Dashboard } from './http/dashboard.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Frame } from '../pipelines/sources/source.js';
 import type { FaceResult } from '../pipelines/engines/protocol.js';
-import { ModelSwap } from './model-swap.js';
-import { OtaDevice } from './ota-device.js';
-import { loadTrustedKeys, openStore } from './ota-setup.js';
+import { ModelSwap } from './ota/model-swap.js';
+import { OtaDevice } from './ota/device.js';
+import { loadTrustedKeys, openStore, startWithFallback } from './ota/setup.js';
+import { hasNonFinite, ResultReadings } from './ota/readings.js';
 import { Lifecycle } from './lifecycle.js';
 import { engineFactory } from './engines.js';
 import { startPeople } from './people.js';
@@ -85,6 +86,8 @@ function mqttLink(config: Config, url: string, embedded: boolean, log: Logger): 
       rejectUnauthorized: m.rejectUnauthorized,
       protocolVersion: embedded ? 4 : m.protocolVersion,
       statusTopic: topics(config).status,
+      // OTA chunks are the largest messages a device receives (MQTT 5: the broker sends nothing larger)
+      ...(config.ota.enabled ? { maxPacketBytes: config.ota.maxChunkBytes + 8192 } : {}),
     },
     log.child({ part: 'mqtt' }),
     new Outbox({ max: config.outbox.maxMessages, file: config.outbox.dir ? join(config.outbox.dir, 'outbox.json') : null }),
@@ -98,7 +101,12 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   const trusted = config.ota.enabled ? loadTrustedKeys(config.ota.trustedKeys) : [];
   const otaStore = config.ota.enabled ? await openStore(config, log.child({ part: 'ota' })) : null;
   const modelPath = otaStore?.manifestPath ?? config.model.path;
-  const manifest = await readManifest(modelPath);
+  // With OTA an unreadable active manifest is a failed load: the engine load below falls back
+  // (ota/setup.ts); the configured model's manifest stands in until then.
+  const manifest = await readManifest(modelPath).catch((e) => {
+    if (!otaStore) throw e;
+    return readManifest(config.model.path);
+  });
   const ffmpeg = resolveFfmpeg(config.source.ffmpegPath);
   log.info('ffmpeg', { path: ffmpeg.path, origin: ffmpeg.origin });
 
@@ -128,6 +136,8 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   // systemd (EXTEND_TIMEOUT_USEC, STATUS) and the health report must hear about it (docs/RELIABILITY.md).
   const engine = await life.add('engine', () => makeEngine(modelPath), (e) => (swap?.current ?? e).stop());
 
+  // What probation reads from the results: non-finite scores and inference times per model version.
+  const readings = new ResultReadings();
   const resultLog = log.child({ part: 'result' });
   let watchdog: Watchdog | null = null;
   const metrics = new Metrics(() => watchdog?.report ?? null);
@@ -169,12 +179,14 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
       preview?.offer(r.camera, frame, [], r.label);
       dashboard?.live?.(r.camera, frame, r.label);
       metrics.observeInference(r.inferMs);
+      readings.observe(r.model, hasNonFinite(r.score, r.scores), r.inferMs);
       mqtt.publishFrame(t.mask(r.camera), JSON.stringify(r));
       if (opts.logResults) resultLog.info(`${r.camera} #${r.frame} ${r.label} ${r.score.toFixed(3)}`, { latencyMs: r.latencyMs });
       else resultLog.debug('result', { ...r });
     },
     faces(r: FacesFrameResult, frame: Frame, workingFaces: readonly FaceResult[]) {
       facesOut.handle(r);
+      readings.observe(r.model, hasNonFinite(r.score, r.scores, r.faces.map((x) => x.score)), r.classifyMs);
       preview?.offer(r.camera, frame, workingFaces, r.label);
       dashboard?.live?.(r.camera, frame, r.label, r.faces, workingFaces);
       if (opts.logResults) resultLog.info(`${r.camera} #${r.frame} ${r.label} faces=${r.counts.faces}`, { latencyMs: r.latencyMs });
@@ -235,12 +247,28 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
         return s;
       }, (s) => s?.close());
 
-  await life.add('engine load', () => engine.start(), () => {}); // stopped by the 'engine' part
+  // With OTA, a model that fails to load at start falls back to the last good version (ota/setup.ts).
+  const load = async (path: string): Promise<Engine> => {
+    const e = path === modelPath ? engine : makeEngine(path);
+    try {
+      await e.start();
+      if (e !== engine) {
+        await pipeline.useEngine(e, await readManifest(path));
+        currentSwap.current = e;
+        await engine.stop();
+      }
+      return e;
+    } catch (err) {
+      if (e !== engine) await e.stop().catch(() => undefined);
+      throw err;
+    }
+  };
+  await life.add('engine load', () => (otaStore ? startWithFallback(otaStore.store, config.ota.stateDir, load, log.child({ part: 'ota' })).then((r) => r.value) : load(modelPath)), () => {}); // stopped by the 'engine' part
   await life.add('pipeline', () => pipeline.start(), () => pipeline.stop());
   const ota = !otaStore
     ? null
     : await life.add('ota', () => {
-        const o = new OtaDevice({ ...config.ota, site: config.site, deviceId: config.deviceId, trusted }, otaStore.store, currentSwap, pipeline, mqtt, log.child({ part: 'ota' }));
+        const o = new OtaDevice({ ...config.ota, site: config.site, deviceId: config.deviceId, groups: config.groups, trusted }, otaStore.store, currentSwap, pipeline, mqtt, log.child({ part: 'ota' }), { readings, resume: otaStore.resume });
         o.start();
         return o;
       }, (o) => o.stop());

@@ -16,6 +16,7 @@ const USAGE = `usage: mobilenet-edge [--config FILE] [--prepare] [--check-config
   (no options)          run on the embedded default: bundled model, demo clip, embedded MQTT broker
   --config FILE         run with this JSON config (env MOBILENET_EDGE_* overrides keys)
   --check-config FILE   validate FILE, print every problem with its key path; exit 78 if invalid
+                        (--config FILE --check-config checks the --config file)
     --connect           then connect to the broker: exit 78 with the reason (certificate, credentials,
                         not authorized) or 69 when it cannot be reached
   --prepare             build and cache the engines of every model (TensorRT: minutes each) and
@@ -34,7 +35,8 @@ function parseArgs(argv: string[]): { config?: string; check?: string; connect: 
     };
     if (arg === '--config' || arg === '-c') a.config = value();
     else if (arg.startsWith('--config=')) a.config = arg.slice(9);
-    else if (arg === '--check-config') a.check = value();
+    // `--check-config FILE`, or `--config FILE --check-config` (the file given with --config)
+    else if (arg === '--check-config') a.check = argv[i + 1] && !argv[i + 1].startsWith('-') ? argv[++i] : '';
     else if (arg === '--print-config') a.print = true;
     else if (arg === '--prepare') a.prepare = true;
     else if (arg === '--connect') a.connect = true;
@@ -42,6 +44,10 @@ function parseArgs(argv: string[]): { config?: string; check?: string; connect: 
     else if (arg === '--version') a.version = true;
     else throw new Error(`unknown argument ${arg}`);
   }
+  if (a.check === '') {
+    if (!a.config) throw new Error('--check-config needs a file: mobilenet-edge --check-config FILE (or --config FILE --check-config)');
+    a.check = a.config;
+  } else if (a.check !== undefined && a.config !== undefined && a.check !== a.config) throw new Error(`--check-config ${a.check} and --config ${a.config} name different files: give one`);
   return a;
 }
 

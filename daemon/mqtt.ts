@@ -26,6 +26,8 @@ export interface MqttOptions {
   rejectUnauthorized?: boolean;
   /** 5 (default) reports refused publishes; the embedded broker speaks 4. */
   protocolVersion?: 4 | 5;
+  /** MQTT 5 Maximum Packet Size sent on connect: the broker delivers nothing larger to this client. */
+  maxPacketBytes?: number;
 }
 
 /** mqtt.js options for these settings (TLS files read here). Shared with --check-config --connect. */
@@ -45,6 +47,7 @@ export function clientOptions(o: MqttOptions): IClientOptions {
     ...(o.certFile ? { cert: readFileSync(o.certFile) } : {}),
     ...(o.keyFile ? { key: readFileSync(o.keyFile) } : {}),
     will: { topic: o.statusTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
+    ...(o.maxPacketBytes && (o.protocolVersion ?? 5) === 5 ? { properties: { maximumPacketSize: o.maxPacketBytes } } : {}),
   };
 }
 

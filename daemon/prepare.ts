@@ -12,7 +12,7 @@ import { classifierProfile, providersFor, readManifestSync, workerOptions } from
 import { EngineWorker } from '../pipelines/engines/client.js';
 import { detectTensorRtVersion } from '../pipelines/engines/onnxruntime/engine-cache.js';
 import type { BatchProfile, BuildingMsg, ProviderRequest } from '../pipelines/engines/protocol.js';
-import { parsePointer } from './model-store.js';
+import { parsePointer } from './ota/model-store.js';
 
 export interface PrepareTarget {
   role: 'classifier' | 'detector';

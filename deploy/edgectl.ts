@@ -15,7 +15,8 @@ import { manifestFromModel, type PreprocessPreset } from './manifest-from-model.
 import { watch } from './watch.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import mqtt from 'mqtt';
-import { buildBundle, keygen, outcomeTable, Progress, pushLocal, pushToDevice, newTransferId } from './push.js';
+import { defaultUpdateMeta } from '../models/update-meta.js';
+import { buildBundle, localIdentity, keygen, outcomeTable, Progress, pushLocal, pushToDevice, newTransferId } from './push.js';
 import { privateKeyFromPem } from '../models/signing.js';
 import { mosquittoAcl, parseAclDevice } from './mosquitto-acl.js';
 import { modelsTable, readStates, requestRollback, statusTable } from './ota/fleet.js';
@@ -45,9 +46,11 @@ commands:
   keygen  --out DIR
           make an ed25519 signing key pair (DIR/signing-key.pem, DIR/signing-key.pub.pem)
   push    model.onnx (--manifest model.json | --labels labels.txt --version V [--name N] [--output-kind logits|probabilities]
-          [--preprocess mobilenet|imagenet|unit]) (--device ID ... | --all | --local [--state-dir DIR]) [--key KEY.pem]
-          [--broker URL] [--site SITE] [--timeout SEC] [--chunk-kb N]
-          sign and send a model; progress per device, then a table; exit 1 if any device failed
+          [--preprocess mobilenet|imagenet|unit]) (--device ID ... | --all | --local [--state-dir DIR]) [--key KEY.pem ...]
+          [--broker URL] [--site SITE] [--timeout SEC] [--chunk-kb N] [--expires-hours H] [--allow-downgrade]
+          sign and send a model; progress per device, then a table; exit 1 if any device failed.
+          The signed metadata names the site and devices (--all: the whole site), expires in 7 days
+          (--expires-hours) and carries sequence = now in ms; a --key per signature (k-of-n)
   acl     --site SITE --device ID:CAM1,CAM2 ... [--operator edgectl] [--homeassistant PREFIX]
           print a mosquitto acl_file: each device publishes only its own topics (deploy/mosquitto/)
   status  [--broker URL] [--site SITE]            what every device runs (retained model state)
@@ -108,7 +111,7 @@ async function otaCommand(cmd: string, rest: string[], out: (l: string) => void)
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { ...MQTT_OPTIONS, manifest: { type: 'string' }, key: { type: 'string' }, all: { type: 'boolean' }, local: { type: 'boolean' }, 'state-dir': { type: 'string', default: '/var/lib/mobilenet-edge' }, 'chunk-kb': { type: 'string', default: '64' }, labels: { type: 'string' }, version: { type: 'string' }, name: { type: 'string' }, 'output-kind': { type: 'string' }, preprocess: { type: 'string' } },
+    options: { ...MQTT_OPTIONS, manifest: { type: 'string' }, key: { type: 'string', multiple: true }, 'allow-downgrade': { type: 'boolean' }, 'expires-hours': { type: 'string' }, all: { type: 'boolean' }, local: { type: 'boolean' }, 'state-dir': { type: 'string', default: '/var/lib/mobilenet-edge' }, 'chunk-kb': { type: 'string', default: '64' }, labels: { type: 'string' }, version: { type: 'string' }, name: { type: 'string' }, 'output-kind': { type: 'string' }, preprocess: { type: 'string' } },
   });
   const timeoutMs = Number(values.timeout) * 1000;
   if (cmd === 'push') {
@@ -124,7 +127,12 @@ async function otaCommand(cmd: string, rest: string[], out: (l: string) => void)
           bytes: Buffer.from(JSON.stringify(m, null, 2)),
           path: join(dirname(positionals[0]), 'model.json'),
         }));
-    const b = await buildBundle(positionals[0], manifest, values.key ? readFileSync(values.key, 'utf8') : undefined);
+    // Signed metadata (models/update-meta.ts): for the devices named, every device of the site (--all), or this device (--local)
+    const audience = values.local ? await localIdentity(values['state-dir']!) : { site: values.site!, devices: values.all ? [] : values.device! };
+    const expiresHours = values['expires-hours'] === undefined ? undefined : Number(values['expires-hours']);
+    if (expiresHours !== undefined && !(expiresHours > 0)) throw new UsageError('--expires-hours needs a positive number');
+    const update = defaultUpdateMeta({ ...audience, expiresHours, allowDowngrade: values['allow-downgrade'] });
+    const b = await buildBundle(positionals[0], manifest, values.key?.map((k) => readFileSync(k, 'utf8')), update);
     process.stderr.write(`bundle ${b.name}@${b.version}: ${b.bundle.length} bytes, ${b.signedBy ? `signed by key ${b.signedBy}` : 'UNSIGNED (devices refuse it unless ota.allowUnsigned)'}\n`);
     if (values.local) {
       const r = await pushLocal(values['state-dir']!, b.bundle, timeoutMs);
@@ -161,7 +169,7 @@ async function otaCommand(cmd: string, rest: string[], out: (l: string) => void)
       return 0;
     }
     if (!values.key) process.stderr.write('edgectl: rollback without --key is sent unsigned; devices refuse it (UNSIGNED)\n');
-    const r = await requestRollback(client, values.site!, device, timeoutMs, values.key ? privateKeyFromPem(readFileSync(values.key, 'utf8')) : undefined);
+    const r = await requestRollback(client, values.site!, device, timeoutMs, values.key?.length ? privateKeyFromPem(readFileSync(values.key[0], 'utf8')) : undefined);
     out(outcomeTable([r]));
     return r.ok ? 0 : 1;
   } finally {

@@ -13,6 +13,8 @@ const SAFE = /^[A-Za-z0-9_-]{1,64}$/;
 export function mosquittoAcl(o: { site: string; devices: AclDevice[]; operator?: string; homeassistantPrefix?: string }): string {
   const bad = [o.site, o.operator ?? 'edgectl', ...o.devices.flatMap((d) => [d.deviceId, ...d.cameras])].filter((x) => !SAFE.test(x));
   if (bad.length) throw new Error(`not topic-safe (A-Z a-z 0-9 _ -, 1..64): ${bad.join(', ')}`);
+  const clashes = nameClashes(o.devices, o.operator ?? 'edgectl');
+  if (clashes.length) throw new Error(`name clash (each device and camera writes {site}/{name}/#, so names must be unique): ${clashes.join('; ')}`);
   const s = o.site;
   const lines = [
     `# mosquitto acl_file for site "${s}" (made by edgectl acl). Usernames are device ids.`,
@@ -32,6 +34,21 @@ export function mosquittoAcl(o: { site: string; devices: AclDevice[]; operator?:
     if (p) for (const c of d.cameras) lines.push(`topic write ${p}/sensor/${s}_${d.deviceId}_${c}_mask/config`, `topic write ${p}/binary_sensor/${s}_${d.deviceId}_${c}_no_mask/config`, `topic write ${p}/sensor/${s}_${d.deviceId}_${c}_faces/config`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** Names used twice: a camera named like a device (or like another device's camera) would let one device write the other's topics. */
+export function nameClashes(devices: AclDevice[], operator: string): string[] {
+  const owner = new Map<string, string>();
+  const out: string[] = [];
+  const claim = (name: string, what: string) => {
+    const had = owner.get(name);
+    if (had) out.push(`"${name}" is ${had} and ${what}`);
+    else owner.set(name, what);
+  };
+  claim(operator, 'the operator account');
+  for (const d of devices) claim(d.deviceId, `device ${d.deviceId}`);
+  for (const d of devices) for (const c of d.cameras) claim(c, `a camera of ${d.deviceId}`);
+  return out;
 }
 
 /** "gate-jetson:gate-north,gate-south" → { deviceId, cameras }. */

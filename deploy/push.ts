@@ -9,6 +9,7 @@ import type { MqttClient } from 'mqtt';
 import { encodeBundle, sha256Hex, MANIFEST_NAME, SIGNATURE_NAME, type BundleFile } from '../models/bundle.js';
 import { parseManifest, modelFiles } from '../models/manifest.js';
 import { generateKeys, privateKeyFromPem, signManifest } from '../models/signing.js';
+import { defaultUpdateMeta, withUpdateMeta, type UpdateMeta } from '../models/update-meta.js';
 import { chunkBundle, DEFAULT_CHUNK_BYTES, otaTopics, type ResultPayload } from './ota/protocol.js';
 
 export const PRIVATE_KEY_FILE = 'signing-key.pem';
@@ -26,28 +27,52 @@ export async function keygen(outDir: string): Promise<{ privatePath: string; pub
 }
 
 /**
- * The bundle for `modelPath` described by `manifestPath`: the model file goes in under the manifest's
- * `file` name; other engine files and test vectors come from the manifest's folder. The model's sha256
- * must be the manifest's. With a key, model.json is signed.
+ * The bundle for `modelPath` described by a manifest file's path, or manifest bytes made in memory
+ * (--labels) with the folder of the model. The model file goes in under the manifest's `file` name;
+ * other engine files and test vectors come from the manifest's folder. The model's sha256 must be the
+ * manifest's. The update metadata (models/update-meta.ts: targets, expiry, sequence) is written into
+ * model.json: `update` as given, else the defaults for site "site" (sequence = now in ms, 7 days);
+ * null leaves the manifest as it is. With keys, model.json is signed by each (k-of-n).
  */
-/** Bundle a model with its manifest: a manifest file's path, or manifest bytes made in memory (--labels) with the folder of the model. */
-export async function buildBundle(modelPath: string, manifestSource: string | { bytes: Buffer; path: string }, keyPem?: string): Promise<{ bundle: Buffer; name: string; version: string; signedBy: string | null }> {
+export async function buildBundle(
+  modelPath: string,
+  manifestSource: string | { bytes: Buffer; path: string },
+  keyPem?: string | string[],
+  update: UpdateMeta | null = defaultUpdateMeta({ site: 'site' }),
+): Promise<{ bundle: Buffer; name: string; version: string; signedBy: string | null; update: UpdateMeta | null }> {
   const manifestPath = typeof manifestSource === 'string' ? manifestSource : manifestSource.path;
-  const manifestBytes = typeof manifestSource === 'string' ? await readFile(manifestSource) : manifestSource.bytes;
+  const original = typeof manifestSource === 'string' ? await readFile(manifestSource) : manifestSource.bytes;
+  const manifestBytes = update ? withUpdateMeta(original, update) : original;
   const m = parseManifest(JSON.parse(manifestBytes.toString('utf8')), manifestPath);
   const model = await readFile(modelPath);
   const sha = sha256Hex(model);
   if (sha !== m.sha256) throw new Error(`${modelPath} has sha256 ${sha} but ${manifestPath} says ${m.sha256}: update the manifest (and its version)`);
-  const files: BundleFile[] = [{ name: MANIFEST_NAME, bytes: manifestBytes }, { name: m.file, bytes: model }];
+  const files: BundleFile[] = [{ name: MANIFEST_NAME, bytes: manifestBytes }];
+  const pems = keyPem === undefined ? [] : Array.isArray(keyPem) ? keyPem : [keyPem];
+  let signedBy: string | null = null;
+  if (pems.length) {
+    // the signature right after the manifest: a device can check both before the model's bytes arrive
+    const sigs = pems.map((p) => signManifest(manifestBytes, privateKeyFromPem(p)));
+    signedBy = sigs.map((x) => x.keyId).join(', ');
+    files.push({ name: SIGNATURE_NAME, bytes: Buffer.from(JSON.stringify(sigs.length === 1 ? sigs[0] : sigs)) });
+  }
+  files.push({ name: m.file, bytes: model });
   const dir = dirname(manifestPath);
   for (const f of [...modelFiles(m).slice(1), ...(m.tests ?? [])]) files.push({ name: f.file, bytes: await readFile(join(dir, f.file)) });
-  let signedBy: string | null = null;
-  if (keyPem) {
-    const sig = signManifest(manifestBytes, privateKeyFromPem(keyPem));
-    signedBy = sig.keyId;
-    files.push({ name: SIGNATURE_NAME, bytes: Buffer.from(JSON.stringify(sig)) });
+  return { bundle: encodeBundle(files), name: m.name, version: m.version, signedBy, update: m.update ?? null };
+}
+
+/** The identity a daemon writes into its state directory (<stateDir>/device.json) for edgectl push --local. */
+export async function localIdentity(stateDir: string): Promise<{ site: string; devices: string[] }> {
+  const file = join(stateDir, 'device.json');
+  let d: { site?: unknown; deviceId?: unknown };
+  try {
+    d = JSON.parse(await readFile(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`cannot read ${file} (${(e as Error).message}): is the daemon running with ota.enabled and ota.stateDir ${stateDir}?`);
   }
-  return { bundle: encodeBundle(files), name: m.name, version: m.version, signedBy };
+  if (typeof d.site !== 'string' || typeof d.deviceId !== 'string') throw new Error(`${file} does not name a site and device`);
+  return { site: d.site, devices: [d.deviceId] };
 }
 
 export const newTransferId = () => `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;

@@ -11,7 +11,7 @@
 // names (model files of each engine, test vectors) — nothing else.
 import { createHash, type KeyObject } from 'node:crypto';
 import { parseManifest, modelFiles, ManifestError, type Manifest } from './manifest.js';
-import { SignatureError, verifyManifest } from './signing.js';
+import { ManifestSignatureError, verifyManifestSignatures, type TrustedKey } from './signing.js';
 import { CodedError } from './coded-error.js';
 
 export const BUNDLE_FORMAT = 'mobilenet-edge/bundle@1';
@@ -23,7 +23,7 @@ const MAX_FILES = 64;
 /** A file name inside a bundle: no path separators, no leading dot, nothing a shell or a path join could misread. */
 export const SAFE_FILE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-export type BundleErrorCode = 'BAD_BUNDLE' | 'MANIFEST_INVALID' | 'HASH_MISMATCH' | 'UNSIGNED' | 'UNTRUSTED_KEY' | 'BAD_SIGNATURE';
+export type BundleErrorCode = 'BAD_BUNDLE' | 'MANIFEST_INVALID' | 'HASH_MISMATCH' | 'UNSIGNED' | 'UNTRUSTED_KEY' | 'BAD_SIGNATURE' | 'WRONG_KEY_ROLE' | 'THRESHOLD_NOT_MET';
 
 export class BundleError extends CodedError<BundleErrorCode> {}
 
@@ -77,24 +77,27 @@ export function decodeBundle(buf: Buffer): BundleFile[] {
 export interface VerifiedBundle {
   manifest: Manifest;
   manifestBytes: Buffer;
-  /** The signer's key id; null when accepted unsigned (ota.allowUnsigned). */
+  /** The (first) signer's key id; null when accepted unsigned (ota.allowUnsigned). */
   keyId: string | null;
+  /** Every trusted key that signed the manifest, with its roles (empty when accepted unsigned). */
+  signers: TrustedKey[];
   files: BundleFile[];
   /** Problems let through by allowUnsigned (to be logged loudly). */
   warnings: string[];
 }
 
 /**
- * Check a decoded bundle: signature against the trusted keys, the manifest, the set of files
- * (exactly those the manifest names, plus model.json and its signature) and each file's sha256.
- * With allowUnsigned, a missing, untrusted or bad signature is a warning, not an error; hashes are always checked.
+ * Check a decoded bundle: signatures against the trusted keys (roles and the k-of-n threshold: see
+ * verifyManifestSignatures), the manifest, the set of files (exactly those the manifest names, plus
+ * model.json and its signature) and each file's sha256. With allowUnsigned, a missing, untrusted or
+ * bad signature is a warning, not an error; hashes are always checked.
  */
-export function verifyBundle(files: BundleFile[], opts: { trusted: KeyObject[]; allowUnsigned: boolean }): VerifiedBundle {
+export function verifyBundle(files: BundleFile[], opts: { trusted: readonly (KeyObject | TrustedKey)[]; allowUnsigned: boolean; threshold?: number }): VerifiedBundle {
   const byName = new Map(files.map((f) => [f.name, f.bytes]));
   const manifestBytes = byName.get(MANIFEST_NAME);
   if (!manifestBytes) throw new BundleError('BAD_BUNDLE', `bundle has no ${MANIFEST_NAME}`);
   const warnings: string[] = [];
-  let keyId: string | null = null;
+  let signers: TrustedKey[] = [];
   let sig: unknown = null;
   const sigBytes = byName.get(SIGNATURE_NAME);
   try {
@@ -102,16 +105,16 @@ export function verifyBundle(files: BundleFile[], opts: { trusted: KeyObject[]; 
       try {
         sig = JSON.parse(sigBytes.toString('utf8'));
       } catch {
-        throw new SignatureError('BAD_SIGNATURE', `${SIGNATURE_NAME} is not JSON`);
+        throw new ManifestSignatureError('BAD_SIGNATURE', `${SIGNATURE_NAME} is not JSON`);
       }
     }
-    keyId = verifyManifest(manifestBytes, sig, opts.trusted);
+    signers = verifyManifestSignatures(manifestBytes, sig, opts.trusted, opts.threshold ?? 1);
   } catch (e) {
-    if (!(e instanceof SignatureError)) throw e;
-    const code = e.code === 'BAD_KEY' ? 'BAD_SIGNATURE' : e.code;
-    if (!opts.allowUnsigned) throw new BundleError(code, e.message);
+    if (!(e instanceof ManifestSignatureError)) throw e;
+    if (!opts.allowUnsigned) throw new BundleError(e.code, e.message);
     warnings.push(`${e.message} — accepted only because ota.allowUnsigned is set (development only)`);
   }
+  const keyId = signers.find((k) => k.roles.includes('model'))?.keyId ?? null;
   let manifest: Manifest;
   try {
     manifest = parseManifest(JSON.parse(manifestBytes.toString('utf8')), MANIFEST_NAME);
@@ -129,5 +132,5 @@ export function verifyBundle(files: BundleFile[], opts: { trusted: KeyObject[]; 
     const got = sha256Hex(bytes);
     if (got !== w.sha256) throw new BundleError('HASH_MISMATCH', `${w.file} has sha256 ${got} but the manifest says ${w.sha256}`);
   }
-  return { manifest, manifestBytes, keyId, files, warnings };
+  return { manifest, manifestBytes, keyId, signers, files, warnings };
 }

@@ -1,6 +1,7 @@
 // The model manifest (model.json) that sits beside every model file.
 // Pure parsing and validation: no file or engine access here.
 import { decisionProblems, type DecisionRule } from './decision.js';
+import { updateMetaProblems, type UpdateMeta } from './update-meta.js';
 
 export const MANIFEST_FORMAT = 'mobilenet-edge/model@1';
 
@@ -88,6 +89,8 @@ export interface Manifest {
   decision?: DecisionRule;
   /** Optional test vectors: raw RGB24 frames at the input size and the label each must give (checked before a hot swap). */
   tests?: TestVector[];
+  /** Update metadata (targets, expiry, sequence), signed with the manifest: models/update-meta.ts. */
+  update?: UpdateMeta;
 }
 
 /** A test vector: `file` holds width·height·3 bytes of RGB24 (no header); `label` is the expected top label. */
@@ -113,7 +116,7 @@ const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
 
-const TOP_KEYS = ['format', 'name', 'version', 'task', 'file', 'sha256', 'engine', 'files', 'input', 'preprocess', 'output', 'labels', 'detect', 'features', 'training', 'tests', 'decision'];
+const TOP_KEYS = ['format', 'name', 'version', 'task', 'file', 'sha256', 'engine', 'files', 'input', 'preprocess', 'output', 'labels', 'detect', 'features', 'training', 'tests', 'decision', 'update'];
 const INPUT_KEYS = ['name', 'layout', 'width', 'height', 'colorOrder', 'resize', 'padColor'];
 
 function triple(v: unknown, path: string, problems: string[], check: (n: number) => boolean): [number, number, number] {
@@ -291,6 +294,7 @@ export function parseManifest(raw: unknown, source = 'model.json'): Manifest {
       decision = { label: d.label as string, threshold: d.threshold as number, ...(typeof d.chosenFor === 'string' ? { chosenFor: d.chosenFor } : {}) };
     }
   }
+  if (raw.update !== undefined) p.push(...updateMetaProblems(raw.update));
 
   if (p.length) throw new ManifestError(source, p);
   const m: Manifest = { format, name, version, task, file, sha256, input, preprocess, output, labels };
@@ -301,6 +305,7 @@ export function parseManifest(raw: unknown, source = 'model.json'): Manifest {
   if (isObj(raw.training)) m.training = raw.training;
   if (tests) m.tests = tests;
   if (decision) m.decision = decision;
+  if (raw.update !== undefined) m.update = raw.update as UpdateMeta;
   return m;
 }
 

@@ -17,7 +17,7 @@ export interface Signature {
   sig: string;
 }
 
-export class SignatureError extends CodedError<'UNSIGNED' | 'UNTRUSTED_KEY' | 'BAD_SIGNATURE' | 'BAD_KEY'> {}
+export class SignatureError extends CodedError<'UNSIGNED' | 'UNTRUSTED_KEY' | 'BAD_SIGNATURE' | 'BAD_KEY' | 'WRONG_KEY_ROLE'> {}
 
 export function generateKeys(): { privatePem: string; publicPem: string; keyId: string } {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -70,6 +70,70 @@ export function parseSignature(raw: unknown): Signature {
   return { format: o.format, alg: 'ed25519', keyId: o.keyId, sig: o.sig };
 }
 
+/** What a trusted key may sign (ota.trustedKeys): model bundles, operator commands, bundles that go back a version. */
+export type KeyRole = 'model' | 'command' | 'downgrade';
+export const KEY_ROLES: readonly KeyRole[] = ['model', 'command', 'downgrade'];
+/** A key listed without roles (the form from before roles existed) may sign models and commands. */
+export const LEGACY_ROLES: readonly KeyRole[] = ['model', 'command'];
+
+export interface TrustedKey {
+  key: KeyObject;
+  keyId: string;
+  roles: readonly KeyRole[];
+}
+
+export function trustedKey(key: KeyObject, roles: readonly KeyRole[] = LEGACY_ROLES): TrustedKey {
+  return { key, keyId: keyIdOf(key), roles };
+}
+
+/** Plain KeyObjects are keys with the legacy roles. */
+export function asTrusted(keys: readonly (KeyObject | TrustedKey)[]): TrustedKey[] {
+  return keys.map((k) => ('roles' in k && 'keyId' in k ? (k as TrustedKey) : trustedKey(k as KeyObject)));
+}
+
+/** model.json.sig holds one signature object, or an array of them (k-of-n thresholds). */
+export function parseSignatures(raw: unknown): Signature[] {
+  const list = Array.isArray(raw) ? raw : [raw];
+  if (list.length < 1 || list.length > 16) throw new SignatureError('BAD_SIGNATURE', 'model.json.sig must hold 1..16 signatures');
+  const out = list.map(parseSignature);
+  if (new Set(out.map((s) => s.keyId)).size !== out.length) throw new SignatureError('BAD_SIGNATURE', 'model.json.sig lists a key twice');
+  return out;
+}
+
+export type ManifestCheckCode = 'UNSIGNED' | 'UNTRUSTED_KEY' | 'BAD_SIGNATURE' | 'WRONG_KEY_ROLE' | 'THRESHOLD_NOT_MET';
+export class ManifestSignatureError extends CodedError<ManifestCheckCode> {}
+
+/**
+ * Check a manifest's signatures against the trusted keys: every signature by a trusted key must
+ * verify (else BAD_SIGNATURE); at least one trusted signer (UNTRUSTED_KEY), at least one with role
+ * "model" (WRONG_KEY_ROLE), and at least `threshold` of them (THRESHOLD_NOT_MET). Signatures by
+ * unknown keys are ignored. Returns the trusted signers.
+ */
+export function verifyManifestSignatures(manifestBytes: Buffer, raw: unknown, trusted: readonly (KeyObject | TrustedKey)[], threshold = 1): TrustedKey[] {
+  if (raw === null || raw === undefined) throw new ManifestSignatureError('UNSIGNED', 'the bundle is not signed');
+  let sigs: Signature[];
+  try {
+    sigs = parseSignatures(raw);
+  } catch (e) {
+    throw new ManifestSignatureError('BAD_SIGNATURE', (e as Error).message);
+  }
+  const keys = asTrusted(trusted);
+  const signers: TrustedKey[] = [];
+  for (const s of sigs) {
+    const k = keys.find((t) => t.keyId === s.keyId);
+    if (!k) continue;
+    if (!verify(null, Buffer.concat([CONTEXT, manifestBytes]), k.key, Buffer.from(s.sig, 'base64')))
+      throw new ManifestSignatureError('BAD_SIGNATURE', `the signature by key ${s.keyId} does not match the manifest (tampered after signing?)`);
+    signers.push(k);
+  }
+  const ids = sigs.map((s) => s.keyId).join(', ');
+  if (!signers.length) throw new ManifestSignatureError('UNTRUSTED_KEY', `signed by key ${ids}, which is not among the ${keys.length} trusted key(s) (ota.trustedKeys)`);
+  const models = signers.filter((k) => k.roles.includes('model'));
+  if (!models.length) throw new ManifestSignatureError('WRONG_KEY_ROLE', `signed by trusted key ${signers.map((k) => `${k.keyId} (roles: ${k.roles.join(', ')})`).join(', ')}, but a model bundle needs a key with role "model"`);
+  if (models.length < threshold) throw new ManifestSignatureError('THRESHOLD_NOT_MET', `signed by ${models.length} trusted model key(s) (${models.map((k) => k.keyId).join(', ')}); ota.modelThreshold asks for ${threshold} different ones`);
+  return signers;
+}
+
 /**
  * Check a manifest's signature against the trusted keys. Returns the signer's key id.
  * Throws SignatureError: UNSIGNED (no signature), UNTRUSTED_KEY (signer not in `trusted`),
@@ -97,15 +161,18 @@ export function signCommandBytes(body: Buffer, privateKey: KeyObject): { keyId: 
 
 /**
  * Check a command signature; returns the signer's key id. Throws SignatureError UNSIGNED,
- * UNTRUSTED_KEY or BAD_SIGNATURE like verifyManifest.
+ * UNTRUSTED_KEY or BAD_SIGNATURE like verifyManifest, and WRONG_KEY_ROLE when the trusted signer
+ * lacks the role "command".
  */
-export function verifyCommandBytes(body: Buffer, keyId: unknown, sig: unknown, trusted: KeyObject[]): string {
+export function verifyCommandBytes(body: Buffer, keyId: unknown, sig: unknown, trusted: readonly (KeyObject | TrustedKey)[]): string {
   if (keyId === undefined && sig === undefined) throw new SignatureError('UNSIGNED', 'the command is not signed');
   if (typeof keyId !== 'string' || !/^[0-9a-f]{16}$/.test(keyId) || typeof sig !== 'string' || !/^[A-Za-z0-9+/]{86}==$/.test(sig))
     throw new SignatureError('BAD_SIGNATURE', 'malformed command signature: expected keyId (16 hex) and sig (base64 of 64 bytes)');
-  const key = trusted.find((k) => keyIdOf(k) === keyId);
-  if (!key) throw new SignatureError('UNTRUSTED_KEY', `command signed by key ${keyId}, which is not among the ${trusted.length} trusted key(s)`);
-  if (!verify(null, Buffer.concat([COMMAND_CONTEXT, body]), key, Buffer.from(sig, 'base64')))
+  const keys = asTrusted(trusted);
+  const key = keys.find((k) => k.keyId === keyId);
+  if (!key) throw new SignatureError('UNTRUSTED_KEY', `command signed by key ${keyId}, which is not among the ${keys.length} trusted key(s)`);
+  if (!verify(null, Buffer.concat([COMMAND_CONTEXT, body]), key.key, Buffer.from(sig, 'base64')))
     throw new SignatureError('BAD_SIGNATURE', `the command signature by key ${keyId} does not match (tampered?)`);
+  if (!key.roles.includes('command')) throw new SignatureError('WRONG_KEY_ROLE', `command signed by trusted key ${keyId} (roles: ${key.roles.join(', ')}), which lacks the role "command"`);
   return keyId;
 }

@@ -20,6 +20,7 @@ import { CAMERA_FPS_DEFAULT, FRAME_DEFAULT, MASK, checkCameras, defaultCameras, 
 export { isSecretKey } from '../secrets.js';
 export { CAMERA_DECODERS, CAMERA_MODES, DEMO_CLIP, DEMO_SCENES_CLIP, FRAME_DEFAULT, MOTION_DEFAULT, checkCameras, checkMotion, checkRoi, defaultCameras, maskUrl } from './cameras.js';
 export type { CameraConfig, CameraDecoder, CameraMode, CameraMotion } from './cameras.js';
+import { groupsFormat, otaSchema } from '../ota/config.js';
 export const DEFAULT_MODEL = 'models/mask-mobilenet/model.json';
 export const DEFAULT_DETECTOR = 'models/ultraface-masked-rfb-640/model.json';
 
@@ -42,7 +43,6 @@ export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = PROVIDER_NAMES;
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 const CLIENT_ID = /^[A-Za-z0-9_.:-]{0,128}$/;
 
-
 // ---------------------------------------------------------------------------------------
 // Schema
 
@@ -50,6 +50,7 @@ function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cam
   return {
     site: { doc: 'Site name, used in MQTT topics.', format: topicSafe, default: 'site', env: ENV_VARS.site },
     deviceId: { doc: 'This device, used in MQTT topics.', format: topicSafe, default: 'edge-1', env: ENV_VARS.deviceId },
+    groups: { doc: 'Groups this device belongs to (update bundles may target a group).', format: groupsFormat, default: [] as string[] },
     mqtt: {
       url: {
         doc: 'Broker URL (mqtt://, mqtts://, ws://, wss://). "" runs an embedded broker on 127.0.0.1:mqtt.embeddedPort.',
@@ -138,33 +139,7 @@ function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cam
     http: { ...httpSchema, ...httpSecuritySchema },
     security: securitySchema,
     outbox: outboxSchema,
-    ota: {
-      enabled: { doc: 'Accept model pushes (MQTT and local inbox).', format: Boolean, default: false },
-      stateDir: { doc: 'Model store folder.', format: stringFormat(true), default: '/var/lib/mobilenet-edge' },
-      trustedKeys: {
-        doc: 'Trusted ed25519 public keys: PEM text or PEM file paths.',
-        format: (x: unknown) => {
-          if (!Array.isArray(x) || !x.every((k) => typeof k === 'string' && k.trim() !== '')) fail('must be an array of PEM strings or PEM file paths');
-        },
-        default: [],
-      },
-      allowUnsigned: { doc: 'DEVELOPMENT ONLY: accept unsigned or untrusted bundles.', format: Boolean, default: false },
-      maxBundleBytes: { doc: 'Largest bundle accepted (bytes).', format: intRange(1024, 4 * 1024 ** 3), default: 256 * 1024 ** 2 },
-      minFreeBytes: { doc: 'Free space to keep on the state dir file system (bytes).', format: intRange(0, Number.MAX_SAFE_INTEGER), default: 64 * 1024 ** 2 },
-      transferTimeoutSec: { doc: 'A transfer with no chunk for this long is dropped (s).', format: intRange(1, 3600), default: 60 },
-      keepVersions: { doc: 'Installed versions kept besides active and previous.', format: intRange(0, 100), default: 3 },
-      probationSec: { doc: 'After a swap, crashes or errors roll back for this long (s; 0 = off).', format: intRange(0, 86400), default: 300 },
-      probationMaxErrorRate: {
-        doc: 'Failed/taken frames above this during probation roll back.',
-        format: (x: unknown) => {
-          if (typeof x !== 'number' || !(x >= 0 && x <= 1)) fail('must be a number 0..1');
-        },
-        default: 0.2,
-      },
-      probationMinFrames: { doc: 'Frames needed before the error rate counts.', format: intRange(1, 1_000_000), default: 20 },
-      localPollMs: { doc: 'How often the local inbox is checked (ms).', format: intRange(100, 60_000), default: 1000 },
-      commandMaxAgeSec: { doc: 'Signed MQTT commands (rollback) older than this (s), or replayed, are refused.', format: intRange(5, 3600), default: 60 },
-    },
+    ota: otaSchema,
   };
 }
 
@@ -335,7 +310,6 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; packa
     faces: { ...c.faces, detector: detectorPath },
   };
 }
-
 
 /**
  * Deep copy for display: non-empty values of secret-named keys (password, secret, token, *Key...)

@@ -5,6 +5,8 @@ import type { HttpConfig, OutboxConfig, WatchdogConfig } from './watchdog.js';
 import type { Backend } from './backend.js';
 import type { CameraConfig } from './cameras.js';
 import type { PeopleConfig } from './people.js';
+import type { OtaConfig } from '../ota/config.js';
+export type { OtaConfig } from '../ota/config.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type ExecutionProvider = ProviderName;
@@ -14,6 +16,8 @@ export type ExecutionProviderEntry = ExecutionProvider | { name: ExecutionProvid
 export interface Config {
   site: string;
   deviceId: string;
+  /** Device groups: update targets may name them (models/update-meta.ts); shown on model/state. */
+  groups: string[];
   mqtt: {
     /** "" = run an embedded broker on 127.0.0.1:embeddedPort. */
     url: string;
@@ -64,29 +68,6 @@ export interface Config {
   ota: OtaConfig;
 }
 
-export interface OtaConfig {
-  enabled: boolean;
-  /** Holds models/<name>/<version>/, store.json, staging/ and inbox/ (local pushes). */
-  stateDir: string;
-  /** Trusted ed25519 public keys: PEM text or paths of PEM files (relative to the working directory). */
-  trustedKeys: string[];
-  /** Development only: accept unsigned / untrusted bundles (hashes are still checked). Logged loudly. */
-  allowUnsigned: boolean;
-  maxBundleBytes: number;
-  /** Free space that must remain on the state dir's file system after staging and installing a bundle. */
-  minFreeBytes: number;
-  transferTimeoutSec: number;
-  /** Installed versions kept besides active and previous. */
-  keepVersions: number;
-  probationSec: number;
-  /** During probation: failed/taken frames above this rolls back (0..1). */
-  probationMaxErrorRate: number;
-  probationMinFrames: number;
-  /** How often the inbox for local pushes (edgectl push --local) is looked at. */
-  localPollMs: number;
-  /** Signed MQTT commands (rollback) older than this, or reused, are refused (s). */
-  commandMaxAgeSec: number;
-}
 
 export interface ConfigProblem {
   /** Key path, e.g. "cameras[1].url" or "mqtt.qos"; for file-level problems, the config file path. */

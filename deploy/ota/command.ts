@@ -1,10 +1,10 @@
 // Signed plain MQTT commands (rollback): the operator signs {cmd, site, deviceId, requestId, ts, nonce}
-// with the same ed25519 key as bundles (models/signing.ts, its own domain separation); the device
-// accepts a command only when it verifies against ota.trustedKeys, names this device, is fresh
+// with an ed25519 key whose role is "command" (models/signing.ts, its own domain separation); the device
+// accepts a command only when it verifies against ota.trustedKeys (role "command"), names this device, is fresh
 // (|now - ts| within the window) and its nonce was not seen within the window. Pure.
 import type { KeyObject } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
-import { signCommandBytes, SignatureError, verifyCommandBytes } from '../../models/signing.js';
+import { signCommandBytes, SignatureError, verifyCommandBytes, type TrustedKey } from '../../models/signing.js';
 import { TRANSFER_ID } from './protocol.js';
 
 export const COMMAND_FORMAT = 'mobilenet-edge/command@1';
@@ -75,10 +75,10 @@ export class ReplayWindow {
 
 export type CommandCheck =
   | { ok: true; body: CommandBody; keyId: string }
-  | { ok: false; code: 'UNSIGNED' | 'UNTRUSTED_KEY' | 'BAD_SIGNATURE' | 'BAD_COMMAND' | 'STALE_COMMAND' | 'REPLAYED'; message: string; requestId?: string };
+  | { ok: false; code: 'UNSIGNED' | 'UNTRUSTED_KEY' | 'BAD_SIGNATURE' | 'WRONG_KEY_ROLE' | 'BAD_COMMAND' | 'STALE_COMMAND' | 'REPLAYED'; message: string; requestId?: string };
 
 /** Verify a command message for this device. The nonce is recorded only for commands that verify. */
-export function checkCommand(payload: Buffer, expect: { cmd: CommandName; site: string; deviceId: string }, trusted: KeyObject[], replay: ReplayWindow, now: number): CommandCheck {
+export function checkCommand(payload: Buffer, expect: { cmd: CommandName; site: string; deviceId: string }, trusted: readonly (KeyObject | TrustedKey)[], replay: ReplayWindow, now: number): CommandCheck {
   let msg: Record<string, unknown>;
   try {
     msg = JSON.parse(payload.toString('utf8'));
@@ -102,7 +102,7 @@ export function checkCommand(payload: Buffer, expect: { cmd: CommandName; site: 
   try {
     keyId = verifyCommandBytes(Buffer.from(msg.body, 'utf8'), msg.keyId, msg.sig, trusted);
   } catch (e) {
-    if (e instanceof SignatureError && (e.code === 'UNSIGNED' || e.code === 'UNTRUSTED_KEY' || e.code === 'BAD_SIGNATURE')) return { ok: false, code: e.code, message: e.message, requestId };
+    if (e instanceof SignatureError && (e.code === 'UNSIGNED' || e.code === 'UNTRUSTED_KEY' || e.code === 'BAD_SIGNATURE' || e.code === 'WRONG_KEY_ROLE')) return { ok: false, code: e.code, message: e.message, requestId };
     throw e;
   }
   if (!requestId || typeof body.ts !== 'number' || typeof body.nonce !== 'string' || !/^[0-9a-f]{16,64}$/.test(body.nonce))

@@ -42,7 +42,8 @@ export function statusTable(states: Map<string, StatePayload>): string {
 }
 
 export function modelsTable(s: StatePayload): string {
-  return ['version                    state', ...s.versions.map((v) => `${ref(v).padEnd(26)} ${sameRef(v, s.active) ? 'active' : sameRef(v, s.previous) ? 'previous' : 'kept'}`)].join('\n');
+  const bad = (v: ModelRef) => (s.bad ?? []).find((b) => sameRef(v, b));
+  return ['version                    state', ...s.versions.map((v) => `${ref(v).padEnd(26)} ${sameRef(v, s.active) ? 'active' : sameRef(v, s.previous) ? 'previous' : bad(v) ? `bad (rolled back: ${bad(v)!.reason})` : 'kept'}`)].join('\n');
 }
 
 const sameRef = (a: ModelRef, b: ModelRef | null) => !!b && a.name === b.name && a.version === b.version;

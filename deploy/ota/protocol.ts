@@ -59,6 +59,15 @@ export type ResultCode =
   | 'NO_PREVIOUS'
   | 'REPLAYED'
   | 'STALE_COMMAND'
+  | 'WRONG_KEY_ROLE'
+  | 'THRESHOLD_NOT_MET'
+  | 'METADATA_MISSING'
+  | 'EXPIRED'
+  | 'WRONG_TARGET'
+  | 'STALE_SEQUENCE'
+  | 'DOWNGRADE'
+  | 'MARKED_BAD'
+  | 'TRANSFER_DEADLINE'
   | 'BAD_COMMAND'
   | 'INTERNAL';
 
@@ -87,6 +96,14 @@ export interface ResultPayload {
 /** Retained on {site}/{deviceId}/model/state: what runs, what is kept, what the last push did. */
 export interface StatePayload {
   deviceId: string;
+  /** The device's groups (config `groups`): update targets may name them. */
+  groups: string[];
+  /** The highest update sequence this device has accepted: a bundle must carry a greater one. */
+  sequence: number;
+  /** Versions rolled back on this device: never previous, never a rollback target, refused if pushed again. */
+  bad: (ModelRef & { reason: string; at: string })[];
+  /** The trial in progress (persisted: a restart resumes it). */
+  probation: { model: ModelRef; since: string; until: string; boots: number } | null;
   active: ModelRef | null;
   previous: ModelRef | null;
   versions: ModelRef[];
@@ -97,7 +114,10 @@ export interface StatePayload {
   at: string;
 }
 
-export class ChunkError extends CodedError<'BAD_CHUNK' | 'TOO_LARGE'> {}
+export class ChunkError extends CodedError<'BAD_CHUNK' | 'TOO_LARGE'> {
+  /** The chunk's transfer id when its header was readable (so the refusal can be answered). */
+  transferId?: string;
+}
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -124,12 +144,18 @@ export function chunkBundle(bundle: Buffer, transferId: string, chunkSize = DEFA
 
 /**
  * Parse and check one chunk message on its own: framing, field ranges, the chunk's length for its
- * index, its sha256, and the bundle size against maxBytes (TOO_LARGE). Throws ChunkError.
+ * index, its sha256, the bundle size against maxBytes and the chunk size against maxChunkBytes
+ * (TOO_LARGE). The only parser of the chunk format. Throws ChunkError (with the transfer id when the
+ * header names a valid one).
  */
-export function decodeChunk(msg: Buffer, maxBytes: number): { header: ChunkHeader; data: Buffer } {
-  const bad = (m: string): never => {
-    throw new ChunkError('BAD_CHUNK', m);
+export function decodeChunk(msg: Buffer, maxBytes: number, maxChunkBytes = Number.MAX_SAFE_INTEGER): { header: ChunkHeader; data: Buffer } {
+  let id: string | undefined;
+  const err = (code: 'BAD_CHUNK' | 'TOO_LARGE', m: string): never => {
+    const e = new ChunkError(code, m);
+    if (id) e.transferId = id;
+    throw e;
   };
+  const bad = (m: string): never => err('BAD_CHUNK', m);
   if (msg.length < 8 || !msg.subarray(0, 4).equals(CHUNK_MAGIC)) bad('not a chunk message (bad magic)');
   const hl = msg.readUInt32LE(4);
   if (hl > 4096 || 8 + hl > msg.length) bad(`chunk header length ${hl} is out of range`);
@@ -139,10 +165,13 @@ export function decodeChunk(msg: Buffer, maxBytes: number): { header: ChunkHeade
   } catch {
     return bad('chunk header is not JSON');
   }
-  const int = (v: unknown, min: number, max: number) => typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max;
   if (typeof h !== 'object' || h === null || typeof h.transferId !== 'string' || !TRANSFER_ID.test(h.transferId)) bad(`bad transfer id ${JSON.stringify(h?.transferId)}`);
+  id = h.transferId;
+  const int = (v: unknown, min: number, max: number) => typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max;
+  if (msg.length - 8 - hl > maxChunkBytes) err('TOO_LARGE', `a chunk message of ${msg.length} bytes exceeds ota.maxChunkBytes (${maxChunkBytes})`);
   if (!int(h.size, 1, Number.MAX_SAFE_INTEGER) || !int(h.chunkSize, 1, Number.MAX_SAFE_INTEGER) || !int(h.count, 1, MAX_CHUNKS)) bad('chunk header needs integer size, chunkSize and count');
-  if (h.size > maxBytes) throw new ChunkError('TOO_LARGE', `bundle of ${h.size} bytes exceeds ota.maxBundleBytes (${maxBytes})`);
+  if (h.size > maxBytes) err('TOO_LARGE', `bundle of ${h.size} bytes exceeds ota.maxBundleBytes (${maxBytes})`);
+  if (h.chunkSize > maxChunkBytes && h.count > 1) err('TOO_LARGE', `chunk size ${h.chunkSize} exceeds ota.maxChunkBytes (${maxChunkBytes}): push with smaller chunks`);
   if (h.count !== Math.ceil(h.size / h.chunkSize)) bad(`count ${h.count} does not match size ${h.size} / chunkSize ${h.chunkSize}`);
   if (!int(h.index, 0, h.count - 1)) bad(`chunk index ${JSON.stringify(h.index)} is not in 0..${h.count - 1}`);
   if (typeof h.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(h.sha256) || typeof h.bundleSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(h.bundleSha256)) bad('chunk header needs sha256 and bundleSha256 (hex)');

@@ -5,6 +5,11 @@ import { join } from 'node:path';
 import { encodeBundle, sha256Hex, type BundleFile } from '../../models/bundle.js';
 import { signManifest } from '../../models/signing.js';
 import type { KeyObject } from 'node:crypto';
+import { defaultUpdateMeta, type UpdateMeta } from '../../models/update-meta.js';
+
+let lastSequence = 0;
+/** Update sequences that grow with each bundle made here (ms since the epoch, like edgectl's). */
+export const nextSequence = () => (lastSequence = Math.max(Date.now(), lastSequence + 1));
 
 export const TINY_DIR = join(import.meta.dirname, '..', 'fixtures', 'tiny');
 export const tinyOnnx = () => readFileSync(join(TINY_DIR, 'model.onnx'));
@@ -22,8 +27,13 @@ export interface VariantOptions {
   edit?: (m: Record<string, any>) => void;
   /** Test vectors: [label, rgb]. */
   tests?: [string, [number, number, number]][];
-  /** Sign with this key (default: unsigned). */
-  key?: KeyObject;
+  /** Sign with this key (default: unsigned), or with each of these keys (k of n). */
+  key?: KeyObject | KeyObject[];
+  /**
+   * Signed update metadata (models/update-meta.ts): fields here replace the defaults (site "site",
+   * every device, the next sequence, 1 day); null: none at all.
+   */
+  update?: Partial<UpdateMeta> | null;
 }
 
 export function variantFiles(o: VariantOptions): BundleFile[] {
@@ -40,10 +50,13 @@ export function variantFiles(o: VariantOptions): BundleFile[] {
       return { file: `test-${i}.rgb`, sha256: sha256Hex(bytes), label };
     });
   }
+  if (o.update !== null) m.update = { ...defaultUpdateMeta({ site: 'site', sequence: nextSequence(), expiresHours: 24 }), ...o.update };
   o.edit?.(m);
   const manifestBytes = Buffer.from(JSON.stringify(m, null, 2));
   files.unshift({ name: 'model.json', bytes: manifestBytes });
-  if (o.key) files.push({ name: 'model.json.sig', bytes: Buffer.from(JSON.stringify(signManifest(manifestBytes, o.key))) });
+  const keys = o.key === undefined ? [] : Array.isArray(o.key) ? o.key : [o.key];
+  const sigs = keys.map((k) => signManifest(manifestBytes, k));
+  if (sigs.length) files.push({ name: 'model.json.sig', bytes: Buffer.from(JSON.stringify(sigs.length === 1 ? sigs[0] : sigs)) });
   return files;
 }
 

@@ -25,6 +25,23 @@ t.test('--check-config on a good file exits 0', async (t) => {
   t.match(r.stdout, 'config OK');
 });
 
+t.test('--config FILE --check-config checks that file; --check-config alone says how to call it', async (t) => {
+  const dir = t.testdir({});
+  const f = join(dir, 'ok.json');
+  writeFileSync(f, JSON.stringify({ cameras: [{ id: 'cam1', url: 'rtsp://127.0.0.1:8554/cam1' }], mqtt: { url: 'mqtt://127.0.0.1:1883' } }));
+  const r = run('dist/daemon/main.js', ['--config', f, '--check-config']);
+  t.equal(r.status, 0, r.stdout + r.stderr);
+  t.match(r.stdout, 'config OK');
+  const bad = run('dist/daemon/main.js', ['--config', join(root, 'test/fixtures/config/bad.json'), '--check-config']);
+  t.equal(bad.status, 78, 'the --config file is the one checked');
+  const alone = run('dist/daemon/main.js', ['--check-config']);
+  t.equal(alone.status, 64);
+  t.match(alone.stderr, '--check-config needs a file: mobilenet-edge --check-config FILE (or --config FILE --check-config)');
+  const two = run('dist/daemon/main.js', ['--config', f, '--check-config', join(root, 'test/fixtures/config/bad.json')]);
+  t.equal(two.status, 64);
+  t.match(two.stderr, /name different files/);
+});
+
 t.test('running with a bad config refuses to start, exit 78', async (t) => {
   const r = run('dist/daemon/main.js', ['--config', join(root, 'test/fixtures/config/bad.json')]);
   t.equal(r.status, 78);

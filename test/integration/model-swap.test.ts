@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { EngineSupervisor } from '../../pipelines/engines/supervisor.js';
 import { createLogger } from '../../daemon/log.js';
-import { ModelSwap } from '../../daemon/model-swap.js';
+import { ModelSwap } from '../../daemon/ota/model-swap.js';
 import { Pipeline, type FrameResult } from '../../pipelines/pipeline.js';
 import { readManifest } from '../../models/manifest-file.js';
 import { TINY_DIR, variantFiles, type VariantOptions } from '../helpers/ota-fixtures.js';

@@ -4,7 +4,7 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { activatePointer, emptyPointer, pruneList, recordInstall, rollbackPointer, ModelStore, type StoreStep } from '../../daemon/model-store.js';
+import { activatePointer, emptyPointer, pruneList, recordInstall, rollbackPointer, ModelStore, type StoreStep } from '../../daemon/ota/model-store.js';
 import { readModel } from '../../models/model-file.js';
 import { tinyOnnx, variantFiles } from '../helpers/ota-fixtures.js';
 
@@ -27,6 +27,22 @@ t.test('pointer logic', async (t) => {
   t.same(pruneList(p, 2).map(({ name, version }) => ({ name, version })), [r('1'), r('2')], 'keep active, previous and the newest 2');
   t.same(pruneList(p, 1).map(({ name, version }) => ({ name, version })), [r('1'), r('2')]);
   t.same(pruneList(p, 4), []);
+});
+
+t.test('rolled-back versions are marked bad: never previous, never a rollback target', async (t) => {
+  let p = emptyPointer();
+  for (const v of ['1', '2', '3']) p = activatePointer(recordInstall(p, r(v), v), r(v));
+  p = rollbackPointer(p, 'crashed in probation', 'at');
+  t.same([p.active, p.previous], [r('2'), r('1')], '3 → 2; 1 is previous');
+  t.same(p.bad, [{ ...r('3'), reason: 'crashed in probation', at: 'at' }], '3 is marked bad');
+  p = activatePointer(recordInstall(p, r('4'), '4'), r('4'));
+  t.same([p.active, p.previous], [r('4'), r('2')]);
+  p = rollbackPointer(p, 'NaN', 'at');
+  t.same([p.active, p.previous], [r('2'), r('1')], '4 → 2; previous skips 3 and 4 (bad)');
+  p = rollbackPointer(p, 'operator', 'at');
+  t.same([p.active, p.previous], [r('1'), null], 'nothing good is left to roll back to');
+  t.same(p.bad!.map((b) => b.version), ['3', '4', '2']);
+  t.same(pruneList(p, 5).map((x) => x.version).sort(), ['2', '3', '4'], 'bad versions are not kept');
 });
 
 t.test('install, activate, rollback, prune on disk', async (t) => {

@@ -3,16 +3,18 @@
 import t from 'tap';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OtaDevice, type OtaLink } from '../../daemon/ota-device.js';
-import { ModelStore } from '../../daemon/model-store.js';
+import { OtaDevice, type OtaLink } from '../../daemon/ota/device.js';
+import { ModelStore } from '../../daemon/ota/model-store.js';
 import { createLogger } from '../../daemon/log.js';
 import { chunkBundle } from '../../deploy/ota/protocol.js';
 import { variantBundle } from '../helpers/ota-fixtures.js';
-import type { ModelSwap } from '../../daemon/model-swap.js';
+import type { ModelSwap } from '../../daemon/ota/model-swap.js';
 import type { Pipeline } from '../../pipelines/pipeline.js';
 
 /** An OtaDevice on a real store in `dir` with a stub link (what it published, its handlers) and no engine. */
 async function harness(dir: string, over: Partial<ConstructorParameters<typeof OtaDevice>[0]> = {}) {
+  const { otaSchema } = await import('../../daemon/ota/config.js');
+  const defaults = Object.fromEntries(Object.entries(otaSchema).map(([k, v]) => [k, v.default])) as Record<string, unknown>;
   const store = await ModelStore.open(dir, { keep: 2 });
   const published: [string, any][] = [];
   const handlers: Record<string, (b: Buffer) => void> = {};
@@ -24,7 +26,7 @@ async function harness(dir: string, over: Partial<ConstructorParameters<typeof O
   const swap = { current: { loaded: null, on() {}, off() {} }, swapTo: () => Promise.reject(new Error('must not be reached')) } as unknown as ModelSwap;
   const pipeline = { frameCounts: () => ({ taken: 0, published: 0, failed: 0 }) } as unknown as Pipeline;
   const device = () => new OtaDevice(
-    { site: 's', deviceId: 'd', trusted: [], enabled: true, stateDir: dir, trustedKeys: [], allowUnsigned: true, maxBundleBytes: 1e6, minFreeBytes: 0, transferTimeoutSec: 5, keepVersions: 2, probationSec: 0, probationMaxErrorRate: 0.2, probationMinFrames: 10, localPollMs: 60000, ...over },
+    { ...(defaults as never), site: 's', deviceId: 'd', groups: [], trusted: [], enabled: true, stateDir: dir, allowUnsigned: true, maxBundleBytes: 1e6, minFreeBytes: 0, transferTimeoutSec: 5, keepVersions: 2, probationSec: 0, localPollMs: 60000, ...over },
     store, swap, pipeline, link, createLogger('error', () => {}),
   );
   return { published, handlers, device };
@@ -54,7 +56,8 @@ t.test('rollback nonces are kept in the state directory: a command replayed afte
   const { signCommand } = await import('../../deploy/ota/command.js');
   const k = generateKeys();
   const dir = t.testdir({});
-  const { published, handlers, device } = await harness(dir, { trusted: [publicKeyFromPem(k.publicPem)], allowUnsigned: false, commandMaxAgeSec: 60 });
+  const { trustedKey } = await import('../../models/signing.js');
+  const { published, handlers, device } = await harness(dir, { trusted: [trustedKey(publicKeyFromPem(k.publicPem))], allowUnsigned: false, commandMaxAgeSec: 60 });
   const msg = Buffer.from(signCommand({ cmd: 'rollback', site: 's', deviceId: 'd', requestId: 'r1' }, privateKeyFromPem(k.privatePem)));
   const codeOf = async (dev: OtaDevice) => {
     dev.start();
@@ -69,4 +72,47 @@ t.test('rollback nonces are kept in the state directory: a command replayed afte
   t.ok(existsSync(file), 'the nonce is on disk');
   t.equal(JSON.parse(readFileSync(file, 'utf8')).length, 1);
   t.equal(await codeOf(device()), 'REPLAYED', 'a new device (the daemon restarted) refuses the same command');
+});
+
+t.test('a flood of junk chunks is answered without rewriting the retained state', async (t) => {
+  const dir = t.testdir({});
+  const { published, handlers, device } = await harness(dir);
+  const dev = device();
+  dev.start();
+  t.teardown(() => dev.stop());
+  const states = () => published.filter(([topic]) => topic === 's/d/model/state').length;
+  const before = states();
+  const { encodeChunk } = await import('../../deploy/ota/protocol.js');
+  for (let i = 0; i < 200; i++) handlers.push(encodeChunk({ transferId: `junk-${i}`, index: 0, count: 1, size: 3, chunkSize: 3, sha256: '0'.repeat(64), bundleSha256: '0'.repeat(64) }, Buffer.from('abc')));
+  for (let i = 0; i < 100 && published.filter(([topic]) => topic.includes('/model/result/junk-')).length < 200; i++) await new Promise((r) => setTimeout(r, 50));
+  t.equal(published.filter(([topic]) => topic.includes('/model/result/junk-')).length, 200, 'each junk transfer answered once (BAD_CHUNK)');
+  t.equal(states(), before, 'no state rewrite');
+});
+
+t.test('receiver: the whole-transfer deadline ends a trickle that the no-chunk timeout never would', async (t) => {
+  const { Receiver } = await import('../../daemon/ota/receiver.js');
+  const dir = t.testdir({});
+  const refused: [string, string, boolean][] = [];
+  const rx = new Receiver(
+    { stagingDir: dir, maxBundleBytes: 1e6, maxChunkBytes: 1024, minFreeBytes: 0, transferTimeoutSec: 60, transferDeadlineSec: 600 },
+    { busy: () => false, refuse: (id, code, _m, _t0, started) => void refused.push([id, code, started]), complete: async () => t.fail('must not complete') },
+    createLogger('error', () => {}),
+  );
+  const chunks = chunkBundle(variantBundle({ version: '2' }), 'slow-1', 100);
+  const settle = () => new Promise((r) => setTimeout(r, 50));
+  const t0 = Date.now();
+  for (const c of chunks.slice(1, 4)) rx.onMessage(c);
+  for (let i = 0; i < 40 && !rx.current; i++) await settle();
+  t.equal(rx.current, 'slow-1', 'the trickle holds the slot');
+  await rx.tick(t0 + 59_000);
+  t.same(refused, [], 'a chunk every < 60 s keeps it alive');
+  await rx.tick(t0 + 601_000);
+  t.same(refused, [['slow-1', 'TRANSFER_DEADLINE', true]], 'the deadline ends it');
+  t.equal(rx.current, null, 'the slot is free');
+  t.same(readdirSync(dir), [], 'staging file removed');
+  const big = chunkBundle(variantBundle({ version: '3' }), 'big-1', 2048)[0];
+  rx.onMessage(big);
+  for (let i = 0; i < 40 && refused.length < 2; i++) await settle();
+  t.same(refused[1], ['big-1', 'TOO_LARGE', false], 'a chunk above ota.maxChunkBytes');
+  await rx.stop();
 });

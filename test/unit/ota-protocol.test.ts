@@ -56,3 +56,21 @@ t.test('planning: busy, conflict, missing', async (t) => {
   t.equal(planChunk(p.transfer, { ...a[1], size: 999 }, 6).kind, 'conflict', 'header disagrees');
   t.same(missingChunks(p.transfer), [1, 2, 3]);
 });
+
+t.test('the one chunk parser: refusals carry the transfer id; chunks above maxChunkBytes are TOO_LARGE', async (t) => {
+  const msgs = chunkBundle(bundle, 'x1', 300);
+  const flipped = Buffer.from(msgs[1]);
+  flipped[flipped.length - 1] ^= 1;
+  t.throws(() => decodeChunk(flipped, 10_000), { code: 'BAD_CHUNK', transferId: 'x1' }, 'a bad chunk names its transfer');
+  let err: any;
+  try {
+    decodeChunk(Buffer.from('garbage!!'), 10_000);
+  } catch (e) {
+    err = e;
+  }
+  t.same([err?.code, err?.transferId], ['BAD_CHUNK', undefined], 'no id when the header is unreadable');
+  t.throws(() => decodeChunk(msgs[0], 10_000, 299), { code: 'TOO_LARGE', transferId: 'x1', message: /ota\.maxChunkBytes/ });
+  t.equal(decodeChunk(msgs[0], 10_000, 300).header.index, 0, 'at the limit: fine');
+  const one = chunkBundle(Buffer.alloc(100), 'x2', 100_000)[0];
+  t.equal(decodeChunk(one, 10_000, 1024).header.count, 1, 'a one-chunk transfer is judged by its real size, not its chunkSize');
+});

@@ -81,3 +81,53 @@ t.test('bundle decoding: structure', async (t) => {
   t.throws(() => decodeBundle(header([{ name: 'a', size: 1 }, { name: 'a', size: 2 }])), /twice/);
   t.throws(() => encodeBundle([{ name: 'a/b', bytes: Buffer.alloc(1) }]), { code: 'BAD_BUNDLE' });
 });
+
+t.test('key roles and k-of-n: model keys sign bundles, command keys commands', async (t) => {
+  const { trustedKey } = await import('../../models/signing.js');
+  const { checkCommand, ReplayWindow, signCommand } = await import('../../deploy/ota/command.js');
+  const c = generateKeys();
+  const cPriv = privateKeyFromPem(c.privatePem);
+  const modelKey = trustedKey(aPub, ['model']);
+  const commandKey = trustedKey(publicKeyFromPem(c.publicPem), ['command']);
+  const second = trustedKey(publicKeyFromPem(b.publicPem), ['model']);
+  const trusted = [modelKey, commandKey, second];
+  const check = (key: Parameters<typeof variantFiles>[0]['key'], threshold = 1) => verifyBundle(decodeBundle(encodeBundle(variantFiles({ version: '2', key }))), { trusted, allowUnsigned: false, threshold });
+  t.equal(check(aPriv).keyId, a.keyId, 'a model key signs bundles');
+  t.throws(() => check(cPriv), { code: 'WRONG_KEY_ROLE' }, 'a command key cannot sign a bundle');
+  t.throws(() => check(aPriv, 2), { code: 'THRESHOLD_NOT_MET' }, 'one signature where two are asked for');
+  t.throws(() => check([aPriv, cPriv], 2), { code: 'THRESHOLD_NOT_MET' }, 'a command key does not count toward the threshold');
+  t.same(check([aPriv, bPriv], 2).signers.map((k) => k.keyId).sort(), [a.keyId, b.keyId].sort(), 'two model keys: 2 of 3');
+  const forged = variantFiles({ version: '2', key: [aPriv, bPriv] });
+  const sigs = JSON.parse(forged.at(-1)!.bytes.toString());
+  sigs[1].sig = sigs[0].sig;
+  forged[forged.length - 1] = { name: 'model.json.sig', bytes: Buffer.from(JSON.stringify(sigs)) };
+  t.throws(() => verifyBundle(decodeBundle(encodeBundle(forged)), { trusted, allowUnsigned: false, threshold: 1 }), { code: 'BAD_SIGNATURE' }, 'any bad signature by a trusted key fails the bundle');
+  const w = new ReplayWindow(60_000);
+  const expect = { cmd: 'rollback' as const, site: 's', deviceId: 'd' };
+  const byModelKey = checkCommand(Buffer.from(signCommand({ cmd: 'rollback', site: 's', deviceId: 'd', requestId: 'r1' }, aPriv)), expect, trusted, w, Date.now());
+  t.same([byModelKey.ok, !byModelKey.ok && byModelKey.code], [false, 'WRONG_KEY_ROLE'], 'a model key cannot sign a rollback');
+  t.equal(checkCommand(Buffer.from(signCommand({ cmd: 'rollback', site: 's', deviceId: 'd', requestId: 'r2' }, cPriv)), expect, trusted, w, Date.now()).ok, true, 'a command key can');
+  t.equal(w.size, 1, 'the refused command left no nonce');
+});
+
+t.test('rotation: add the new key, sign with both, then drop the old one', async (t) => {
+  const { trustedKey } = await import('../../models/signing.js');
+  const oldKey = trustedKey(aPub, ['model']);
+  const newKey = trustedKey(publicKeyFromPem(b.publicPem), ['model']);
+  const verify = (key: Parameters<typeof variantFiles>[0]['key'], trusted: ReturnType<typeof trustedKey>[]) => {
+    try {
+      return verifyBundle(decodeBundle(encodeBundle(variantFiles({ version: '2', key }))), { trusted, allowUnsigned: false }).signers.map((k) => k.keyId).join(',');
+    } catch (e) {
+      return (e as { code: string }).code;
+    }
+  };
+  // 1. devices trust the old key only: new-key bundles are refused, dual-signed ones pass (by the old key)
+  t.equal(verify(bPriv, [oldKey]), 'UNTRUSTED_KEY');
+  t.equal(verify([aPriv, bPriv], [oldKey]), a.keyId);
+  // 2. devices trust both: either works
+  t.equal(verify(aPriv, [oldKey, newKey]), a.keyId);
+  t.equal(verify(bPriv, [oldKey, newKey]), b.keyId);
+  // 3. the old key removed: bundles it signed alone are refused
+  t.equal(verify(aPriv, [newKey]), 'UNTRUSTED_KEY');
+  t.equal(verify([aPriv, bPriv], [newKey]), b.keyId);
+});

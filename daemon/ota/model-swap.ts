@@ -4,14 +4,14 @@
 // frame it holds and is stopped. Any failure before the move leaves the old model serving.
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { classify } from '../models/classify.js';
-import type { Manifest } from '../models/manifest.js';
-import { readManifest } from '../models/manifest-file.js';
-import type { LoadedMsg } from '../pipelines/engines/protocol.js';
-import type { Engine } from '../pipelines/engines/engine.js';
-import type { Logger } from './log.js';
-import type { Pipeline } from '../pipelines/pipeline.js';
-import { CodedError } from '../models/coded-error.js';
+import { classify } from '../../models/classify.js';
+import type { Manifest } from '../../models/manifest.js';
+import { readManifest } from '../../models/manifest-file.js';
+import type { LoadedMsg } from '../../pipelines/engines/protocol.js';
+import type { Engine } from '../../pipelines/engines/engine.js';
+import type { Logger } from '../log.js';
+import type { Pipeline } from '../../pipelines/pipeline.js';
+import { CodedError } from '../../models/coded-error.js';
 
 export class SwapError extends CodedError<'LOAD_FAILED' | 'TEST_VECTOR_FAILED' | 'INPUT_SIZE_CHANGED' | 'MANIFEST_INVALID'> {}
 

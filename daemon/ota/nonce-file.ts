@@ -2,7 +2,7 @@
 // OTA state directory so that a restart does not reopen a replay. Written atomically and synced
 // before the command runs.
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import type { Logger } from './log.js';
+import type { Logger } from '../log.js';
 
 export class NonceFile {
   constructor(

@@ -12,9 +12,10 @@
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { BundleFile } from '../models/bundle.js';
-import { SAFE_FILE, MANIFEST_NAME } from '../models/bundle.js';
-import { CodedError } from '../models/coded-error.js';
+import type { BundleFile } from '../../models/bundle.js';
+import { SAFE_FILE, MANIFEST_NAME } from '../../models/bundle.js';
+import { CodedError } from '../../models/coded-error.js';
+import { sameModel } from '../../models/update-meta.js';
 
 export interface VersionRef {
   name: string;
@@ -27,7 +28,11 @@ export interface StorePointer {
   previous: VersionRef | null;
   /** Installed versions, oldest first (pruning keeps the newest). */
   installed: (VersionRef & { at: string })[];
+  /** Versions rolled back on this device (newest last, at most 100): never previous, never a rollback target. */
+  bad?: BadVersion[];
 }
+
+export type BadVersion = VersionRef & { reason: string; at: string };
 
 export type StoreStep = 'staging-partial' | 'staged' | 'installed' | 'pointer-tmp' | 'pointer-renamed' | 'pruned';
 
@@ -47,20 +52,33 @@ export function checkRef(r: VersionRef): void {
     throw new StoreError('BAD_NAME', `model name ${JSON.stringify(r.name)} / version ${JSON.stringify(r.version)} cannot be a store folder`);
 }
 
-/** Pure: the pointer after activating `target`; the old active becomes previous. */
+export const isBad = (p: StorePointer, r: VersionRef | null | undefined): boolean => !!r && (p.bad ?? []).some((b) => sameRef(b, r));
+
+/** Pure: the newest installed version that is none of `not` and not bad (a rollback target), or null. */
+function newestGood(p: StorePointer, not: (VersionRef | null)[]): VersionRef | null {
+  const r = [...p.installed].reverse().find((i) => !isBad(p, i) && !not.some((n) => sameRef(n, i)));
+  return r ? { name: r.name, version: r.version } : null;
+}
+
+/** Pure: the pointer after activating `target`; the old active becomes previous (unless it is bad). */
 export function activatePointer(p: StorePointer, target: VersionRef): StorePointer {
   if (!p.installed.some((i) => sameRef(i, target))) throw new StoreError('NOT_INSTALLED', `${key(target)} is not installed`);
   if (sameRef(p.active, target)) return p;
-  return { ...p, active: { name: target.name, version: target.version }, previous: p.active };
+  const previous = p.active && !isBad(p, p.active) ? p.active : p.previous && !isBad(p, p.previous) && !sameRef(p.previous, target) ? p.previous : null;
+  return { ...p, active: { name: target.name, version: target.version }, previous, bad: (p.bad ?? []).filter((b) => !sameRef(b, target)) };
 }
 
-/** Pure: the pointer after a rollback: previous becomes active; the newest other kept version becomes previous. */
-export function rollbackPointer(p: StorePointer): StorePointer {
+/**
+ * Pure: the pointer after a rollback: previous becomes active and the version left is marked bad
+ * (with `reason`); the newest other kept version that is not bad becomes previous.
+ */
+export function rollbackPointer(p: StorePointer, reason = 'rolled back', at = new Date().toISOString()): StorePointer {
   if (!p.previous) throw new StoreError('NO_PREVIOUS', 'no previous version to roll back to');
   const to = p.previous;
   const from = p.active;
-  const older = [...p.installed].reverse().find((i) => !sameRef(i, to) && !sameRef(i, from)) ?? null;
-  return { ...p, active: to, previous: older ? { name: older.name, version: older.version } : null };
+  const bad = from ? [...(p.bad ?? []).filter((b) => !sameRef(b, from)), { name: from.name, version: from.version, reason, at }].slice(-100) : (p.bad ?? []);
+  const next = { ...p, active: to, bad };
+  return { ...next, previous: newestGood(next, [to, from]) };
 }
 
 /** Pure: record an installation (moved to the newest end if it was there). */
@@ -70,14 +88,15 @@ export function recordInstall(p: StorePointer, r: VersionRef, at: string): Store
 
 /** Pure: which installed versions to delete: all but active, previous and the newest `keep`. */
 export function pruneList(p: StorePointer, keep: number): VersionRef[] {
-  const newest = keep > 0 ? p.installed.slice(-keep) : []; // slice(-0) would keep them all
+  const good = p.installed.filter((i) => !isBad(p, i));
+  const newest = keep > 0 ? good.slice(-keep) : []; // slice(-0) would keep them all
   return p.installed.filter((i) => !sameRef(i, p.active) && !sameRef(i, p.previous) && !newest.some((n) => sameRef(n, i)));
 }
 
 export function parsePointer(raw: unknown): StorePointer {
   const o = raw as StorePointer;
   const ref = (r: unknown) => r === null || (typeof r === 'object' && r !== null && typeof (r as VersionRef).name === 'string' && typeof (r as VersionRef).version === 'string');
-  if (typeof o !== 'object' || o === null || o.format !== 'mobilenet-edge/store@1' || !ref(o.active) || !ref(o.previous) || !Array.isArray(o.installed) || !o.installed.every(ref))
+  if (typeof o !== 'object' || o === null || o.format !== 'mobilenet-edge/store@1' || !ref(o.active) || !ref(o.previous) || !Array.isArray(o.installed) || !o.installed.every(ref) || (o.bad !== undefined && (!Array.isArray(o.bad) || !o.bad.every(ref))))
     throw new Error('store.json is not a mobilenet-edge store pointer');
   return o;
 }
@@ -173,7 +192,8 @@ export class ModelStore {
     const manifest = files.find((f) => f.name === MANIFEST_NAME);
     if (await this.isInstalled(ref)) {
       const have = await readFile(join(target, MANIFEST_NAME));
-      if (manifest && have.equals(manifest.bytes)) {
+      // the same model; its update metadata (sequence, expiry) may differ from the installed copy's
+      if (manifest && sameModel(have, manifest.bytes)) {
         await this.savePointer(recordInstall(this.p, ref, new Date().toISOString()), false);
         return 'exists';
       }
@@ -205,10 +225,14 @@ export class ModelStore {
     return this.p;
   }
 
-  /** Switch the pointer back to the previous version. */
-  async rollback(): Promise<StorePointer> {
-    await this.savePointer(rollbackPointer(this.p), true);
+  /** Switch the pointer back to the previous version; the version left is marked bad. */
+  async rollback(reason = 'rolled back'): Promise<StorePointer> {
+    await this.savePointer(rollbackPointer(this.p, reason), true);
     return this.p;
+  }
+
+  isBad(r: VersionRef): boolean {
+    return isBad(this.p, r);
   }
 
   /** Remove an installed version that failed to activate (never the active or previous one). */

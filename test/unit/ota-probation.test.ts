@@ -1,0 +1,62 @@
+// Probation verdicts (error rate with non-finite results, latency against the previous model) and what
+// a start does with a trial found on disk (resume, fall back at the N-th start, drop a stale one).
+import t from 'tap';
+import { bootDecision, probationVerdict, type ProbationOptions } from '../../daemon/ota/probation.js';
+import { hasNonFinite, median, ResultReadings } from '../../daemon/ota/readings.js';
+import { ProbationFile, type ProbationRecord } from '../../daemon/ota/records.js';
+import { createLogger } from '../../daemon/log.js';
+
+const o: ProbationOptions = { probationSec: 60, probationMaxErrorRate: 0.2, probationMinFrames: 20, probationLatencyFactor: 3, probationLatencyMinMs: 20 };
+const quiet = { taken: 100, failed: 0, nonFinite: 0, medianMs: 5, samples: 100, baselineMs: 5 };
+
+t.test('verdicts', async (t) => {
+  t.equal(probationVerdict(o, quiet), null, 'a healthy model passes');
+  t.match(probationVerdict(o, { ...quiet, failed: 30 }), /error rate 0\.30 over 100 frames exceeds ota\.probationMaxErrorRate 0\.2/);
+  t.match(probationVerdict(o, { ...quiet, nonFinite: 100 }), /0 failed and 100 non-finite \(NaN\/Inf\) results over 100 frames/, 'NaN outputs are failures');
+  t.equal(probationVerdict(o, { ...quiet, nonFinite: 100, taken: 10, samples: 10 }), null, 'not before probationMinFrames');
+  t.match(probationVerdict(o, { ...quiet, medianMs: 80 }), /median inference 80\.0 ms over 100 results is above 25\.0 ms/, 'much slower than the previous model');
+  t.equal(probationVerdict(o, { ...quiet, medianMs: 24 }), null, 'within baseline + probationLatencyMinMs');
+  t.equal(probationVerdict(o, { ...quiet, medianMs: 0.4, baselineMs: 0.1 }), null, 'tiny times: 4x but under the absolute margin');
+  t.match(probationVerdict(o, { ...quiet, medianMs: 400, baselineMs: 100 }), /above 300\.0 ms/, 'factor 3 on a slow baseline');
+  t.equal(probationVerdict(o, { ...quiet, medianMs: 400, baselineMs: null }), null, 'no baseline: latency is not judged');
+});
+
+t.test('readings: non-finite results and median per model', async (t) => {
+  t.ok(hasNonFinite(NaN, {}));
+  t.ok(hasNonFinite(0.9, { a: 0.9, b: Infinity }));
+  t.ok(hasNonFinite(null, {}, [0.5, NaN]), 'a face score');
+  t.ok(hasNonFinite(null, {}, [0.5, null]), 'a NaN face score after the engine protocol\'s JSON (null)');
+  t.ok(hasNonFinite(0.5, { a: null, b: 0.5 }), 'a null per-label score');
+  t.notOk(hasNonFinite(null, {}, []), 'faces mode, no face');
+  t.notOk(hasNonFinite(0.9, { a: 0.9, b: 0.1 }, [0.7]));
+  t.equal(median([3, 1, 2]), 2);
+  t.equal(median([4, 1, 2, 3]), 2.5);
+  t.equal(median([]), null);
+  const r = new ResultReadings();
+  const m = { name: 'tiny', version: '2' };
+  for (let i = 0; i < 5; i++) r.observe(m, true, 100); // warm-up: times not counted
+  for (let i = 0; i < 10; i++) r.observe(m, false, i);
+  t.same(r.of(m), { results: 15, nonFinite: 5, medianMs: 4.5, samples: 10 }, 'non-finite counted from the first result, times after the warm-up');
+  r.reset(m);
+  t.same(r.of(m), { results: 0, nonFinite: 0, medianMs: null, samples: 0 });
+});
+
+t.test('boot decisions and the trial file', async (t) => {
+  const rec: ProbationRecord = { format: 'mobilenet-edge/probation@1', model: { name: 'tiny', version: '2' }, from: { name: 'tiny', version: '1' }, since: 1000, until: 61_000, boots: 0, baselineMs: 3 };
+  const active = { name: 'tiny', version: '2' };
+  t.same(bootDecision(null, active, 3, 2000), { kind: 'none' });
+  t.same(bootDecision(rec, { name: 'tiny', version: '1' }, 3, 2000), { kind: 'stale' }, 'the pointer never moved to it');
+  t.same(bootDecision(rec, active, 3, 70_000), { kind: 'stale' }, 'the trial was over');
+  t.same(bootDecision(rec, active, 3, 2000), { kind: 'resume', record: { ...rec, boots: 1 } });
+  t.same(bootDecision({ ...rec, boots: 1 }, active, 3, 2000).kind, 'resume');
+  const f = bootDecision({ ...rec, boots: 2 }, active, 3, 2000);
+  t.equal(f.kind, 'fallback', 'the third start during the trial falls back');
+  t.match(f.kind === 'fallback' && f.reason, /started 3 times during tiny 2's probation \(ota\.probationMaxBoots 3\)/);
+  const dir = t.testdir({});
+  const file = new ProbationFile(dir, createLogger('error', () => {}));
+  t.equal(file.read(), null);
+  file.write(rec);
+  t.same(file.read(), rec, 'written and read back');
+  file.clear();
+  t.equal(file.read(), null);
+});

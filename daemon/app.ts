@@ -202,7 +202,7 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   const swap = new ModelSwap(engine, makeEngine, pipeline, log.child({ part: 'swap' }));
   let ota: OtaDevice | null = null;
   if (otaStore) {
-    ota = new OtaDevice({ ...config.ota, site: config.site, deviceId: config.deviceId, trusted }, otaStore.store, swap, pipeline, mqtt, log.child({ part: 'ota' }));
+    ota = new OtaDevice({ ...config.ota, site: config.site, deviceId: config.deviceId, groups: config.groups, trusted }, otaStore.store, swap, pipeline, mqtt, log.child({ part: 'ota' }));
     ota.start();
   }
   const wd = new Watchdog(config.watchdog, { pipeline, get engine() { return swap.current; }, mqtt, healthTopic: t.health }, log.child({ part: 'watchdog' }), opts.env ?? {});

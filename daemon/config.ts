@@ -30,6 +30,8 @@ export type ExecutionProviderEntry = ExecutionProvider | { name: ExecutionProvid
 export interface Config {
   site: string;
   deviceId: string;
+  /** Rollout groups this device belongs to (edgectl push --group); carried on the model/state topic. */
+  groups: string[];
   mqtt: {
     /** "" = run an embedded broker on 127.0.0.1:embeddedPort. */
     url: string;
@@ -140,6 +142,14 @@ function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cam
   return {
     site: { doc: 'Site name, used in MQTT topics.', format: topicSafe, default: 'site', env: ENV_VARS.site },
     deviceId: { doc: 'This device, used in MQTT topics.', format: topicSafe, default: 'edge-1', env: ENV_VARS.deviceId },
+    groups: {
+      doc: 'Rollout groups of this device (edgectl push --group G).',
+      format: (x: unknown) => {
+        if (!Array.isArray(x) || !x.every((g) => typeof g === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(g))) fail('must be an array of group names (1-64 of A-Z a-z 0-9 _ -)');
+        if (new Set(x as string[]).size !== (x as string[]).length) fail('lists a group twice');
+      },
+      default: [],
+    },
     mqtt: {
       url: {
         doc: 'Broker URL (mqtt://, mqtts://, ws://, wss://). "" runs an embedded broker on 127.0.0.1:mqtt.embeddedPort.',

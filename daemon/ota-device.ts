@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { BundleError, decodeBundle, verifyBundle, sha256Hex } from '../models/bundle.js';
 import { checkCommand, ReplayWindow } from '../deploy/ota/command.js';
 import { NonceFile } from './nonce-file.js';
-import { ChunkError, decodeChunk, markChunk, missingChunks, otaTopics, planChunk, TRANSFER_ID, type ModelRef, type ResultCode, type ResultPayload, type StatePayload, type Transfer } from '../deploy/ota/protocol.js';
+import { ChunkError, decodeChunk, markChunk, missingChunks, otaTopics, planChunk, TRANSFER_ID, type ModelRef, type ProgressPayload, type ResultCode, type ResultPayload, type StatePayload, type Transfer } from '../deploy/ota/protocol.js';
 import type { OtaConfig } from './config.js';
 import type { Logger } from './log.js';
 import { ModelStore, sameRef, StoreError, type VersionRef } from './model-store.js';
@@ -26,6 +26,8 @@ export interface OtaLink {
 export interface OtaDeviceOptions extends OtaConfig {
   site: string;
   deviceId: string;
+  /** Rollout groups (config `groups`), carried on the state topic. */
+  groups?: string[];
   trusted: KeyObject[];
 }
 
@@ -91,6 +93,7 @@ export class OtaDevice {
     if (active && this.swap.current.loaded && sameRef(this.swap.current.loaded.model, active)) active.sha256 = this.swap.current.loaded.model.sha256;
     return {
       deviceId: this.o.deviceId,
+      groups: this.o.groups ?? [],
       active,
       previous: ref(p.previous),
       versions: p.installed.map((i) => ({ name: i.name, version: i.version })),
@@ -104,6 +107,12 @@ export class OtaDevice {
 
   private publishState(): void {
     this.link.publishRetained(this.t.state, JSON.stringify(this.state()));
+  }
+
+  /** Tell the operator how far a transfer got (received, verified): what the device saw, not what the broker acked. */
+  private progress(id: string, stage: ProgressPayload['stage'], received: number, count: number): void {
+    const p: ProgressPayload = { transferId: id, deviceId: this.o.deviceId, stage, received, count, at: new Date().toISOString() };
+    this.link.publishEvent(this.t.progress(id), JSON.stringify(p));
   }
 
   private result(id: string, code: ResultCode, message: string, t0: number, extra: Partial<ResultPayload> = {}): ResultPayload {
@@ -152,7 +161,12 @@ export class OtaDevice {
       const code = (e as NodeJS.ErrnoException).code === 'ENOSPC' ? 'DISK_FULL' : 'INTERNAL';
       return this.failTransfer(code, `writing the staging file failed: ${(e as Error).message}`);
     }
-    if (!markChunk(this.transfer!, h, now)) return;
+    const complete = markChunk(this.transfer!, h, now);
+    const tq = this.transfer!;
+    if (!complete) {
+      if (Math.floor((4 * tq.received) / tq.count) !== Math.floor((4 * (tq.received - 1)) / tq.count)) this.progress(tq.id, 'receiving', tq.received, tq.count);
+      return;
+    }
     const tr = this.transfer!;
     const { fh, path } = this.staging!;
     const bundle = await fh.readFile();
@@ -163,6 +177,7 @@ export class OtaDevice {
       this.transfer = null;
       return void this.finish(tr.id, 'BAD_CHUNK', 'the reassembled bundle does not match its sha256', tr.startedAt);
     }
+    this.progress(tr.id, 'received', tr.count, tr.count);
     // Activation runs outside the chunk queue: chunks of another push meanwhile are answered BUSY.
     void this.processBundle(bundle, tr.id, tr.startedAt).finally(() => {
       if (this.transfer === tr) this.transfer = null;
@@ -230,6 +245,7 @@ export class OtaDevice {
       if (bundle.length > this.o.maxBundleBytes) throw new OtaFailure('TOO_LARGE', `bundle of ${bundle.length} bytes exceeds ota.maxBundleBytes (${this.o.maxBundleBytes})`);
       const v = verifyBundle(decodeBundle(bundle), { trusted: this.o.trusted, allowUnsigned: this.o.allowUnsigned });
       for (const w of v.warnings) this.log.error(`!!! UNVERIFIED MODEL ACCEPTED: ${w}`, { transferId: id });
+      this.progress(id, 'verified', 1, 1);
       const ref = { name: v.manifest.name, version: v.manifest.version };
       model = { ...ref, sha256: v.manifest.sha256 };
       if (sameRef(this.store.pointer.active, ref)) {

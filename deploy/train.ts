@@ -13,6 +13,7 @@ import { toTensor } from '../models/preprocess.js';
 import { variants, type Variant } from '../models/augment.js';
 import { classWeights, headLogits, stratifiedSplit, trainHead, type EpochInfo, type Head } from '../models/head.js';
 import { replaceHead } from '../models/onnx-head.js';
+import { metadataProps, withMetadataProps } from '../models/onnx-metadata.js';
 
 const IMAGE = /\.(jpe?g|png|webp)$/i;
 const LABEL = /^[A-Za-z0-9_-]{1,64}$/;
@@ -132,7 +133,10 @@ export async function train(a: TrainArgs) {
   const weights = classWeights(y, labels.length);
   const r = trainHead(x, y, vx, vy, { classes: labels.length, epochs: a.epochs, lr: a.lr, l2: a.l2, patience: a.patience, weights }, (e) => a.onEpoch?.(e, a.epochs));
   const { bytes: baseBytes, sha256: baseSha } = await readModel(a.base);
-  const model = Buffer.from(replaceHead(baseBytes, { head: r.head, output: base.output.name, features: base.features!, producer: 'mobilenet-edge edgectl train' }));
+  const adapted = replaceHead(baseBytes, { head: r.head, output: base.output.name, features: base.features!, producer: 'mobilenet-edge edgectl train' });
+  // labels and preprocessing in the ONNX metadata too: `edgectl push model.onnx` works without model.json
+  const meta = metadataProps({ labels, preprocess: base.preprocess, outputKind: 'logits', colorOrder: base.input.colorOrder, resize: base.input.resize, name: a.name ?? `${base.name}-site` });
+  const model = Buffer.from(withMetadataProps(adapted, meta));
   const check = await verifyAdapted(baseBytes, model, base, r.head);
   await emb.close();
   const rel = (i: number) => relative(a.data, samples[i].file);

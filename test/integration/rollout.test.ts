@@ -36,6 +36,8 @@ t.test('staged rollouts with edgectl against three daemons', async (t) => {
       p.on('exit', (code) => resolve({ code, out, err }));
     });
 
+  const T0 = Date.now();
+  const lap = (what: string) => t.comment(`${what}: ${((Date.now() - T0) / 1000).toFixed(1)} s`);
   // init writes the profile and makes the signing key; the devices trust its public key
   const init = await edgectl(['init', '--broker', broker.url, '--site', 'lab', '--probation-grace', '5']);
   t.equal(init.code, 64, 'an unknown init option is a usage error');
@@ -67,11 +69,12 @@ t.test('staged rollouts with edgectl against three daemons', async (t) => {
     if (t.passing()) return;
     for (const [i, d] of daemons.entries()) t.comment(`--- ${DEVICES[i]}:\n${d.output().slice(-2500)}`);
   });
-  const state = (id: string, pred: (s: any) => boolean, ms = 30000) => waitFor(broker.url, `lab/${id}/model/state`, (m: Msg) => pred(JSON.parse(m.payload)), ms).then((m) => JSON.parse(m.payload));
+  const state = (id: string, pred: (s: any) => boolean, ms = 120_000) => waitFor(broker.url, `lab/${id}/model/state`, (m: Msg) => pred(JSON.parse(m.payload)), ms).then((m) => JSON.parse(m.payload));
   for (const id of DEVICES) t.equal((await state(id, (s) => s.active?.version === '1.0.0')).active.version, '1.0.0', `${id} serves 1.0.0`);
   const st0 = await state('edge-c', () => true);
   t.same(st0.groups, ['lobby', 'door'], 'the device carries its groups on model/state');
 
+  lap('before 1. a model');
   // 1. a model that passes its load, warm-up and test vector but fails on camera frames: the canary
   //    rolls back by itself during probation, the rollout stops there, the others keep 1.0.0
   const bad = join(dir, 'bad');
@@ -93,6 +96,7 @@ t.test('staged rollouts with edgectl against three daemons', async (t) => {
     t.same(s.versions.map((v: any) => v.version).includes('9.0.0'), id === 'edge-a', `${id}: only the canary ever got 9.0.0`);
   }
 
+  lap('before 2. `edgectl push');
   // 2. `edgectl push model.onnx` exactly as typed: manifest beside it, key/broker/site from the profile,
   //    every device of the site, canary 1 then waves
   const v2 = join(dir, 'v2');
@@ -106,6 +110,7 @@ t.test('staged rollouts with edgectl against three daemons', async (t) => {
   t.match(r2.out, /rollout done: 3 of 3 device\(s\) run tiny@2\.0\.0/);
   for (const id of DEVICES) t.equal((await state(id, (s) => s.active?.version === '2.0.0')).active.version, '2.0.0');
 
+  lap('before 3. a model with');
   // 3. a model with its labels and preprocessing only in the ONNX metadata: one line asks for the version
   const v3 = join(dir, 'v3');
   mkdirSync(v3);
@@ -116,6 +121,7 @@ t.test('staged rollouts with edgectl against three daemons', async (t) => {
   t.match(noVersion.err, /^usage: edgectl push /m);
   t.notMatch(noVersion.err, /commands:|usage: edgectl eval|edgectl train/, 'only the push usage');
 
+  lap('before 4. interrupted');
   // 4. interrupted on the operator's side (Ctrl-C while the canary is on probation): status shows it, resume finishes it
   const r4 = await edgectl(['push', join(v3, 'site.onnx'), '--version', '3.0.0'], (err, kill) => /edge-a \[canary\]: active/.test(err) && kill('SIGINT'));
   t.equal(r4.code, 130, r4.err);
@@ -133,6 +139,7 @@ t.test('staged rollouts with edgectl against three daemons', async (t) => {
   t.notMatch(resumed.err, /edge-a \[canary\]: sending/, 'the canary, already on 3.0.0, is not sent it again');
   for (const id of DEVICES) t.equal((await state(id, (s) => s.active?.version === '3.0.0')).active.version, '3.0.0');
 
+  lap('before 5. abort');
   // 5. abort with --rollback: the devices that took the model go back to the one before
   const v4 = join(dir, 'v4');
   mkdirSync(v4);
@@ -145,5 +152,6 @@ t.test('staged rollouts with edgectl against three daemons', async (t) => {
   t.match(aborted.out, /rollout aborted/);
   t.equal((await state('edge-c', (s) => s.active?.version === '3.0.0')).active.version, '3.0.0', 'edge-c back on 3.0.0');
   t.equal((await edgectl(['rollout', 'resume'])).code, 1, 'an aborted rollout cannot be resumed');
+  lap('end');
   t.ok(privateKeyFromPem(readFileSync(cfg.profiles.default.key, 'utf8')), 'the profile key is a usable private key');
 });

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// npm run bench -- --fleet [--devices 10,50,100] [--staged]: a fleet of OTA device ends on one broker (test/bench/fleet.ts).
 // npm run bench [-- --quick] [--cameras 1,2,4,8,12,16] [--seconds 15] [--batch 4,20] [--no-doc] [--no-swap] [--only daemon|peer] [--entrance]
 // Stage costs in isolation, then the daemon and the Python peer side by side on 1..16 cameras
 // (the same 720p 10 fps clip served as N RTSP streams), the daemon again with batching across
@@ -18,6 +19,7 @@ import { loadavg, measure, type RunResult } from './systems.js';
 import { swapUnderLoad, type SwapResult } from './swap.js';
 import { entranceReport, report } from './report.js';
 import { entranceBench } from './entrance.js';
+import { fleetBench, fleetReport } from './fleet.js';
 
 const { values } = parseArgs({
   options: {
@@ -29,6 +31,10 @@ const { values } = parseArgs({
     only: { type: 'string' },
     entrance: { type: 'boolean', default: false },
     batch: { type: 'string', default: '4,20' },
+    fleet: { type: 'boolean', default: false },
+    devices: { type: 'string', default: '10,50,100' },
+    model: { type: 'string', default: 'models/mask-mobilenet/model.json' },
+    staged: { type: 'boolean', default: false },
   },
 });
 const quick = values.quick!;
@@ -58,6 +64,11 @@ function finish(kind: string, result: unknown, md: string): never {
 }
 
 log(`load at start: ${loadStart}`);
+if (values.fleet) {
+  const runs = await fleetBench({ root, counts: values.devices!.split(',').map(Number), model: values.model!, staged: values.staged!, log });
+  const result = { date: started.toISOString(), machine: machine(), command, load: { start: loadStart, end: await loadavg() }, model: values.model!, runs };
+  finish('fleet', result, fleetReport(result));
+}
 if (values.entrance) {
   const e = await entranceBench({ root, counts, quick, seconds: values.seconds ? seconds : undefined, settle, fps: FPS, systems, log });
   const result = { date: started.toISOString(), machine: machine(), command, load: { start: loadStart, end: await loadavg() }, ...e };

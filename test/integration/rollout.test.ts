@@ -60,6 +60,7 @@ t.test('staged rollouts with edgectl against three daemons', async (t) => {
       cameras: [{ id: 'cam1', url: DEMO_CLIP_URL, fps: 5, loop: true, mode: 'classify' }],
       model: { path: join(ROOT, 'test/fixtures/tiny/model.json') },
       engine: { backend: 'onnxruntime', executionProviders: ['cpu'], threads: 1, workers: 1 },
+      http: { port: 0 },
       ota: { enabled: true, stateDir: join(dir, `state-${id}`), trustedKeys: [pub], maxBundleBytes: 1_000_000, probationSec: 3, probationMinFrames: 5, localPollMs: 1000 },
     }));
     chmodSync(file, 0o600);

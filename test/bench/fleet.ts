@@ -162,7 +162,7 @@ export function fleetReport(r: { date: string; machine: string; command: string;
     '',
     `Machine: ${r.machine}. Command: \`${r.command}\`. Load average ${r.load.start} → ${r.load.end}. Model: ${r.model} (bundle ${r.runs[0]?.bundleBytes ?? '?'} bytes, 64 KB chunks).`,
     '',
-    '| devices | rollout | active | s to all active | s to edgectl's table | broker CPU s | broker peak RSS MB | MB into broker | MB out of broker | device ends CPU s | load (1/5/15 min) |',
+    '| devices | rollout | active | s to all active | s to edgectl table | broker CPU s | broker peak RSS MB | MB into broker | MB out of broker | device ends CPU s | load (1/5/15 min) |',
     '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...rows,
   ].join('\n');

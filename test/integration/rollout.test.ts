@@ -72,12 +72,27 @@ t.test('staged rollouts with edgectl against three daemons', async (t) => {
       ota: { enabled: true, stateDir: join(dir, `state-${id}`), trustedKeys: [pub], maxBundleBytes: 1_000_000, probationSec: 8, probationMinFrames: 3, localPollMs: 1000 },
     }));
     chmodSync(file, 0o600);
-    const d = startDaemon(t, file);
-    daemons.push(d);
-    // one at a time: three engine workers starting together on a loaded 2-core machine can miss
-    // the engine's 10 s hello deadline
-    const died = d.exited().then((c) => Promise.reject(new Error(`${id} exited with ${c} before publishing its state`)));
-    t.equal((await Promise.race([state(id, (s) => s.active?.version === '1.0.0'), died])).active.version, '1.0.0', `${id} serves 1.0.0`);
+    // one at a time: engine workers starting together on a loaded 2-core machine can miss the
+    // engine's 10 s hello deadline, and the daemon then exits at start; like systemd
+    // (Restart=on-failure) the test starts it again, at most twice, and says so
+    for (let attempt = 1; ; attempt++) {
+      const d = startDaemon(t, file);
+      let up = false;
+      const died = d.exited().then((c) => {
+        if (!up) throw new Error(`${id} exited with ${c} before publishing its state:\n${d.output().slice(-800)}`);
+        return new Promise<never>(() => {});
+      });
+      try {
+        await Promise.race([state(id, (s) => s.active?.version === '1.0.0'), died]);
+        up = true;
+        daemons.push(d);
+        t.pass(`${id} serves 1.0.0`);
+        break;
+      } catch (e) {
+        if (attempt === 3 || !/engine worker sent no hello/.test((e as Error).message)) throw e;
+        t.comment(`${id}: the engine missed its hello deadline at start (loaded machine); starting it again`);
+      }
+    }
   }
   const st0 = await state('edge-c', () => true);
   t.same(st0.groups, ['lobby', 'door'], 'the device carries its groups on model/state');

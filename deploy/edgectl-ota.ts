@@ -161,11 +161,12 @@ export async function pushCommand(rest: string[], out: Out): Promise<number> {
     return r.ok ? 0 : 1;
   }
   return withClient(c, async (client) => {
-    const states = await readStates(client, c.site, 1500);
+    // named devices need no look at the site first (the rollout's watch fills in what they ran before)
+    const states = v.device?.length ? new Map() : await readStates(client, c.site, 1500);
     const devices = selectDevices(states, { devices: v.device, group: v.group });
     if (!devices.length) throw new Error(v.group ? `no device of group ${v.group} on ${c.site} (groups come from each device's config "groups", seen on ${c.site}/+/model/state)` : `no devices found on ${c.site}/+/model/state (broker ${c.broker})`);
     const plan = planRollout(devices, canary, wave);
-    const st = newRollout({ id: newTransferId(), site: c.site, profile: c.profile, model: { name: b.name, version: b.version }, target: { devices: v.device, group: v.group }, plan, chunkBytes: Number(v['chunk-kb']) * 1024, timeoutMs, before: new Map(devices.map((d) => [d, states.get(d)?.active ?? null])) });
+    const st = newRollout({ id: newTransferId(), site: c.site, profile: c.profile, model: { name: b.name, version: b.version }, target: { devices: v.device, group: v.group }, plan, chunkBytes: Number(v['chunk-kb']) * 1024, timeoutMs, before: new Map(devices.filter((d) => states.has(d)).map((d) => [d, states.get(d)!.active ?? null])) });
     saveBundle(dir, c.site, b.bundle);
     saveRollout(dir, st);
     err(`rollout of ${b.name}@${b.version} to ${devices.length} device(s): ${plan.canaries.length ? `canary ${plan.canaries.join(', ')}, then ` : ''}${plan.waves.length} wave(s) of up to ${plan.waves[0]?.length ?? 0}\n`);
@@ -189,13 +190,14 @@ async function execute(client: mqtt.MqttClient, st: RolloutState, bundle: Buffer
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
+  let live;
   try {
-    await runRollout(client, st, bundle, { probationGraceMs: graceMs, save: (s) => saveRollout(dir, s), onChange: (d) => printer.update(d) });
+    live = await runRollout(client, st, bundle, { probationGraceMs: graceMs, save: (s) => saveRollout(dir, s), onChange: (d) => printer.update(d) });
   } finally {
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);
   }
-  out(rolloutTable(st, await readStates(client, st.site, 1000)));
+  out(rolloutTable(st, live));
   if (st.phase === 'done') removeBundle(dir, st.site);
   return st.phase === 'done' ? 0 : 1;
 }

@@ -42,7 +42,7 @@ export function rolloutTable(st: RolloutState, live: Map<string, StatePayload>):
   const head = `${'device'.padEnd(w)} ${'role'.padEnd(7)} ${'before'.padEnd(20)} ${'now'.padEnd(20)} ${'result'.padEnd(16)} why`;
   const lines = rows.map((d) => {
     const now = live.get(d.device)?.active;
-    const result = d.stage === 'passed' ? 'PROBATION_PASSED' : d.stage === 'active' ? (d.code === 'ALREADY_ACTIVE' ? 'ALREADY_ACTIVE' : d.probationUntil ? 'ACTIVE_PROBATION' : 'ACTIVE') : d.stage === 'failed' || d.stage === 'skipped' ? d.code ?? d.stage : `INTERRUPTED_${d.stage.toUpperCase()}`;
+    const result = (d.stage === 'passed' || d.stage === 'active') && d.code === 'ALREADY_ACTIVE' ? 'ALREADY_ACTIVE' : d.stage === 'passed' ? 'PROBATION_PASSED' : d.stage === 'active' ? (d.probationUntil ? 'ACTIVE_PROBATION' : 'ACTIVE') : d.stage === 'failed' || d.stage === 'skipped' ? d.code ?? d.stage : `INTERRUPTED_${d.stage.toUpperCase()}`;
     const why = d.stage === 'failed' || d.stage === 'skipped' ? d.why ?? '' : d.stage === 'active' && d.probationUntil ? `on probation until ${d.probationUntil}` : '';
     return `${d.device.padEnd(w)} ${role(d).padEnd(7)} ${ref(d.before).padEnd(20)} ${ref(now).padEnd(20)} ${result.padEnd(16)} ${why}`;
   });

@@ -56,7 +56,8 @@ class SiteWatch {
 
 const later = (a: Stage, b: Stage) => STAGE_ORDER.indexOf(a) > STAGE_ORDER.indexOf(b);
 
-export async function runRollout(client: MqttClient, st: RolloutState, bundle: Buffer, o: RunOptions): Promise<RolloutState> {
+/** Runs the rollout; resolves with the devices' states as last seen (for the final table). */
+export async function runRollout(client: MqttClient, st: RolloutState, bundle: Buffer, o: RunOptions): Promise<Map<string, StatePayload>> {
   const set = (d: DeviceRun, patch: Partial<DeviceRun>) => {
     Object.assign(d, patch);
     o.save(st);
@@ -70,8 +71,10 @@ export async function runRollout(client: MqttClient, st: RolloutState, bundle: B
   });
   await watch.start();
   try {
-    // the retained states arrive right after the SUBACK; give them a moment
-    await watch.changed(500);
+    // the retained states arrive right after the SUBACK: wait for the targeted devices' (at most 1 s)
+    const t0 = Date.now();
+    while (Object.keys(st.devices).some((d) => !watch.states.has(d)) && Date.now() - t0 < 1000) await watch.changed(200);
+    for (const d of Object.values(st.devices)) if (d.before === undefined || (d.before === null && watch.states.has(d.device))) d.before = watch.states.get(d.device)?.active ?? null;
     const model = st.model;
     const runs = (names: string[]) => names.map((n) => st.devices[n]);
 
@@ -133,14 +136,14 @@ export async function runRollout(client: MqttClient, st: RolloutState, bundle: B
       await Promise.all(canaries.filter((d) => d.stage !== 'passed').map(send));
       await verdicts(canaries);
       const bad = canaries.find((d) => d.stage === 'failed');
-      if (bad) return stop(failureText(bad)), st;
+      if (bad) return stop(failureText(bad)), watch.states;
       st.phase = 'waves';
       o.save(st);
     }
     for (const wave of st.plan.waves) {
       lateRollbacks();
       const bad = firstFailure();
-      if (bad) return stop(failureText(bad)), st;
+      if (bad) return stop(failureText(bad)), watch.states;
       await Promise.all(runs(wave).filter((d) => d.stage !== 'passed').map(send));
     }
     lateRollbacks();
@@ -148,7 +151,7 @@ export async function runRollout(client: MqttClient, st: RolloutState, bundle: B
     if (bad) stop(failureText(bad));
     else st.phase = 'done';
     o.save(st);
-    return st;
+    return watch.states;
   } finally {
     await watch.stop();
   }

@@ -93,8 +93,9 @@ export const removeBundle = (dir: string, site: string): void => rmSync(rolloutF
 
 export function newRollout(o: { id: string; site: string; profile?: string; model: ModelRef; target: Target; plan: Plan; chunkBytes: number; timeoutMs: number; before: Map<string, ModelRef | null> }): RolloutState {
   const devices: Record<string, DeviceRun> = {};
-  for (const d of o.plan.canaries) devices[d] = { device: d, role: 'canary', wave: 0, stage: 'pending', before: o.before.get(d) ?? null };
-  o.plan.waves.forEach((w, i) => w.forEach((d) => (devices[d] = { device: d, role: 'wave', wave: i + 1, stage: 'pending', before: o.before.get(d) ?? null })));
+  // `before` left out (undefined) when not known yet: the run fills it in from the device's state
+  for (const d of o.plan.canaries) devices[d] = { device: d, role: 'canary', wave: 0, stage: 'pending', before: o.before.get(d) };
+  o.plan.waves.forEach((w, i) => w.forEach((d) => (devices[d] = { device: d, role: 'wave', wave: i + 1, stage: 'pending', before: o.before.get(d) })));
   const now = new Date().toISOString();
   return { format: ROLLOUT_FORMAT, id: o.id, site: o.site, profile: o.profile, model: o.model, target: o.target, plan: o.plan, phase: o.plan.canaries.length ? 'canaries' : 'waves', pid: process.pid, startedAt: now, updatedAt: now, chunkBytes: o.chunkBytes, timeoutMs: o.timeoutMs, devices };
 }

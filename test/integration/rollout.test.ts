@@ -152,7 +152,7 @@ t.test('staged rollouts with edgectl against three daemons', async (t) => {
   const status = await edgectl(['status']);
   t.match(status.out, /rollout \S+: tiny@3\.0\.0 to every device of lab \(3 device\(s\), 1 canary, 2 wave\(s\)\)/);
   t.match(status.out, /INTERRUPTED/);
-  t.match(status.out, /edge-c\s+tiny@/, 'and the devices');
+  t.match(status.out, /edge-c\s+tiny@\S+\s+tiny@\S+\s+(yes|no)\s+lobby,door /, 'and the devices, with their groups');
   const again = await edgectl(['push', join(v2, 'model.onnx')]);
   t.equal(again.code, 1);
   t.match(again.err, /rollout of tiny@3\.0\.0 on lab is not finished .*edgectl rollout resume, or edgectl rollout abort/);

@@ -16,13 +16,16 @@ export const COMMANDS: Record<string, string> = {
           else labels and preprocessing from its ONNX metadata (then --version V is needed). Without a target:
           every device of the site. Exit 0 when every device runs it, 1 otherwise.
           ${MQTT}`,
-  rollout: `rollout status | resume | abort [--rollback]   [--profile NAME] [--site SITE]
+  rollout: `rollout status | resume | abort [--rollback]   [--profile NAME] [MQTT options]
           the site's rollout on this machine: show it, resume an interrupted one, or abort it (--rollback: send
           the devices that took the model back to their previous version; signed with the profile's key)`,
-  status: `status  [--profile NAME]    what every device runs (retained model state), its groups, and the rollout in progress`,
-  models: `models  --device ID [--profile NAME]    the versions a device keeps`,
-  rollback: `rollback --device ID [--key KEY.pem] [--profile NAME]
-          switch a device back to its previous version (a signed command: devices refuse unsigned ones)`,
+  status: `status  [--profile NAME] [MQTT options]   what every device runs (retained model state), its groups, and the rollout in progress
+          ${MQTT}`,
+  models: `models  --device ID [--profile NAME] [MQTT options]   the versions a device keeps
+          ${MQTT}`,
+  rollback: `rollback --device ID [--key KEY.pem] [--profile NAME] [MQTT options]
+          switch a device back to its previous version (a signed command: devices refuse unsigned ones)
+          ${MQTT}`,
   keygen: `keygen  --out DIR
           make an ed25519 signing key pair (DIR/signing-key.pem, DIR/signing-key.pub.pem)`,
   watch: `watch   [--broker URL] [--site SITE] [--camera ID] [--count N] [--username U] [--password P] [--ca F] [--cert F --cert-key F]
@@ -49,7 +52,9 @@ export const usageOf = (cmd: string): string => `usage: edgectl ${COMMANDS[cmd] 
 export const MANUAL = `usage: edgectl <command> [options]
 
 commands:
-${Object.values(COMMANDS).map((c) => `  ${c}`).join('\n')}`;
+${Object.values(COMMANDS).map((c) => `  ${c.replace(`\n          ${MQTT}`, '')}`).join('\n')}
+
+${MQTT.replace('\n         ', '\n ')}`;
 
 /** A mistake in how a command was called: one line, then that command's usage. */
 export class UsageError extends Error {

@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { openCpuSession } from './cpu-session.js';
-import { MANIFEST_FORMAT, parseManifest, type GraphIO, type Manifest } from '../models/manifest.js';
+import { MANIFEST_FORMAT, parseManifest, type ColorOrder, type GraphIO, type Manifest, type Preprocess, type Resize } from '../models/manifest.js';
+import { parseMetadata, readMetadataProps } from '../models/onnx-metadata.js';
 
 export const PREPROCESS_PRESETS = {
   mobilenet: { scale: 1 / 127.5, mean: [1, 1, 1], std: [1, 1, 1] },
@@ -19,6 +20,10 @@ export interface FromModelOptions {
   name?: string;
   outputKind?: 'logits' | 'probabilities';
   preprocess?: PreprocessPreset;
+  /** Exact preprocessing (from the model's ONNX metadata); wins over the preset. */
+  preprocessValues?: Preprocess;
+  colorOrder?: ColorOrder;
+  resize?: Resize;
 }
 
 /** Labels file: one label per line; blank lines and # comments ignored. */
@@ -48,8 +53,8 @@ export function manifestFor(io: GraphIO, labels: string[], sha256: string, file:
   const name = o.name ?? basename(file, extname(file)).replace(/[^A-Za-z0-9._-]/g, '-');
   const raw = {
     format: MANIFEST_FORMAT, name, version: o.version, task: 'classify', file, sha256,
-    input: { name: inp.name, layout, width: w, height: h, colorOrder: 'RGB', resize: 'letterbox', padColor: [0, 0, 0] },
-    preprocess: PREPROCESS_PRESETS[o.preprocess ?? 'mobilenet'],
+    input: { name: inp.name, layout, width: w, height: h, colorOrder: o.colorOrder ?? 'RGB', resize: o.resize ?? 'letterbox', padColor: [0, 0, 0] },
+    preprocess: o.preprocessValues ?? PREPROCESS_PRESETS[o.preprocess ?? 'mobilenet'],
     output: { name: out.name, kind: o.outputKind ?? 'logits' },
     labels,
   };
@@ -60,6 +65,26 @@ export async function manifestFromModel(modelPath: string, labelsPath: string, o
   const [bytes, labelsText] = await Promise.all([readFile(modelPath), readFile(labelsPath, 'utf8')]);
   const labels = parseLabels(labelsText);
   if (!labels.length) throw new Error(`${labelsPath} has no labels`);
+  return manifestForBytes(modelPath, bytes, labels, o);
+}
+
+/** The model's own description in its ONNX metadata (models/onnx-metadata.ts); {} when it has none. Throws on bytes that are not ONNX. */
+export function modelMetadata(modelPath: string, bytes: Uint8Array) {
+  try {
+    return parseMetadata(readMetadataProps(bytes));
+  } catch (e) {
+    throw new Error(`${modelPath}: ${(e as Error).message.startsWith('ONNX metadata') ? '' : 'not an ONNX model: '}${(e as Error).message}`);
+  }
+}
+
+/** The manifest from the graph and the labels / preprocessing its ONNX metadata carries (the training recipes write them). */
+export async function manifestFromMetadata(modelPath: string, bytes: Buffer, version: string, o: Partial<FromModelOptions> = {}): Promise<Manifest> {
+  const meta = modelMetadata(modelPath, bytes);
+  if (!meta.labels) throw new Error(`${modelPath} has no labels in its ONNX metadata`);
+  return manifestForBytes(modelPath, bytes, meta.labels, { ...o, version, name: o.name ?? meta.name, outputKind: o.outputKind ?? meta.outputKind, preprocessValues: o.preprocess ? undefined : meta.preprocess, colorOrder: meta.colorOrder, resize: meta.resize });
+}
+
+async function manifestForBytes(modelPath: string, bytes: Buffer, labels: string[], o: FromModelOptions): Promise<Manifest> {
   const { session, io } = await openCpuSession(bytes).catch((e) => {
     throw new Error(`${modelPath} is not a model onnxruntime can load: ${(e as Error).message.split('\n')[0]}`);
   });

@@ -149,35 +149,6 @@ export async function pushLocal(stateDir: string, bundle: Buffer, timeoutMs: num
   return { device: 'local', ok: false, code: 'NO_ANSWER', message: `the daemon did not pick up ${basename(resultPath)} within ${timeoutMs} ms (is it running with ota.enabled and ota.stateDir ${stateDir}?)`, ms: Date.now() - t0 };
 }
 
-/** Progress bars, one per device, redrawn in place on a terminal; on a pipe, a line at each quarter. */
-export class Progress {
-  private rows = new Map<string, [number, number]>();
-  private drawn = 0;
-  private lastQuarter = new Map<string, number>();
-  constructor(private readonly err: NodeJS.WriteStream | { isTTY?: boolean; write(s: string): unknown }) {}
-
-  update(device: string, sent: number, total: number): void {
-    this.rows.set(device, [sent, total]);
-    if (this.err.isTTY) return this.draw();
-    const q = Math.floor((4 * sent) / total);
-    if (q !== this.lastQuarter.get(device)) {
-      this.lastQuarter.set(device, q);
-      this.err.write(`${device}: ${sent}/${total} chunks (${Math.round((100 * sent) / total)}%)\n`);
-    }
-  }
-
-  private draw(): void {
-    let s = this.drawn ? `\x1b[${this.drawn}A` : '';
-    for (const [d, [sent, total]] of this.rows) {
-      const w = 30;
-      const fill = Math.round((w * sent) / total);
-      s += `\x1b[2K${d.padEnd(16)} [${'#'.repeat(fill)}${'.'.repeat(w - fill)}] ${sent}/${total}\n`;
-    }
-    this.drawn = this.rows.size;
-    this.err.write(s);
-  }
-}
-
 export function outcomeTable(rows: DeviceOutcome[]): string {
   const head = `${'device'.padEnd(16)} ${'result'.padEnd(18)} ${'time'.padStart(8)}  message`;
   return [head, ...rows.map((r) => `${r.device.padEnd(16)} ${(r.ok ? '' : 'FAILED ') + r.code}`.padEnd(35) + ` ${(r.ms / 1000).toFixed(1).padStart(7)}s  ${r.message}`)].join('\n');

@@ -14,6 +14,7 @@ import { variants, type Variant } from '../models/augment.js';
 import { classWeights, headLogits, stratifiedSplit, trainHead, type EpochInfo, type Head } from '../models/head.js';
 import { replaceHead } from '../models/onnx-head.js';
 import { fitTemperature, nll, scaleHead } from '../models/calibrate.js';
+import { metadataProps, withMetadataProps } from '../models/onnx-metadata.js';
 
 const IMAGE = /\.(jpe?g|png|webp)$/i;
 const LABEL = /^[A-Za-z0-9_-]{1,64}$/;
@@ -150,7 +151,10 @@ export async function train(a: TrainArgs) {
   const head = scaleHead(r.head, temperature);
   log(`calibration: temperature ${temperature.toFixed(3)} on the ${vx.length} val images (NLL ${nll(valLogits, vy, 1).toFixed(4)} → ${nll(valLogits, vy, temperature).toFixed(4)})`);
   const { bytes: baseBytes, sha256: baseSha } = await readModel(a.base);
-  const model = Buffer.from(replaceHead(baseBytes, { head, output: base.output.name, features: base.features!, producer: 'mobilenet-edge edgectl train' }));
+  const adapted = replaceHead(baseBytes, { head, output: base.output.name, features: base.features!, producer: 'mobilenet-edge edgectl train' });
+  // labels and preprocessing in the ONNX metadata too: `edgectl push model.onnx` works without model.json
+  const meta = metadataProps({ labels, preprocess: base.preprocess, outputKind: 'logits', colorOrder: base.input.colorOrder, resize: base.input.resize, name: a.name ?? `${base.name}-site` });
+  const model = Buffer.from(withMetadataProps(adapted, meta));
   const check = await verifyAdapted(baseBytes, model, base, head);
   await emb.close();
   const rel = (i: number) => relative(a.data, samples[i].file);

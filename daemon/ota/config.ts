@@ -86,3 +86,8 @@ export const otaSchema = {
   localPollMs: { doc: 'How often the local inbox is checked (ms).', format: intRange(100, 60_000), default: 1000 },
   commandMaxAgeSec: { doc: 'Signed MQTT commands (rollback) older than this (s), or replayed, are refused.', format: intRange(5, 3600), default: 60 },
 };
+
+/** The `ota` section with every default (what a config file without `ota` gets). */
+export function otaDefaults(): OtaConfig {
+  return Object.fromEntries(Object.entries(otaSchema).map(([k, v]) => [k, structuredClone((v as { default: unknown }).default)])) as unknown as OtaConfig;
+}

@@ -5,7 +5,7 @@
 //   commands.ts  signed rollback commands
 // This file wires them to MQTT and says what happened: a result per transfer / command on
 // model/result/{id}, and the retained model/state after every change.
-import { otaTopics, type ModelRef, type ResultCode, type ResultPayload, type StatePayload } from '../../deploy/ota/protocol.js';
+import { otaTopics, type ModelRef, type ProgressPayload, type ResultCode, type ResultPayload, type StatePayload } from '../../deploy/ota/protocol.js';
 import type { TrustedKey } from '../../models/signing.js';
 import type { OtaConfig } from '../config/config.js';
 import type { Logger } from '../log.js';
@@ -78,6 +78,7 @@ export class OtaDevice {
       busy: () => this.installer.busy,
       refuse: (id, code, message, t0, started) => this.refused(id, code, message, t0, started),
       complete: (bundle, id, t0) => this.processBundle(bundle, id, t0),
+      progress: (id, stage, received, count) => this.progress(id, stage, received, count),
     }, log);
     this.commands = new CommandHandler(o, {
       rollback: (reason, requestId) => void this.rollback(reason, requestId),
@@ -168,9 +169,15 @@ export class OtaDevice {
   }
 
   /** Hand one bundle to the installer and report the outcome. Never throws. */
+  /** Tell the operator how far a transfer got (received, verified): what the device saw, not what the broker acked. */
+  private progress(id: string, stage: ProgressPayload['stage'], received: number, count: number): void {
+    const p: ProgressPayload = { transferId: id, deviceId: this.o.deviceId, stage, received, count, at: new Date().toISOString() };
+    this.link.publishEvent(this.t.progress(id), JSON.stringify(p));
+  }
+
   async processBundle(bundle: Buffer, id: string, t0 = Date.now()): Promise<ResultPayload> {
     this.receiver.remember(id);
-    const out: Outcome = await this.installer.install(bundle, id);
+    const out: Outcome = await this.installer.install(bundle, id, () => this.progress(id, 'verified', 1, 1));
     const r = this.result(id, out.code, out.message, t0, { ...(out.model ? { model: out.model } : {}), ...(out.unclassified !== undefined ? { unclassified: out.unclassified } : {}) });
     this.lastPush = { transferId: id, ok: r.ok, code: out.code, message: out.message, ms: r.ms, at: r.at, ...(out.model ? { model: out.model } : {}) };
     this.publishState();

@@ -62,7 +62,7 @@ export class Installer {
   }
 
   /** Verify, check, install, hot-swap, put on probation and activate one bundle. */
-  async install(bundle: Buffer, id: string): Promise<Outcome> {
+  async install(bundle: Buffer, id: string, verified?: () => void): Promise<Outcome> {
     if (this.locked) return { code: 'BUSY', message: 'another push or a rollback is in progress; try again when it has finished' };
     this.locked = true;
     let model: ModelRef | undefined;
@@ -70,6 +70,7 @@ export class Installer {
       if (bundle.length > this.o.maxBundleBytes) throw new OtaFailure('TOO_LARGE', `bundle of ${bundle.length} bytes exceeds ota.maxBundleBytes (${this.o.maxBundleBytes})`);
       const v = verifyBundle(decodeBundle(bundle), { trusted: this.o.trusted, allowUnsigned: this.o.allowUnsigned, threshold: this.o.modelThreshold });
       for (const w of v.warnings) this.log.error(`!!! UNVERIFIED MODEL ACCEPTED: ${w}`, { transferId: id });
+      verified?.();
       const ref = { name: v.manifest.name, version: v.manifest.version };
       model = { ...ref, sha256: v.manifest.sha256 };
       if (this.store.isBad(ref)) throw new OtaFailure('MARKED_BAD', `${ref.name} ${ref.version} was rolled back on this device and is not installed again: give a fixed model a new version`);

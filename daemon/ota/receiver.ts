@@ -26,6 +26,8 @@ export interface ReceiverDeps {
   refuse(id: string, code: ResultCode, message: string, t0: number, started: boolean): void;
   /** A complete bundle whose bytes match the bundleSha256 of its chunks. */
   complete(bundle: Buffer, id: string, t0: number): Promise<unknown>;
+  /** How far a transfer got, as the device saw it: each quarter of the chunks written, then received. */
+  progress?(id: string, stage: 'receiving' | 'received', received: number, count: number): void;
 }
 
 export class Receiver {
@@ -111,8 +113,12 @@ export class Receiver {
       const code = (e as NodeJS.ErrnoException).code === 'ENOSPC' ? 'DISK_FULL' : 'INTERNAL';
       return this.fail(code, `writing the staging file failed: ${(e as Error).message}`);
     }
-    if (!markChunk(this.transfer!, h, now)) return;
-    const tr = this.transfer!;
+    const tq = this.transfer!;
+    if (!markChunk(tq, h, now)) {
+      if (Math.floor((4 * tq.received) / tq.count) !== Math.floor((4 * (tq.received - 1)) / tq.count)) this.deps.progress?.(tq.id, 'receiving', tq.received, tq.count);
+      return;
+    }
+    const tr = tq;
     const { fh, path } = this.staging!;
     await fh.close();
     this.staging = null;
@@ -121,6 +127,7 @@ export class Receiver {
     await rm(path, { force: true });
     if (sha256Hex(bundle) !== tr.bundleSha256) return this.refuse(tr.id, 'BAD_CHUNK', 'the reassembled bundle does not match its sha256', tr.startedAt, true);
     this.remember(tr.id);
+    this.deps.progress?.(tr.id, 'received', tr.count, tr.count);
     // Activation runs outside the chunk queue: chunks of another push meanwhile are answered BUSY.
     void this.deps.complete(bundle, tr.id, tr.startedAt);
   }

@@ -29,14 +29,14 @@ export async function readStates(client: MqttClient, site: string, waitMs: numbe
 const ref = (r: ModelRef | null | undefined) => (r ? `${r.name}@${r.version}` : '-');
 
 export function statusTable(states: Map<string, StatePayload>): string {
-  const head = `${'device'.padEnd(16)} ${'active'.padEnd(26)} ${'previous'.padEnd(26)} ${'probation'.padEnd(10)} last push`;
+  const head = `${'device'.padEnd(16)} ${'active'.padEnd(26)} ${'previous'.padEnd(26)} ${'probation'.padEnd(10)} ${'groups'.padEnd(16)} last push`;
   const rows = [...states.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([d, s]) => {
       const lp = s.lastPush ? `${s.lastPush.code} ${s.lastPush.model ? ref(s.lastPush.model) : ''} ${s.lastPush.at}`.replace(/\s+/g, ' ') : '-';
       const rb = s.lastRollback ? `; rolled back ${ref(s.lastRollback.from)} → ${ref(s.lastRollback.to)} (${s.lastRollback.reason})` : '';
       const warn = s.allowUnsigned ? ' [allowUnsigned!]' : '';
-      return `${d.padEnd(16)} ${ref(s.active).padEnd(26)} ${ref(s.previous).padEnd(26)} ${(s.probationUntil ? 'yes' : 'no').padEnd(10)} ${lp}${rb}${warn}`;
+      return `${d.padEnd(16)} ${ref(s.active).padEnd(26)} ${ref(s.previous).padEnd(26)} ${(s.probationUntil ? 'yes' : 'no').padEnd(10)} ${(s.groups?.join(',') || '-').padEnd(16)} ${lp}${rb}${warn}`;
     });
   return [head, ...rows].join('\n');
 }

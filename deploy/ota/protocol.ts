@@ -17,11 +17,29 @@ export const TRANSFER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 export const otaTopics = (site: string, deviceId: string) => ({
   push: `${site}/${deviceId}/model/push`,
   result: (id: string) => `${site}/${deviceId}/model/result/${id}`,
+  /** What the device reports while a transfer is under way (ProgressPayload; QoS 0, not retained). */
+  progress: (id: string) => `${site}/${deviceId}/model/progress/${id}`,
   state: `${site}/${deviceId}/model/state`,
   rollback: `${site}/${deviceId}/model/rollback`,
 });
 /** Every device's state topic of a site (edgectl status, push --all). */
 export const allStatesTopic = (site: string) => `${site}/+/model/state`;
+/** Every device's progress reports of a site (edgectl push: one subscription for a whole rollout). */
+export const allProgressTopic = (site: string) => `${site}/+/model/progress/+`;
+
+/**
+ * Progress of one transfer as the device sees it: 'receiving' at each quarter of the chunks written,
+ * 'received' when the whole bundle is in and matches its hash, 'verified' when its signature and
+ * files check out (before the swap). The result message follows.
+ */
+export interface ProgressPayload {
+  transferId: string;
+  deviceId: string;
+  stage: 'receiving' | 'received' | 'verified';
+  received: number;
+  count: number;
+  at: string;
+}
 
 export interface ChunkHeader {
   transferId: string;

@@ -343,6 +343,25 @@ def run_cv2_dnn(onnx_path, x):
     return np.stack(los), np.stack(fes), {"opencv": cv2.__version__}
 
 
+def write_metadata(om, labels, name):
+    """Labels and preprocessing into the ONNX metadata_props (keys of models/onnx-metadata.ts), so that
+    `edgectl push model.onnx` can describe the model when no model.json travels with it."""
+    props = {
+        "mobilenet_edge.labels": json.dumps(list(labels)),
+        "mobilenet_edge.preprocess": json.dumps({"scale": 1 / 127.5, "mean": [1, 1, 1], "std": [1, 1, 1]}),
+        "mobilenet_edge.output_kind": "logits",
+        "mobilenet_edge.color_order": "RGB",
+        "mobilenet_edge.resize": "letterbox",
+        "mobilenet_edge.name": name,
+    }
+    kept = [(p.key, p.value) for p in om.metadata_props if p.key not in props]
+    del om.metadata_props[:]
+    for k, v in kept + list(props.items()):
+        e = om.metadata_props.add()
+        e.key, e.value = k, v
+    return om
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", required=True, help="dataset root with train/{mask,no_mask} and val/{mask,no_mask}")
@@ -472,6 +491,8 @@ def main():
           "outputs": {o.name: dims(o) for o in om.graph.output}}
     print(f"onnx.checker OK, opset {om.opset_import[0].version}, io {io}")
     assert list(io["inputs"]) == ["input"] and list(io["outputs"]) == ["logits", "features"], io
+    write_metadata(om, LABELS, args.name)  # before the hash: the manifest's sha256 covers it
+    onnx.save(om, onnx_path)
 
     # torch vs ONNX on every val image: onnxruntime-node (the runtime's engine) and OpenCV's importer
     with torch.no_grad():

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // npm run bench [-- --quick] [--cameras 1,2,4,8,12,16] [--crowd-cameras 1,2,4,8] [--seconds 15] [--batch 4,20] [--no-doc] [--no-swap] [--only daemon|peer] [--entrance] [--people [--no-eval]] [--dashboard [--rounds 3]]
+// npm run bench -- --fleet [--devices 10,50,100] [--staged]: a fleet of OTA device ends on one broker (test/bench/fleet.ts).
 // Stage costs in isolation, then the daemon and the Python peer side by side on 1..16 cameras
 // (the same 720p 10 fps 1-face clip served as N RTSP streams), the daemon again with batching across
 // cameras (--batch maxFrames,waitMs; from 4 cameras up), capacity, the model swap under load; then
@@ -27,6 +28,7 @@ import { entranceReport, report } from './report.js';
 import { entranceBench } from './entrance.js';
 import { peopleBench, peopleReport } from './people-bench.js';
 import { dashboardBench, dashboardReport } from './dashboard.js';
+import { fleetBench, fleetReport } from './fleet.js';
 
 const { values } = parseArgs({
   options: {
@@ -43,6 +45,10 @@ const { values } = parseArgs({
     'crowd-cameras': { type: 'string' },
     dashboard: { type: 'boolean', default: false },
     rounds: { type: 'string' },
+    fleet: { type: 'boolean', default: false },
+    devices: { type: 'string', default: '10,50,100' },
+    model: { type: 'string', default: 'models/mask-mobilenet/model.json' },
+    staged: { type: 'boolean', default: false },
   },
 });
 const quick = values.quick!;
@@ -77,6 +83,11 @@ if (values.people) {
   const p = await peopleBench({ root, counts, seconds, settle, fps: FPS, systems, evaluate: !values['no-eval'], log });
   const result = { date: started.toISOString(), machine: machine(), command, load: { start: loadStart, end: await loadavg() }, ...p };
   finish('people', result, peopleReport(result));
+}
+if (values.fleet) {
+  const runs = await fleetBench({ root, counts: values.devices!.split(',').map(Number), model: values.model!, staged: values.staged!, log });
+  const result = { date: started.toISOString(), machine: machine(), command, load: { start: loadStart, end: await loadavg() }, model: values.model!, runs };
+  finish('fleet', result, fleetReport(result));
 }
 if (values.entrance) {
   const e = await entranceBench({ root, counts, quick, seconds: values.seconds ? seconds : undefined, settle, fps: FPS, systems, log });

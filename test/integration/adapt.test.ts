@@ -1,6 +1,7 @@
 // edgectl train → eval → bundle → engine worker, on the committed 3-class fixture (test/fixtures/adapt):
 // the bundled 2-class model is adapted to mask / no_face / no_mask and must beat the base on the held-out slice.
 import t from 'tap';
+import { parseMetadata, readMetadataProps } from '../../models/onnx-metadata.js';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,6 +43,8 @@ t.test('adapt the bundled model to a third class, deterministically, and ship it
   t.equal(m.version, adaptedVersion);
   t.equal(m.features, 'features');
   t.equal(m.output.kind, 'logits');
+  const meta = parseMetadata(readMetadataProps(readFileSync(join(a, 'model.onnx'))));
+  t.same(meta, { labels: m.labels, preprocess: m.preprocess, outputKind: 'logits', colorOrder: m.input.colorOrder, resize: m.input.resize, name: m.name }, 'labels and preprocessing in the ONNX metadata too');
   const tr = m.training as Record<string, number & Record<string, number>>;
   t.ok(tr.featuresMaxAbsDiff <= 1e-5, `base features unchanged in the written graph (max |Δ| ${tr.featuresMaxAbsDiff})`);
   t.same(tr.split, { train: 42, val: 15, heldOut: 15 });

@@ -517,3 +517,15 @@ t.test('faces.detector must be a detector', async (t) => {
   t.same(paths(ps), ['faces.detector']);
   t.match(find(ps, 'faces.detector'), /is a "classify" model; expected task "detect"/);
 });
+
+t.test('groups: default [], names checked, repeats refused', async (t) => {
+  const root = packageRoot(t, {
+    'ok.json': JSON.stringify({ groups: ['lobby', 'floor_2'], cameras: [{ id: 'c', url: 'rtsp://cam/s' }] }),
+    'bad.json': JSON.stringify({ groups: ['lobby', 'no spaces'], cameras: [{ id: 'c', url: 'rtsp://cam/s' }] }),
+    'twice.json': JSON.stringify({ groups: ['a', 'a'], cameras: [{ id: 'c', url: 'rtsp://cam/s' }] }),
+  });
+  t.same(loadConfig({ packageRoot: root, env: {} }).groups, []);
+  t.same(loadConfig({ file: path.join(root, 'ok.json'), packageRoot: root, env: {} }).groups, ['lobby', 'floor_2']);
+  t.match(find(problemsOf(t, () => loadConfig({ file: path.join(root, 'bad.json'), packageRoot: root, env: {} })), 'groups'), /group names/);
+  t.match(find(problemsOf(t, () => loadConfig({ file: path.join(root, 'twice.json'), packageRoot: root, env: {} })), 'groups'), /twice/);
+});

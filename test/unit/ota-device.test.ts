@@ -115,4 +115,21 @@ t.test('receiver: the whole-transfer deadline ends a trickle that the no-chunk t
   for (let i = 0; i < 40 && refused.length < 2; i++) await settle();
   t.same(refused[1], ['big-1', 'TOO_LARGE', false], 'a chunk above ota.maxChunkBytes');
   await rx.stop();
+t.test('progress reports what the device has: chunks at each quarter, the whole bundle, its verification; groups on the state', async (t) => {
+  const dir = t.testdir({});
+  const { published, handlers, device } = await harness(dir, { groups: ['lobby', 'door'] });
+  const dev = device();
+  dev.start();
+  t.teardown(() => dev.stop());
+  const chunks = chunkBundle(variantBundle({ version: '2' }), 'prog-1', 100);
+  t.ok(chunks.length >= 8, `${chunks.length} chunks`);
+  for (const c of chunks) handlers.push(c);
+  const until = Date.now() + 10000;
+  while (!published.some(([topic]) => topic === 's/d/model/result/prog-1') && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  const progress = published.filter(([topic]) => topic === 's/d/model/progress/prog-1').map(([, p]) => p);
+  const n = chunks.length;
+  t.same(progress.filter((p) => p.stage === 'receiving').map((p) => p.received), [1, 2, 3].map((q) => Math.ceil((q * n) / 4)), 'one report at each quarter');
+  t.match(progress.at(-2), { stage: 'received', received: n, count: n, deviceId: 'd', transferId: 'prog-1' });
+  t.match(progress.at(-1), { stage: 'verified' });
+  t.same(published.filter(([topic]) => topic === 's/d/model/state').at(-1)![1].groups, ['lobby', 'door']);
 });

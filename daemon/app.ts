@@ -186,7 +186,10 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
     },
     faces(r: FacesFrameResult, frame: Frame, workingFaces: readonly FaceResult[]) {
       facesOut.handle(r);
-      readings.observe(r.model, hasNonFinite(r.score, r.scores, r.faces.map((x) => x.score)), r.classifyMs);
+      // Only faces read on this frame are this model's readings (a tracked face carries its verdict):
+      // frames where nothing was classified say nothing about the model, for NaN or for latency.
+      const read = r.faces.filter((x) => x.classified !== false);
+      if (read.length || !r.faces.length) readings.observe(r.model, hasNonFinite(undefined, undefined, read.map((x) => x.score)), r.classifyMs);
       preview?.offer(r.camera, frame, workingFaces, r.label);
       dashboard?.live?.(r.camera, frame, r.label, r.faces, workingFaces);
       if (opts.logResults) resultLog.info(`${r.camera} #${r.frame} ${r.label} faces=${r.counts.faces}`, { latencyMs: r.latencyMs });

@@ -42,7 +42,7 @@ export async function annotate(o: AnnotateOptions): Promise<string> {
   const extra: string[] = [];
   if (o.config) {
     const r = await run([...entry('daemon/main'), '--print-config', '--config', o.config]);
-    if (r.code !== 0) throw new Error(`config ${o.config} is not valid:\n${(r.stdout + r.stderr).trim()}`);
+    if (r.code !== 0) throw new Error(`config ${o.config} is not valid: ${(r.stdout + r.stderr).trim().split('\n').join('; ')}`); // edgectl prints one line
     const c = JSON.parse(r.stdout);
     model = o.model ?? c.model.path;
     detector = o.detector ?? c.faces.detector;

@@ -28,12 +28,16 @@ export const COMMANDS: Record<string, string> = {
           ${MQTT}`,
   keygen: `keygen  --out DIR
           make an ed25519 signing key pair (DIR/signing-key.pem, DIR/signing-key.pub.pem)`,
-  watch: `watch   [--broker URL] [--site SITE] [--camera ID] [--count N] [--username U] [--password P] [--ca F] [--cert F --cert-key F]
-          subscribe to results and print them as a table (default broker mqtt://127.0.0.1:1883)`,
+  watch: `watch   [--broker URL] [--site SITE] [--camera ID] [--count N] [--people] [--username U] [--password P] [--ca F] [--cert F --cert-key F]
+          subscribe to results and print them as a table (default broker mqtt://127.0.0.1:1883);
+          --people: people (enter / verdict / leave events) instead of frames`,
   eval: `eval    <folder> --model model.json [--json] [--mistakes] [--split split.json [--baseline base.json] [--report OUT.md]]
           accuracy, per-class precision/recall and confusion matrix on <folder>/<label>/*.jpg;
           --split: only the held-out slice written by train; --baseline: the same for the base model (before/after);
-          --report: Markdown + SVG confusion matrices beside it`,
+          --report: Markdown + SVG confusion matrices beside it; prints the decision rule and the precision/recall curve
+  eval    --scenes DIR [--model model.json] [--detector det.json] [--score-threshold T] [--min-face-size PX] [--json]
+          the faces pipeline on photos with ground truth (DIR/faces.json): faces found, found and labelled right,
+          false boxes, per class and face size, and each photo's frame label`,
   annotate: `annotate <image> -o <out.jpg> [--config FILE] [--model model.json] [--detector detector.json] [--json]
           run the faces pipeline (detector, crops, classifier) on a picture and draw boxes, labels, scores`,
   collect: `collect --camera ID --out DIR [--every 2s] [--count N] [--faces] [--url http://127.0.0.1:9464] [--token T]

@@ -43,8 +43,16 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === 'eval') {
-    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { model: { type: 'string', default: 'models/mask-mobilenet/model.json' }, json: { type: 'boolean' }, mistakes: { type: 'boolean' }, split: { type: 'string' }, baseline: { type: 'string' }, report: { type: 'string' } } });
-    if (positionals.length !== 1) throw new UsageError('eval needs one folder of class folders', 'eval');
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { model: { type: 'string', default: 'models/mask-mobilenet/model.json' }, json: { type: 'boolean' }, mistakes: { type: 'boolean' }, split: { type: 'string' }, baseline: { type: 'string' }, report: { type: 'string' }, scenes: { type: 'string' }, detector: { type: 'string' }, 'score-threshold': { type: 'string' }, 'min-face-size': { type: 'string' } } });
+    if (values.scenes) {
+      if (positionals.length) throw new UsageError('eval --scenes DIR takes no folder of class folders', 'eval');
+      const n = (k: 'score-threshold' | 'min-face-size') => (values[k] === undefined ? undefined : Number(values[k]));
+      const r = await evaluateScenes({ dir: values.scenes, model: values.model, detector: values.detector, scoreThreshold: n('score-threshold'), minFaceSize: n('min-face-size') });
+      if (values.json) out(JSON.stringify(r, null, 2));
+      else out([`model: ${r.model}`, `detector: ${r.detector}`, ...formatSceneReport(r), '', `mean per picture: detector ${r.meanMs.detect} ms, crops ${r.meanMs.crop} ms, classifier ${r.meanMs.classify} ms`].join('\n'));
+      return 0;
+    }
+    if (positionals.length !== 1) throw new UsageError('eval needs one folder of class folders (or --scenes DIR)', 'eval');
     if ((values.baseline || values.report) && !values.split) throw new UsageError('--baseline and --report need --split split.json (from edgectl train)', 'eval');
     const tty = process.stderr.isTTY;
     const progress = (d: number, n: number) => tty && (d % 25 === 0 || d === n) && process.stderr.write(`\r${d}/${n}`);

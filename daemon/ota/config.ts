@@ -49,6 +49,8 @@ const number = (min: number, max: number) => (x: unknown) => {
 
 export const groupsFormat = (x: unknown): void => {
   if (!Array.isArray(x) || !x.every((g) => typeof g === 'string' && ID.test(g))) fail('must be an array of group names (1-64 of A-Z a-z 0-9 _ -)');
+  const twice = (x as string[]).find((g, i) => (x as string[]).indexOf(g) !== i);
+  if (twice !== undefined) fail(`names ${JSON.stringify(twice)} twice`);
 };
 
 function trustedKeysFormat(x: unknown): void {

@@ -10,8 +10,12 @@ import type { Classification } from '../../models/classify.js';
  * same function the worker applies to each face, so a track and a frame decide alike.
  */
 export function decideLabel(scores: Readonly<Record<string, number>>, rule?: DecisionRule): { label: string; score: number } {
+  const entries = Object.entries(scores);
+  // A model that answers NaN (null after the engine protocol's JSON) gives a NaN verdict: OTA probation
+  // counts it as a failure (daemon/ota/readings.ts) instead of a confident first label.
+  if (entries.some(([, v]) => !Number.isFinite(v))) return { label: entries[0]?.[0] ?? '', score: NaN };
   let best = '', score = -Infinity;
-  for (const [k, v] of Object.entries(scores)) if (v > score) [best, score] = [k, v];
+  for (const [k, v] of entries) if (v > score) [best, score] = [k, v];
   const d = decide({ label: best, score, scores: { ...scores } } as Classification, rule);
   return { label: d.label, score: d.score };
 }
@@ -46,7 +50,12 @@ export class TrackVerdict {
   /** Add a reading: the classifier's probabilities for this track's face on frame `seq`. */
   add(seq: number, scores: Readonly<Record<string, number>>, box: readonly number[], detScore: number): void {
     const w = Math.max(1e-6, readingWeight(box, detScore));
-    for (const [k, v] of Object.entries(scores)) this.sums[k] = (this.sums[k] ?? 0) + w * v;
+    // Readings of a model that answered NaN (before a hot swap, say) are dropped once a finite one comes.
+    if (Object.values(this.sums).some((v) => !Number.isFinite(v)) && Object.values(scores).every((v) => typeof v === 'number' && Number.isFinite(v))) {
+      this.sums = {};
+      this.sumW = 0;
+    }
+    for (const [k, v] of Object.entries(scores)) this.sums[k] = (this.sums[k] ?? 0) + w * (typeof v === 'number' ? v : NaN); // null = NaN in JSON
     this.sumW += w;
     this.readings++;
     this.lastReadSeq = seq;

@@ -197,7 +197,7 @@ t.test('fault injection', async (t) => {
     process.kill(pid, 'SIGKILL');
     // With several workers the others keep classifying, so frames alone do not prove the replacement:
     // wait for the killed worker's replacement first, then for frames.
-    const h2 = await until('the killed worker replaced', (x) => x.engine.pid !== pid && x.engine.restarts > h.engine.restarts, 15000);
+    const h2 = await until('the killed worker replaced and ready', (x) => x.engine.pid !== pid && x.engine.restarts > h.engine.restarts && x.engine.state === 'ready', 15000);
     measured.killEngineMs = await recovery('frames after the engine was killed', at, 15000);
     t.not(h2.engine.pid, pid);
     t.equal(h2.engine.restarts, h.engine.restarts + 1);
@@ -207,14 +207,15 @@ t.test('fault injection', async (t) => {
   });
 
   await t.test('SIGSTOP the engine worker (a hang)', async (t) => {
-    await until('healthy before the fault', (h) => h.healthy, 20000);
+    // Every worker loaded: a worker stopped while it loads is the load timeout's case, not the heartbeat's.
+    await until('healthy, every engine worker ready', (h) => h.healthy && h.engine.state === 'ready', 20000);
     const h = (await health())!;
     const pid = h.engine.pid!;
     const at = Date.now();
     process.kill(pid, 'SIGSTOP');
     await waitStopped(pid, true);
     // Frames may resume at once through another worker; the hung one must still be found and replaced.
-    const h2 = await until('the hung worker replaced', (x) => x.engine.pid !== pid && x.engine.restarts > h.engine.restarts, 15000);
+    const h2 = await until('the hung worker replaced and ready', (x) => x.engine.pid !== pid && x.engine.restarts > h.engine.restarts && x.engine.state === 'ready', 15000);
     measured.hangEngineMs = await recovery('frames after the engine hung', at, 15000);
     t.not(h2.engine.pid, pid, 'the hung worker was replaced');
     alive(t);

@@ -22,7 +22,7 @@ t.test('install.sh --root: files, user, unit, config, state, prepare', { skip: a
   t.equal(r.status, 0, r.stdout + r.stderr);
   t.match(r.stdout, /config OK: .*\/etc\/mobilenet-edge\/config.json/);
   t.match(r.stdout, /preparing 2 model\(s\)/, '--prepare ran (the example camera is in faces mode: classifier and detector)');
-  t.match(r.stdout, /ok +detector ultraface-rfb-320 .*: cpu/);
+  t.match(r.stdout, /ok +detector ultraface-masked-rfb-640 .*: cpu/);
   t.match(r.stdout, /ok +classifier mask-mobilenet .*: cpu/);
   t.notMatch(r.stderr, /--prepare failed/);
 

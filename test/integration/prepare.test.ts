@@ -26,7 +26,7 @@ const sha = (manifest: string) => {
   return (m.engine ?? 'onnxruntime') === 'onnxruntime' ? m.sha256 : m.files.find((f: { engine: string }) => f.engine === 'onnxruntime').sha256;
 };
 const CLS = sha('models/mask-mobilenet/model.json');
-const DET = sha('models/ultraface-rfb-320/model.json');
+const DET = sha('models/ultraface-masked-rfb-640/model.json');
 
 function prepare(t: T, cacheDir: string, maxFaces: number) {
   const cfg = writeConfig(t, {
@@ -46,7 +46,7 @@ t.test('--prepare leaves a cache folder per model and batch profile, saying what
   t.equal(r.status, 0, r.stderr);
   t.match(r.stdout, /preparing 2 model\(s\)/);
   t.match(r.stdout, /ok +classifier mask-mobilenet .* batch 1\/8\/32: cpu, load \d+ ms/, 'no "engine built": the cpu provider builds none');
-  t.match(r.stdout, /ok +detector ultraface-rfb-320 .*: cpu/);
+  t.match(r.stdout, /ok +detector ultraface-masked-rfb-640 .*: cpu/);
   t.match(r.stdout, /not tensorrt: failed to load: .*Failed to load shared library/);
   t.same(readdirSync(cacheDir).sort(), [CLS, DET].sort(), 'one folder per model sha256');
   const keyed = (s: string) => readdirSync(join(cacheDir, s)).map((k) => join(cacheDir, s, k));
@@ -58,7 +58,7 @@ t.test('--prepare leaves a cache folder per model and batch profile, saying what
   const prepared = JSON.parse(readFileSync(join(cls, 'prepared.json'), 'utf8'));
   t.match(prepared, { model: 'mask-mobilenet', role: 'classifier', sha256: /^[0-9a-f]{64}$/, provider: 'cpu', built: false, profile: { min: 1, opt: 8, max: 32 } });
   t.match(prepared.fallbacks, [{ name: 'tensorrt', reason: /failed to load/ }]);
-  t.match(JSON.parse(readFileSync(join(det, 'prepared.json'), 'utf8')), { model: 'ultraface-rfb-320', role: 'detector', provider: 'cpu' });
+  t.match(JSON.parse(readFileSync(join(det, 'prepared.json'), 'utf8')), { model: 'ultraface-masked-rfb-640', role: 'detector', provider: 'cpu' });
 
   // another batch profile is another cache folder for the classifier; the detector's stays the same
   const again = prepare(t, cacheDir, 4);

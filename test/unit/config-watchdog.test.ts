@@ -32,6 +32,8 @@ t.test('defaults', async (t) => {
     engineDownSec: 60,
     healthIntervalSec: 10,
     readyTimeoutSec: 30,
+    loadTimeoutSec: 60,
+    buildTimeoutSec: 3600,
   });
   t.same(c.http, { port: 9464, host: '127.0.0.1', allowRemote: false, token: '', tokenFile: '' });
   t.same(c.outbox, { dir: '', maxMessages: 1000 });

@@ -115,6 +115,8 @@ t.test('receiver: the whole-transfer deadline ends a trickle that the no-chunk t
   for (let i = 0; i < 40 && refused.length < 2; i++) await settle();
   t.same(refused[1], ['big-1', 'TOO_LARGE', false], 'a chunk above ota.maxChunkBytes');
   await rx.stop();
+});
+
 t.test('progress reports what the device has: chunks at each quarter, the whole bundle, its verification; groups on the state', async (t) => {
   const dir = t.testdir({});
   const { published, handlers, device } = await harness(dir, { groups: ['lobby', 'door'] });

@@ -1,20 +1,20 @@
 // Wiring: config in, running daemon out. Every long-lived part starts through the lifecycle container
 // (daemon/lifecycle.ts) in this order — broker (if embedded) → MQTT → engine → preview → pipeline →
 // OTA → watchdog → HTTP (with the dashboard) — and stops in reverse; a part that fails to start stops the ones before it.
-import { startEmbeddedBroker } from './broker.js';
+import { startEmbeddedBroker } from './mqtt/broker.js';
 import type { Config } from './config/config.js';
 import type { Logger } from './log.js';
-import { MqttLink } from './mqtt.js';
+import { MqttLink } from './mqtt/link.js';
 import { Pipeline, type FacesFrameResult, type FrameResult, type ResultSink } from '../pipelines/pipeline.js';
 import { FacesOut } from '../pipelines/faces-out.js';
-import { discoveryMessages } from './homeassistant.js';
+import { discoveryMessages } from './mqtt/homeassistant.js';
 import { packageRoot } from '../models/paths.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readManifest } from '../models/manifest-file.js';
 import { resolveFfmpeg } from '../pipelines/sources/ffmpeg-path.js';
 import type { Engine } from '../pipelines/engines/engine.js';
-import { Outbox } from './outbox.js';
+import { Outbox } from './mqtt/outbox.js';
 import { Watchdog } from './watchdog.js';
 import { startHttp, type HttpServer } from './http/server.js';
 import { Metrics } from './http/metrics.js';

@@ -4,7 +4,7 @@
 import type { Config } from './config/config.js';
 import type { Manifest } from '../models/manifest.js';
 import type { Logger } from './log.js';
-import type { MqttLink } from './mqtt.js';
+import type { MqttLink } from './mqtt/link.js';
 import { readManifest } from '../models/manifest-file.js';
 import { lowScoreFor, PeopleStage } from '../pipelines/tracking/stage.js';
 

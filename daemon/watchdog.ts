@@ -12,7 +12,7 @@ import type { WatchdogConfig } from './config/watchdog.js';
 import type { Engine } from '../pipelines/engines/engine.js';
 import { changeKey, evaluate, rate, type ComponentSnapshot, type HealthPolicy, type Verdict } from './health.js';
 import type { Logger } from './log.js';
-import type { MqttLink } from './mqtt.js';
+import type { MqttLink } from './mqtt/link.js';
 import { Notifier, watchdogIntervalMs } from './notify.js';
 import type { Pipeline } from '../pipelines/pipeline.js';
 import type { PeopleCountsReport } from '../pipelines/tracking/counts.js';

@@ -29,7 +29,7 @@ export function mosquittoAcl(o: { site: string; devices: AclDevice[]; operator?:
     lines.push('', `user ${d.deviceId}`, `topic write ${s}/${d.deviceId}/#`);
     for (const c of d.cameras) lines.push(`topic write ${s}/${c}/#`);
     lines.push(`topic read ${s}/${d.deviceId}/model/push`, `topic read ${s}/${d.deviceId}/model/rollback`);
-    // Home Assistant discovery configs (daemon/homeassistant.ts): {prefix}/<component>/{site}_{device}_{camera}_<what>/config
+    // Home Assistant discovery configs (daemon/mqtt/homeassistant.ts): {prefix}/<component>/{site}_{device}_{camera}_<what>/config
     const p = o.homeassistantPrefix;
     if (p) for (const c of d.cameras) lines.push(`topic write ${p}/sensor/${s}_${d.deviceId}_${c}_mask/config`, `topic write ${p}/binary_sensor/${s}_${d.deviceId}_${c}_no_mask/config`, `topic write ${p}/sensor/${s}_${d.deviceId}_${c}_faces/config`);
   }

@@ -3,8 +3,8 @@
 
 import mqtt from 'mqtt';
 import { loadConfig, maskSecrets, ConfigError, type Config } from './config.js';
-import { clientOptions, redact } from '../mqtt.js';
-import { explainMqttError } from '../mqtt-errors.js';
+import { clientOptions, redact } from '../mqtt/link.js';
+import { explainMqttError } from '../mqtt/errors.js';
 
 /** sysexits.h EX_CONFIG: configuration error. */
 export const EX_CONFIG = 78;

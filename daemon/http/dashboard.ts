@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HealthReport } from '../watchdog.js';
 import type { Logger } from '../log.js';
-import type { PublishEventOptions } from '../mqtt.js';
+import type { PublishEventOptions } from '../mqtt/link.js';
 import { authorized, requestAuthorized, sessionSetCookie } from './auth.js';
 import { encodeFrame, shouldEncode, type PreviewFrame } from './preview.js';
 import { People, isPersonEvent } from './people.js';
@@ -35,7 +35,7 @@ export interface TapFace {
 /** The per-frame hook: called by the daemon's result callbacks, only while it is not null. */
 export type LiveTap = (camera: string, frame: PreviewFrame, label: string, faces?: readonly TapFace[], workingFaces?: readonly TapFace[]) => void;
 
-/** Something that emits the MQTT publisher's local 'publish' event (daemon/mqtt.ts). */
+/** Something that emits the MQTT publisher's local 'publish' event (daemon/mqtt/link.ts). */
 export interface PublishSource {
   on(event: 'publish', fn: (topic: string, payload: string | Buffer, options: PublishEventOptions) => void): unknown;
   off(event: 'publish', fn: (topic: string, payload: string | Buffer, options: PublishEventOptions) => void): unknown;

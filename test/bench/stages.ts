@@ -4,11 +4,12 @@
 // own accounting, wall ms medians.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { frameBytes, resampleRegionI420 } from '../../pipelines/pre/yuv.js';
 import { videoFilter } from '../../pipelines/sources/ffmpeg-args.js';
 import { percentile } from './stats.js';
+import { benchModels } from './models.js';
 import { NO_SPIN } from '../../pipelines/engines/onnxruntime/session.js';
 
 const execFileP = promisify(execFile);
@@ -26,7 +27,9 @@ export interface Stages {
   classifier: StageCost;
   /** Classifier batch of N: cost per frame at each N. */
   classifierBatch: Record<string, StageCost>;
-  resize720to320: StageCost;
+  detectorInput: StageCost;
+  /** The detector's name and input size, e.g. "ultraface-masked-rfb-640 640x480". */
+  detectorName: string;
 }
 
 export async function decodeCost(clip: string, seconds: number, width: number, height: number, fps: number): Promise<StageCost & { frames: number }> {
@@ -58,10 +61,12 @@ async function timeRuns(runs: number, fn: () => Promise<unknown>): Promise<Stage
 export async function sessionCosts(root: string, runs: number): Promise<Omit<Stages, 'decode'>> {
   // As the daemon opens them: spinning off (D19), one intra-op thread (engine.threads default, D21).
   const opts = { logSeverityLevel: 3 as const, graphOptimizationLevel: 'all' as const, extra: NO_SPIN, intraOpNumThreads: 1 };
-  const det = await ort.InferenceSession.create(join(root, 'models/ultraface-rfb-320/ultraface-rfb-320.onnx'), opts);
-  const cls = await ort.InferenceSession.create(join(root, 'models/mask-mobilenet/model.onnx'), opts);
+  const m = benchModels(root);
+  const det = await ort.InferenceSession.create(m.detector.file, opts);
+  const cls = await ort.InferenceSession.create(m.classifier.file, opts);
   const rnd = (n: number) => Float32Array.from({ length: n }, () => Math.random() * 2 - 1);
-  const dIn = new ort.Tensor('float32', rnd(3 * 240 * 320), [1, 3, 240, 320]);
+  const { width: dw, height: dh } = m.detector;
+  const dIn = new ort.Tensor('float32', rnd(3 * dh * dw), [1, 3, dh, dw]);
   const detector = await timeRuns(runs, () => det.run({ [det.inputNames[0]]: dIn }));
   const classifierBatch: Record<string, StageCost> = {};
   for (const b of [1, 2, 4, 8]) {
@@ -70,9 +75,9 @@ export async function sessionCosts(root: string, runs: number): Promise<Omit<Sta
     classifierBatch[b] = { cpuMs: c.cpuMs / b, wallMs: c.wallMs / b };
   }
   const frame = Buffer.alloc(frameBytes('i420', 1280, 720), 90);
-  const small = new Uint8Array(320 * 240 * 3);
-  const resize720to320 = await timeRuns(runs, async () => resampleRegionI420(frame, 1280, 720, { left: 0, top: 0, width: 1280, height: 720 }, { width: 320, height: 240, fit: 'stretch', padColor: [0, 0, 0] }, small));
+  const small = new Uint8Array(dw * dh * 3);
+  const detectorInput = await timeRuns(runs, async () => resampleRegionI420(frame, 1280, 720, { left: 0, top: 0, width: 1280, height: 720 }, { width: dw, height: dh, fit: 'stretch', padColor: [0, 0, 0] }, small));
   await det.release();
   await cls.release();
-  return { detector, classifier: classifierBatch[1], classifierBatch, resize720to320 };
+  return { detector, classifier: classifierBatch[1], classifierBatch, detectorInput, detectorName: `${basename(m.detector.file, '.onnx')} ${dw}x${dh}` };
 }

@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
+import { benchModels, peerModelArgs } from './models.js';
 import { ProcMonitor, type Usage } from './procmon.js';
 import { dropRate, fairness, percentile } from './stats.js';
 
@@ -129,8 +130,7 @@ function startPeers(infra: Infra, n: number): ChildProcess[] {
     const p = spawn('/usr/bin/python3', [
       join(infra.root, 'test/bench/peer/peer.py'), '--url', infra.rtspUrl(i + 1), '--camera', `cam${i + 1}`,
       '--mqtt-port', String(infra.mqttPort), '--prefix', 'peer',
-      '--detector', join(infra.root, 'models/ultraface-rfb-320/ultraface-rfb-320.onnx'),
-      '--classifier', join(infra.root, 'models/mask-mobilenet/model.onnx'),
+      ...peerModelArgs(benchModels(infra.root)),
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
     p.stderr!.on('data', (c: Buffer) => process.env.BENCH_VERBOSE && process.stderr.write(`[peer${i + 1}] ${c}`));
     return p;

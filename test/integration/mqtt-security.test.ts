@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { mosquittoAcl } from '../../deploy/mosquitto-acl.js';
-import { MqttLink, type MqttOptions } from '../../daemon/mqtt.js';
+import { MqttLink, type MqttOptions } from '../../daemon/mqtt/link.js';
 import { checkConnect, EX_CONFIG } from '../../daemon/config/cli.js';
 import { createLogger } from '../../daemon/log.js';
 

@@ -2,8 +2,8 @@
 // real mosquitto, stopped and restarted on the same port; the outbox file is reopened by a new link.
 import t from 'tap';
 import { join } from 'node:path';
-import { MqttLink } from '../../daemon/mqtt.js';
-import { Outbox } from '../../daemon/outbox.js';
+import { MqttLink } from '../../daemon/mqtt/link.js';
+import { Outbox } from '../../daemon/mqtt/outbox.js';
 import { createLogger } from '../../daemon/log.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { startCollector } from '../helpers/mqtt-collect.js';

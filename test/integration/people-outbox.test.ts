@@ -5,8 +5,8 @@
 import t from 'tap';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { MqttLink } from '../../daemon/mqtt.js';
-import { Outbox } from '../../daemon/outbox.js';
+import { MqttLink } from '../../daemon/mqtt/link.js';
+import { Outbox } from '../../daemon/mqtt/outbox.js';
 import { createLogger } from '../../daemon/log.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { startCollector } from '../helpers/mqtt-collect.js';

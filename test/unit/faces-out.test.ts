@@ -1,7 +1,7 @@
-// Faces-mode MQTT output (pipelines/faces-out.ts) and Home Assistant discovery (daemon/homeassistant.ts).
+// Faces-mode MQTT output (pipelines/faces-out.ts) and Home Assistant discovery (daemon/mqtt/homeassistant.ts).
 import t from 'tap';
 import { FacesOut } from '../../pipelines/faces-out.js';
-import { discoveryMessages } from '../../daemon/homeassistant.js';
+import { discoveryMessages } from '../../daemon/mqtt/homeassistant.js';
 import type { FacesFrameResult } from '../../pipelines/pipeline.js';
 
 const result = (frame: number, label: 'mask' | 'no_mask' | 'no_face', faces = label === 'no_face' ? 0 : 1): FacesFrameResult => ({

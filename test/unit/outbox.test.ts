@@ -1,7 +1,7 @@
 import t from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Outbox } from '../../daemon/outbox.js';
+import { Outbox } from '../../daemon/mqtt/outbox.js';
 
 const e = (topic: string, payload: string, coalesce = false) => ({ topic, payload, at: 1, coalesce });
 

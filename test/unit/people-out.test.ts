@@ -2,7 +2,7 @@
 // region and pixelation, the one frame-pixels access, the worker's tracking-hint check and selection.
 import t from 'tap';
 import { formatPersonRow, PEOPLE_HEADER } from '../../deploy/watch.js';
-import { discoveryMessages } from '../../daemon/homeassistant.js';
+import { discoveryMessages } from '../../daemon/mqtt/homeassistant.js';
 import { pixelate, snapshotRegion, encodeJpeg } from '../../pipelines/tracking/snapshot.js';
 import { copyFrameRegion } from '../../pipelines/tracking/frame-pixels.js';
 import { rgbToI420 } from '../../pipelines/pre/yuv.js';

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """The comparison peer: the plain loop a user would otherwise write, one process per camera.
 
-cv2.VideoCapture on the RTSP URL -> cv2.dnn UltraFace RFB-320 (stretch to 320x240, (x-127)/128)
--> threshold 0.7 + NMS 0.3 -> crops (margin 0.2, squared, clipped) letterboxed to 128x128,
-(x-127.5)/127.5 -> cv2.dnn MobileNet (one forward per frame, all crops batched) -> paho-mqtt
+cv2.VideoCapture on the RTSP URL -> cv2.dnn UltraFace (the daemon's detector: stretch to its input size,
+(x-127)/128; a face's score is its best face class, so the masked-face model's face / masked_face
+count alike) -> score threshold + NMS -> crops (margin 0.2, squared, clipped) letterboxed to 128x128,
+(x-127.5)/127.5 -> cv2.dnn MobileNet (one forward per frame, all crops batched; no_mask when
+p(no_mask) >= the manifest's decision threshold) -> paho-mqtt
 publish of {camera, frame, ts, label, faces, latencyMs} on PREFIX/CAMERA/mask (QoS 0).
 
 Run with Debian's /usr/bin/python3 (python3-opencv 4.6, python3-paho-mqtt, python3-onnx).
@@ -42,6 +44,11 @@ def main():
     ap.add_argument("--prefix", default="peer")
     ap.add_argument("--detector", required=True)
     ap.add_argument("--classifier", required=True)
+    ap.add_argument("--det-width", type=int, default=320)
+    ap.add_argument("--det-height", type=int, default=240)
+    ap.add_argument("--det-threshold", type=float, default=0.7)
+    ap.add_argument("--det-iou", type=float, default=0.3)
+    ap.add_argument("--no-mask-threshold", type=float, default=0.5)
     a = ap.parse_args()
 
     det = cv2.dnn.readNetFromONNX(a.detector)
@@ -65,14 +72,14 @@ def main():
         ts = time.time()
         seq += 1
         H, W = frame.shape[:2]
-        det.setInput(cv2.dnn.blobFromImage(frame, 1 / 128, (320, 240), (127, 127, 127), swapRB=True))
+        det.setInput(cv2.dnn.blobFromImage(frame, 1 / 128, (a.det_width, a.det_height), (127, 127, 127), swapRB=True))
         scores, boxes = det.forward(["scores", "boxes"])
-        s = scores[0, :, 1]
-        keep = s > 0.7
+        s = scores[0, :, 1:].max(axis=1)
+        keep = s > a.det_threshold
         bx = boxes[0][keep] * np.array([W, H, W, H], np.float32)
         sc = s[keep]
         rects = [[float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])] for b in bx]
-        idx = cv2.dnn.NMSBoxes(rects, sc.tolist(), 0.7, 0.3) if rects else []
+        idx = cv2.dnn.NMSBoxes(rects, sc.tolist(), a.det_threshold, a.det_iou) if rects else []
         crops = []
         for i in np.array(idx).reshape(-1):
             x1, y1, x2, y2 = bx[i]
@@ -89,7 +96,8 @@ def main():
             for row in logits.reshape(len(crops), -1):
                 e = np.exp(row - row.max())
                 p = e / e.sum()
-                faces.append({"label": labels[int(p.argmax())], "score": float(p.max())})
+                k = 1 if p[1] >= a.no_mask_threshold else 0
+                faces.append({"label": labels[k], "score": float(p[k])})
         label = "no_face" if not faces else ("no_mask" if any(f["label"] == "no_mask" for f in faces) else "mask")
         now = time.time()
         client.publish(topic, json.dumps({

@@ -3,9 +3,9 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { explainMqttError, type MqttCause } from './mqtt-errors.js';
-import type { Logger } from './log.js';
-import { maskUrlPasswords } from './secrets.js';
+import { explainMqttError, type MqttCause } from './errors.js';
+import type { Logger } from '../log.js';
+import { maskUrlPasswords } from '../secrets.js';
 import type { Outbox, OutboxEntry } from './outbox.js';
 
 export interface MqttOptions {
@@ -81,7 +81,7 @@ export class MqttLink extends EventEmitter {
   private inFlight: OutboxEntry | null = null;
   private readonly subs = new Map<string, (payload: Buffer, topic: string) => void>();
 
-  /** outbox: where retained state events wait while the broker is away (bounded; see daemon/outbox.ts). */
+  /** outbox: where retained state events wait while the broker is away (bounded; see daemon/mqtt/outbox.ts). */
   constructor(
     private readonly opts: MqttOptions,
     private readonly log: Logger,

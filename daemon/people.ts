@@ -19,6 +19,7 @@ export async function startPeople(config: Config, manifest: Manifest, mqtt: Mqtt
     // the classifier's decision rule (issue 15), when its manifest has one: verdicts decide like faces
     ...(manifest.decision ? { rule: manifest.decision } : {}),
     detectEvery: p.detectEvery,
+    detectEveryMax: p.detectEveryMax,
     tracker: { minHits: p.minHits, maxLostFrames: p.maxLostFrames },
     reading: { everyFrames: p.readEveryFrames, growth: p.growth, uncertain: p.uncertain },
     onEvents: (events) => {
@@ -33,6 +34,6 @@ export async function startPeople(config: Config, manifest: Manifest, mqtt: Mqtt
     },
     onError: (err) => log.warn('snapshot not encoded', { err: err.message }),
   });
-  log.info('people tracking', { detectEvery: p.detectEvery, minHits: p.minHits, maxLostFrames: p.maxLostFrames, high, low: lowScoreFor(high, p.lowScore), privacy: p.privacy });
+  log.info('people tracking', { detectEvery: p.detectEvery, detectEveryMax: Math.max(p.detectEvery, p.detectEveryMax), minHits: p.minHits, maxLostFrames: p.maxLostFrames, high, low: lowScoreFor(high, p.lowScore), privacy: p.privacy });
   return stage;
 }

@@ -179,8 +179,13 @@ export class Pipeline {
       }
       return f.release();
     }
-    // A frame displaced from its camera's slot was never sent: its buffer goes back to the pool.
-    this.slots.offer(f)?.release();
+    // A frame displaced from its camera's slot was never sent: its buffer goes back to the pool, and
+    // with tracking the camera's detection cadence may rise (D96)
+    const displaced = this.slots.offer(f);
+    if (displaced) {
+      this.opts.people?.dropped(displaced);
+      displaced.release();
+    }
     this.pump();
   }
 

@@ -7,6 +7,8 @@ export interface PeopleConfig {
   enabled: boolean;
   /** The detector on every n-th frame; frames between are carried by the tracks' predicted boxes. */
   detectEvery: number;
+  /** Under load (frames dropped) a camera's cadence rises up to this, and falls back when it keeps up (D96). */
+  detectEveryMax: number;
   /** Consecutive detected frames with a match before a track is a person (enter event). */
   minHits: number;
   /** A track not seen for this many camera frames has left. */
@@ -26,6 +28,7 @@ export interface PeopleConfig {
 export const peopleSchema = {
   enabled: { doc: 'Track faces (per-face `track`), classify tracks instead of frames, publish per-person events and counts.', format: bool, default: true },
   detectEvery: { doc: 'Run the detector on every n-th frame; frames between are carried by the tracks\' predicted boxes (1 = every frame).', format: intRange(1, 30), default: 1 },
+  detectEveryMax: { doc: 'Under load (a camera\'s frames dropped) its detector cadence rises up to every n-th frame, and steps back after 300 frames without a drop; equal to detectEvery = fixed cadence.', format: intRange(1, 30), default: 3 },
   minHits: { doc: 'Consecutive detected frames with a face before it is a person (enter event).', format: intRange(1, 30), default: 3 },
   maxLostFrames: { doc: 'A person not seen for this many frames has left (leave event).', format: intRange(0, 600), default: 15 },
   lowScore: { doc: 'Faces below the detector threshold down to this score (at most 0.7 of the threshold) may continue a track, never start one.', format: numRange(0.05, 0.99), default: 0.5 },

@@ -73,7 +73,17 @@ export interface PeopleOptions {
   rule?: DecisionRule;
   /** Detector on every n-th frame (1 = every frame); frames between are carried by prediction. */
   detectEvery?: number;
+  /** Under load the cadence rises up to this (D96); default detectEvery (fixed). */
+  detectEveryMax?: number;
 }
+
+/**
+ * The adaptive detection cadence (D96): a frame of the camera dropped (the engine could not keep up)
+ * raises the cadence by one, at most once per RAISE_GAP frames and up to detectEveryMax; after
+ * RELAX_FRAMES frames without a drop it steps back down by one, towards detectEvery. The long relax
+ * keeps the oscillation rare: each step down that proves too early costs a frame or two.
+ */
+export const CADENCE = { RAISE_GAP: 10, RELAX_FRAMES: 300 } as const;
 
 export interface FrameOutcome {
   faces: TrackedFace[];
@@ -89,19 +99,45 @@ export class CameraPeople {
   readonly tracker: Tracker;
   readonly reading: ReadingPolicy;
   readonly detectEvery: number;
+  readonly detectEveryMax: number;
   private people = new Map<number, Person>();
   private lastDetectedSeq = -Infinity;
+  /** The cadence now (detectEvery..detectEveryMax), the last frame that raised it, the last dropped one. */
+  private every: number;
+  private raisedSeq = -Infinity;
+  private droppedSeq = -Infinity;
 
   constructor(readonly camera: string, private readonly o: PeopleOptions = {}) {
     this.tracker = new Tracker(o.tracker);
     this.reading = { ...READING_DEFAULTS, ...o.reading };
     this.detectEvery = o.detectEvery ?? 1;
     if (!Number.isInteger(this.detectEvery) || this.detectEvery < 1) throw new RangeError(`detectEvery must be an integer ≥ 1, got ${this.detectEvery}`);
+    this.detectEveryMax = Math.max(this.detectEvery, o.detectEveryMax ?? this.detectEvery);
+    if (!Number.isInteger(this.detectEveryMax)) throw new RangeError(`detectEveryMax must be an integer, got ${o.detectEveryMax}`);
+    this.every = this.detectEvery;
+  }
+
+  /** The detection cadence now: detectEvery, raised under load up to detectEveryMax. */
+  get cadence(): number {
+    return this.every;
   }
 
   /** Should frame `seq` go to the detector (cadence), or be carried by prediction? */
   shouldDetect(seq: number): boolean {
-    return this.detectEvery <= 1 || seq - this.lastDetectedSeq >= this.detectEvery || this.tracker.all().length === 0;
+    if (this.every > this.detectEvery && seq - Math.max(this.droppedSeq, this.raisedSeq) >= CADENCE.RELAX_FRAMES) {
+      this.every--;
+      this.raisedSeq = seq; // the next step down waits another RELAX_FRAMES
+    }
+    return this.every <= 1 || seq - this.lastDetectedSeq >= this.every || this.tracker.all().length === 0;
+  }
+
+  /** A frame of this camera was dropped at `seq` (the engine did not keep up): raise the cadence. */
+  dropped(seq: number): void {
+    this.droppedSeq = seq;
+    if (this.every < this.detectEveryMax && seq - this.raisedSeq >= CADENCE.RAISE_GAP) {
+      this.every++;
+      this.raisedSeq = seq;
+    }
   }
 
   /** What the engine worker needs for frame `seq`: predicted boxes and which tracks need a reading. */

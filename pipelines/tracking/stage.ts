@@ -55,6 +55,16 @@ export class PeopleStage {
     return this.cams.has(camera);
   }
 
+  /** A frame of the camera was dropped (displaced unsent): the cadence may rise (D96). */
+  dropped(f: Pick<Frame, 'camera' | 'seq'>): void {
+    this.cams.get(f.camera)?.dropped(f.seq);
+  }
+
+  /** Each camera's detection cadence now (1 = every frame). */
+  cadences(): Record<string, number> {
+    return Object.fromEntries([...this.cams].map(([id, c]) => [id, c.cadence]));
+  }
+
   /** Cadence: is this frame carried by prediction instead of going to the detector? */
   carries(f: Pick<Frame, 'camera' | 'seq'>): boolean {
     const c = this.cams.get(f.camera);

@@ -94,6 +94,9 @@ if (values.entrance) {
   const result = { date: started.toISOString(), machine: machine(), command, load: { start: loadStart, end: await loadavg() }, ...e };
   finish('entrance', result, entranceReport(result));
 }
+// The frame-path comparison does the loop's work: the detector on every frame (the default cadence rises
+// under load, D96; that is the people bench's subject, --people).
+const SAME_WORK = { people: { detectEveryMax: 1 } };
 const clip = await clip720(root);
 if (values.dashboard) {
   const n = values.cameras ? counts[0] : 4;
@@ -123,7 +126,7 @@ try {
     for (const { s, batch: b } of variants) {
       log(`${s}${b ? ` batch ${b.maxFrames}/${b.waitMs} ms` : ''} x${n} (${seconds} s)`);
       try {
-        const r = await measure(s, infra, n, FPS, seconds, settle, { batch: b });
+        const r = await measure(s, infra, n, FPS, seconds, settle, { batch: b, config: SAME_WORK });
         runs.push(r);
         log(`  ${r.resultsPerSec} results/s, drop ${(r.dropRate * 100).toFixed(1)} %, p99 ${r.latencyMs.p99} ms, ${r.cpuMsPerFrame.system} ms CPU/frame, load ${r.load}`);
       } catch (e) {
@@ -149,7 +152,7 @@ if (crowdCounts.length) {
       for (const s of systems) {
         log(`${s} x${n}, crowd clip (${seconds} s)`);
         try {
-          const r: RunResult = { ...(await measure(s, cinfra, n, FPS, seconds, settle)), clip: 'crowd' };
+          const r: RunResult = { ...(await measure(s, cinfra, n, FPS, seconds, settle, { config: SAME_WORK })), clip: 'crowd' };
           runs.push(r);
           log(`  ${r.resultsPerSec} results/s, ${r.facesPerResult} faces/result, drop ${(r.dropRate * 100).toFixed(1)} %, p99 ${r.latencyMs.p99} ms, ${r.cpuMsPerFrame.system} ms CPU/frame, load ${r.load}`);
         } catch (e) {

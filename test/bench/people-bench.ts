@@ -1,7 +1,8 @@
 // The people comparison (npm run bench -- --people): on the moving-crowd clip (about 10 faces a frame
 // walking up to a door, test/helpers/people-clip.ts 'crowd'), at each camera count: the daemon
 // classifying every face of every frame (people.enabled false, as before issue 14), the daemon with
-// tracking (each face read a few times), the same with the detector on every 2nd frame, and the
+// tracking (each face read a few times) and the detector on every frame, the default (the cadence
+// rises under load, D96), the detector on every 2nd frame, and the
 // Python peer (detects and classifies every frame). Plus the offline evaluation on the clip with
 // ground-truth tracks (test/bench/people-eval.ts): MOTA, ID switches, enter/leave, verdicts.
 import { peopleClip } from '../helpers/people-clip.js';
@@ -20,8 +21,9 @@ export interface PeopleBench {
 
 export const PEOPLE_VARIANTS: { label: string; system: 'daemon' | 'peer'; config?: Record<string, unknown> }[] = [
   { label: 'per frame', system: 'daemon', config: { people: { enabled: false } } },
-  { label: 'tracking', system: 'daemon' },
-  { label: 'tracking, detector every 2nd frame', system: 'daemon', config: { people: { detectEvery: 2 } } },
+  { label: 'tracking, detector on every frame', system: 'daemon', config: { people: { detectEveryMax: 1 } } },
+  { label: 'tracking (default: cadence 1, up to 3 under load)', system: 'daemon' },
+  { label: 'tracking, detector every 2nd frame', system: 'daemon', config: { people: { detectEvery: 2, detectEveryMax: 2 } } },
   { label: 'peer', system: 'peer' },
 ];
 
@@ -40,7 +42,7 @@ export async function peopleBench(o: { root: string; counts: number[]; seconds: 
         try {
           const r = await measure(v.system, infra, n, o.fps, o.seconds, o.settle, { label: v.label, ...(v.config ? { config: v.config } : {}) });
           runs.push(r);
-          o.log(`  ${r.resultsPerSec} results/s, drop ${(r.dropRate * 100).toFixed(1)} %, p99 ${r.latencyMs.p99} ms, ${r.cpuMsPerFrame.system} ms CPU/frame, load ${r.load}`);
+          o.log(`  ${r.resultsPerSec} results/s, drop ${(r.dropRate * 100).toFixed(1)} %, predicted ${((r.predictedFraction ?? 0) * 100).toFixed(1)} %, p99 ${r.latencyMs.p99} ms, ${r.cpuMsPerFrame.system} ms CPU/frame, load ${r.load}`);
         } catch (e) {
           o.log(`  failed: ${(e as Error).message}`);
         }
@@ -58,7 +60,8 @@ export function peopleReport(r: PeopleBench & { date: string; machine: unknown; 
   const rows = r.runs.map((x) => {
     const p = peer(x.cameras);
     const ratio = p && x.system === 'daemon' ? ` (${Math.round((100 * x.cpuMsPerFrame.system) / p.cpuMsPerFrame.system)} % of the peer)` : '';
-    return `| ${x.label ?? x.system} | ${x.cameras} | ${x.resultsPerSec} | ${(x.dropRate * 100).toFixed(1)} % | ${x.cpuMsPerFrame.system}${ratio} | ${x.latencyMs.p99} | ${x.load} |`;
+    const carried = x.predictedFraction !== undefined ? `${(x.predictedFraction * 100).toFixed(1)} %` : '–';
+    return `| ${x.label ?? x.system} | ${x.cameras} | ${x.resultsPerSec} | ${(x.dropRate * 100).toFixed(1)} % | ${carried} | ${x.cpuMsPerFrame.system}${ratio} | ${x.latencyMs.p99} | ${x.load} |`;
   });
   return [
     `## People: tracking on the moving crowd (${r.date})`,
@@ -66,8 +69,8 @@ export function peopleReport(r: PeopleBench & { date: string; machine: unknown; 
     `Command: \`${r.command}\`; machine: ${JSON.stringify(r.machine)}; load average at start ${r.load.start}, at end ${r.load.end}.`,
     `Clip: ${r.clip.frames} frames, ${r.clip.people} people walking up to a door, about 10 faces a frame (test/helpers/people-clip.ts 'crowd').`,
     '',
-    '| variant | cameras | results/s | dropped | CPU ms per frame | p99 ms | load |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| variant | cameras | results/s | dropped | carried by prediction | CPU ms per frame | p99 ms | load |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
     `Capacity (most cameras with < 2 % dropped, of the counts run): ${Object.entries(r.capacity).map(([k, v]) => `${k} ${v}`).join(', ')}.`,

@@ -40,7 +40,8 @@ export function report(r: BenchResult): string {
   const row = (x: RunResult) => {
     const cpu = Object.entries(x.usage.cpuMs).map(([k, v]) => `${k} ${v}`).join(', ');
     const rss = Object.entries(x.usage.peakRssMb).map(([k, v]) => `${k} ${v}`).join(', ');
-    return `| ${x.system === 'peer' ? 'Python peer (comparison)' : x.batch ? `daemon, batch ${x.batch.maxFrames} / ${x.batch.waitMs} ms` : 'daemon'} | ${x.cameras} | ${f(x.resultsPerSec, 1)} | ${f(x.dropRate * 100, 1)} % | ${f(x.fairness.min, 1)} / ${f(x.fairness.max, 1)} | ${x.latencyMs.p50} / ${x.latencyMs.p95} / ${x.latencyMs.p99} | ${f(x.cpuMsPerFrame.system)} / ${f(x.cpuMsPerFrame.withBroker)} | ${cpu} | ${rss} | ${x.load} |`;
+    const carried = x.predictedFraction ? ` (${f(x.predictedFraction * 100, 1)} % carried by prediction)` : '';
+    return `| ${x.system === 'peer' ? 'Python peer (comparison)' : x.batch ? `daemon, batch ${x.batch.maxFrames} / ${x.batch.waitMs} ms` : 'daemon'} | ${x.cameras} | ${f(x.resultsPerSec, 1)}${carried} | ${f(x.dropRate * 100, 1)} % | ${f(x.fairness.min, 1)} / ${f(x.fairness.max, 1)} | ${x.latencyMs.p50} / ${x.latencyMs.p95} / ${x.latencyMs.p99} | ${f(x.cpuMsPerFrame.system)} / ${f(x.cpuMsPerFrame.withBroker)} | ${cpu} | ${rss} | ${x.load} |`;
   };
   for (const x of r.runs.filter((x) => !x.clip)) L.push(row(x));
   const crowd = r.runs.filter((x) => x.clip === 'crowd');

@@ -47,6 +47,9 @@ export interface RunResult {
   /** Results marked reused (motion gating), and their share of all results. */
   reused?: number;
   reusedFraction?: number;
+  /** Results carried by the tracks' prediction (predicted: true, the detection cadence, D96), and their share. */
+  predicted?: number;
+  predictedFraction?: number;
 }
 
 /** Options of one measured run. */
@@ -70,6 +73,8 @@ export class Subscriber {
   lat: number[] = [];
   /** Results with reused: true (motion gating). */
   reused = 0;
+  /** Results with predicted: true (carried by tracking between detections). */
+  predicted = 0;
   /** Faces in the results (counts.faces of the daemon, the length of the peer's faces list). */
   faces = 0;
   private client!: mqtt.MqttClient;
@@ -78,9 +83,10 @@ export class Subscriber {
     this.client.on('message', (_t, payload) => {
       const now = Date.now();
       try {
-        const m = JSON.parse(payload.toString()) as { camera: string; ts: string; reused?: boolean; counts?: { faces: number }; faces?: unknown[] };
+        const m = JSON.parse(payload.toString()) as { camera: string; ts: string; reused?: boolean; predicted?: boolean; counts?: { faces: number }; faces?: unknown[] };
         this.counts.set(m.camera, (this.counts.get(m.camera) ?? 0) + 1);
         if (m.reused === true) this.reused++;
+        if (m.predicted === true) this.predicted++;
         this.faces += m.counts?.faces ?? m.faces?.length ?? 0;
         this.lat.push(now - Date.parse(m.ts));
       } catch {
@@ -93,6 +99,7 @@ export class Subscriber {
     this.counts.clear();
     this.lat = [];
     this.reused = 0;
+    this.predicted = 0;
     this.faces = 0;
   }
   async stop(): Promise<void> {
@@ -199,7 +206,7 @@ export async function measure(system: 'daemon' | 'peer', infra: Infra, n: number
       startupMs,
       facesPerResult: r2(sub.faces / Math.max(1, results)),
       load: await loadavg(),
-      ...(system === 'daemon' ? { reused: sub.reused, reusedFraction: Math.round((sub.reused / Math.max(1, results)) * 1000) / 1000 } : {}),
+      ...(system === 'daemon' ? { reused: sub.reused, reusedFraction: Math.round((sub.reused / Math.max(1, results)) * 1000) / 1000, predicted: sub.predicted, predictedFraction: Math.round((sub.predicted / Math.max(1, results)) * 1000) / 1000 } : {}),
     };
   } finally {
     stopDuring?.();

@@ -3,7 +3,7 @@ import t from 'tap';
 import { associate, boxIou, type Box } from '../../pipelines/tracking/associate.js';
 import { kalmanBox, kalmanInit, kalmanPredict, kalmanUpdate } from '../../pipelines/tracking/kalman.js';
 import { Tracker } from '../../pipelines/tracking/tracker.js';
-import { CameraPeople, type DetectedFace, type PersonEvent } from '../../pipelines/tracking/people.js';
+import { CADENCE, CameraPeople, type DetectedFace, type PersonEvent } from '../../pipelines/tracking/people.js';
 import { decideLabel, TrackVerdict, READING_DEFAULTS } from '../../pipelines/tracking/verdict.js';
 import { PeopleCounts } from '../../pipelines/tracking/counts.js';
 import { selectForReading } from '../../pipelines/tracking/select.js';
@@ -170,6 +170,45 @@ t.test('cadence: the detector every 3rd frame, tracks carried by prediction in b
   }
   t.same(seen, [0, 3, 6, 9, 12, 15, 18, 21, 24, 27]);
   t.ok(Math.max(...boxesPredicted) < 8, `predicted boxes within ${Math.max(...boxesPredicted).toFixed(1)} px`);
+});
+
+t.test('adaptive cadence (D96): drops raise it up to detectEveryMax, paced; frames without drops lower it again', async (t) => {
+  const cam = new CameraPeople('cam1', { tracker: { minHits: 1, maxLostFrames: 10 }, detectEvery: 1, detectEveryMax: 3 });
+  const step = (seq: number) => {
+    const box: Box = [100 + 2 * seq, 100, 80, 80];
+    if (cam.shouldDetect(seq)) {
+      cam.detected(seq, seq * 100, worker(cam, seq, [face(box)]));
+      return true;
+    }
+    cam.predicted(seq, seq * 100);
+    return false;
+  };
+  for (let seq = 0; seq < 5; seq++) t.equal(step(seq), true, `frame ${seq} detected at cadence 1`);
+  cam.dropped(5);
+  t.equal(cam.cadence, 2, 'the first drop raises the cadence at once');
+  cam.dropped(6);
+  t.equal(cam.cadence, 2, `a second drop within ${CADENCE.RAISE_GAP} frames does not raise it again`);
+  cam.dropped(5 + CADENCE.RAISE_GAP);
+  t.equal(cam.cadence, 3, 'a drop after the gap raises it again');
+  cam.dropped(5 + 3 * CADENCE.RAISE_GAP);
+  t.equal(cam.cadence, 3, 'never above detectEveryMax');
+  const detected: number[] = [];
+  for (let seq = 40; seq < 52; seq++) if (step(seq)) detected.push(seq);
+  t.ok(detected.length >= 4 && detected.length <= 5, `every 3rd frame detected while loaded: ${detected}`);
+  // no drops for RELAX_FRAMES frames after the last raise or drop: one step down each time
+  const last = 5 + 3 * CADENCE.RAISE_GAP;
+  for (let seq = 52; seq < last + CADENCE.RELAX_FRAMES; seq++) step(seq);
+  t.equal(cam.cadence, 3, 'still 3 just before the relax interval');
+  step(last + CADENCE.RELAX_FRAMES);
+  t.equal(cam.cadence, 2, 'one step down after RELAX_FRAMES without a drop');
+  for (let seq = last + CADENCE.RELAX_FRAMES + 1; seq <= last + 2 * CADENCE.RELAX_FRAMES; seq++) step(seq);
+  t.equal(cam.cadence, 1, 'back to detectEvery');
+
+  const fixed = new CameraPeople('cam2', { detectEvery: 2 });
+  fixed.dropped(1);
+  fixed.dropped(100);
+  t.equal(fixed.cadence, 2, 'without detectEveryMax the cadence is fixed');
+  t.equal(new CameraPeople('cam3', { detectEvery: 4, detectEveryMax: 2 }).detectEveryMax, 4, 'a max below detectEvery is detectEvery');
 });
 
 t.test('counts: since start and over the last hour', async (t) => {

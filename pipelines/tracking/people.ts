@@ -78,12 +78,13 @@ export interface PeopleOptions {
 }
 
 /**
- * The adaptive detection cadence (D96): a frame of the camera dropped (the engine could not keep up)
- * raises the cadence by one, at most once per RAISE_GAP frames and up to detectEveryMax; after
- * RELAX_FRAMES frames without a drop it steps back down by one, towards detectEvery. The long relax
- * keeps the oscillation rare: each step down that proves too early costs a frame or two.
+ * The adaptive detection cadence (D96): RAISE_DROPS frames of the camera dropped within WINDOW frames
+ * (the engine does not keep up, not a hiccup) raise the cadence by one, at most once per RAISE_GAP
+ * frames and up to detectEveryMax; after RELAX_FRAMES frames without a drop it steps back down by
+ * one, towards detectEvery. The long relax keeps the oscillation rare: each step down that proves too
+ * early costs a few frames.
  */
-export const CADENCE = { RAISE_GAP: 10, RELAX_FRAMES: 300 } as const;
+export const CADENCE = { RAISE_DROPS: 3, WINDOW: 30, RAISE_GAP: 10, RELAX_FRAMES: 300 } as const;
 
 export interface FrameOutcome {
   faces: TrackedFace[];
@@ -106,6 +107,8 @@ export class CameraPeople {
   private every: number;
   private raisedSeq = -Infinity;
   private droppedSeq = -Infinity;
+  /** Frames dropped since the last raise, within the last CADENCE.WINDOW frames. */
+  private drops: number[] = [];
 
   constructor(readonly camera: string, private readonly o: PeopleOptions = {}) {
     this.tracker = new Tracker(o.tracker);
@@ -134,9 +137,12 @@ export class CameraPeople {
   /** A frame of this camera was dropped at `seq` (the engine did not keep up): raise the cadence. */
   dropped(seq: number): void {
     this.droppedSeq = seq;
-    if (this.every < this.detectEveryMax && seq - this.raisedSeq >= CADENCE.RAISE_GAP) {
+    if (this.every >= this.detectEveryMax) return;
+    this.drops = [...this.drops.filter((s) => seq - s < CADENCE.WINDOW), seq];
+    if (this.drops.length >= CADENCE.RAISE_DROPS && seq - this.raisedSeq >= CADENCE.RAISE_GAP) {
       this.every++;
       this.raisedSeq = seq;
+      this.drops = [];
     }
   }
 

@@ -184,20 +184,25 @@ t.test('adaptive cadence (D96): drops raise it up to detectEveryMax, paced; fram
     return false;
   };
   for (let seq = 0; seq < 5; seq++) t.equal(step(seq), true, `frame ${seq} detected at cadence 1`);
-  cam.dropped(5);
-  t.equal(cam.cadence, 2, 'the first drop raises the cadence at once');
-  cam.dropped(6);
-  t.equal(cam.cadence, 2, `a second drop within ${CADENCE.RAISE_GAP} frames does not raise it again`);
-  cam.dropped(5 + CADENCE.RAISE_GAP);
-  t.equal(cam.cadence, 3, 'a drop after the gap raises it again');
-  cam.dropped(5 + 3 * CADENCE.RAISE_GAP);
+  cam.dropped(1);
+  cam.dropped(1 + CADENCE.WINDOW);
+  t.equal(cam.cadence, 1, `single drops ${CADENCE.WINDOW} frames apart are a hiccup, not load`);
+  const burst = (from: number) => { for (let i = 0; i < CADENCE.RAISE_DROPS; i++) cam.dropped(from + i); };
+  burst(3 + CADENCE.WINDOW);
+  t.equal(cam.cadence, 2, `${CADENCE.RAISE_DROPS} drops within ${CADENCE.WINDOW} frames raise the cadence`);
+  burst(6 + CADENCE.WINDOW);
+  t.equal(cam.cadence, 2, `more drops within ${CADENCE.RAISE_GAP} frames of the raise do not raise it again`);
+  burst(3 + CADENCE.WINDOW + CADENCE.RAISE_GAP);
+  t.equal(cam.cadence, 3, 'drops after the gap raise it again');
+  burst(3 + CADENCE.WINDOW + 3 * CADENCE.RAISE_GAP);
   t.equal(cam.cadence, 3, 'never above detectEveryMax');
   const detected: number[] = [];
-  for (let seq = 40; seq < 52; seq++) if (step(seq)) detected.push(seq);
+  const after = 5 + CADENCE.WINDOW + 3 * CADENCE.RAISE_GAP;
+  for (let seq = after; seq < after + 12; seq++) if (step(seq)) detected.push(seq);
   t.ok(detected.length >= 4 && detected.length <= 5, `every 3rd frame detected while loaded: ${detected}`);
   // no drops for RELAX_FRAMES frames after the last raise or drop: one step down each time
-  const last = 5 + 3 * CADENCE.RAISE_GAP;
-  for (let seq = 52; seq < last + CADENCE.RELAX_FRAMES; seq++) step(seq);
+  const last = 3 + CADENCE.WINDOW + 3 * CADENCE.RAISE_GAP + CADENCE.RAISE_DROPS - 1;
+  for (let seq = after + 12; seq < last + CADENCE.RELAX_FRAMES; seq++) step(seq);
   t.equal(cam.cadence, 3, 'still 3 just before the relax interval');
   step(last + CADENCE.RELAX_FRAMES);
   t.equal(cam.cadence, 2, 'one step down after RELAX_FRAMES without a drop');
@@ -205,8 +210,7 @@ t.test('adaptive cadence (D96): drops raise it up to detectEveryMax, paced; fram
   t.equal(cam.cadence, 1, 'back to detectEvery');
 
   const fixed = new CameraPeople('cam2', { detectEvery: 2 });
-  fixed.dropped(1);
-  fixed.dropped(100);
+  for (let s = 1; s < 20; s++) fixed.dropped(s);
   t.equal(fixed.cadence, 2, 'without detectEveryMax the cadence is fixed');
   t.equal(new CameraPeople('cam3', { detectEvery: 4, detectEveryMax: 2 }).detectEveryMax, 4, 'a max below detectEvery is detectEvery');
 });

@@ -1,6 +1,7 @@
 // The faces request inside the onnxruntime worker: one frame (or a batch across cameras) in,
 // classified faces out.
-// frame (RGB24, or I420 straight from the decoder) → resize to the detector input → detector →
+// frame (RGB24, or I420 straight from the decoder) → resize to the detector input (from I420 in one pass
+// to the tensor, pre/yuv-tensor.ts) → detector →
 // decode + NMS → for each face: crop (margin, squared, clipped) from the full-resolution frame, resized
 // to the classifier input (pre/resample.ts; from I420 planes pre/yuv.ts, converted to RGB as it goes) →
 // classifier (one batched run when the graph has a dynamic batch axis) → labels.
@@ -15,6 +16,7 @@ import { faceCrop, type Rect } from '../../pre/crop.js';
 import { letterbox } from '../../pre/tensor.js';
 import { resampleRegion, type Region, type ResampleTarget } from '../../pre/resample.js';
 import { frameBytes, resampleRegionI420, type FrameFormat } from '../../pre/yuv.js';
+import { i420ToTensor } from '../../pre/yuv-tensor.js';
 import type { FaceResult, FacesOptions, FacesResultMsg, FacesTracking } from '../protocol.js';
 import { selectForReading } from '../../tracking/select.js';
 
@@ -95,8 +97,12 @@ async function detectFaces(det: Loaded, frame: Buffer, width: number, height: nu
   const buf = takeScratch(det, dw * dh * 3);
   let dets: InferenceSession.OnnxValueMapType;
   try {
-    resampleAny(format, frame, width, height, { left: 0, top: 0, width, height }, { width: dw, height: dh, fit: fitOf(dm), padColor: dm.input.padColor }, buf.rgb);
-    dets = await det.session.run({ [dm.input.name]: new ort.Tensor('float32', toTensor(buf.rgb, dm.input, dm.preprocess, buf.tensor), inputShape(dm)) }, [dm.output.name, spec.boxes]);
+    const target = { width: dw, height: dh, fit: fitOf(dm), padColor: dm.input.padColor };
+    // I420: one pass from the planes to the tensor (pre/yuv-tensor.ts); RGB24: resample, then the manifest's maths
+    const tensor = format === 'i420'
+      ? i420ToTensor(frame, width, height, target, { ...dm.input, ...dm.preprocess }, buf.tensor)
+      : toTensor(resampleRegion(frame, width, height, { left: 0, top: 0, width, height }, target, buf.rgb), dm.input, dm.preprocess, buf.tensor);
+    dets = await det.session.run({ [dm.input.name]: new ort.Tensor('float32', tensor, inputShape(dm)) }, [dm.output.name, spec.boxes]);
   } finally {
     buf.release();
   }

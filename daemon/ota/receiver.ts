@@ -62,8 +62,17 @@ export class Receiver {
     if (this.done.size > 1000) this.done.delete(this.done.values().next().value!);
   }
 
-  /** Called every second: the no-chunk timeout and the whole-transfer deadline. */
-  async tick(now = Date.now()): Promise<void> {
+  /**
+   * Called every second: the no-chunk timeout and the whole-transfer deadline. Queued behind the
+   * chunks (as they are behind each other): a chunk still waiting when the transfer fails must not
+   * find the slot empty and start the same transfer again.
+   */
+  tick(now = Date.now()): Promise<void> {
+    this.queue = this.queue.then(() => this.checkTimes(now)).catch((e) => this.log.error('ota transfer check failed', { err: (e as Error).message }));
+    return this.queue;
+  }
+
+  private async checkTimes(now: number): Promise<void> {
     const tr = this.transfer;
     if (!tr || this.staging === null) return;
     const missing = missingChunks(tr);

@@ -184,12 +184,13 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
       if (opts.logResults) resultLog.info(`${r.camera} #${r.frame} ${r.label} ${r.score.toFixed(3)}`, { latencyMs: r.latencyMs });
       else resultLog.debug('result', { ...r });
     },
-    faces(r: FacesFrameResult, frame: Frame, workingFaces: readonly FaceResult[]) {
+    faces(r: FacesFrameResult, frame: Frame, workingFaces: readonly FaceResult[], classifyMsPerFace?: number) {
       facesOut.handle(r);
-      // Only faces read on this frame are this model's readings (a tracked face carries its verdict):
-      // frames where nothing was classified say nothing about the model, for NaN or for latency.
+      // Only faces read on this frame are this model's readings (a tracked face carries its verdict).
+      // Its speed: the classifier's time per face read, only when it read one (a frame without faces
+      // took 0 ms of it: counted as a time, an empty scene made the median 0 and a slow model invisible).
       const read = r.faces.filter((x) => x.classified !== false);
-      if (read.length || !r.faces.length) readings.observe(r.model, hasNonFinite(undefined, undefined, read.map((x) => x.score)), r.classifyMs);
+      if (read.length || !r.faces.length) readings.observe(r.model, hasNonFinite(undefined, undefined, read.map((x) => x.score)), classifyMsPerFace ?? NaN);
       preview?.offer(r.camera, frame, workingFaces, r.label);
       dashboard?.live?.(r.camera, frame, r.label, r.faces, workingFaces);
       if (opts.logResults) resultLog.info(`${r.camera} #${r.frame} ${r.label} faces=${r.counts.faces}`, { latencyMs: r.latencyMs });

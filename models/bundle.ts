@@ -42,64 +42,97 @@ export function encodeBundle(files: BundleFile[]): Buffer {
   return Buffer.concat([BUNDLE_MAGIC, len, header, ...files.map((f) => f.bytes)]);
 }
 
-/** Split a bundle into its files; throws BundleError BAD_BUNDLE on any structural problem. */
-export function decodeBundle(buf: Buffer): BundleFile[] {
-  const bad = (m: string): never => {
-    throw new BundleError('BAD_BUNDLE', m);
-  };
-  if (buf.length < 8 || !buf.subarray(0, 4).equals(BUNDLE_MAGIC)) bad('not a model bundle (bad magic)');
-  const h = buf.readUInt32LE(4);
-  if (h > MAX_HEADER || 8 + h > buf.length) bad(`bundle header length ${h} is out of range`);
-  let header: { format?: unknown; files?: unknown };
-  try {
-    header = JSON.parse(buf.subarray(8, 8 + h).toString('utf8'));
-  } catch (e) {
-    return bad(`bundle header is not JSON: ${(e as Error).message}`);
-  }
-  if (header.format !== BUNDLE_FORMAT) bad(`bundle format ${JSON.stringify(header.format)} is not ${BUNDLE_FORMAT}`);
-  if (!Array.isArray(header.files) || header.files.length < 1 || header.files.length > MAX_FILES) bad(`bundle must list 1..${MAX_FILES} files`);
-  const files: BundleFile[] = [];
-  const seen = new Set<string>();
-  let off = 8 + h;
-  for (const f of header.files as { name?: unknown; size?: unknown }[]) {
-    if (typeof f?.name !== 'string' || !SAFE_FILE.test(f.name)) bad(`bundle file name ${JSON.stringify(f?.name)} is not a plain file name (path traversal?)`);
-    const name = f.name as string;
-    if (seen.has(name)) bad(`bundle lists ${name} twice`);
-    seen.add(name);
-    if (typeof f.size !== 'number' || !Number.isSafeInteger(f.size) || f.size < 0 || off + f.size > buf.length) bad(`bundle file ${name}: size ${JSON.stringify(f.size)} does not fit the bundle (truncated?)`);
-    files.push({ name, bytes: buf.subarray(off, off + (f.size as number)) });
-    off += f.size as number;
-  }
-  if (off !== buf.length) bad(`bundle has ${buf.length - off} bytes after its last file`);
-  return files;
+/** Where one file lies in a bundle. */
+export interface BundleEntry {
+  name: string;
+  offset: number;
+  size: number;
 }
 
-export interface VerifiedBundle {
+/** Largest model.json (and model.json.sig) a bundle may carry: they are read whole. */
+export const MAX_MANIFEST_BYTES = 1024 * 1024;
+export const MAX_SIGNATURE_BYTES = 64 * 1024;
+
+const badBundle = (m: string): never => {
+  throw new BundleError('BAD_BUNDLE', m);
+};
+
+/** The header length from a bundle's first 8 bytes (magic + length); throws BAD_BUNDLE. */
+export function bundleHeaderLength(first8: Buffer, total: number): number {
+  if (total < 8 || first8.length < 8 || !first8.subarray(0, 4).equals(BUNDLE_MAGIC)) badBundle('not a model bundle (bad magic)');
+  const h = first8.readUInt32LE(4);
+  if (h > MAX_HEADER || 8 + h > total) badBundle(`bundle header length ${h} is out of range`);
+  return h;
+}
+
+/** The files a bundle header lists, with their places in a bundle of `total` bytes; throws BAD_BUNDLE on any structural problem. */
+export function bundleEntries(headerJson: Buffer, total: number): BundleEntry[] {
+  let header: { format?: unknown; files?: unknown };
+  try {
+    header = JSON.parse(headerJson.toString('utf8'));
+  } catch (e) {
+    return badBundle(`bundle header is not JSON: ${(e as Error).message}`);
+  }
+  if (header.format !== BUNDLE_FORMAT) badBundle(`bundle format ${JSON.stringify(header.format)} is not ${BUNDLE_FORMAT}`);
+  if (!Array.isArray(header.files) || header.files.length < 1 || header.files.length > MAX_FILES) badBundle(`bundle must list 1..${MAX_FILES} files`);
+  const entries: BundleEntry[] = [];
+  const seen = new Set<string>();
+  let off = 8 + headerJson.length;
+  for (const f of header.files as { name?: unknown; size?: unknown }[]) {
+    if (typeof f?.name !== 'string' || !SAFE_FILE.test(f.name)) badBundle(`bundle file name ${JSON.stringify(f?.name)} is not a plain file name (path traversal?)`);
+    const name = f.name as string;
+    if (seen.has(name)) badBundle(`bundle lists ${name} twice`);
+    seen.add(name);
+    if (typeof f.size !== 'number' || !Number.isSafeInteger(f.size) || f.size < 0 || off + f.size > total) badBundle(`bundle file ${name}: size ${JSON.stringify(f.size)} does not fit the bundle (truncated?)`);
+    entries.push({ name, offset: off, size: f.size as number });
+    off += f.size as number;
+  }
+  if (off !== total) badBundle(`bundle has ${total - off} bytes after its last file`);
+  return entries;
+}
+
+/** Split a bundle into its files; throws BundleError BAD_BUNDLE on any structural problem. */
+export function decodeBundle(buf: Buffer): BundleFile[] {
+  const h = bundleHeaderLength(buf.subarray(0, 8), buf.length);
+  return bundleEntries(buf.subarray(8, 8 + h), buf.length).map((e) => ({ name: e.name, bytes: buf.subarray(e.offset, e.offset + e.size) }));
+}
+
+export interface SignedManifest {
   manifest: Manifest;
   manifestBytes: Buffer;
   /** The (first) signer's key id; null when accepted unsigned (ota.allowUnsigned). */
   keyId: string | null;
   /** Every trusted key that signed the manifest, with its roles (empty when accepted unsigned). */
   signers: TrustedKey[];
-  files: BundleFile[];
   /** Problems let through by allowUnsigned (to be logged loudly). */
   warnings: string[];
+  /** The files whose sha256 the manifest gives (model files, test vectors): each must be checked. */
+  wanted: { file: string; sha256: string }[];
+}
+
+export interface VerifiedBundle extends Omit<SignedManifest, 'wanted'> {
+  files: BundleFile[];
+}
+
+export interface VerifyOptions {
+  trusted: readonly (KeyObject | TrustedKey)[];
+  allowUnsigned: boolean;
+  threshold?: number;
 }
 
 /**
- * Check a decoded bundle: signatures against the trusted keys (roles and the k-of-n threshold: see
- * verifyManifestSignatures), the manifest, the set of files (exactly those the manifest names, plus
- * model.json and its signature) and each file's sha256. With allowUnsigned, a missing, untrusted or
- * bad signature is a warning, not an error; hashes are always checked.
+ * Everything about a bundle but the hashes of its files: signatures against the trusted keys (roles
+ * and the k-of-n threshold: see verifyManifestSignatures), the manifest, and the set of file names
+ * (exactly those the manifest names, plus model.json and its signature). With allowUnsigned, a
+ * missing, untrusted or bad signature is a warning, not an error. The caller checks each of `wanted`.
  */
-export function verifyBundle(files: BundleFile[], opts: { trusted: readonly (KeyObject | TrustedKey)[]; allowUnsigned: boolean; threshold?: number }): VerifiedBundle {
-  const byName = new Map(files.map((f) => [f.name, f.bytes]));
-  const manifestBytes = byName.get(MANIFEST_NAME);
+export function checkManifest(manifestBytes: Buffer | undefined, sigBytes: Buffer | undefined, names: readonly string[], opts: VerifyOptions): SignedManifest {
   if (!manifestBytes) throw new BundleError('BAD_BUNDLE', `bundle has no ${MANIFEST_NAME}`);
+  if (manifestBytes.length > MAX_MANIFEST_BYTES) throw new BundleError('MANIFEST_INVALID', `${MANIFEST_NAME} has ${manifestBytes.length} bytes, more than ${MAX_MANIFEST_BYTES}`);
+  if (sigBytes && sigBytes.length > MAX_SIGNATURE_BYTES) throw new BundleError('BAD_BUNDLE', `${SIGNATURE_NAME} has ${sigBytes.length} bytes, more than ${MAX_SIGNATURE_BYTES}`);
   const warnings: string[] = [];
   let signers: TrustedKey[] = [];
   let sig: unknown = null;
-  const sigBytes = byName.get(SIGNATURE_NAME);
   try {
     if (sigBytes) {
       try {
@@ -121,16 +154,27 @@ export function verifyBundle(files: BundleFile[], opts: { trusted: readonly (Key
   } catch (e) {
     throw new BundleError('MANIFEST_INVALID', e instanceof ManifestError ? e.message : `${MANIFEST_NAME} is not JSON: ${(e as Error).message}`);
   }
-  const wanted = [...modelFiles(manifest).map((r) => ({ file: r.file, sha256: r.sha256 })), ...(manifest.tests ?? [])];
+  const wanted = [...modelFiles(manifest).map((r) => ({ file: r.file, sha256: r.sha256 })), ...(manifest.tests ?? []).map((t) => ({ file: t.file, sha256: t.sha256 }))];
   const wantedNames = new Set(wanted.map((w) => w.file));
   if (wantedNames.has(MANIFEST_NAME) || wantedNames.has(SIGNATURE_NAME)) throw new BundleError('MANIFEST_INVALID', `the manifest names a reserved file (${MANIFEST_NAME} / ${SIGNATURE_NAME})`);
-  for (const f of files)
-    if (f.name !== MANIFEST_NAME && f.name !== SIGNATURE_NAME && !wantedNames.has(f.name)) throw new BundleError('BAD_BUNDLE', `bundle file ${f.name} is not named by the manifest`);
+  for (const n of names) if (n !== MANIFEST_NAME && n !== SIGNATURE_NAME && !wantedNames.has(n)) throw new BundleError('BAD_BUNDLE', `bundle file ${n} is not named by the manifest`);
+  for (const w of wanted) if (!names.includes(w.file)) throw new BundleError('BAD_BUNDLE', `the manifest names ${w.file}, which is not in the bundle`);
+  return { manifest, manifestBytes, keyId, signers, warnings, wanted };
+}
+
+/** The one message for a file whose bytes are not the ones the manifest signed. */
+export const hashMismatch = (file: string, got: string, want: string) => new BundleError('HASH_MISMATCH', `${file} has sha256 ${got} but the manifest says ${want}`);
+
+/**
+ * Check a decoded bundle held in memory: checkManifest, then each file's sha256. (A staged bundle on
+ * disk is checked without reading it whole: bundle-source.ts verifyBundleSource.)
+ */
+export function verifyBundle(files: BundleFile[], opts: VerifyOptions): VerifiedBundle {
+  const byName = new Map(files.map((f) => [f.name, f.bytes]));
+  const { wanted, ...signed } = checkManifest(byName.get(MANIFEST_NAME), byName.get(SIGNATURE_NAME), files.map((f) => f.name), opts);
   for (const w of wanted) {
-    const bytes = byName.get(w.file);
-    if (!bytes) throw new BundleError('BAD_BUNDLE', `the manifest names ${w.file}, which is not in the bundle`);
-    const got = sha256Hex(bytes);
-    if (got !== w.sha256) throw new BundleError('HASH_MISMATCH', `${w.file} has sha256 ${got} but the manifest says ${w.sha256}`);
+    const got = sha256Hex(byName.get(w.file)!);
+    if (got !== w.sha256) throw hashMismatch(w.file, got, w.sha256);
   }
-  return { manifest, manifestBytes, keyId, signers, files, warnings };
+  return { ...signed, files };
 }

@@ -45,5 +45,10 @@ export interface FacesFrameResult extends Omit<FrameResult, 'label' | 'score'> {
  */
 export interface ResultSink {
   classified(r: FrameResult, frame: Frame): void;
-  faces(r: FacesFrameResult, frame: Frame, workingFaces: readonly FaceResult[]): void;
+  /**
+   * `classifyMsPerFace`: the classifier's time per face it read for this frame (its share of a
+   * batch), absent when it read none (no face, a reused or predicted frame): the model's speed,
+   * whatever the number of faces (OTA probation's latency check).
+   */
+  faces(r: FacesFrameResult, frame: Frame, workingFaces: readonly FaceResult[], classifyMsPerFace?: number): void;
 }

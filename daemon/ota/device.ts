@@ -5,6 +5,7 @@
 //   commands.ts  signed rollback commands
 // This file wires them to MQTT and says what happened: a result per transfer / command on
 // model/result/{id}, and the retained model/state after every change.
+import { open, rm } from 'node:fs/promises';
 import { otaTopics, type ModelRef, type ProgressPayload, type ResultCode, type ResultPayload, type StatePayload } from '../../deploy/ota/protocol.js';
 import type { TrustedKey } from '../../models/signing.js';
 import type { OtaConfig } from '../config/config.js';
@@ -84,7 +85,7 @@ export class OtaDevice {
       rollback: (reason, requestId) => void this.rollback(reason, requestId),
       refuse: (requestId, code, message) => void this.result(requestId, code, message, Date.now()),
     }, log);
-    this.inbox = new Inbox(o.stateDir, o.maxBundleBytes, {
+    this.inbox = new Inbox(o.stateDir, store.stagingDir, o.maxBundleBytes, {
       idle: () => !this.installer.busy && !this.receiver.current,
       install: (bundle, id) => this.processBundle(bundle, id),
       refuse: (id, code, message) => this.refused(id, code, message, Date.now(), true),
@@ -168,16 +169,32 @@ export class OtaDevice {
     return r;
   }
 
-  /** Hand one bundle to the installer and report the outcome. Never throws. */
   /** Tell the operator how far a transfer got (received, verified): what the device saw, not what the broker acked. */
   private progress(id: string, stage: ProgressPayload['stage'], received: number, count: number): void {
     const p: ProgressPayload = { transferId: id, deviceId: this.o.deviceId, stage, received, count, at: new Date().toISOString() };
     this.link.publishEvent(this.t.progress(id), JSON.stringify(p));
   }
 
-  async processBundle(bundle: Buffer, id: string, t0 = Date.now()): Promise<ResultPayload> {
+  /**
+   * Hand one staged bundle file to the installer (read in fixed-size pieces, never whole), remove the
+   * file, and report the outcome. Never throws.
+   */
+  async processBundle(path: string, id: string, t0 = Date.now()): Promise<ResultPayload> {
     this.receiver.remember(id);
-    const out: Outcome = await this.installer.install(bundle, id, () => this.progress(id, 'verified', 1, 1));
+    let out: Outcome;
+    try {
+      const fh = await open(path, 'r');
+      try {
+        const src = { size: (await fh.stat()).size, read: (b: Buffer, off: number, len: number, pos: number) => fh.read(b, off, len, pos) };
+        out = await this.installer.install(src, id, () => this.progress(id, 'verified', 1, 1));
+      } finally {
+        await fh.close();
+      }
+    } catch (e) {
+      out = { code: 'INTERNAL', message: `reading the staged bundle failed: ${(e as Error).message}` };
+    } finally {
+      await rm(path, { force: true }).catch(() => undefined);
+    }
     const r = this.result(id, out.code, out.message, t0, { ...(out.model ? { model: out.model } : {}), ...(out.unclassified !== undefined ? { unclassified: out.unclassified } : {}) });
     this.lastPush = { transferId: id, ok: r.ok, code: out.code, message: out.message, ms: r.ms, at: r.at, ...(out.model ? { model: out.model } : {}) };
     this.publishState();

@@ -1,7 +1,8 @@
 // Local pushes (edgectl push --local): bundles written into <stateDir>/inbox/<id>.bundle (temp file +
-// rename) are handed to the installer one at a time, and the result is written beside them as
-// <id>.result.json (temp file + rename) for edgectl to read.
-import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+// rename) are moved into staging/ (emptied at start: a crash mid-install does not retry it) and
+// handed to the installer one at a time, as a file (read in pieces, never whole); the result is
+// written beside them as <id>.result.json (temp file + rename) for edgectl to read.
+import { readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TRANSFER_ID, type ResultCode, type ResultPayload } from '../../deploy/ota/protocol.js';
 import type { Logger } from '../log.js';
@@ -9,7 +10,8 @@ import type { Logger } from '../log.js';
 export interface InboxDeps {
   /** Nothing else is being received or installed. */
   idle(): boolean;
-  install(bundle: Buffer, id: string): Promise<ResultPayload>;
+  /** Install the bundle file at `path` (the callee removes it). */
+  install(path: string, id: string): Promise<ResultPayload>;
   refuse(id: string, code: ResultCode, message: string): ResultPayload | undefined;
 }
 
@@ -17,6 +19,7 @@ export class Inbox {
   readonly dir: string;
   constructor(
     stateDir: string,
+    private readonly stagingDir: string,
     private readonly maxBundleBytes: number,
     private readonly deps: InboxDeps,
     private readonly log: Logger,
@@ -41,10 +44,10 @@ export class Inbox {
       await rm(path, { force: true });
       r = this.deps.refuse(id, 'TOO_LARGE', `bundle of ${size} bytes exceeds ota.maxBundleBytes (${this.maxBundleBytes})`);
     } else {
-      const bundle = await readFile(path);
-      await rm(path, { force: true });
-      this.log.info('ota: local push', { id, bytes: bundle.length });
-      r = await this.deps.install(bundle, id);
+      const staged = join(this.stagingDir, `${id}.local`);
+      await rename(path, staged);
+      this.log.info('ota: local push', { id, bytes: size });
+      r = await this.deps.install(staged, id);
     }
     if (!r) return;
     await writeFile(join(this.dir, `${id}.result.json.tmp`), JSON.stringify(r, null, 2));

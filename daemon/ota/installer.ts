@@ -4,7 +4,8 @@
 // rolled back here; then installed, hot-swapped in, put on probation and activated. A rollback takes
 // the same lock. Neither ever throws: the outcome carries a result code.
 import { readFile } from 'node:fs/promises';
-import { BundleError, decodeBundle, verifyBundle } from '../../models/bundle.js';
+import { BundleError } from '../../models/bundle.js';
+import { verifyBundleSource, type ByteSource } from '../../models/bundle-source.js';
 import { CodedError } from '../../models/coded-error.js';
 import type { TrustedKey } from '../../models/signing.js';
 import { checkUpdate, sameModel, UpdateError } from '../../models/update-meta.js';
@@ -61,14 +62,17 @@ export class Installer {
     return this.locked;
   }
 
-  /** Verify, check, install, hot-swap, put on probation and activate one bundle. */
-  async install(bundle: Buffer, id: string, verified?: () => void): Promise<Outcome> {
+  /**
+   * Verify, check, install, hot-swap, put on probation and activate one bundle, read from `bundle`
+   * (the staged file) in fixed-size pieces: its size does not decide how much memory this takes.
+   */
+  async install(bundle: ByteSource, id: string, verified?: () => void): Promise<Outcome> {
     if (this.locked) return { code: 'BUSY', message: 'another push or a rollback is in progress; try again when it has finished' };
     this.locked = true;
     let model: ModelRef | undefined;
     try {
-      if (bundle.length > this.o.maxBundleBytes) throw new OtaFailure('TOO_LARGE', `bundle of ${bundle.length} bytes exceeds ota.maxBundleBytes (${this.o.maxBundleBytes})`);
-      const v = verifyBundle(decodeBundle(bundle), { trusted: this.o.trusted, allowUnsigned: this.o.allowUnsigned, threshold: this.o.modelThreshold });
+      if (bundle.size > this.o.maxBundleBytes) throw new OtaFailure('TOO_LARGE', `bundle of ${bundle.size} bytes exceeds ota.maxBundleBytes (${this.o.maxBundleBytes})`);
+      const v = await verifyBundleSource(bundle, { trusted: this.o.trusted, allowUnsigned: this.o.allowUnsigned, threshold: this.o.modelThreshold });
       for (const w of v.warnings) this.log.error(`!!! UNVERIFIED MODEL ACCEPTED: ${w}`, { transferId: id });
       verified?.();
       const ref = { name: v.manifest.name, version: v.manifest.version };
@@ -86,7 +90,7 @@ export class Installer {
       // Every check passed: raise the floor before anything runs, so that neither this bundle nor an
       // older one is accepted again (a bundle that then fails to load costs its sequence, nothing else).
       if (sequence) this.floor.raise(sequence);
-      const installed = await this.store.install(ref, v.files);
+      const installed = await this.store.install(ref, v.files.map((f) => ('bytes' in f ? f : { ...f, src: bundle })));
       let message: string;
       let unclassified: number;
       try {

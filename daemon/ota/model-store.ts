@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { BundleFile } from '../../models/bundle.js';
 import { SAFE_FILE, MANIFEST_NAME } from '../../models/bundle.js';
+import { copyRange, type ByteSource } from '../../models/bundle-source.js';
 import { CodedError } from '../../models/coded-error.js';
 import { sameModel } from '../../models/update-meta.js';
 
@@ -36,7 +37,10 @@ export type BadVersion = VersionRef & { reason: string; at: string };
 
 export type StoreStep = 'staging-partial' | 'staged' | 'installed' | 'pointer-tmp' | 'pointer-renamed' | 'pruned';
 
-export class StoreError extends CodedError<'VERSION_CONFLICT' | 'BAD_NAME' | 'NOT_INSTALLED' | 'NO_PREVIOUS'> {}
+export class StoreError extends CodedError<'VERSION_CONFLICT' | 'BAD_NAME' | 'NOT_INSTALLED' | 'NO_PREVIOUS' | 'HASH_MISMATCH'> {}
+
+/** A file to install: bytes in memory, or a checked range of a staged bundle (copied in fixed-size reads, hashed again on the way). */
+export type StoreFile = BundleFile | { name: string; src: ByteSource; offset: number; size: number; sha256: string };
 
 const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
 export const sameRef = (a: VersionRef | null | undefined, b: VersionRef | null | undefined): boolean => !!a && !!b && a.name === b.name && a.version === b.version;
@@ -120,6 +124,21 @@ async function writeDurable(path: string, bytes: Buffer | string): Promise<void>
   }
 }
 
+/** Write one file to install, fsynced; a range of a staged bundle must still hash to what was checked. */
+async function writeStoreFile(path: string, f: StoreFile): Promise<void> {
+  if ('bytes' in f) return writeDurable(path, f.bytes);
+  const fh = await open(path, 'w', 0o644);
+  try {
+    const got = await copyRange(f.src, f.offset, f.size, async (piece) => {
+      for (let off = 0; off < piece.length; ) off += (await fh.write(piece, off, piece.length - off)).bytesWritten;
+    });
+    if (got !== f.sha256) throw new StoreError('HASH_MISMATCH', `${f.name} changed in the staged bundle after it was checked (sha256 ${got}, expected ${f.sha256})`);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 export interface ModelStoreOptions {
   /** Installed versions kept besides active and previous (the newest ones). */
   keep: number;
@@ -186,10 +205,10 @@ export class ModelStore {
    * Install a verified bundle's files as <name>/<version> (not yet active). Installing a version that
    * is already there with the same manifest bytes is a no-op; with other bytes it is VERSION_CONFLICT.
    */
-  async install(ref: VersionRef, files: BundleFile[]): Promise<'installed' | 'exists'> {
+  async install(ref: VersionRef, files: StoreFile[]): Promise<'installed' | 'exists'> {
     const target = this.versionDir(ref);
     for (const f of files) if (!SAFE_FILE.test(f.name)) throw new StoreError('BAD_NAME', `file name ${JSON.stringify(f.name)} is not a plain file name`);
-    const manifest = files.find((f) => f.name === MANIFEST_NAME);
+    const manifest = files.find((f): f is BundleFile => f.name === MANIFEST_NAME && 'bytes' in f);
     if (await this.isInstalled(ref)) {
       const have = await readFile(join(target, MANIFEST_NAME));
       // the same model; its update metadata (sequence, expiry) may differ from the installed copy's
@@ -202,10 +221,15 @@ export class ModelStore {
     const stage = join(this.stagingDir, `install-${randomBytes(6).toString('hex')}`);
     await mkdir(stage);
     let first = true;
-    for (const f of files) {
-      await writeDurable(join(stage, f.name), f.bytes);
-      if (first) this.opts.onStep?.('staging-partial');
-      first = false;
+    try {
+      for (const f of files) {
+        await writeStoreFile(join(stage, f.name), f);
+        if (first) this.opts.onStep?.('staging-partial');
+        first = false;
+      }
+    } catch (e) {
+      await rm(stage, { recursive: true, force: true });
+      throw e;
     }
     await fsyncPath(stage);
     this.opts.onStep?.('staged');

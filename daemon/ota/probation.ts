@@ -29,8 +29,12 @@ export interface TrialReadings {
   baselineMs: number | null;
 }
 
-/** Why the trial fails now, or null. */
-export function probationVerdict(o: ProbationOptions, r: TrialReadings): string | null {
+/**
+ * Why the trial fails now, or null. `final`: the trial's time is up; latency is then judged on
+ * whatever timed results there are (a model so slow that it gave fewer than probationMinFrames in
+ * the whole trial must not pass for want of readings).
+ */
+export function probationVerdict(o: ProbationOptions, r: TrialReadings, final = false): string | null {
   if (r.taken >= o.probationMinFrames) {
     const rate = (r.failed + r.nonFinite) / r.taken;
     if (rate > o.probationMaxErrorRate) {
@@ -38,7 +42,7 @@ export function probationVerdict(o: ProbationOptions, r: TrialReadings): string 
       return `${what} over ${r.taken} frames exceeds ota.probationMaxErrorRate ${o.probationMaxErrorRate} during probation`;
     }
   }
-  if (r.baselineMs !== null && r.medianMs !== null && r.samples >= o.probationMinFrames) {
+  if (r.baselineMs !== null && r.medianMs !== null && r.samples >= (final ? 1 : o.probationMinFrames)) {
     const limit = Math.max(r.baselineMs * o.probationLatencyFactor, r.baselineMs + o.probationLatencyMinMs);
     if (r.medianMs > limit)
       return `median inference ${r.medianMs.toFixed(1)} ms over ${r.samples} results is above ${limit.toFixed(1)} ms (the previous model's ${r.baselineMs.toFixed(1)} ms × ota.probationLatencyFactor ${o.probationLatencyFactor}, at least + ota.probationLatencyMinMs ${o.probationLatencyMinMs}) during probation`;
@@ -103,6 +107,7 @@ export class Probation {
     this.deps.readings.reset(model);
     this.startWatch();
     this.log.info('probation started', { model, until: new Date(rec.until).toISOString(), baselineMs });
+    if (baselineMs === null) this.log.warn('probation: the previous model has no timed results yet (just started, or no faces read): its latency is not judged in this trial', { model, from });
   }
 
   /** Resume a trial found on disk at start (its boots already counted by setup.ts). */
@@ -136,15 +141,16 @@ export class Probation {
     };
     const onDown = (reason: string) => failOnce(`engine crashed during probation: ${reason}`);
     const timer = setInterval(() => {
-      if (Date.now() > rec.until) {
-        this.end();
-        this.log.info('probation passed', { model: rec.model });
-        return this.deps.changed();
-      }
+      const final = Date.now() > rec.until;
       const c = this.deps.frameCounts();
       const r = this.deps.readings.of(rec.model);
-      const why = probationVerdict(this.o, { taken: c.taken - base.taken, failed: c.failed - base.failed, nonFinite: r.nonFinite, medianMs: r.medianMs, samples: r.samples, baselineMs: rec.baselineMs });
-      if (why) failOnce(why);
+      const why = probationVerdict(this.o, { taken: c.taken - base.taken, failed: c.failed - base.failed, nonFinite: r.nonFinite, medianMs: r.medianMs, samples: r.samples, baselineMs: rec.baselineMs }, final);
+      if (why) return failOnce(why);
+      if (final) {
+        this.end();
+        this.log.info('probation passed', { model: rec.model, results: r.results, medianMs: r.medianMs, baselineMs: rec.baselineMs });
+        this.deps.changed();
+      }
     }, 500);
     const stop = () => {
       clearInterval(timer);

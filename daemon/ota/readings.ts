@@ -1,7 +1,9 @@
 // What probation reads from the results: per model version, how many results came out with a
 // non-finite score (NaN / Infinity: a broken model gives every frame the first label) and the recent
-// inference times (for the median against the previous model's; the first WARMUP results of a
-// freshly counted model are left out: a new worker's first runs are slow). Fed by the app's callbacks.
+// inference times (for the median against the previous model's; the first WARMUP times of a freshly
+// counted model are left out: a new worker's first runs are slow). A result may carry no time (faces
+// mode: a frame on which the classifier read no face says nothing about its speed); only timed
+// results count towards the warm-up and the median. Fed by the app's callbacks.
 export interface ModelKey {
   name: string;
   version: string;
@@ -10,6 +12,8 @@ export interface ModelKey {
 interface Tally {
   results: number;
   nonFinite: number;
+  /** Results that carried an inference time. */
+  timed: number;
   /** The last WINDOW inference times (ms), oldest first. */
   ms: number[];
 }
@@ -39,17 +43,18 @@ export function hasNonFinite(score: number | null | undefined, scores: Record<st
 export class ResultReadings {
   private readonly byModel = new Map<string, Tally>();
 
-  /** One result of `model`: was anything in it non-finite, and how long the inference took. */
+  /** One result of `model`: was anything in it non-finite, and how long the inference took (NaN: no time). */
   observe(model: ModelKey, nonFinite: boolean, inferMs: number): void {
     const k = keyOf(model);
     let t = this.byModel.get(k);
-    if (!t) {
-      if (this.byModel.size >= 16) this.byModel.delete(this.byModel.keys().next().value!);
-      this.byModel.set(k, (t = { results: 0, nonFinite: 0, ms: [] }));
-    }
+    if (t) this.byModel.delete(k); // re-inserted below: the least recently observed model is the one forgotten
+    else if (this.byModel.size >= 16) this.byModel.delete(this.byModel.keys().next().value!);
+    t ??= { results: 0, nonFinite: 0, timed: 0, ms: [] };
+    this.byModel.set(k, t);
     t.results++;
     if (nonFinite) t.nonFinite++;
-    if (t.results > WARMUP && Number.isFinite(inferMs)) {
+    if (!Number.isFinite(inferMs)) return;
+    if (++t.timed > WARMUP) {
       t.ms.push(inferMs);
       if (t.ms.length > WINDOW) t.ms.shift();
     }

@@ -4,9 +4,9 @@
 // or a refusal: no chunk for ota.transferTimeoutSec, not complete ota.transferDeadlineSec after its
 // first chunk (a trickle cannot hold the slot), a bad chunk, too large, too little disk.
 // Refusals of transfers that never started (a flood of junk) are answered but do not touch the state.
-import { open, readFile, rm, statfs, type FileHandle } from 'node:fs/promises';
+import { open, rm, statfs, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256Hex } from '../../models/bundle.js';
+import { hashRange } from '../../models/bundle-source.js';
 import { ChunkError, decodeChunk, markChunk, missingChunks, planChunk, type ResultCode, type Transfer } from '../../deploy/ota/protocol.js';
 import type { Logger } from '../log.js';
 
@@ -24,8 +24,8 @@ export interface ReceiverDeps {
   busy(): boolean;
   /** A transfer ended without reaching the installer. `started`: it had begun staging (it goes into lastPush). */
   refuse(id: string, code: ResultCode, message: string, t0: number, started: boolean): void;
-  /** A complete bundle whose bytes match the bundleSha256 of its chunks. */
-  complete(bundle: Buffer, id: string, t0: number): Promise<unknown>;
+  /** A complete bundle, in the staging file at `path`, whose bytes match the bundleSha256 of its chunks. The callee removes the file. */
+  complete(path: string, id: string, t0: number): Promise<unknown>;
   /** How far a transfer got, as the device saw it: each quarter of the chunks written, then received. */
   progress?(id: string, stage: 'receiving' | 'received', received: number, count: number): void;
 }
@@ -62,8 +62,17 @@ export class Receiver {
     if (this.done.size > 1000) this.done.delete(this.done.values().next().value!);
   }
 
-  /** Called every second: the no-chunk timeout and the whole-transfer deadline. */
-  async tick(now = Date.now()): Promise<void> {
+  /**
+   * Called every second: the no-chunk timeout and the whole-transfer deadline. Queued behind the
+   * chunks (as they are behind each other): a chunk still waiting when the transfer fails must not
+   * find the slot empty and start the same transfer again.
+   */
+  tick(now = Date.now()): Promise<void> {
+    this.queue = this.queue.then(() => this.checkTimes(now)).catch((e) => this.log.error('ota transfer check failed', { err: (e as Error).message }));
+    return this.queue;
+  }
+
+  private async checkTimes(now: number): Promise<void> {
     const tr = this.transfer;
     if (!tr || this.staging === null) return;
     const missing = missingChunks(tr);
@@ -120,16 +129,23 @@ export class Receiver {
     }
     const tr = tq;
     const { fh, path } = this.staging!;
+    let sha: string;
+    try {
+      sha = await hashRange({ size: tr.size, read: (b, off, len, pos) => fh.read(b, off, len, pos) }, 0, tr.size); // fixed-size reads, not the whole bundle
+    } catch (e) {
+      return this.fail('INTERNAL', `reading the staging file failed: ${(e as Error).message}`);
+    }
     await fh.close();
     this.staging = null;
     this.transfer = null;
-    const bundle = await readFile(path);
-    await rm(path, { force: true });
-    if (sha256Hex(bundle) !== tr.bundleSha256) return this.refuse(tr.id, 'BAD_CHUNK', 'the reassembled bundle does not match its sha256', tr.startedAt, true);
+    if (sha !== tr.bundleSha256) {
+      await rm(path, { force: true });
+      return this.refuse(tr.id, 'BAD_CHUNK', 'the reassembled bundle does not match its sha256', tr.startedAt, true);
+    }
     this.remember(tr.id);
     this.deps.progress?.(tr.id, 'received', tr.count, tr.count);
     // Activation runs outside the chunk queue: chunks of another push meanwhile are answered BUSY.
-    void this.deps.complete(bundle, tr.id, tr.startedAt);
+    void this.deps.complete(path, tr.id, tr.startedAt);
   }
 
   private async checkDisk(size: number): Promise<void> {

@@ -37,11 +37,14 @@ export class FacesMode implements Mode {
     // HOOK (issue 14): each frame's request carries its camera's tracking hints
     if (frames.length === 1) {
       const f = frames[0];
-      return this.result(f, await engine.faces(f.data, f.width, f.height, { ...this.options, ...this.trackingOf(f) }, f.format), engine, ctx);
+      const r = await engine.faces(f.data, f.width, f.height, { ...this.options, ...this.trackingOf(f) }, f.format);
+      return this.result(f, r, engine, ctx, 1, false, perFace(r.classifyMs, readCount(r)));
     }
     const r = await engine.facesBatch(frames.map((f) => ({ data: f.data, width: f.width, height: f.height, format: f.format, ...this.trackingOf(f) })), this.options);
     if (r.results.length !== frames.length) throw new Error(`engine answered ${r.results.length} results for ${frames.length} frames`);
-    r.results.forEach((x, i) => this.result(frames[i], x, engine, ctx, frames.length));
+    // a batch's classifier time is shared (each frame reports the batch's total): per face of the batch
+    const ms = r.results.length ? perFace(r.results[0].classifyMs, r.results.reduce((n, x) => n + readCount(x), 0)) : undefined;
+    r.results.forEach((x, i) => this.result(frames[i], x, engine, ctx, frames.length, false, readCount(x) ? ms : undefined));
   }
 
   /** A frame's faces answer: its label and counts, boxes in the camera's pixels, out through the sink. */
@@ -69,7 +72,7 @@ export class FacesMode implements Mode {
     return src && f ? toSourceBox(box, src.width, src.height, f.width, f.height) : box;
   }
 
-  private result(f: Frame, r: Omit<FacesResultMsg, 'type' | 'id'>, engine: Engine, ctx: ModeContext, batch = 1, predicted = false): void {
+  private result(f: Frame, r: Omit<FacesResultMsg, 'type' | 'id'>, engine: Engine, ctx: ModeContext, batch = 1, predicted = false, classifyMsPerFace?: number): void {
     // HOOK (issue 14): with tracking, each face is labelled by its track's verdict
     const people = this.people?.has(f.camera) ? this.people : undefined;
     this.sizes.set(f.camera, { width: f.width, height: f.height });
@@ -104,6 +107,10 @@ export class FacesMode implements Mode {
     };
     // the motion gate's new reference and last result (a predicted frame is neither), then out
     if (!predicted) this.motion.detected(f, result, faces);
-    this.sink.faces(result, f, faces);
+    this.sink.faces(result, f, faces, classifyMsPerFace);
   }
 }
+
+/** Faces the classifier read in an engine answer (with tracking, only those marked classified). */
+const readCount = (r: Pick<FacesResultMsg, 'faces'>) => r.faces.filter((x) => x.classified !== false).length;
+const perFace = (classifyMs: number, faces: number) => (faces > 0 && Number.isFinite(classifyMs) ? classifyMs / faces : undefined);

@@ -3,11 +3,15 @@
 // and (for the slow one) test vectors, and only probation can tell them from a good model.
 //   nanModel:  logits + ReduceSum((x - x) / (x - x))  → every logit is NaN
 //   slowModel: logits + 0 · ReduceSum(W^k) with W an N×N matrix made to depend on the input (no constant
-//              folding): k matrix products of N×N per inference.
+//              folding): k matrix products of N×N per inference, 2·k·N³ flops (17 G at the defaults:
+//              ≈ 0.1 s on one fast AVX-512 core, far above probation's 20 ms floor on any CPU). W is made
+//              by ConstantOfShape at load, so the file stays as small as the tiny model (a 1024×1024
+//              initializer would be a 4 MB bundle, slow to push through a 2 KB-chunk transfer).
 import onnxProto from 'onnx-proto';
 
 const { onnx } = onnxProto;
 const FLOAT = 1;
+const INT64 = 7;
 
 function edit(model: Uint8Array, build: (raw: string, out: string) => { nodes: onnxProto.onnx.INodeProto[]; inits: onnxProto.onnx.ITensorProto[] }): Buffer {
   const m = onnx.ModelProto.decode(model);
@@ -31,11 +35,18 @@ export function nanModel(tiny: Uint8Array): Buffer {
   }));
 }
 
-export function slowModel(tiny: Uint8Array, n = 384, k = 8): Buffer {
+export function slowModel(tiny: Uint8Array, n = 1024, k = 8): Buffer {
   return edit(tiny, (raw, out) => {
-    const nodes = [node('ReduceSum', ['input'], 'v_x', 0), node('Mul', ['v_x', 'v_zero_c'], 'v_x0'), node('Add', ['v_w', 'v_x0'], 'v_m0')];
+    const fill = onnx.AttributeProto.create({ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: tensor('v_fill', [1], [1 / n]) });
+    const nodes = [
+      onnx.NodeProto.create({ opType: 'ConstantOfShape', input: ['v_shape'], output: ['v_w'], name: '/variant/v_w', attribute: [fill] }),
+      node('ReduceSum', ['input'], 'v_x', 0),
+      node('Mul', ['v_x', 'v_zero_c'], 'v_x0'),
+      node('Add', ['v_w', 'v_x0'], 'v_m0'),
+    ];
     for (let i = 0; i < k; i++) nodes.push(node('MatMul', [`v_m${i}`, 'v_w'], `v_m${i + 1}`));
     nodes.push(node('ReduceSum', [`v_m${k}`], 'v_s', 0), node('Mul', ['v_s', 'v_zero_c'], 'v_s0'), node('Add', [raw, 'v_s0'], out));
-    return { nodes, inits: [tensor('v_zero_c', [], [0]), tensor('v_w', [n, n], new Float32Array(n * n).fill(1 / n))] };
+    const shape = onnx.TensorProto.create({ name: 'v_shape', dims: [2], dataType: INT64, int64Data: [n, n] });
+    return { nodes, inits: [tensor('v_zero_c', [], [0]), shape] };
   });
 }

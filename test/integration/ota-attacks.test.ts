@@ -3,7 +3,7 @@
 // attacked by whoever holds the operator's broker account. Every attack ends with a named refusal and
 // the old model serving: downgrade, replayed bundles, wrong target, expired, wrong key role, missing
 // metadata, an oversized chunk and packet, a flood of junk, a trickled transfer (a real push gets
-// through after the deadline), the NaN model (rolled back; the slow model's latency verdict is unit-tested only), a restart during probation (resumed),
+// through after the deadline), the NaN and the slow model (rolled back by probation), a restart during probation (resumed),
 // repeated failed boots and a failed load at start (fall back), and a rolled-back version never offered again.
 import t from 'tap';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -13,7 +13,7 @@ import mqtt from 'mqtt';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { startCollector, waitFor, type Msg } from '../helpers/mqtt-collect.js';
 import { tinyOnnx, variantBundle, type VariantOptions } from '../helpers/ota-fixtures.js';
-import { nanModel } from '../helpers/onnx-variants.js';
+import { nanModel, slowModel } from '../helpers/onnx-variants.js';
 import { mosquittoAcl } from '../../deploy/mosquitto-acl.js';
 import { chunkBundle, encodeChunk } from '../../deploy/ota/protocol.js';
 import { requestRollback } from '../../deploy/ota/fleet.js';
@@ -173,6 +173,7 @@ t.test('OTA attacks over TLS + ACL mosquitto', async (t) => {
   for (let i = 0; i < 200 && junkDone() < 100; i++) await sleep(100);
   t.equal(junkDone(), 100, 'every junk transfer answered (BAD_CHUNK)');
   t.equal(states.messages.length, statesBefore, 'the flood did not rewrite the retained state');
+  t.equal(await versionNow('2.2.0'), '2.2.0', 'after the oversized packet and the flood 2.2.0 still serves');
   await ok('a push after the oversized packet and the flood', signed({ version: '2.3.0' }), '2.3.0');
   t.notOk(results.messages.some((m) => m.topic.endsWith('/huge-1')), 'the oversized packet was never delivered to the device');
   t.notMatch(out, /mqtt connection lost/, 'the device stayed connected');
@@ -205,6 +206,7 @@ t.test('OTA attacks over TLS + ACL mosquitto', async (t) => {
   t.ok(Date.now() - tTrickle < 8000 + 10000, `within the deadline (8 s) and a retry: ${Date.now() - tTrickle} ms`);
   const trickleResult = results.messages.find((m) => m.topic.endsWith('/trickle-1'));
   t.equal(trickleResult && JSON.parse(trickleResult.payload).code, 'TRANSFER_DEADLINE', 'the trickle ended with TRANSFER_DEADLINE');
+  t.equal(trickleResult && JSON.parse(trickleResult.payload).active?.version, '2.3.0', 'while the trickle held the slot, 2.3.0 served');
   t.equal(await versionNow('2.4.0'), '2.4.0');
 
   // 6. models that load and pass their checks but are bad: probation rolls them back
@@ -213,13 +215,18 @@ t.test('OTA attacks over TLS + ACL mosquitto', async (t) => {
   t.equal(sNan.active.version, '2.4.0', 'NaN model rolled back');
   t.match(sNan.lastRollback.reason, /non-finite \(NaN\/Inf\) results/);
   t.equal(await versionNow('2.4.0'), '2.4.0');
-  // The slow-model case (probation's latency check) is not run here: after the round-3 merges it was
-  // not rolled back within 30 s on this machine and the cause was not found in time; the verdict itself
-  // is unit-tested (test/unit/ota-probation.test.ts). Known gap, in docs/OTA.md.
-  const sSlow = sNan;
+  // the slow model: same outputs, ≈ 17 G flops per inference (≈ 0.1 s on a fast core, far more under
+  // load) against the tiny model's ≈ 0.05 ms: its median is far above the previous model's + 20 ms
+  // (ota.probationLatencyMinMs, default). The verdict comes at the latest when the trial ends
+  // (probationSec 60: judged then on whatever timed results there are), so the wait is bounded by it.
+  t.equal((await send(signed({ version: '3.1.0', onnx: slowModel(tinyOnnx()) }))).code, 'OK', 'the slow model passes the load checks');
+  const sSlow = await state((s) => s.lastRollback?.from?.version === '3.1.0', 90_000);
+  t.equal(sSlow.active.version, '2.4.0', 'slow model rolled back');
+  t.match(sSlow.lastRollback.reason, /median inference [\d.]+ ms over \d+ results is above [\d.]+ ms \(the previous model's/, `the latency verdict: ${sSlow.lastRollback.reason}`);
+  t.equal(await versionNow('2.4.0'), '2.4.0');
 
   // 7. a rolled-back version is never offered again: not previous, not a rollback target, not reinstalled
-  t.same(sSlow.bad.map((b: any) => b.version).sort(), ['3.0.0']);
+  t.same(sSlow.bad.map((b: any) => b.version).sort(), ['3.0.0', '3.1.0']);
   t.equal(sSlow.previous.version, '2.3.0', 'previous skips the bad versions');
   const again = await send(signed({ version: '3.0.0', onnx: nanModel(tinyOnnx()) }));
   t.equal(again.code, 'MARKED_BAD', `the NaN model pushed again: ${again.message}`);
@@ -266,7 +273,7 @@ t.test('OTA attacks over TLS + ACL mosquitto', async (t) => {
   t.equal(s6.active.version, '2.3.0');
   t.match(s6.lastRollback.reason, /6\.0\.0 failed to load at start/);
   t.equal(await versionNow('2.3.0'), '2.3.0');
-  t.same(s6.bad.map((b: any) => b.version).sort(), ['2.4.0', '3.0.0', '4.0.0', '5.0.0', '6.0.0']);
+  t.same(s6.bad.map((b: any) => b.version).sort(), ['2.4.0', '3.0.0', '3.1.0', '4.0.0', '5.0.0', '6.0.0']);
 
   const all = states.messages.map((m) => JSON.parse(m.payload));
   const offenders = all.filter((s) => s.previous && s.bad?.some((b: any) => b.version === s.previous.version));

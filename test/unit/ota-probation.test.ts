@@ -19,6 +19,13 @@ t.test('verdicts', async (t) => {
   t.equal(probationVerdict(o, { ...quiet, medianMs: 0.4, baselineMs: 0.1 }), null, 'tiny times: 4x but under the absolute margin');
   t.match(probationVerdict(o, { ...quiet, medianMs: 400, baselineMs: 100 }), /above 300\.0 ms/, 'factor 3 on a slow baseline');
   t.equal(probationVerdict(o, { ...quiet, medianMs: 400, baselineMs: null }), null, 'no baseline: latency is not judged');
+  // a model so slow that the trial saw few timed results: not judged on latency during the trial…
+  const starved = { ...quiet, taken: 8, medianMs: 900, samples: 3, baselineMs: 5 };
+  t.equal(probationVerdict(o, starved), null, 'fewer than probationMinFrames timed results: not yet');
+  // …but when it ends, on whatever there is: it cannot pass for want of readings
+  t.match(probationVerdict(o, starved, true), /median inference 900\.0 ms over 3 results is above 25\.0 ms/, 'the trial ends: judged on 3 results');
+  t.equal(probationVerdict(o, { ...starved, medianMs: 6 }, true), null, 'a model as fast as before passes at the end');
+  t.equal(probationVerdict(o, { ...starved, samples: 0, medianMs: null }, true), null, 'no timed result at all: latency not judged');
 });
 
 t.test('readings: non-finite results and median per model', async (t) => {
@@ -39,6 +46,19 @@ t.test('readings: non-finite results and median per model', async (t) => {
   t.same(r.of(m), { results: 15, nonFinite: 5, medianMs: 4.5, samples: 10 }, 'non-finite counted from the first result, times after the warm-up');
   r.reset(m);
   t.same(r.of(m), { results: 0, nonFinite: 0, medianMs: null, samples: 0 });
+  // results without a time (faces mode, no face read) neither use up the warm-up nor pull the median to 0
+  for (let i = 0; i < 50; i++) r.observe(m, false, NaN);
+  for (let i = 0; i < 5; i++) r.observe(m, false, 500); // the new worker's first timed runs
+  for (let i = 0; i < 9; i++) r.observe(m, false, 40);
+  t.same(r.of(m), { results: 64, nonFinite: 0, medianMs: 40, samples: 9 }, 'untimed results counted, not timed; warm-up = the first 5 timed');
+  // the readings of the model that serves are never the ones forgotten (16 models at most)
+  const many = new ResultReadings();
+  const active = { name: 'tiny', version: 'active' };
+  for (let i = 0; i < 40; i++) {
+    many.observe({ name: 'tiny', version: `v${i}` }, false, 1);
+    many.observe(active, false, 1);
+  }
+  t.equal(many.of(active).results, 40, 'the least recently observed models are forgotten first');
 });
 
 t.test('boot decisions and the trial file', async (t) => {

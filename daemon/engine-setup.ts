@@ -27,16 +27,35 @@ export function classifierProfile(config: Pick<Config, 'cameras' | 'faces' | 'en
   return { min: 1, opt: Math.min(max, 8), max };
 }
 
-/** The provider requests for one model: onnxruntime's with keyed engine caches, or the Edge TPU names. */
-export function providersFor(config: Config, m: Manifest, trtVersion: string, profile?: BatchProfile): (string | ProviderRequest)[] {
-  if (config.engine.backend === 'edgetpu') return config.engine.executionProviders.map((p) => (typeof p === 'string' ? p : p.name));
-  return withEngineCaches(toSpecs(config.engine.executionProviders), modelFileFor(m, 'onnxruntime')?.sha256 ?? m.sha256, trtVersion, profile);
+/** Which engine worker runs a model. */
+export type Place = 'onnxruntime' | 'edgetpu';
+
+/**
+ * Where a model runs (D112). With engine.backend "edgetpu": in the Edge TPU worker when its bundle has an
+ * edgetpu or tflite file (a detector: and reads as an SSD detector with post-processing), else on the CPU
+ * in an onnxruntime worker beside it (UltraFace; a classifier with only an ONNX file). Otherwise onnxruntime.
+ */
+export function placeOf(config: Pick<Config, 'engine'>, m: Manifest): Place {
+  if (config.engine.backend !== 'edgetpu') return 'onnxruntime';
+  const tflite = !!(modelFileFor(m, 'edgetpu') || modelFileFor(m, 'tflite'));
+  if (m.task === 'detect') return tflite && m.detect?.boxFormat === 'ssd-postprocess' ? 'edgetpu' : 'onnxruntime';
+  return tflite ? 'edgetpu' : 'onnxruntime';
+}
+
+/**
+ * The provider requests for one model: onnxruntime's with keyed engine caches, or the Edge TPU names. A
+ * model placed on the onnxruntime worker beside the Edge TPU one runs on the CPU provider.
+ */
+export function providersFor(config: Config, m: Manifest, trtVersion: string, profile?: BatchProfile, place: Place = placeOf(config, m)): (string | ProviderRequest)[] {
+  if (place === 'edgetpu') return config.engine.executionProviders.map((p) => (typeof p === 'string' ? p : p.name));
+  const configured = config.engine.backend === 'edgetpu' ? ['cpu' as const] : config.engine.executionProviders;
+  return withEngineCaches(toSpecs(configured), modelFileFor(m, 'onnxruntime')?.sha256 ?? m.sha256, trtVersion, profile);
 }
 
 /** Worker options: which worker, and the load timeout that becomes the build timeout once it builds. */
-export function workerOptions(config: Config): EngineOptions {
+export function workerOptions(config: Config, place: Place = config.engine.backend === 'edgetpu' ? 'edgetpu' : 'onnxruntime'): EngineOptions {
   return {
-    ...(config.engine.backend === 'edgetpu' ? { command: defaultWorkerCommand('edgetpu') } : {}),
+    ...(place === 'edgetpu' ? { command: defaultWorkerCommand('edgetpu') } : {}),
     // the worker's start (importing onnxruntime; CUDA initialising on a Jetson at boot): at least a minute
     helloTimeoutMs: Math.max(60_000, config.watchdog.loadTimeoutSec * 1000),
     loadTimeoutMs: config.watchdog.loadTimeoutSec * 1000,

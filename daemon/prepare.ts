@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config/config.js';
-import { classifierProfile, providersFor, readManifestSync, workerOptions } from './engine-setup.js';
+import { classifierProfile, placeOf, providersFor, readManifestSync, workerOptions } from './engine-setup.js';
 import { EngineWorker } from '../pipelines/engines/client.js';
 import { detectTensorRtVersion } from '../pipelines/engines/onnxruntime/engine-cache.js';
 import type { BatchProfile, BuildingMsg, ProviderRequest } from '../pipelines/engines/protocol.js';
@@ -62,7 +62,7 @@ export async function prepareOne(config: Config, target: PrepareTarget, trtVersi
   const requests = providersFor(config, m, trtVersion, profile);
   const caches = requests.flatMap((r) => (typeof r !== 'string' && typeof r.engineCachePath === 'string' ? [r.engineCachePath] : []));
   const res: PrepareResult = { ...target, model: m.name, version: m.version, sha256: m.sha256, profile: profile ?? null, provider: null, fallbacks: [], built: false, loadMs: null, caches };
-  const w = new EngineWorker({ ...workerOptions(config), onStderr: (l) => process.stderr.write(`  worker: ${l}\n`) });
+  const w = new EngineWorker({ ...workerOptions(config, placeOf(config, m)), onStderr: (l) => process.stderr.write(`  worker: ${l}\n`) });
   let building: string | null = null;
   w.on('building', (b: BuildingMsg) => {
     building = b.provider;

@@ -33,30 +33,25 @@ export function checkProvidersFor(backend: Backend, list: unknown): BackendProbl
 }
 
 /**
- * Cross-checks once the rest is valid: one worker owns the device, the model bundle must carry a file
- * for it, and faces mode needs a detector the Edge TPU worker reads (SSD post-processed outputs, with
- * an edgetpu or tflite file: Coral's face detector, deploy/coral/install.sh).
+ * Cross-checks once the rest is valid: one worker owns the device, and in faces mode the detector must
+ * run somewhere: in the Edge TPU worker (an SSD detector with post-processing as an edgetpu or tflite
+ * file: Coral's, deploy/coral/install.sh) or on the CPU in an onnxruntime worker beside it (a detector
+ * with an ONNX file, e.g. UltraFace; D112). A classifier without an edgetpu or tflite file runs on the
+ * CPU beside it the same way.
  */
-export function checkBackend(backend: Backend, cameras: { id: string; mode: string }[], modelPath: string, workers = 0, detectorPath = ''): BackendProblem[] {
+export function checkBackend(backend: Backend, cameras: { id: string; mode: string }[], _modelPath: string, workers = 0, detectorPath = ''): BackendProblem[] {
   if (backend !== 'edgetpu') return [];
   const out: BackendProblem[] = [];
   if (workers > 1) out.push({ path: 'engine.workers', message: `the Edge TPU is one device, opened by one worker process: set 1 or 0 (auto), got ${workers}` });
   if (cameras.some((c) => c.mode === 'faces') && detectorPath) {
     try {
       const d = parseManifest(JSON.parse(readFileSync(detectorPath, 'utf8')), detectorPath);
-      if (d.detect?.boxFormat !== 'ssd-postprocess' || (!modelFileFor(d, 'edgetpu') && !modelFileFor(d, 'tflite')))
-        out.push({ path: 'faces.detector', message: `with engine.backend "edgetpu", faces mode needs an SSD face detector with post-processing as an edgetpu or tflite file (deploy/coral/install.sh fetches Coral's); ${detectorPath} is not one. Running UltraFace on the CPU beside the Edge TPU classifier is not built yet: use engine.backend "onnxruntime" or "mode": "classify"` });
+      const tflite = !!(modelFileFor(d, 'edgetpu') || modelFileFor(d, 'tflite'));
+      const ssd = d.detect?.boxFormat === 'ssd-postprocess';
+      if (ssd ? !tflite : !modelFileFor(d, 'onnxruntime'))
+        out.push({ path: 'faces.detector', message: `with engine.backend "edgetpu", faces mode needs an SSD face detector with post-processing as an edgetpu or tflite file (deploy/coral/install.sh fetches Coral's), or a detector with an ONNX file for the CPU beside it (UltraFace); ${detectorPath} is neither` });
     } catch {
       /* the manifest itself was already checked and reported by faces.detector */
-    }
-  }
-  if (modelPath) {
-    try {
-      const m = parseManifest(JSON.parse(readFileSync(modelPath, 'utf8')), modelPath);
-      if (!modelFileFor(m, 'edgetpu') && !modelFileFor(m, 'tflite'))
-        out.push({ path: 'model.path', message: `${modelPath} has no edgetpu or tflite file for engine.backend "edgetpu" (its files are for ${[m.engine ?? 'onnxruntime', ...(m.files ?? []).map((f) => f.engine)].join(', ')})` });
-    } catch {
-      /* the manifest itself was already checked and reported by model.path */
     }
   }
   return out;

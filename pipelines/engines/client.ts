@@ -174,13 +174,13 @@ export class EngineWorker extends EventEmitter {
     return m.header as unknown as FacesResultMsg;
   }
 
-  /** Detect and classify the faces of several frames in one request (a batch across cameras); `tracking` per frame (issue 14). */
-  async facesBatch(frames: { data: Buffer; width: number; height: number; format?: FrameFormat; tracking?: FacesTracking }[], options: FacesOptions = {}): Promise<FacesBatchResultMsg> {
+  /** Detect and classify the faces of several frames in one request (a batch across cameras); `tracking` (issue 14) and `crops` (D112) per frame. */
+  async facesBatch(frames: { data: Buffer; width: number; height: number; format?: FrameFormat; tracking?: FacesTracking; crops?: [number, number, number, number][] }[], options: FacesOptions = {}): Promise<FacesBatchResultMsg> {
     for (const f of frames) {
       const bad = this.checkFormat(f.format ?? 'rgb24');
       if (bad) return bad;
     }
-    const header = { type: 'facesBatch', frames: frames.map((f) => ({ width: f.width, height: f.height, ...(f.format && f.format !== 'rgb24' ? { format: f.format } : {}), ...(f.tracking ? { tracking: f.tracking } : {}) })), ...options };
+    const header = { type: 'facesBatch', frames: frames.map((f) => ({ width: f.width, height: f.height, ...(f.format && f.format !== 'rgb24' ? { format: f.format } : {}), ...(f.tracking ? { tracking: f.tracking } : {}), ...(f.crops ? { crops: f.crops } : {}) })), ...options };
     const m = await this.request(header, frames.map((f) => f.data), this.opts.inferTimeoutMs ?? 5000);
     return m.header as unknown as FacesBatchResultMsg;
   }

@@ -12,6 +12,8 @@ export interface EngineFrame {
   format?: FrameFormat;
   /** Issue 14: this frame's tracking hints in a batch (each frame is a different camera's). */
   tracking?: FacesTracking;
+  /** Split layouts (D112): classify these regions of this frame, no detector. */
+  crops?: [number, number, number, number][];
 }
 
 /** 'building': a load is building an engine (TensorRT, no cached engine), with the build timeout. */

@@ -265,6 +265,10 @@ export interface FacesOptions {
   minFaceSize?: number;
   /** Tracking (issue 14, D40): the camera's predicted tracks; only what needs it is classified. */
   tracking?: FacesTracking;
+  /** Split layouts (D112): no classifier run; faces come unlabelled (with tracking, `classified` = selected). */
+  detectOnly?: boolean;
+  /** Split layouts (D112): no detector; classify these regions [x, y, w, h] (integers): one face each, box = crop, detScore 0. */
+  crops?: [number, number, number, number][];
 }
 
 /**
@@ -335,8 +339,8 @@ export interface FacesResultMsg {
 export interface FacesBatchMsg extends FacesOptions {
   type: 'facesBatch';
   id: number;
-  /** `tracking`: per frame (each frame is a different camera's). */
-  frames: { width: number; height: number; format?: FrameFormat; tracking?: FacesTracking }[];
+  /** `tracking` and `crops`: per frame (each frame is a different camera's). */
+  frames: { width: number; height: number; format?: FrameFormat; tracking?: FacesTracking; crops?: [number, number, number, number][] }[];
 }
 
 /** worker → supervisor: one result per frame, in order (crop/classify/infer times are the batch's). */
@@ -346,18 +350,9 @@ export interface FacesBatchResultMsg {
   results: Omit<FacesResultMsg, 'type' | 'id'>[];
 }
 
-export interface PingMsg {
-  type: 'ping';
-  id: number;
-}
-export interface PongMsg {
-  type: 'pong';
-  id: number;
-  busy: boolean;
-}
-export interface ShutdownMsg {
-  type: 'shutdown';
-}
+export type PingMsg = { type: 'ping'; id: number };
+export type PongMsg = { type: 'pong'; id: number; busy: boolean };
+export type ShutdownMsg = { type: 'shutdown' };
 export interface ErrorMsg {
   type: 'error';
   id?: number;

@@ -11,6 +11,8 @@ import type { EngineFrame, EngineState } from './engine.js';
 
 export interface EngineSupervisorOptions {
   manifestPath: string;
+  /** manifestPath is a face detector, loaded alone (loadDetector): the detector half of a split layout (D112). */
+  detectorOnly?: boolean;
   /** Face detector (task "detect") loaded beside the classifier, for cameras in faces mode. */
   detectorManifestPath?: string;
   executionProviders: (string | ProviderRequest)[];
@@ -169,7 +171,10 @@ export class EngineSupervisor extends EventEmitter {
     });
     try {
       await w.start();
-      const loaded = await w.load(this.opts.manifestPath, this.opts.executionProviders, this.opts.threads);
+      const loaded = this.opts.detectorOnly
+        ? await w.loadDetector(this.opts.manifestPath, this.opts.executionProviders, this.opts.threads)
+        : await w.load(this.opts.manifestPath, this.opts.executionProviders, this.opts.threads);
+      if (this.opts.detectorOnly) this.detectorLoaded = loaded;
       if (this.opts.detectorManifestPath) {
         this.detectorLoaded = await w.loadDetector(this.opts.detectorManifestPath, this.opts.detectorExecutionProviders ?? this.opts.executionProviders, this.opts.threads);
         this.log.info('face detector ready', { model: this.detectorLoaded.model, provider: this.detectorLoaded.provider, loadMs: Math.round(this.detectorLoaded.loadMs) });

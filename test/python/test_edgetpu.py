@@ -134,14 +134,29 @@ class FacesTest(unittest.TestCase):
 
     def test_frame_decoding_is_checked(self):
         F = self.F
-        img = F.frame_rgb({'width': 16, 'height': 16}, bytes(16 * 16 * 3))
-        self.assertEqual(img.shape, (16, 16, 3))
-        with self.assertRaisesRegex(F.FacesRequestError, 'expected 768 for 16x16 RGB24'):
-            F.frame_rgb({'width': 16, 'height': 16}, bytes(10))
-        with self.assertRaisesRegex(F.FacesRequestError, 'must be integers 16..8192'):
-            F.frame_rgb({'width': 8, 'height': 16}, bytes(8 * 16 * 3))
+        import pixels as P
+        f = P.read_frame({'width': 16, 'height': 16}, bytes(16 * 16 * 3))
+        self.assertEqual((f.format, f.rgb.shape), ('rgb24', (16, 16, 3)))
+        f = P.read_frame({'width': 17, 'height': 17, 'format': 'i420'}, bytes(17 * 17 + 2 * 9 * 9))
+        self.assertEqual((f.y.shape, f.u.shape, f.v.shape), ((17, 17), (9, 9), (9, 9)))
+        with self.assertRaisesRegex(P.FrameError, 'expected 768 for 16x16 RGB24'):
+            P.read_frame({'width': 16, 'height': 16}, bytes(10))
+        with self.assertRaisesRegex(P.FrameError, 'must be integers 16..8192'):
+            P.read_frame({'width': 8, 'height': 16}, bytes(8 * 16 * 3))
         with self.assertRaisesRegex(F.FacesRequestError, 'maxFaces'):
             F.check_options({'maxFaces': 0})
+        with self.assertRaisesRegex(F.FacesRequestError, 'detectOnly must be a boolean'):
+            F.check_options({'detectOnly': 'yes'})
+
+    def test_crops_are_checked(self):
+        F = self.F
+        self.assertIsNone(F.check_crops(None, 64, 48))
+        self.assertEqual(F.check_crops([[0, 0, 64, 48], [10, 5, 3, 2]], 64, 48), [(0, 0, 64, 48), (10, 5, 3, 2)])
+        for bad in ([[0, 0, 65, 48]], [[0, 0, 0, 4]], [[1.5, 0, 4, 4]], [[-1, 0, 4, 4]], [[0, 0, 4]], [[True, 0, 4, 4]]):
+            with self.assertRaisesRegex(F.FacesRequestError, r'crops\[0\] must be integers \[left, top, width, height\] inside the 64x48 frame'):
+                F.check_crops(bad, 64, 48)
+        with self.assertRaisesRegex(F.FacesRequestError, 'crops must be a list'):
+            F.check_crops('all', 64, 48)
 
     def test_face_crop_matches_crop_ts(self):
         F = self.F
@@ -150,8 +165,9 @@ class FacesTest(unittest.TestCase):
         self.assertEqual(F.face_crop((50, 50, 60, 60), 100, 100, 0), (50, 50, 10, 10))
         self.assertEqual(F.face_crop((90, 90, 100, 100), 100, 100, 0.5), (85, 85, 15, 15))
         self.assertIsNone(F.face_crop((10, 10, 10, 20), 100, 100, 0.2))
-        self.assertEqual(F.js_round(2.5), 3)
-        self.assertEqual(F.js_round(-0.5), 0)
+        import pixels as P
+        self.assertEqual(P.js_round(2.5), 3)
+        self.assertEqual(P.js_round(-0.5), 0)
 
     def test_ssd_outputs_to_frame_pixels(self):
         F = self.F
@@ -160,7 +176,7 @@ class FacesTest(unittest.TestCase):
         # stretch: a 320x320 detector on a 640x480 frame
         f = F.ssd_faces(boxes, scores, np.array([3.0]), 320, 320, 640, 480, 'stretch', 0.5, 32, 8)
         self.assertEqual(len(f), 1, 'the tiny box and the low score are dropped')
-        self.assertEqual([round(v, 3) for v in f[0]], [320.0, 120.0, 640.0, 360.0, 0.9])
+        self.assertEqual([round(v, 3) for v in f[0]], [320.0, 120.0, 640.0, 360.0, 0.9, 1])
         # letterbox: 640x480 into 320x320 is scale 0.5, 40 px bars at the top and bottom
         f = F.ssd_faces(boxes[:1], scores[:1], None, 320, 320, 640, 480, 'letterbox', 0.5, 32, 8)
         self.assertEqual([round(v, 3) for v in f[0][:4]], [320.0, 80.0, 640.0, 400.0])
@@ -171,14 +187,45 @@ class FacesTest(unittest.TestCase):
 
     def test_resize_and_classify(self):
         F = self.F
+        import pixels as P
         img = np.arange(8 * 8 * 3, dtype=np.uint8).reshape(8, 8, 3)
-        np.testing.assert_array_equal(F.resize_region(img, (0, 0, 8, 8), 8, 8), img)
-        small = F.resize_region(np.full((4, 8, 3), 200, np.uint8), (0, 0, 8, 4), 4, 4, 'letterbox', (0, 0, 0))
+        frame = P.Frame('rgb24', img.tobytes(), 8, 8)
+        np.testing.assert_array_equal(frame.region((0, 0, 8, 8), 8, 8), img)
+        small = P.Frame('rgb24', np.full((4, 8, 3), 200, np.uint8).tobytes(), 8, 4).region((0, 0, 8, 4), 4, 4, 'letterbox', (0, 0, 0))
         self.assertEqual(small[0].tolist(), [[0, 0, 0]] * 4, 'letterbox bar')
         self.assertEqual(small[1].tolist(), [[200, 200, 200]] * 4)
+        with self.assertRaisesRegex(P.FrameError, 'not inside the 8x8 frame'):
+            frame.region((4, 4, 5, 4), 8, 8)
         self.assertEqual(F.classify_row([0.25, 0.75], ['mask', 'no_mask'], 'probabilities'), ('no_mask', 0.75, {'mask': 0.25, 'no_mask': 0.75}))
         label, score, _ = F.classify_row([0.0, 0.0], ['a', 'b'], 'logits')
         self.assertEqual((label, score), ('a', 0.5))
+
+    def test_decision_rule_as_decision_ts(self):
+        F = self.F
+        rule = {'label': 'no_mask', 'threshold': 0.22}
+        # models/decision.ts decide(): the rule's label at or above its threshold, else the best other label
+        self.assertEqual(F.classify_row([0.78, 0.22], ['mask', 'no_mask'], 'probabilities', rule), ('no_mask', 0.22, {'mask': 0.78, 'no_mask': 0.22}))
+        self.assertEqual(F.classify_row([0.79, 0.21], ['mask', 'no_mask'], 'probabilities', rule), ('mask', 0.79, {'mask': 0.79, 'no_mask': 0.21}))
+        self.assertEqual(F.classify_row([0.1, 0.3, 0.6], ['a', 'no_mask', 'c'], 'probabilities', {'label': 'no_mask', 'threshold': 0.5})[:2], ('c', 0.6))
+        self.assertEqual(F.classify_row([0.1, 0.9], ['a', 'b'], 'probabilities', {'label': 'zzz', 'threshold': 0.5})[:2], ('b', 0.9), 'a rule for a label the model lacks changes nothing')
+
+
+class StandInPostprocessTest(unittest.TestCase):
+    """The ONNX-backed test stand-in's emulation of TFLite_Detection_PostProcess (tests only)."""
+
+    def test_threshold_nms_and_layout(self):
+        try:
+            from stand_in_onnx import ssd_postprocess
+        except ImportError as e:  # python3-opencv / python3-onnx are in .ci/deps
+            self.fail('stand_in_onnx needs python3-opencv and python3-onnx: %s' % e)
+        scores = np.array([[0.1, 0.9], [0.2, 0.8], [0.5, 0.5], [0.05, 0.95]], np.float32)
+        boxes = np.array([[0.1, 0.1, 0.3, 0.3], [0.11, 0.1, 0.31, 0.3], [0.5, 0.5, 0.6, 0.6], [0.6, 0.2, 1.2, 0.4]], np.float32)
+        b, c, s, n = ssd_postprocess(scores, boxes, 0.7, 0.3, 3)
+        self.assertEqual(int(n), 2, 'the 0.8 box overlaps the 0.9 one; the 0.5 one is under the threshold')
+        np.testing.assert_allclose(s, [0.95, 0.9, 0], rtol=1e-6)
+        np.testing.assert_allclose(b[0], [0.2, 0.6, 0.4, 1.0], rtol=1e-6, err_msg='ymin, xmin, ymax, xmax, clipped to 0..1')
+        np.testing.assert_allclose(b[1], [0.1, 0.1, 0.3, 0.3], rtol=1e-6)
+        self.assertEqual(c.tolist(), [0, 0, 0])
 
 
 if __name__ == '__main__':

@@ -1,35 +1,20 @@
 """Faces mode in the Edge TPU worker: the same request and answer as the onnxruntime worker's faces
 (pipelines/engines/onnxruntime/faces.ts), with an SSD face detector whose post-processing is in the
 graph (Coral's ssd_mobilenet_v2_face_quant_postprocess[_edgetpu].tflite: boxes, classes, scores,
-count). Pure numpy, except run_detector/classify, which take the worker's interpreter wrappers.
-
-frame_rgb() is the ONE place that turns a request's body into pixels (today packed RGB24 at the
-request's width x height); a new frame format changes only that function.
+count). Pure numpy. Frames (RGB24 or I420) become pixels in pixels.py, the one place that reads them.
 """
 import math
+import time
 
 import numpy as np
+
+from pixels import js_round, letterbox
 
 FACE_DEFAULTS = {'margin': 0.2, 'maxFaces': 32, 'minFaceSize': 8}
 
 
 class FacesRequestError(ValueError):
     pass
-
-
-def js_round(x):
-    """Math.round of JavaScript (halves go up), so crops match the onnxruntime worker's pixel for pixel."""
-    return math.floor(x + 0.5)
-
-
-def frame_rgb(header, body):
-    """The request's frame as an H x W x 3 uint8 array (no copy). Raises FacesRequestError naming the problem."""
-    w, h = header.get('width'), header.get('height')
-    if not (isinstance(w, int) and isinstance(h, int) and 16 <= w <= 8192 and 16 <= h <= 8192):
-        raise FacesRequestError('frame size %sx%s must be integers 16..8192' % (w, h))
-    if len(body) != w * h * 3:
-        raise FacesRequestError('frame has %d bytes, expected %d for %dx%d RGB24' % (len(body), w * h * 3, w, h))
-    return np.frombuffer(body, dtype=np.uint8).reshape(h, w, 3)
 
 
 def check_options(o):
@@ -42,40 +27,23 @@ def check_options(o):
     if mf is not None and not (isinstance(mf, int) and 1 <= mf <= 256):
         raise FacesRequestError('maxFaces must be an integer 1..256')
     if o.get('minFaceSize') is not None and not o['minFaceSize'] >= 1:
-        raise FacesRequestError('minFaceSize must be >= 1')
+        raise FacesRequestError('minFaceSize must be ≥ 1')
+    if o.get('detectOnly') not in (None, True, False):
+        raise FacesRequestError('detectOnly must be a boolean')
 
 
-def letterbox(src_w, src_h, dst_w, dst_h):
-    """(x, y, width, height, scale) of the image inside the model input: pipelines/pre/tensor.ts letterbox()."""
-    scale = min(dst_w / src_w, dst_h / src_h)
-    width = max(1, min(dst_w, js_round(src_w * scale)))
-    height = max(1, min(dst_h, js_round(src_h * scale)))
-    return (dst_w - width) // 2, (dst_h - height) // 2, width, height, scale
-
-
-def resize_region(img, rect, out_w, out_h, fit='stretch', pad=(0, 0, 0)):
-    """A region (left, top, width, height) of img, bilinear (half-pixel centres) to out_w x out_h,
-    stretched or letterboxed (centred, padded with pad). Returns an out_h x out_w x 3 uint8 array."""
-    left, top, w, h = rect
-    region = img[top:top + h, left:left + w].astype(np.float32)
-    if fit == 'letterbox':
-        x, y, tw, th, _ = letterbox(w, h, out_w, out_h)
-    else:
-        x, y, tw, th = 0, 0, out_w, out_h
-    ys = np.clip((np.arange(th) + 0.5) * h / th - 0.5, 0, h - 1)
-    xs = np.clip((np.arange(tw) + 0.5) * w / tw - 0.5, 0, w - 1)
-    y0 = np.floor(ys).astype(np.int64)
-    x0 = np.floor(xs).astype(np.int64)
-    y1 = np.minimum(y0 + 1, h - 1)
-    x1 = np.minimum(x0 + 1, w - 1)
-    fy = (ys - y0)[:, None, None]
-    fx = (xs - x0)[None, :, None]
-    top_row = region[y0][:, x0] * (1 - fx) + region[y0][:, x1] * fx
-    bottom_row = region[y1][:, x0] * (1 - fx) + region[y1][:, x1] * fx
-    out = np.empty((out_h, out_w, 3), np.uint8)
-    out[:] = np.asarray(pad, np.uint8)
-    out[y:y + th, x:x + tw] = np.clip(np.rint(top_row * (1 - fy) + bottom_row * fy), 0, 255).astype(np.uint8)
-    return out
+def check_crops(crops, width, height):
+    """A request's `crops` (classify these regions, no detector): a list of integer [left, top, width, height]
+    inside the frame, or None when the request has none."""
+    if crops is None:
+        return None
+    if not isinstance(crops, list) or len(crops) > 256:
+        raise FacesRequestError('crops must be a list of at most 256 [left, top, width, height]')
+    for i, c in enumerate(crops):
+        ok = isinstance(c, list) and len(c) == 4 and all(isinstance(v, int) and not isinstance(v, bool) for v in c)
+        if not ok or not (c[0] >= 0 and c[1] >= 0 and c[2] >= 1 and c[3] >= 1 and c[0] + c[2] <= width and c[1] + c[3] <= height):
+            raise FacesRequestError('crops[%d] must be integers [left, top, width, height] inside the %dx%d frame' % (i, width, height))
+    return [tuple(c) for c in crops]
 
 
 def face_crop(box, frame_w, frame_h, margin):
@@ -95,9 +63,10 @@ def face_crop(box, frame_w, frame_h, margin):
     return left, top, right - left, bottom - top
 
 
-def ssd_faces(boxes, scores, count, det_w, det_h, frame_w, frame_h, fit, score_threshold, max_faces, min_size):
+def ssd_faces(boxes, scores, count, det_w, det_h, frame_w, frame_h, fit, score_threshold, max_faces, min_size, classes=None):
     """SSD post-processed outputs (boxes [N, 4] as ymin, xmin, ymax, xmax in 0..1 of the detector input;
-    scores [N]; count) -> faces in frame pixels [(x1, y1, x2, y2, score)], best first, clipped, small ones
+    scores [N]; count; classes [N], 0 = the first class after background) -> faces in frame pixels
+    [(x1, y1, x2, y2, score, class index into the manifest's labels)], best first, clipped, small ones
     dropped. The graph has already done NMS."""
     n = int(min(int(np.asarray(count).reshape(-1)[0]) if count is not None else len(scores), len(scores)))
     if fit == 'letterbox':
@@ -109,7 +78,7 @@ def ssd_faces(boxes, scores, count, det_w, det_h, frame_w, frame_h, fit, score_t
     out = []
     for i in range(n):
         s = float(scores[i])
-        if s < score_threshold:
+        if not s > score_threshold:  # as models/detect.ts (also drops NaN)
             continue
         ymin, xmin, ymax, xmax = (float(v) for v in boxes[i])
         x1 = max(0.0, (xmin * det_w - ox) * sx)
@@ -117,13 +86,15 @@ def ssd_faces(boxes, scores, count, det_w, det_h, frame_w, frame_h, fit, score_t
         x2 = min(float(frame_w), (xmax * det_w - ox) * sx)
         y2 = min(float(frame_h), (ymax * det_h - oy) * sy)
         if x2 - x1 >= min_size and y2 - y1 >= min_size:
-            out.append((x1, y1, x2, y2, s))
+            out.append((x1, y1, x2, y2, s, 1 + (int(classes[i]) if classes is not None else 0)))
     out.sort(key=lambda f: -f[4])
     return out[:max_faces]
 
 
-def classify_row(row, labels, kind):
-    """models/classify.ts classify(): top label and label -> probability (4 decimals)."""
+def classify_row(row, labels, kind, rule=None):
+    """models/classify.ts classify() then models/decision.ts decide(): (label, score, label -> probability),
+    probabilities to 4 decimals; with the manifest's decision rule, its label wins whenever its
+    (rounded) probability reaches the threshold, else the best of the others."""
     row = np.asarray(row, np.float64)
     if len(row) != len(labels):
         raise ValueError('model returned %d values for %d labels' % (len(row), len(labels)))
@@ -132,8 +103,83 @@ def classify_row(row, labels, kind):
         row = e / e.sum()
     best = int(np.argmax(row))
     r4 = lambda x: js_round(float(x) * 1e4) / 1e4  # noqa: E731
-    return labels[best], r4(row[best]), {l: r4(p) for l, p in zip(labels, row)}
+    scores = {l: r4(p) for l, p in zip(labels, row)}
+    label, score = labels[best], r4(row[best])
+    if rule and rule.get('label') in scores:
+        p = scores[rule['label']]
+        if p >= rule['threshold']:
+            return rule['label'], p, scores
+        label, score = '', -1
+        for l, v in scores.items():
+            if l != rule['label'] and v > score:
+                label, score = l, v
+    return label, score, scores
 
 
 def r1(x):
     return js_round(x * 10) / 10
+
+
+def _fit_of(m):
+    return 'stretch' if m['input'].get('resize') == 'stretch' else 'letterbox'
+
+
+def detect(frame, o, det, run):
+    """The detector on one frame: faces in frame pixels (ssd_faces), best first."""
+    dm = det['manifest']
+    spec = dm['detect']
+    dw, dh = dm['input']['width'], dm['input']['height']
+    small = frame.detector_input(dw, dh, _fit_of(dm), dm['input'].get('padColor') or (0, 0, 0))
+    names = [dm['output']['name'], spec['boxes']] + ([spec['count']] if spec.get('count') else [])
+    outs = {n: data for n, _, data in run(det, small.tobytes(), names)}
+    return ssd_faces(outs[spec['boxes']].reshape(-1, 4), outs[dm['output']['name']].reshape(-1), outs.get(spec.get('count')), dw, dh,
+                     frame.width, frame.height, _fit_of(dm), o.get('scoreThreshold') or spec.get('scoreThreshold', 0.5),
+                     o.get('maxFaces') or FACE_DEFAULTS['maxFaces'], o.get('minFaceSize') or FACE_DEFAULTS['minFaceSize'])
+
+
+def run_faces(frames, o, det, cls, run):
+    """pipelines/engines/onnxruntime/faces.ts runFacesBatch for this worker. frames: [(Frame, crops or None)];
+    a frame with crops skips the detector (its faces are those regions: box = crop, detScore 0);
+    o['detectOnly'] skips the classifier (label '', score 0, scores {}). det / cls: the worker's loaded
+    models (None where not needed); run(model, rgb bytes, output names) -> [(name, dims, float array)].
+    One classifier invoke per crop (the Edge TPU runs batch 1). Crop and classify times are the batch's."""
+    t0 = time.perf_counter()
+    margin = o['margin'] if o.get('margin') is not None else FACE_DEFAULTS['margin']
+    per = []
+    for frame, given in frames:
+        td = time.perf_counter()
+        if given is not None:
+            found = [((l, t, l + w, t + h, 0.0, 1), (l, t, w, h)) for l, t, w, h in given]
+        else:
+            found = [(f, face_crop(f[:4], frame.width, frame.height, margin)) for f in detect(frame, o, det, run)]
+            found = [(f, r) for f, r in found if r is not None]
+        per.append((found, given is None, (time.perf_counter() - td) * 1000))
+    t1 = time.perf_counter()
+    crops = []
+    if not o.get('detectOnly'):
+        cm = cls['manifest']
+        cw, ch, pad = cm['input']['width'], cm['input']['height'], cm['input'].get('padColor') or (0, 0, 0)
+        crops = [frame.region(r, cw, ch, _fit_of(cm), pad) for (frame, _), (found, _, _) in zip(frames, per) for _, r in found]
+    crop_ms = (time.perf_counter() - t1) * 1000
+    t2 = time.perf_counter()
+    rows = [run(cls, px.tobytes(), [cls['manifest']['output']['name']])[0][2].reshape(-1) for px in crops]
+    classify_ms = (time.perf_counter() - t2) * 1000
+    infer_ms = (time.perf_counter() - t0) * 1000
+    det_labels = det['manifest']['labels'] if det else []
+    results, k = [], 0
+    for found, detected, detect_ms in per:
+        out = []
+        for f, r in found:
+            face = {'box': [r1(f[0]), r1(f[1]), r1(f[2] - f[0]), r1(f[3] - f[1])], 'crop': list(r), 'detScore': js_round(f[4] * 1e4) / 1e4}
+            if detected and len(det_labels) > 2:
+                face['detLabel'] = det_labels[f[5]]
+            if o.get('detectOnly'):
+                face.update(label='', score=0, scores={})
+            else:
+                cm = cls['manifest']
+                label, score, scores = classify_row(rows[k], cm['labels'], cm['output'].get('kind', 'probabilities'), cm.get('decision'))
+                k += 1
+                face.update(label=label, score=score, scores=scores)
+            out.append(face)
+        results.append({'faces': out, 'detectMs': detect_ms, 'cropMs': crop_ms, 'classifyMs': classify_ms, 'classifierRuns': len(rows), 'inferMs': infer_ms})
+    return results

@@ -1,10 +1,13 @@
 """The TFLite runtime behind the Edge TPU worker: tflite_runtime (or ai_edge_litert, or TensorFlow's tf.lite) with the
 libedgetpu delegate, pycoral's make_interpreter where pycoral is installed.
 
-STAND_IN_ENV selects StandInInterpreter instead. It exists ONLY so the protocol conformance tests
-can drive this worker on machines without a TFLite runtime; it computes no network, and says so in
-its hello (runtimeVersion) and in the provider it reports. Production never sets the variable, and
-without it and without a real runtime the worker refuses to start.
+STAND_IN_ENV selects a test stand-in instead, the one seam for tests. "1": StandInInterpreter, which
+computes no network (it copies its input into its outputs) so the protocol tests know exactly what the
+worker must return. "onnx": stand_in_onnx.py, which runs each model's ONNX twin through OpenCV's dnn so
+the faces path runs on real detections and labels. Both exist ONLY so tests can drive this worker on
+machines without a TFLite runtime, and say so in the hello (runtimeVersion) and in the provider they
+report ("stand-in:edgetpu"). Production never sets the variable, and without it and without a real
+runtime the worker refuses to start.
 """
 import os
 
@@ -24,6 +27,9 @@ def find_runtime():
     """A Runtime, or raise NoRuntimeError saying what to install."""
     if os.environ.get(STAND_IN_ENV) == '1':
         return StandInRuntime()
+    if os.environ.get(STAND_IN_ENV) == 'onnx':
+        from stand_in_onnx import OnnxStandInRuntime
+        return OnnxStandInRuntime()
     try:
         import tflite_runtime
         from tflite_runtime.interpreter import Interpreter, load_delegate

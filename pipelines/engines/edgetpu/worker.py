@@ -24,8 +24,10 @@ from runtime import NoRuntimeError, find_runtime  # noqa: E402
 from tensors import input_plan, to_float, to_input  # noqa: E402
 from tflite_model import ModelFormatError, read_model  # noqa: E402
 import faces as F  # noqa: E402
+import pixels as P  # noqa: E402
 
 PROVIDER_FILES = {'edgetpu': 'edgetpu', 'cpu': 'tflite'}
+MAX_BATCH_FRAMES = 64
 
 
 class WorkerError(Exception):
@@ -159,51 +161,51 @@ class Engine:
             raise
         return reply
 
-    def faces(self, msg, body):
-        """faces: detect on the frame, crop each face (margin, squared, clipped), classify the crops."""
-        if self.active is None or self.detector is None:
-            raise WorkerError('NOT_LOADED', 'no classifier is loaded' if self.active is None else 'no detector is loaded (send loadDetector first)')
-        if self.active['manifest'].get('task', 'classify') != 'classify':
+    def faces_models(self, needs_detector, needs_classifier):
+        """The loaded models a faces request needs, or WorkerError NOT_LOADED / BAD_REQUEST."""
+        if needs_classifier and self.active is None:
+            raise WorkerError('NOT_LOADED', 'no classifier is loaded')
+        if needs_detector and self.detector is None:
+            raise WorkerError('NOT_LOADED', 'no detector is loaded (send loadDetector first)')
+        if needs_classifier and self.active['manifest'].get('task', 'classify') != 'classify':
             raise WorkerError('BAD_REQUEST', 'the loaded model is not a classifier')
+        return (self.detector if needs_detector else None), (self.active if needs_classifier else None)
+
+    def faces(self, msg, body):
+        """faces: detect on the frame (RGB24 or I420), crop each face (margin, squared, clipped), classify
+        the crops; `crops` given: classify those regions only; `detectOnly`: no classifier."""
+        det, cls = self.faces_models(msg.get('crops') is None, not msg.get('detectOnly'))
         try:
-            img = F.frame_rgb(msg, body)
+            frame = P.read_frame(msg, body)
             F.check_options(msg)
-        except F.FacesRequestError as e:
+            crops = F.check_crops(msg.get('crops'), frame.width, frame.height)
+        except (F.FacesRequestError, P.FrameError) as e:
             raise WorkerError('BAD_REQUEST', str(e))
-        t0 = time.perf_counter()
-        d, c = self.detector, self.active
-        dm, cm = d['manifest'], c['manifest']
-        H, W = img.shape[0], img.shape[1]
-        dw, dh = dm['input']['width'], dm['input']['height']
-        fit = 'stretch' if dm['input'].get('resize') == 'stretch' else 'letterbox'
-        small = F.resize_region(img, (0, 0, W, H), dw, dh, fit, dm['input'].get('padColor') or (0, 0, 0))
-        spec = dm['detect']
-        names = [dm['output']['name'], spec['boxes']] + ([spec['count']] if spec.get('count') else [])
-        outs = {n: data for n, _, data in self.run(d, small.tobytes(), names)}
-        scores = outs[dm['output']['name']].reshape(-1)
-        boxes = outs[spec['boxes']].reshape(-1, 4)
-        found = F.ssd_faces(boxes, scores, outs.get(spec.get('count')), dw, dh, W, H, fit,
-                            msg.get('scoreThreshold') or spec.get('scoreThreshold', 0.5),
-                            msg.get('maxFaces') or F.FACE_DEFAULTS['maxFaces'], msg.get('minFaceSize') or F.FACE_DEFAULTS['minFaceSize'])
-        margin = msg['margin'] if msg.get('margin') is not None else F.FACE_DEFAULTS['margin']
-        faces = [(f, F.face_crop(f[:4], W, H, margin)) for f in found]
-        faces = [(f, r) for f, r in faces if r is not None]
-        detect_ms = (time.perf_counter() - t0) * 1000
-        cw, ch = cm['input']['width'], cm['input']['height']
-        cfit = 'stretch' if cm['input'].get('resize') == 'stretch' else 'letterbox'
-        t1 = time.perf_counter()
-        crops = [F.resize_region(img, r, cw, ch, cfit, cm['input'].get('padColor') or (0, 0, 0)) for _, r in faces]
-        crop_ms = (time.perf_counter() - t1) * 1000
-        t2 = time.perf_counter()
-        out = []
-        for (f, r), px in zip(faces, crops):  # the Edge TPU runs batch 1: one invoke per face
-            row = self.run(c, px.tobytes(), [cm['output']['name']])[0][2].reshape(-1)
-            label, score, scores_ = F.classify_row(row, cm['labels'], cm['output'].get('kind', 'probabilities'))
-            out.append({'box': [F.r1(f[0]), F.r1(f[1]), F.r1(f[2] - f[0]), F.r1(f[3] - f[1])], 'crop': list(r),
-                        'detScore': F.js_round(f[4] * 1e4) / 1e4, 'label': label, 'score': score, 'scores': scores_})
-        classify_ms = (time.perf_counter() - t2) * 1000
-        return {'type': 'facesResult', 'id': msg.get('id'), 'faces': out, 'detectMs': detect_ms, 'cropMs': crop_ms,
-                'classifyMs': classify_ms, 'classifierRuns': len(out), 'inferMs': (time.perf_counter() - t0) * 1000}
+        r = F.run_faces([(frame, crops)], msg, det, cls, self.run)[0]
+        return dict({'type': 'facesResult', 'id': msg.get('id')}, **r)
+
+    def faces_batch(self, msg, body):
+        """facesBatch: several frames (each its own size and format) one after the other in the body."""
+        sizes = msg.get('frames') if isinstance(msg.get('frames'), list) else []
+        if not 1 <= len(sizes) <= MAX_BATCH_FRAMES:
+            raise WorkerError('BAD_REQUEST', 'a batch has 1..%d frames (got %d)' % (MAX_BATCH_FRAMES, len(sizes)))
+        det, cls = self.faces_models(any(isinstance(f, dict) and f.get('crops') is None for f in sizes), not msg.get('detectOnly'))
+        frames, off, view = [], 0, memoryview(body)
+        for i, f in enumerate(sizes):
+            try:
+                if not isinstance(f, dict):
+                    raise F.FacesRequestError('each frame needs width and height')
+                fmt, w, h = f.get('format', 'rgb24'), f.get('width'), f.get('height')
+                n = P.frame_bytes(fmt, w, h) if fmt in P.FRAME_FORMATS and isinstance(w, int) and isinstance(h, int) else 0
+                frame = P.read_frame(f, view[off:off + n])
+                F.check_options(msg)
+                frames.append((frame, F.check_crops(f.get('crops'), w, h)))
+            except (F.FacesRequestError, P.FrameError) as e:
+                raise WorkerError('BAD_REQUEST', 'frame %d: %s' % (i, e))
+            off += n
+        if off != len(body):
+            raise WorkerError('BAD_REQUEST', 'the body has %d bytes, the frames take %d' % (len(body), off))
+        return {'type': 'facesBatchResult', 'id': msg.get('id'), 'results': F.run_faces(frames, msg, det, cls, self.run)}
 
     def load(self, msg):
         t0 = time.perf_counter()
@@ -304,7 +306,8 @@ def main():
         sys.stderr.write('edgetpu worker: TEST STAND-IN interpreter selected: results are not a network\'s\n')
     engine = Engine(runtime)
     decoder = FrameDecoder()
-    send({'type': 'hello', 'protocol': PROTOCOL_VERSION, 'engine': 'edgetpu', 'runtimeVersion': runtime.version, 'pid': os.getpid()})
+    send({'type': 'hello', 'protocol': PROTOCOL_VERSION, 'engine': 'edgetpu', 'runtimeVersion': runtime.version, 'pid': os.getpid(),
+          'frameFormats': list(P.FRAME_FORMATS)})
     while True:
         try:
             chunk = os.read(0, 1 << 20)
@@ -326,6 +329,8 @@ def main():
                     send(engine.load_detector(header))
                 elif t == 'faces':
                     send(engine.faces(header, body))
+                elif t == 'facesBatch':
+                    send(engine.faces_batch(header, body))
                 elif t == 'infer':
                     send(*engine.infer(header, body))
                 elif t == 'ping':

@@ -54,6 +54,17 @@ export function facesRequestProblem(width: number, height: number, bodyBytes: nu
   if (o.margin !== undefined && !(o.margin >= 0 && o.margin <= 2)) return 'margin must be 0..2';
   if (o.maxFaces !== undefined && !(Number.isInteger(o.maxFaces) && o.maxFaces >= 1 && o.maxFaces <= 256)) return 'maxFaces must be an integer 1..256';
   if (o.minFaceSize !== undefined && !(o.minFaceSize >= 1)) return 'minFaceSize must be ≥ 1';
+  if (o.detectOnly !== undefined && typeof o.detectOnly !== 'boolean') return 'detectOnly must be a boolean';
+  return null;
+}
+
+/** `crops` of a request (split layouts, D112): integer regions inside the frame; a message for bad ones, or null. */
+export function cropsProblem(crops: unknown, width: number, height: number): string | null {
+  if (crops === undefined) return null;
+  if (!Array.isArray(crops) || crops.length > 256) return 'crops must be a list of at most 256 [left, top, width, height]';
+  for (const [i, c] of crops.entries())
+    if (!Array.isArray(c) || c.length !== 4 || !c.every(Number.isInteger) || !(c[0] >= 0 && c[1] >= 0 && c[2] >= 1 && c[3] >= 1 && c[0] + c[2] <= width && c[1] + c[3] <= height))
+      return `crops[${i}] must be integers [left, top, width, height] inside the ${width}x${height} frame`;
   return null;
 }
 
@@ -182,44 +193,51 @@ export interface FacesFrame {
   format?: FrameFormat;
   /** Per-frame tracking hints in a batch (else the request's `tracking`). */
   tracking?: FacesTracking;
+  /** Split layouts (D112): classify these regions, no detector (else the request's `crops`). */
+  crops?: [number, number, number, number][];
 }
 
 /**
  * Faces of one or more frames: the detector on each frame (its graph takes one at a time), then the
  * crops of all of them classified together. With several frames (a batch across cameras) the crop
  * and classifier times are shared: each frame reports the batch's totals, and inferMs is the batch's.
+ * Split layouts (D112): a frame with `crops` skips the detector (det may be null when all have them);
+ * `o.detectOnly` skips the classifier (cls may be null).
  */
-export async function runFacesBatch(det: Loaded, cls: Loaded, frames: FacesFrame[], o: FacesOptions): Promise<Timings[]> {
+export async function runFacesBatch(det: Loaded | null, cls: Loaded | null, frames: FacesFrame[], o: FacesOptions): Promise<Timings[]> {
   const t0 = performance.now();
   const margin = o.margin ?? FACE_DEFAULTS.margin;
   type Found = { f: FaceBox; rect: Rect; match?: number | null; read: boolean };
-  const perFrame: { faces: Found[]; detectMs: number; tracked: boolean }[] = [];
+  const perFrame: { faces: Found[]; detectMs: number; tracked: boolean; detected: boolean }[] = [];
   for (const fr of frames) {
     const td = performance.now();
-    const tracking = fr.tracking ?? o.tracking;
-    let faces: Found[] = (await detectFaces(det, fr.data, fr.width, fr.height, { ...o, tracking }, fr.format ?? 'rgb24'))
-      .map((f) => ({ f, rect: faceCrop(f, fr.width, fr.height, margin), read: true }))
-      .filter((x): x is Found => x.rect !== null);
+    const given = fr.crops ?? o.crops;
+    const tracking = given ? undefined : (fr.tracking ?? o.tracking);
+    let faces: Found[] = given
+      ? given.map(([left, top, width, height]) => ({ f: { x1: left, y1: top, x2: left + width, y2: top + height, score: 0, classIndex: 1 }, rect: { left, top, width, height }, read: true }))
+      : (await detectFaces(det!, fr.data, fr.width, fr.height, { ...o, tracking }, fr.format ?? 'rgb24'))
+          .map((f) => ({ f, rect: faceCrop(f, fr.width, fr.height, margin), read: true }))
+          .filter((x): x is Found => x.rect !== null);
     if (tracking) {
       // issue 14: associate with the predicted tracks; classify only new faces and tracks that need a reading
       const sel = selectForReading(tracking.tracks, faces.map(({ f }) => ({ box: [f.x1, f.y1, f.x2 - f.x1, f.y2 - f.y1], detScore: f.score })), tracking);
       faces = sel.keep.map((i, k) => ({ ...faces[i], match: sel.match[k], read: sel.classify[k] }));
     }
-    perFrame.push({ faces, detectMs: performance.now() - td, tracked: !!tracking });
+    perFrame.push({ faces, detectMs: performance.now() - td, tracked: !!tracking, detected: !given });
   }
-  const crops = perFrame.flatMap((p, i) => p.faces.filter((x) => x.read).map(({ rect }) => ({ frame: frames[i].data, width: frames[i].width, height: frames[i].height, format: frames[i].format ?? 'rgb24', rect })));
-  const { rows, runs, cropMs, classifyMs } = await classifyCrops(cls, crops);
-  const cm = cls.manifest;
+  const crops = o.detectOnly ? [] : perFrame.flatMap((p, i) => p.faces.filter((x) => x.read).map(({ rect }) => ({ frame: frames[i].data, width: frames[i].width, height: frames[i].height, format: frames[i].format ?? 'rgb24', rect })));
+  const { rows, runs, cropMs, classifyMs } = crops.length ? await classifyCrops(cls!, crops) : { rows: [], runs: 0, cropMs: 0, classifyMs: 0 };
   const inferMs = performance.now() - t0;
   let k = 0;
   return perFrame.map((p) => ({
     faces: p.faces.map(({ f, rect, match, read }): FaceResult => {
-      const c = read ? decide(classify(rows[k++], cm.labels, cm.output.kind), cm.decision) : { label: '', score: 0, scores: {} };
+      const cm = cls?.manifest;
+      const c = read && cm && !o.detectOnly ? decide(classify(rows[k++], cm.labels, cm.output.kind), cm.decision) : { label: '', score: 0, scores: {} };
       return {
         box: [r1(f.x1), r1(f.y1), r1(f.x2 - f.x1), r1(f.y2 - f.y1)],
         crop: [rect.left, rect.top, rect.width, rect.height],
         detScore: Math.round(f.score * 1e4) / 1e4,
-        ...(det.manifest.labels.length > 2 ? { detLabel: det.manifest.labels[f.classIndex] } : {}),
+        ...(p.detected && det && det.manifest.labels.length > 2 ? { detLabel: det.manifest.labels[f.classIndex] } : {}),
         label: c.label,
         score: c.score,
         scores: c.scores,
@@ -235,6 +253,6 @@ export async function runFacesBatch(det: Loaded, cls: Loaded, frames: FacesFrame
 }
 
 /** Faces of one frame. */
-export async function runFaces(det: Loaded, cls: Loaded, frame: Buffer, width: number, height: number, o: FacesOptions, format: FrameFormat = 'rgb24'): Promise<Timings> {
+export async function runFaces(det: Loaded | null, cls: Loaded | null, frame: Buffer, width: number, height: number, o: FacesOptions, format: FrameFormat = 'rgb24'): Promise<Timings> {
   return (await runFacesBatch(det, cls, [{ data: frame, width, height, format }], o))[0];
 }

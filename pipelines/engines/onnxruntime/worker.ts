@@ -9,7 +9,7 @@ import { readModel, ModelFileError } from '../../../models/model-file.js';
 import { PROTOCOL_VERSION, frameBytes, packOutputs, type FacesBatchMsg, type FacesMsg, type InferMsg, type LoadDetectorMsg, type LoadMsg, type Message } from '../protocol.js';
 import { serveStdio } from '../stdio-channel.js';
 import { openSession, ModelMismatchError, runtimeVersion } from './session.js';
-import { facesRequestProblem, trackingProblem, runFaces, runFacesBatch, type FacesFrame, type Loaded } from './faces.js';
+import { cropsProblem, facesRequestProblem, trackingProblem, runFaces, runFacesBatch, type FacesFrame, type Loaded } from './faces.js';
 
 let active: { session: InferenceSession; manifest: Manifest; tensor: Float32Array } | null = null;
 let detector: Loaded | null = null;
@@ -87,27 +87,28 @@ async function loadDetector(msg: LoadDetectorMsg): Promise<void> {
 }
 
 /**
- * The detector and classifier a faces request needs; when they are not there (or an injected error
- * is due) the request is answered here and null comes back.
+ * The detector and classifier a faces request needs (split layouts, D112: no detector for a request that
+ * gives its crops, no classifier for detectOnly); when they are not there (or an injected error is due)
+ * the request is answered here and null comes back.
  */
-function facesModels(id: number): { det: Loaded; cls: Loaded } | null {
+function facesModels(id: number, needsDetector = true, needsClassifier = true): { det: Loaded | null; cls: Loaded | null } | null {
   if (injected(id)) return null;
-  if (!active || !detector) {
-    send({ type: 'error', id, code: 'NOT_LOADED', message: !active ? 'no classifier is loaded' : 'no detector is loaded (send loadDetector first)' });
+  if ((needsClassifier && !active) || (needsDetector && !detector)) {
+    send({ type: 'error', id, code: 'NOT_LOADED', message: needsClassifier && !active ? 'no classifier is loaded' : 'no detector is loaded (send loadDetector first)' });
     return null;
   }
-  if (active.manifest.task !== 'classify') {
+  if (needsClassifier && active!.manifest.task !== 'classify') {
     send({ type: 'error', id, code: 'BAD_REQUEST', message: 'the loaded model is not a classifier' });
     return null;
   }
-  return { det: detector, cls: active };
+  return { det: needsDetector ? detector : null, cls: needsClassifier && active ? { session: active.session, manifest: active.manifest } : null };
 }
 
 async function faces(msg: FacesMsg, body: Buffer): Promise<void> {
-  const m = facesModels(msg.id);
+  const m = facesModels(msg.id, msg.crops === undefined, !msg.detectOnly);
   if (!m) return;
   const format = msg.format ?? 'rgb24';
-  const problem = facesRequestProblem(msg.width, msg.height, body.length, msg, format) ?? trackingProblem(msg.tracking);
+  const problem = facesRequestProblem(msg.width, msg.height, body.length, msg, format) ?? trackingProblem(msg.tracking) ?? cropsProblem(msg.crops, msg.width, msg.height);
   if (problem) return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: problem });
   busy = true;
   try {
@@ -122,9 +123,9 @@ async function faces(msg: FacesMsg, body: Buffer): Promise<void> {
 const MAX_BATCH_FRAMES = 64;
 
 async function facesBatch(msg: FacesBatchMsg, body: Buffer): Promise<void> {
-  const m = facesModels(msg.id);
-  if (!m) return;
   const sizes = Array.isArray(msg.frames) ? msg.frames : [];
+  const m = facesModels(msg.id, sizes.some((f) => f?.crops === undefined), !msg.detectOnly);
+  if (!m) return;
   if (sizes.length < 1 || sizes.length > MAX_BATCH_FRAMES) return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: `a batch has 1..${MAX_BATCH_FRAMES} frames (got ${sizes.length})` });
   const frames: FacesFrame[] = [];
   let off = 0;
@@ -133,9 +134,9 @@ async function facesBatch(msg: FacesBatchMsg, body: Buffer): Promise<void> {
     const bytes = format === 'i420' || format === 'rgb24' ? frameBytes(format, f.width, f.height) : 0;
     const problem = facesRequestProblem(f.width, f.height, Math.min(bytes, body.length - off), msg, format);
     if (problem) return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: `frame ${i}: ${problem}` });
-    const tp = trackingProblem(f.tracking);
+    const tp = trackingProblem(f.tracking) ?? cropsProblem(f.crops, f.width, f.height);
     if (tp) return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: `frame ${i}: ${tp}` });
-    frames.push({ data: body.subarray(off, off + bytes), width: f.width, height: f.height, format, ...(f.tracking ? { tracking: f.tracking } : {}) });
+    frames.push({ data: body.subarray(off, off + bytes), width: f.width, height: f.height, format, ...(f.tracking ? { tracking: f.tracking } : {}), ...(f.crops ? { crops: f.crops } : {}) });
     off += bytes;
   }
   if (off !== body.length) return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: `the body has ${body.length} bytes, the frames take ${off}` });

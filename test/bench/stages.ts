@@ -1,12 +1,13 @@
 // Stage costs in isolation: ffmpeg decoding the clip to I420 alone (ffmpeg -benchmark), the detector's
 // session.run alone, the classifier's session.run alone (batch 1..8), and, for reference, the worker's
-// resize + colour conversion of a 720p I420 frame to the detector input (pre/yuv.ts; not in the goal's sum). CPU ms from the process's
+// resize + colour conversion of a 720p I420 frame to the detector's tensor (pre/yuv-tensor.ts; not in the goal's sum). CPU ms from the process's
 // own accounting, wall ms medians.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { basename, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { frameBytes, resampleRegionI420 } from '../../pipelines/pre/yuv.js';
+import { frameBytes } from '../../pipelines/pre/yuv.js';
+import { i420ToTensor } from '../../pipelines/pre/yuv-tensor.js';
 import { videoFilter } from '../../pipelines/sources/ffmpeg-args.js';
 import { percentile } from './stats.js';
 import { benchModels } from './models.js';
@@ -75,8 +76,10 @@ export async function sessionCosts(root: string, runs: number): Promise<Omit<Sta
     classifierBatch[b] = { cpuMs: c.cpuMs / b, wallMs: c.wallMs / b };
   }
   const frame = Buffer.alloc(frameBytes('i420', 1280, 720), 90);
-  const small = new Uint8Array(dw * dh * 3);
-  const detectorInput = await timeRuns(runs, async () => resampleRegionI420(frame, 1280, 720, { left: 0, top: 0, width: 1280, height: 720 }, { width: dw, height: dh, fit: 'stretch', padColor: [0, 0, 0] }, small));
+  // as the worker makes it (D97): one pass from the planes into a reused tensor
+  const tensor = new Float32Array(dw * dh * 3);
+  const spec = { layout: 'NCHW' as const, colorOrder: 'RGB' as const, scale: 1, mean: [127, 127, 127] as [number, number, number], std: [128, 128, 128] as [number, number, number] };
+  const detectorInput = await timeRuns(runs, async () => i420ToTensor(frame, 1280, 720, { width: dw, height: dh, fit: 'stretch', padColor: [0, 0, 0] }, spec, tensor));
   await det.release();
   await cls.release();
   return { detector, classifier: classifierBatch[1], classifierBatch, detectorInput, detectorName: `${basename(m.detector.file, '.onnx')} ${dw}x${dh}` };

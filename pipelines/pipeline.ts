@@ -138,6 +138,8 @@ export class Pipeline {
     await Promise.all([...this.sources.values()].map((s) => s.stop()));
     // frames still waiting in their slots go back to their pools
     for (const f of this.slots.takeMany(Infinity, () => true)) f.release();
+    // everyone still in view leaves (a clean stop ends each visit with its leave event)
+    for (const id of this.sources.keys()) this.facesMode.streamLost(id, this.ctx);
   }
 
   stats(): Record<string, CameraStats> {

@@ -248,10 +248,19 @@ export class MqttLink extends EventEmitter {
     this.client?.publish(topic, payload, { qos: 1, retain: false });
   }
 
-  /** Clean stop: retained "stopped", then disconnect (no Last Will). */
-  async stop(): Promise<void> {
+  /**
+   * Clean stop: events still in the outbox (e.g. the leave events of a stopping pipeline) get up to
+   * `drainMs` to reach the broker (the rest wait on disk for the next start), then retained "stopped",
+   * then disconnect (no Last Will).
+   */
+  async stop(drainMs = 2000): Promise<void> {
     const c = this.client;
     if (!c) return;
+    const until = Date.now() + drainMs;
+    while (c.connected && (this.outbox?.size ?? 0) > 0 && Date.now() < until) {
+      this.flush();
+      await new Promise((r) => setTimeout(r, 20));
+    }
     if (c.connected) {
       await new Promise<void>((resolve) => {
         c.publish(this.opts.statusTopic, 'stopped', { qos: 1, retain: true }, () => resolve());

@@ -168,6 +168,17 @@ t.test('people: one enter and one leave each, verdicts, counts, no event lost ov
   const jpeg = await Promise.race([snap, sleep(5000).then(() => Buffer.alloc(0))]);
   t.ok(jpeg.length > 500 && jpeg[0] === 0xff && jpeg[1] === 0xd8, `a retained JPEG snapshot (${jpeg.length} bytes)`);
   await c.endAsync();
+  // a clean stop ends every visit: each person who entered gets a leave, also those still in view
   proc.kill('SIGTERM');
   await new Promise((r) => proc.once('exit', r));
+  const unfinished = () => {
+    const byPerson = new Map<string, string[]>();
+    for (const e of events.messages.map((m) => JSON.parse(m.payload) as { person: string; type: string; camera: string })) {
+      const k = `${e.camera}/${e.person}`;
+      byPerson.set(k, [...(byPerson.get(k) ?? []), e.type]);
+    }
+    return [...byPerson].filter(([, types]) => types.includes('enter') && types.filter((x) => x === 'leave').length !== 1).map(([k]) => k);
+  };
+  for (let i = 0; i < 100 && unfinished().length; i++) await sleep(50);
+  t.same(unfinished(), [], 'after a clean stop every person who entered has exactly one leave');
 });

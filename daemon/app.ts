@@ -221,6 +221,7 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
     healthyResetSec: config.watchdog.healthyResetSec,
     batch: config.engine.batch,
     ...(people ? { people } : {}),
+    frameLabelMinFace: f.frameLabelMinFace,
   };
   const pipeline = new Pipeline(pipelineOptions, manifest, engine, sink, log.child({ part: 'pipeline' }));
   swap = new ModelSwap(engine, makeEngine, pipeline, log.child({ part: 'swap' }));

@@ -47,7 +47,7 @@ export async function annotate(o: AnnotateOptions): Promise<string> {
     model = o.model ?? c.model.path;
     detector = o.detector ?? c.faces.detector;
     const f = c.faces;
-    extra.push('--margin', String(f.margin), '--max-faces', String(f.maxFaces), '--min-face-size', String(f.minFaceSize));
+    extra.push('--margin', String(f.margin), '--max-faces', String(f.maxFaces), '--min-face-size', String(f.minFaceSize), '--frame-label-min-face', String(f.frameLabelMinFace));
     if (f.scoreThreshold > 0) extra.push('--score-threshold', String(f.scoreThreshold));
     if (f.iouThreshold > 0) extra.push('--iou-threshold', String(f.iouThreshold));
   }

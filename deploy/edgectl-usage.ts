@@ -35,7 +35,7 @@ export const COMMANDS: Record<string, string> = {
           accuracy, per-class precision/recall and confusion matrix on <folder>/<label>/*.jpg;
           --split: only the held-out slice written by train; --baseline: the same for the base model (before/after);
           --report: Markdown + SVG confusion matrices beside it; prints the decision rule and the precision/recall curve
-  eval    --scenes DIR [--model model.json] [--detector det.json] [--score-threshold T] [--min-face-size PX] [--json]
+  eval    --scenes DIR [--model model.json] [--detector det.json] [--score-threshold T] [--min-face-size PX] [--frame-label-min-face PX] [--json]
           the faces pipeline on photos with ground truth (DIR/faces.json): faces found, found and labelled right,
           false boxes, per class and face size, and each photo's frame label`,
   annotate: `annotate <image> -o <out.jpg> [--config FILE] [--model model.json] [--detector detector.json] [--json]

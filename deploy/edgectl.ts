@@ -43,11 +43,11 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === 'eval') {
-    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { model: { type: 'string', default: 'models/mask-mobilenet/model.json' }, json: { type: 'boolean' }, mistakes: { type: 'boolean' }, split: { type: 'string' }, baseline: { type: 'string' }, report: { type: 'string' }, scenes: { type: 'string' }, detector: { type: 'string' }, 'score-threshold': { type: 'string' }, 'min-face-size': { type: 'string' } } });
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { model: { type: 'string', default: 'models/mask-mobilenet/model.json' }, json: { type: 'boolean' }, mistakes: { type: 'boolean' }, split: { type: 'string' }, baseline: { type: 'string' }, report: { type: 'string' }, scenes: { type: 'string' }, detector: { type: 'string' }, 'score-threshold': { type: 'string' }, 'min-face-size': { type: 'string' }, 'frame-label-min-face': { type: 'string' } } });
     if (values.scenes) {
       if (positionals.length) throw new UsageError('eval --scenes DIR takes no folder of class folders', 'eval');
-      const n = (k: 'score-threshold' | 'min-face-size') => (values[k] === undefined ? undefined : Number(values[k]));
-      const r = await evaluateScenes({ dir: values.scenes, model: values.model, detector: values.detector, scoreThreshold: n('score-threshold'), minFaceSize: n('min-face-size') });
+      const n = (k: 'score-threshold' | 'min-face-size' | 'frame-label-min-face') => (values[k] === undefined ? undefined : Number(values[k]));
+      const r = await evaluateScenes({ dir: values.scenes, model: values.model, detector: values.detector, scoreThreshold: n('score-threshold'), minFaceSize: n('min-face-size'), frameLabelMinFace: n('frame-label-min-face') });
       if (values.json) out(JSON.stringify(r, null, 2));
       else out([`model: ${r.model}`, `detector: ${r.detector}`, ...formatSceneReport(r), '', `mean per picture: detector ${r.meanMs.detect} ms, crops ${r.meanMs.crop} ms, classifier ${r.meanMs.classify} ms`].join('\n'));
       return 0;

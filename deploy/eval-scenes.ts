@@ -15,6 +15,8 @@ export interface SceneEvalOptions {
   detector?: string;
   scoreThreshold?: number;
   minFaceSize?: number;
+  /** Faces shorter than this make the frame label only when no face is taller (default: the daemon's, 32; D121). */
+  frameLabelMinFace?: number;
   margin?: number;
   /** Faces at least this tall (px) are the "large" ones of the report (default 40). */
   minSize?: number;
@@ -44,6 +46,7 @@ export async function evaluateScenes(o: SceneEvalOptions): Promise<SceneEval> {
   if (o.scoreThreshold !== undefined) extra.push('--score-threshold', String(o.scoreThreshold));
   if (o.minFaceSize !== undefined) extra.push('--min-face-size', String(o.minFaceSize));
   if (o.margin !== undefined) extra.push('--margin', String(o.margin));
+  if (o.frameLabelMinFace !== undefined) extra.push('--frame-label-min-face', String(o.frameLabelMinFace));
   const r = await run([...entry('pipelines/scenes-main'), ...truth.images.map((im) => join(o.dir, im.file)), '--model', model, '--detector', detector, ...extra]);
   if (r.code !== 0) throw new Error(r.stderr.trim().split('\n').filter((l) => !l.startsWith('engine:')).join('\n') || `scenes-main exited with code ${r.code}`);
   const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));

@@ -10,7 +10,7 @@
 // import pipelines/).
 import { parseArgs } from 'node:util';
 import sharp, { type OutputInfo } from 'sharp';
-import { frameLabel } from './face-events.js';
+import { FRAME_LABEL_MIN_FACE, frameLabel } from './face-events.js';
 import { drawFaces } from './annotate.js';
 import { EngineWorker } from './engines/client.js';
 import type { FacesOptions } from './engines/protocol.js';
@@ -28,6 +28,7 @@ async function main(argv: string[]): Promise<number> {
       'iou-threshold': { type: 'string' },
       'max-faces': { type: 'string' },
       'min-face-size': { type: 'string' },
+      'frame-label-min-face': { type: 'string' },
     },
   });
   if (positionals.length !== 1 || !values.out || !values.model || !values.detector) {
@@ -38,6 +39,12 @@ async function main(argv: string[]): Promise<number> {
   const opts: FacesOptions = {};
   for (const [k, v] of [['margin', num('margin')], ['scoreThreshold', num('score-threshold')], ['iouThreshold', num('iou-threshold')], ['maxFaces', num('max-faces')], ['minFaceSize', num('min-face-size')]] as const)
     if (v !== undefined) opts[k] = v;
+  // faces shorter than this make the frame label only when no face is taller (D121); 0 = every face
+  const minLabelFace = num('frame-label-min-face') ?? FRAME_LABEL_MIN_FACE;
+  if (!(minLabelFace >= 0)) {
+    process.stderr.write(`${'annotate'}: --frame-label-min-face must be a number ≥ 0, got ${values['frame-label-min-face']}\n`);
+    return 64;
+  }
 
   let img: { data: Buffer; info: OutputInfo };
   try {
@@ -53,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
     await w.load(values.model, ['cpu']);
     await w.loadDetector(values.detector, ['cpu']);
     const r = await w.faces(data, info.width, info.height, opts);
-    const { label, counts } = frameLabel(r.faces);
+    const { label, counts } = frameLabel(r.faces, minLabelFace);
     await sharp(await drawFaces(data, info.width, info.height, r.faces, label, 90)).toFile(values.out);
     process.stdout.write(JSON.stringify({ image: positionals[0], width: info.width, height: info.height, label, counts, faces: r.faces, detectMs: r.detectMs, cropMs: r.cropMs, classifyMs: r.classifyMs }) + '\n');
     return 0;

@@ -9,14 +9,30 @@ export interface FaceCounts {
   no_mask: number;
 }
 
-/** Frame label: no_mask if any face is unmasked, mask if all faces are masked, no_face if none. */
-export function frameLabel(faces: readonly { label: string }[]): { label: FrameLabel; counts: FaceCounts } {
-  let mask = 0, noMask = 0;
+/**
+ * Faces shorter than this (box height, pixels of the frame the detector saw) do not make the frame
+ * label while the frame has a taller face (config `faces.frameLabelMinFace`, D121): in a crowd the
+ * small faces are the ones the classifier misreads, and one of them made masked crowds say no_mask.
+ */
+export const FRAME_LABEL_MIN_FACE = 32;
+
+/**
+ * Frame label: no_mask if any face is unmasked, mask if all faces are masked, no_face if none.
+ * With `minFaceHeight` > 0 the label is made from the faces at least that tall, or from all of them
+ * when none is (a lone small face still labels its frame). `counts` always count every face.
+ */
+export function frameLabel(faces: readonly { label: string; box?: readonly number[] }[], minFaceHeight = 0): { label: FrameLabel; counts: FaceCounts } {
+  let mask = 0, noMask = 0, tallNoMask = 0, tall = 0;
   for (const f of faces) {
-    if (f.label === 'no_mask') noMask++;
-    else if (f.label === 'mask') mask++;
+    const isTall = !(minFaceHeight > 0) || (f.box !== undefined && f.box[3] >= minFaceHeight);
+    if (isTall) tall++;
+    if (f.label === 'no_mask') {
+      noMask++;
+      if (isTall) tallNoMask++;
+    } else if (f.label === 'mask') mask++;
   }
-  const label: FrameLabel = faces.length === 0 ? 'no_face' : noMask > 0 ? 'no_mask' : 'mask';
+  const unmasked = tall > 0 ? tallNoMask : noMask;
+  const label: FrameLabel = faces.length === 0 ? 'no_face' : unmasked > 0 ? 'no_mask' : 'mask';
   return { label, counts: { faces: faces.length, mask, no_mask: noMask } };
 }
 

@@ -25,6 +25,8 @@ export interface PipelineOptions extends SourceSettings {
   batch?: { maxFrames: number; waitMs: number };
   /** Tracking, per-person verdicts and events (issue 14; pipelines/tracking/stage.ts). */
   people?: PeopleStage;
+  /** Faces mode: faces shorter than this (px) make the frame label only when no face is taller (D121). */
+  frameLabelMinFace?: number;
 }
 
 export interface CameraStats {
@@ -69,7 +71,7 @@ export class Pipeline {
     private readonly log: Logger,
   ) {
     this.classifyMode = new ClassifyMode(sink);
-    this.facesMode = new FacesMode(sink, this.motion, opts.faces ?? {}, opts.people);
+    this.facesMode = new FacesMode(sink, this.motion, opts.faces ?? {}, opts.people, opts.frameLabelMinFace);
     const self = this;
     this.ctx = {
       get manifest() {

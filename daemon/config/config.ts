@@ -13,6 +13,7 @@ import { checkSecurity, httpSecuritySchema, mqttSecuritySchema, securitySchema, 
 import { httpSchema, migrateWatchdog, outboxSchema, watchdogSchema, type HttpConfig, type OutboxConfig, type WatchdogConfig } from './watchdog.js';
 import { BACKENDS, backendOf, checkBackend, type Backend } from './backend.js';
 import { peopleSchema } from './people.js';
+import { FRAME_LABEL_MIN_FACE } from '../../pipelines/face-events.js';
 
 import { isSecretKey } from '../secrets.js';
 import { bool, CAMERAS_MARKER, executionProviders, fail, intRange, mqttUrl, numRange, oneOf, parseConvictErrors, qosFormat, schemaPaths, stringFormat, structural, topicSafe, type SchemaTree } from './convict.js';
@@ -120,6 +121,7 @@ function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cam
       margin: { doc: 'Crop margin around a face, a fraction of its longer side on each side.', format: numRange(0, 2), default: 0.2 },
       maxFaces: { doc: 'At most this many faces per frame are classified (best detector scores).', format: intRange(1, 256), default: 32 },
       minFaceSize: { doc: 'Faces smaller than this many pixels (working resolution) are ignored.', format: intRange(1, 1024), default: 8 },
+      frameLabelMinFace: { doc: 'Faces shorter than this (px, working resolution) make the frame label only when no face in the frame is taller (0 = every face; docs/DECISIONS.md D121).', format: intRange(0, 1024), default: FRAME_LABEL_MIN_FACE },
       stateHysteresis: { doc: 'The state topic changes after this many consecutive frames agree.', format: intRange(1, 1000), default: 5 },
       publish: { doc: 'Per-frame results: every | rate (at most publishMaxHz) | change (label or face count changed).', format: oneOf(['every', 'rate', 'change']), default: 'every' },
       publishMaxHz: { doc: 'Rate limit for publish = rate.', format: numRange(0.01, 100), default: 2 },

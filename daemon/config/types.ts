@@ -46,6 +46,8 @@ export interface Config {
     margin: number;
     maxFaces: number;
     minFaceSize: number;
+    /** Faces shorter than this (px) make the frame label only when no face is taller; 0 = every face (D121). */
+    frameLabelMinFace: number;
     /** The state topic changes after this many consecutive frames agree. */
     stateHysteresis: number;
     /** Per-frame results: every frame, at most publishMaxHz, or only when label / face count change. */

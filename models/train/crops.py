@@ -135,6 +135,46 @@ class Detector:
         return boxes, s[keep, 1:].max(1)
 
 
+class NodeDetector:
+    """The same detector through onnxruntime-node (ort_detect.cjs, a child process): the runtime's engine,
+    about ten times faster here than OpenCV's dnn on the 640x480 graph. Frames go in as RGB24 at the
+    detector's input size (resized here exactly as Detector does), scores and boxes come back."""
+
+    def __init__(self, path, threshold):
+        import subprocess
+        import onnx
+        m = onnx.load(path)
+        d = m.graph.input[0].type.tensor_type.shape.dim
+        self.h, self.w = d[2].dim_value, d[3].dim_value
+        self.threshold = threshold
+        del m
+        here = os.path.dirname(os.path.abspath(__file__))
+        self.proc = subprocess.Popen(["node", os.path.join(here, "ort_detect.cjs"), os.path.abspath(path), str(self.w), str(self.h)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def _read(self, n):
+        b = self.proc.stdout.read(n)
+        if len(b) != n:
+            raise RuntimeError(f"ort_detect.cjs stopped (exit {self.proc.poll()}): {len(b)} of {n} bytes")
+        return b
+
+    def __call__(self, rgb):
+        fh, fw = rgb.shape[:2]
+        x = cv2.resize(rgb, (self.w, self.h), interpolation=cv2.INTER_LINEAR)
+        self.proc.stdin.write(np.ascontiguousarray(x, np.uint8).tobytes())
+        self.proc.stdin.flush()
+        n, c = np.frombuffer(self._read(8), "<u4")
+        s = np.frombuffer(self._read(int(n * c * 4)), "<f4").reshape(n, c)
+        b = np.frombuffer(self._read(int(n * 16)), "<f4").reshape(n, 4)
+        keep = s[:, 1:].max(1) > self.threshold
+        boxes = np.clip(b[keep], 0, 1) * [fw, fh, fw, fh]
+        return boxes, s[keep, 1:].max(1)
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
 def iou(a, b):
     iw = min(a[2], b[2]) - max(a[0], b[0])
     ih = min(a[3], b[3]) - max(a[1], b[1])
@@ -233,6 +273,9 @@ def main():
     ap.add_argument("--match", choices=["iou", "inside"], default="iou",
                     help="which detection is the placed face's: IoU >= 0.3 with the placed picture (the 1.2.0 run), "
                          "or the best box >= 70 %% inside it (finds faces that fill little of their picture; use for the next run)")
+    ap.add_argument("--engine", choices=["cv2", "node"], default="cv2",
+                    help="the detector's engine: OpenCV's dnn (the 1.2.0 run) or onnxruntime-node via ort_detect.cjs "
+                         "(node and the repo's node_modules; same outputs to float rounding, ~10x faster on the 640x480 graph)")
     a = ap.parse_args()
     cv2.setNumThreads(1)
     t0 = time.time()
@@ -247,7 +290,7 @@ def main():
     is_val = split0 & ~moved
     print(f"{len(items)} images, {len(set(g.tolist()))} near-duplicate groups (pHash distance <= {a.hash_distance}); "
           f"{int(moved.sum())} val images have a near-duplicate in train and move to train; val {int(is_val.sum())}", flush=True)
-    det = Detector(a.detector, a.det_threshold)
+    det = (NodeDetector if a.engine == "node" else Detector)(a.detector, a.det_threshold)
     xs, ys, src, var, val, fb, fsize = [], [], [], [], [], [], []
     pools = {True: np.nonzero(is_val)[0], False: np.nonzero(~is_val)[0]}
     for i, (img, (p, y)) in enumerate(zip(imgs, items)):
@@ -259,6 +302,8 @@ def main():
             xs.append(crop); ys.append(y); src.append(i); var.append(v); val.append(bool(is_val[i])); fb.append(fallback); fsize.append(fs)
         if (i + 1) % 250 == 0:
             print(f"  {i + 1}/{len(items)} images, {time.time() - t0:.0f}s", flush=True)
+    if a.engine == "node":
+        det.close()
     fb = np.array(fb)
     print(f"{len(xs)} crops in {time.time() - t0:.0f}s; detector missed the placed face in {int(fb.sum())} "
           f"({fb.mean() * 100:.1f}%: the placed rectangle was used)", flush=True)

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from train import (CL, EMA, LABELS, ExportWrapper, MobileNetV1, confusion, count_params_macs, per_class,  # noqa: E402
-                   run_cv2_dnn, run_ort_node, seed_everything, to_input)
+                   run_cv2_dnn, run_ort_node, seed_everything, to_input, write_metadata)
 
 
 def load_base(model, path):
@@ -58,6 +58,30 @@ def load_base(model, path):
             bn.running_var.fill_(1.0 - bn.eps)
         model.classifier.weight.copy_(torch.from_numpy(init[gemm.input[1]].copy()))
         model.classifier.bias.copy_(torch.from_numpy(init[gemm.input[2]].copy()))
+
+
+def augment_crops(xb, rng):
+    """Seeded photometric jitter of uint8 crops (N, S, S, 3) that keeps the letterbox bars black: gain
+    0.6-1.4, gamma 0.7-1.4, saturation 0.5-1.5 (p 0.8 each), Gaussian blur sigma 0.5-1.5 (p 0.2), JPEG
+    quality 25-90 (p 0.3). The crops already carry the camera effects of crops.py; this varies them
+    per epoch instead of showing the same pixels every time a variant comes round."""
+    import cv2
+    out = np.empty_like(xb)
+    for i in range(len(xb)):
+        im = xb[i].astype(np.float32) / 255.0
+        if rng.random() < 0.8:
+            im = np.clip(im, 0, 1) ** rng.uniform(0.7, 1.4) * rng.uniform(0.6, 1.4)
+        if rng.random() < 0.8:
+            g = im.mean(2, keepdims=True)
+            im = g + (im - g) * rng.uniform(0.5, 1.5)
+        u8 = np.clip(im * 255 + 0.5, 0, 255).astype(np.uint8)
+        if rng.random() < 0.2:
+            u8 = cv2.GaussianBlur(u8, (0, 0), rng.uniform(0.5, 1.5))
+        if rng.random() < 0.3:
+            ok, buf = cv2.imencode(".jpg", u8, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(25, 91))])
+            u8 = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+        out[i] = u8
+    return out
 
 
 def freeze_bn(model):
@@ -110,6 +134,12 @@ def main():
     ap.add_argument("--ema", type=float, default=0.99)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--recall", type=float, default=0.97, help="unmasked recall the operating point must reach on val")
+    ap.add_argument("--val-variants", type=int, default=0,
+                    help="score only val crops of variants < N (0 = all; 2 = a close-up and one entrance size per val image, as 1.2.0's val)")
+    ap.add_argument("--base-threshold", type=float, default=0.0,
+                    help="also score the base with its own rule (no_mask when p >= this) on the same val crops")
+    ap.add_argument("--augment", action="store_true",
+                    help="photometric jitter, blur and JPEG on the training crops each epoch (augment_crops)")
     ap.add_argument("--metrics", default=None)
     ap.add_argument("--name", default="mask-mobilenet")
     ap.add_argument("--version", default="1.2.0")
@@ -124,7 +154,8 @@ def main():
     d = np.load(a.crops)
     x, y, src, variant, val = d["x"], d["y"], d["src"], d["variant"], d["val"]
     S = x.shape[1]
-    tr_idx, va_idx = np.nonzero(~val)[0], np.nonzero(val)[0]
+    tr_idx = np.nonzero(~val)[0]
+    va_idx = np.nonzero(val & ((variant < a.val_variants) if a.val_variants else True))[0]
     by_src = {}
     for i in tr_idx:
         by_src.setdefault(int(src[i]), []).append(int(i))
@@ -141,6 +172,17 @@ def main():
     base_logits = predict(model, val_u8)
     base_acc = (base_logits.argmax(1) == val_y).float().mean().item()
     print(f"base model on the val crops: accuracy {base_acc:.4f}", flush=True)
+    base_rule = None
+    if a.base_threshold:
+        bp = torch.softmax(base_logits, 1)[:, 1].numpy()
+        bcm = confusion(val_y.numpy(), (bp >= a.base_threshold).astype(int))
+        bt = choose_threshold(bp, val_y.numpy(), a.recall)
+        bcm2 = confusion(val_y.numpy(), (bp >= bt).astype(int))
+        base_rule = {"threshold": a.base_threshold, "confusion": bcm.tolist(), "perClass": per_class(bcm),
+                     "accuracy": round(float(np.trace(bcm) / len(bp)), 5),
+                     "rechosen": {"threshold": bt, "confusion": bcm2.tolist(), "perClass": per_class(bcm2),
+                                  "accuracy": round(float(np.trace(bcm2) / len(bp)), 5)}}
+        print(f"base with its rule (no_mask when p >= {a.base_threshold}): {base_rule}", flush=True)
     decay, no_decay = [], []
     for n, p in model.named_parameters():
         (no_decay if p.ndim <= 1 else decay).append(p)
@@ -165,6 +207,8 @@ def main():
             xb = x[pick].copy()
             flip = rng.random(len(pick)) < 0.5
             xb[flip] = xb[flip][:, :, ::-1]
+            if a.augment:
+                xb = augment_crops(np.ascontiguousarray(xb), rng)
             xb = to_input(np.ascontiguousarray(xb)).contiguous(memory_format=CL)
             yb = torch.from_numpy(y[pick])
             logits = model(xb)
@@ -200,8 +244,8 @@ def main():
     t = choose_threshold(p, vy, a.recall)
     cm_t = confusion(vy, (p >= t).astype(int))
     vv = variant[va_idx]
-    by_variant = {("close-up" if v == 0 else "entrance"): round(float(((p[vv == v] >= t).astype(int) == vy[vv == v]).mean()), 4)
-                  for v in sorted(set(vv.tolist()))}
+    by_variant = {name: round(float(((p[sel] >= t).astype(int) == vy[sel]).mean()), 4)
+                  for name, sel in (("close-up", vv == 0), ("entrance", vv > 0)) if sel.any()}
     print(f"best epoch {best['epoch']}: val acc {np.trace(cm) / len(vy):.4f} (argmax) {cm.tolist()}; "
           f"rule no_mask when p >= {t}: acc {np.trace(cm_t) / len(vy):.4f} {cm_t.tolist()} {per_class(cm_t)} {by_variant}", flush=True)
 
@@ -212,7 +256,10 @@ def main():
     torch.onnx.export(wrapper, to_input(val_u8[:2]), onnx_path, opset_version=13, do_constant_folding=True,
                       input_names=["input"], output_names=["logits", "features"],
                       dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}, "features": {0: "batch"}})
-    onnx.checker.check_model(onnx.load(onnx_path))
+    om = onnx.load(onnx_path)
+    onnx.checker.check_model(om)
+    write_metadata(om, LABELS, a.name)  # labels and preprocessing in the file (1.2.0 lacked them); before the hash
+    onnx.save(om, onnx_path)
     with torch.no_grad():
         t_logits, _ = wrapper(to_input(val_u8))
     checks = {}
@@ -256,7 +303,7 @@ def main():
         json.dump(manifest, f, indent=2)
         f.write("\n")
     metrics = {"command": training["command"], "args": vars(a), "crops": crops_meta, "params": params, "macs": macs,
-               "modelBytes": len(blob), "sha256": sha, "baseValAccuracy": round(base_acc, 5), "bestEpoch": best["epoch"],
+               "modelBytes": len(blob), "sha256": sha, "baseValAccuracy": round(base_acc, 5), "baseRule": base_rule, "bestEpoch": best["epoch"],
                "argmax": {"confusion": cm.tolist(), "perClass": per_class(cm), "accuracy": round(float(np.trace(cm) / len(vy)), 5)},
                "decision": {"threshold": t, "confusion": cm_t.tolist(), "perClass": per_class(cm_t),
                             "accuracy": round(float(np.trace(cm_t) / len(vy)), 5), "byVariant": by_variant},

@@ -4,7 +4,7 @@
 import type { CameraConfig } from '../camera.js';
 import type { Engine } from '../engines/engine.js';
 import type { FacesOptions, FacesResultMsg, FacesTracking } from '../engines/protocol.js';
-import { frameLabel } from '../face-events.js';
+import { FRAME_LABEL_MIN_FACE, frameLabel } from '../face-events.js';
 import type { MotionReuse } from '../motion-reuse.js';
 import { toSourceBox } from '../pre/tensor.js';
 import type { ResultSink } from '../results.js';
@@ -26,6 +26,8 @@ export class FacesMode implements Mode {
     private readonly options: FacesOptions = {},
     /** Issue 14: tracking and people (none: every face classified on every frame, as before). */
     private readonly people?: PeopleStage,
+    /** Faces shorter than this (px) make the frame label only when no face is taller (D121; 0 = every face). */
+    private readonly frameLabelMinFace: number = FRAME_LABEL_MIN_FACE,
   ) {}
 
   /** I420 in the decoder's own format at the camera's size, at most frameWidth x frameHeight (D30). */
@@ -78,8 +80,8 @@ export class FacesMode implements Mode {
     this.sizes.set(f.camera, { width: f.width, height: f.height });
     const toCamera = (b: [number, number, number, number]) => this.toCamera(f.camera, b, ctx, f);
     const faces: readonly (FaceResult | TrackedFaceResult)[] = people ? (predicted ? people.predicted(f, toCamera) : people.detected(f, r.faces, toCamera)) : r.faces;
-    const { label, counts } = frameLabel(faces);
-    const deciding = label === 'no_mask' ? faces.filter((x) => x.label === 'no_mask').sort((a, b) => b.score - a.score)[0] : label === 'mask' ? [...faces].sort((a, b) => a.score - b.score)[0] : undefined;
+    const { label, counts } = frameLabel(faces, this.frameLabelMinFace);
+    const deciding = label === 'no_mask' ? faces.filter((x) => x.label === 'no_mask').sort((a, b) => b.score - a.score)[0] : label === 'mask' ? faces.filter((x) => x.label !== 'no_mask').sort((a, b) => a.score - b.score)[0] : undefined;
     const model = engine.loaded?.model ?? { name: ctx.manifest.name, version: ctx.manifest.version };
     const det = engine.detectorLoaded?.model ?? { name: '', version: '' };
     ctx.counted(f.camera);

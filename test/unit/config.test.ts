@@ -451,16 +451,17 @@ t.test('faces mode: default for cameras in a file, detector resolved, settings v
     }),
     'bad.json': JSON.stringify({
       cameras: [{ id: 'a', url: 'rtsp://cam/a', mode: 'face', frameWidth: 641 }],
-      faces: { margin: -1, publish: 'sometimes', stateHysteresis: 0, detector: 'models/mask-mobilenet/model.json' },
+      faces: { margin: -1, publish: 'sometimes', stateHysteresis: 0, frameLabelMinFace: -1, detector: 'models/mask-mobilenet/model.json' },
     }),
   });
   const c = loadConfig({ file: path.join(root, 'f.json'), packageRoot: root, env: {} });
   t.same(c.cameras.map((x) => [x.mode, x.frameWidth, x.frameHeight]), [['faces', 1280, 720], ['classify', undefined, undefined], ['faces', 640, 360]]);
   t.equal(c.faces.detector, path.join(root, 'models/ultraface-masked-rfb-640/model.json'));
   t.same([c.faces.stateHysteresis, c.faces.publish, c.faces.publishMaxHz, c.faces.margin], [3, 'rate', 1, 0.2]);
+  t.equal(c.faces.frameLabelMinFace, 32, 'small faces leave the frame label to taller ones by default (D121)');
   t.same(c.homeassistant, { enabled: true, prefix: 'homeassistant' });
   const ps = problemsOf(t, () => loadConfig({ file: path.join(root, 'bad.json'), packageRoot: root, env: {} }));
-  t.same(paths(ps), ['cameras[0].frameWidth', 'cameras[0].mode', 'faces.margin', 'faces.publish', 'faces.stateHysteresis']);
+  t.same(paths(ps), ['cameras[0].frameWidth', 'cameras[0].mode', 'faces.frameLabelMinFace', 'faces.margin', 'faces.publish', 'faces.stateHysteresis']);
 });
 
 t.test('motion gating: per faces camera, off unless enabled, defaults filled in, every bad key named', async (t) => {

@@ -1,11 +1,26 @@
 // Frame label, debounced state and the publish gate (pipelines/face-events.ts).
 import t from 'tap';
-import { frameLabel, PublishGate, StateDebouncer, type FrameLabel } from '../../pipelines/face-events.js';
+import { FRAME_LABEL_MIN_FACE, frameLabel, PublishGate, StateDebouncer, type FrameLabel } from '../../pipelines/face-events.js';
 
 t.test('frame label', async (t) => {
   t.same(frameLabel([]), { label: 'no_face', counts: { faces: 0, mask: 0, no_mask: 0 } });
   t.same(frameLabel([{ label: 'mask' }, { label: 'mask' }]).label, 'mask');
   t.same(frameLabel([{ label: 'mask' }, { label: 'no_mask' }, { label: 'mask' }]), { label: 'no_mask', counts: { faces: 3, mask: 2, no_mask: 1 } });
+});
+
+t.test('frame label: faces shorter than the minimum leave it to taller faces (D121)', async (t) => {
+  const face = (label: string, h: number) => ({ label, box: [10, 10, h * 0.8, h] });
+  const crowd = [face('mask', 120), face('mask', 45), face('no_mask', 28), face('no_mask', 31.9)];
+  t.same(frameLabel(crowd, 32), { label: 'mask', counts: { faces: 4, mask: 2, no_mask: 2 } }, 'small unmasked faces in a masked crowd: mask; counts keep every face');
+  t.same(frameLabel(crowd, 0).label, 'no_mask', '0: every face makes the label, as before');
+  t.same(frameLabel(crowd).label, 'no_mask', 'no minimum given: every face');
+  t.same(frameLabel([face('mask', 200), face('no_mask', 32)], 32).label, 'no_mask', 'a face exactly at the minimum counts');
+  t.same(frameLabel([face('mask', 200), face('no_mask', 40)], 32).label, 'no_mask', 'a tall unmasked face always makes the frame no_mask');
+  t.same(frameLabel([face('no_mask', 20), face('mask', 25)], 32).label, 'no_mask', 'no face is tall enough: all of them make the label');
+  t.same(frameLabel([face('mask', 20)], 32).label, 'mask', 'a lone small masked face');
+  t.same(frameLabel([{ label: 'no_mask' }, face('mask', 100)], 32).label, 'mask', 'a face without a box is not a tall one');
+  t.same(frameLabel([], 32).label, 'no_face');
+  t.equal(FRAME_LABEL_MIN_FACE, 32, 'the documented default (docs/CONFIG.md faces.frameLabelMinFace)');
 });
 
 const counts = { faces: 1, mask: 1, no_mask: 0 };

@@ -41,23 +41,9 @@ def _weights(frac):
     return np.floor(frac * 2048 + 0.5).astype(np.int64)
 
 
-def _taps_rel(n_out, n_in):
-    """resample.ts taps() for every output index: source indices a, b in 0..n_in-1 and b's weight /2048."""
-    s = (np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5
-    a = np.floor(s)
-    w = s - a
-    lo, hi = s <= 0, s >= n_in - 1
-    a = a.astype(np.int64)
-    a[lo], w[lo] = 0, 0
-    a[hi], w[hi] = n_in - 1, 0
-    b = np.where(lo | hi, a, a + 1)
-    return a, b, _weights(w)
-
-
-def _taps_abs(n_out, start, n_in):
-    """yuv.ts tapsIn(): absolute luma coordinates inside [start, start + n_in - 1], and the coordinates s."""
-    s = start + (np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5
-    lo_v, hi_v = start, start + n_in - 1
+def _clamped(s, lo_v, hi_v):
+    """Tap pairs for coordinates s (pixel centres at integers) clamped to [lo_v, hi_v]: indices a, b
+    and b's weight in 1/2048ths (0 and a == b where clamped), as taps()/tapsIn() of the TypeScript side."""
     a = np.floor(s)
     w = s - a
     lo, hi = s <= lo_v, s >= hi_v
@@ -65,20 +51,23 @@ def _taps_abs(n_out, start, n_in):
     a[lo], w[lo] = lo_v, 0
     a[hi], w[hi] = hi_v, 0
     b = np.where(lo | hi, a, a + 1)
-    return a, b, _weights(w), s
+    return a, b, _weights(w)
+
+
+def _taps_rel(n_out, n_in):
+    """resample.ts taps() for every output index: source indices a, b in 0..n_in-1 and b's weight /2048."""
+    return _clamped((np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5, 0, n_in - 1)
+
+
+def _taps_abs(n_out, start, n_in):
+    """yuv.ts tapsIn(): absolute luma coordinates inside [start, start + n_in - 1], and the coordinates s."""
+    s = start + (np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5
+    return _clamped(s, start, start + n_in - 1) + (s,)
 
 
 def _taps_chroma(s, n):
     """yuv.ts taps((s + 0.5) / 2 - 0.5, n): chroma plane indices for luma coordinates s."""
-    c = (s + 0.5) / 2 - 0.5
-    a = np.floor(c)
-    w = c - a
-    lo, hi = c <= 0, c >= n - 1
-    a = a.astype(np.int64)
-    a[lo], w[lo] = 0, 0
-    a[hi], w[hi] = n - 1, 0
-    b = np.where(lo | hi, a, a + 1)
-    return a, b, _weights(w)
+    return _clamped((s + 0.5) / 2 - 0.5, 0, n - 1)
 
 
 def _block_taps(n_out, scale, n_c):
@@ -86,15 +75,7 @@ def _block_taps(n_out, scale, n_c):
     centre (luma coordinate centre * scale - 0.5, chroma (centre * scale) / 2 - 0.5), clamped to the plane."""
     k = np.arange((n_out + 1) // 2)
     centre = (2 * k + np.minimum(2 * k + 2, n_out)) / 2
-    c = centre * scale / 2 - 0.5
-    a = np.floor(c)
-    w = c - a
-    lo, hi = c <= 0, c >= n_c - 1
-    a = a.astype(np.int64)
-    a[lo], w[lo] = 0, 0
-    a[hi], w[hi] = n_c - 1, 0
-    b = np.where(lo | hi, a, a + 1)
-    return a, b, _weights(w)
+    return _clamped(centre * scale / 2 - 0.5, 0, n_c - 1)
 
 
 def _lerp(plane, ya, yb, wy, xa, xb, wx):

@@ -3,7 +3,8 @@
 // through the faults in order; each must recover within a (generous) bound, and the supervisor must
 // never exit. Recovery = the camera's classified-frame count grows again (read from /healthz).
 // Shortened settings (recorded in docs/RELIABILITY.md): frameStallSec 3, backoff 300 ms → 2 s,
-// budget 2 restarts / 15 s, healthyResetSec 5; the outages are the issue's: RTSP server 20 s, broker 60 s.
+// budget 2 restarts / 30 s (a stalled stream restarts about every 5 s here: 15 s would hold exactly 3,
+// on the edge of the budget, and the verdict would flicker), healthyResetSec 5; the outages are the issue's: RTSP server 20 s, broker 60 s.
 // RECORD_RELIABILITY=<file> writes the measured times as JSON.
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -110,7 +111,7 @@ t.test('fault injection', async (t) => {
         errorStormCount: 10,
         errorStormWindowSec: 10,
         budgetRestarts: 2,
-        budgetWindowSec: 15,
+        budgetWindowSec: 30,
         healthIntervalSec: 1,
         readyTimeoutSec: 10,
       },
@@ -174,7 +175,7 @@ t.test('fault injection', async (t) => {
     await cam.s.pause();
     const failed = await until('camera over its restart budget', (h) => !h.healthy, 30000);
     measured.stallToUnhealthyMs = Date.now() - at;
-    t.match(failed.reasons.join(), /camera:cam1: \d+ restarts in 15 s \(budget 2\)/);
+    t.match(failed.reasons.join(), /camera:cam1: \d+ restarts in 30 s \(budget 2\)/);
     const res = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
     t.equal(res.status, 503, '/healthz says 503');
     const unhealthyAt = Date.now();

@@ -149,13 +149,7 @@ export class MqttLink extends EventEmitter {
    * event of the topic (health reports). Without one, mqtt.js keeps it in its offline queue.
    */
   publishRetained(topic: string, payload: string, opts: { coalesce?: boolean } = {}): void {
-    this.emit('publish', topic, payload, { qos: 1, retain: true });
-    if (!this.outbox) {
-      this.client?.publish(topic, payload, { qos: 1, retain: true });
-      return;
-    }
-    this.outbox.push({ topic, payload, at: Date.now(), ...(opts.coalesce ? { coalesce: true } : {}) });
-    this.flush();
+    this.viaOutbox(topic, payload, true, { ...(opts.coalesce ? { coalesce: true } : {}) });
   }
 
   /**
@@ -164,23 +158,22 @@ export class MqttLink extends EventEmitter {
    * mqtt.js's offline queue.
    */
   publishDurable(topic: string, payload: string): void {
-    this.emit('publish', topic, payload, { qos: 1, retain: false });
-    if (!this.outbox) {
-      this.client?.publish(topic, payload, { qos: 1, retain: false });
-      return;
-    }
-    this.outbox.push({ topic, payload, at: Date.now(), retain: false });
-    this.flush();
+    this.viaOutbox(topic, payload, false, { retain: false });
   }
 
   /** Binary retained (a snapshot, QoS 1): only the newest per topic waits in the outbox. */
   publishRetainedBinary(topic: string, payload: Buffer): void {
-    this.emit('publish', topic, payload, { qos: 1, retain: true });
+    this.viaOutbox(topic, payload, true, { base64: true, coalesce: true });
+  }
+
+  /** QoS 1 through the outbox when there is one (binary payloads stored as base64), else straight to mqtt.js. */
+  private viaOutbox(topic: string, payload: string | Buffer, retain: boolean, entry: Partial<OutboxEntry>): void {
+    this.emit('publish', topic, payload, { qos: 1, retain });
     if (!this.outbox) {
-      this.client?.publish(topic, payload, { qos: 1, retain: true });
+      this.client?.publish(topic, payload, { qos: 1, retain });
       return;
     }
-    this.outbox.push({ topic, payload: payload.toString('base64'), base64: true, coalesce: true, at: Date.now() });
+    this.outbox.push({ topic, payload: typeof payload === 'string' ? payload : payload.toString('base64'), at: Date.now(), ...entry });
     this.flush();
   }
 

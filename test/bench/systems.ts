@@ -133,11 +133,12 @@ export function startDaemon(infra: Infra, n: number, fps: number, nodeArgs: stri
 }
 
 function startPeers(infra: Infra, n: number): ChildProcess[] {
+  const models = peerModelArgs(benchModels(infra.root));
   return Array.from({ length: n }, (_, i) => {
     const p = spawn('/usr/bin/python3', [
       join(infra.root, 'test/bench/peer/peer.py'), '--url', infra.rtspUrl(i + 1), '--camera', `cam${i + 1}`,
       '--mqtt-port', String(infra.mqttPort), '--prefix', 'peer',
-      ...peerModelArgs(benchModels(infra.root)),
+      ...models,
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
     p.stderr!.on('data', (c: Buffer) => process.env.BENCH_VERBOSE && process.stderr.write(`[peer${i + 1}] ${c}`));
     return p;

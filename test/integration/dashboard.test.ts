@@ -127,7 +127,11 @@ t.test('the dashboard in headless chromium, on a daemon streaming a real RTSP cl
   await withSnapshot.first().waitFor({ timeout: 90000 });
   t.ok(await withSnapshot.first().evaluate((img: HTMLImageElement) => img.decode().then(() => img.naturalWidth > 0)), 'the snapshot is a picture');
   const shown = await page.locator('#people li.person:has(img.snap)').first().getAttribute('data-person');
-  t.ok(events.some((e) => e.person === shown && e.snapshot === true), `the person with a snapshot on the page (${shown}) has an MQTT event saying so`);
+  // The page holds what the daemon published; the subscriber gets the same event through the broker,
+  // which may be a moment later: wait for it (bounded), do not read once.
+  const said = () => events.some((e) => e.person === shown && e.snapshot === true);
+  for (const end = Date.now() + 15000; !(said() && snapshots > 0) && Date.now() < end;) await new Promise((r) => setTimeout(r, 50));
+  t.ok(said(), `the person with a snapshot on the page (${shown}) has an MQTT event saying so`);
   t.ok(snapshots > 0, 'and a snapshot was published');
 
   // Readable on a phone: one column, nothing wider than the screen.

@@ -25,6 +25,17 @@ function tap(s: number, n: number): [number, number] {
 }
 
 /**
+ * (298·(Y−16) + chroma term) >> 8 lies in −277..535 for any 8-bit Y, U, V: the tables cover −384..639,
+ * indexed from 0 by adding LUT_ZERO (384 << 8) before the shift.
+ */
+const LUT_ZERO = 384 << 8;
+function valueTable(a: number, b: number): Float32Array {
+  const t = new Float32Array(1024);
+  for (let j = 0; j < 1024; j++) t[j] = Math.min(255, Math.max(0, j - 384)) * a + b;
+  return t;
+}
+
+/**
  * The whole srcW x srcH I420 frame resized to target (stretch, or letterbox with padColor) as a float
  * tensor of target.width x target.height x 3 (into `out` when given).
  */
@@ -43,11 +54,18 @@ export function i420ToTensor(src: Uint8Array, srcW: number, srcH: number, target
   const cs = nchw ? n : 1, ps = nchw ? 1 : 3;
   const fit = target.fit === 'stretch' ? { x: 0, y: 0, width: dw, height: dh } : letterbox(srcW, srcH, dw, dh);
   if (fit.width !== dw || fit.height !== dh) {
+    // only the bands around the picture: the picture's own pixels are all written below
     const pad = target.padColor;
-    for (let k = 0; k < 3; k++) {
-      const v = pad[srcCh[k]] * a[k] + b[k];
-      for (let i = 0; i < n; i++) t[k * cs + i * ps] = v;
-    }
+    const band = (x0: number, y0: number, x1: number, y1: number) => {
+      for (let k = 0; k < 3; k++) {
+        const v = pad[srcCh[k]] * a[k] + b[k];
+        for (let y = y0; y < y1; y++) for (let i = y * dw + x0, e = y * dw + x1; i < e; i++) t[k * cs + i * ps] = v;
+      }
+    };
+    band(0, 0, dw, fit.y);
+    band(0, fit.y + fit.height, dw, dh);
+    band(0, fit.y, fit.x, fit.y + fit.height);
+    band(fit.x + fit.width, fit.y, dw, fit.y + fit.height);
   }
   const a0 = a[srcCh.indexOf(0)], b0 = b[srcCh.indexOf(0)], o0 = srcCh.indexOf(0) * cs;
   const a1 = a[srcCh.indexOf(1)], b1 = b[srcCh.indexOf(1)], o1 = srcCh.indexOf(1) * cs;
@@ -59,7 +77,14 @@ export function i420ToTensor(src: Uint8Array, srcW: number, srcH: number, target
   const bw = Math.ceil(fw / 2);
   const cx = new Int32Array(bw), cwx = new Int32Array(bw);
   for (let k = 0; k < bw; k++) [cx[k], cwx[k]] = tap(((2 * k + Math.min(2 * k + 2, fw)) / 2) * sx / 2 - 0.5, p.cw);
-  const U = new Int32Array(bw), V = new Int32Array(bw);
+  // R, G and B straight to the tensor's value: clamped to 0..255 and scaled, one table per channel
+  const R = valueTable(a0, b0), G = valueTable(a1, b1), B = valueTable(a2, b2);
+  // one row of luma at a time; a 2:1 shrink (1280x720 → 640x360) has every tap halfway between two pixels
+  const L = new Int32Array(fw);
+  let halves = srcW >= 2 * fw;
+  for (let x = 0; x < fw && halves; x++) halves = lw[x] === 1024 && lx[x] === 2 * x && lx[x] + 1 < srcW;
+  // per chroma block, the chroma terms of BT.601 (with the rounding constant): R, G and B add them to 298·(Y − 16)
+  const CR = new Int32Array(bw), CG = new Int32Array(bw), CB = new Int32Array(bw);
   const Y = p.y, Up = p.u, Vp = p.v, W = srcW, CW = p.cw;
   for (let by = 0; by < fh; by += 2) {
     // the block row's chroma, once
@@ -67,18 +92,28 @@ export function i420ToTensor(src: Uint8Array, srcW: number, srcH: number, target
     const r0 = cy * CW, r1 = Math.min(cy + 1, p.ch - 1) * CW, icwy = 2048 - cwy;
     for (let k = 0; k < bw; k++) {
       const c0 = cx[k], c1 = Math.min(c0 + 1, CW - 1), w = cwx[k], iw = 2048 - w;
-      U[k] = ((Up[r0 + c0] * iw + Up[r0 + c1] * w) * icwy + (Up[r1 + c0] * iw + Up[r1 + c1] * w) * cwy + 2097152) >> 22;
-      V[k] = ((Vp[r0 + c0] * iw + Vp[r0 + c1] * w) * icwy + (Vp[r1 + c0] * iw + Vp[r1 + c1] * w) * cwy + 2097152) >> 22;
+      const d = (((Up[r0 + c0] * iw + Up[r0 + c1] * w) * icwy + (Up[r1 + c0] * iw + Up[r1 + c1] * w) * cwy + 2097152) >> 22) - 128;
+      const e = (((Vp[r0 + c0] * iw + Vp[r0 + c1] * w) * icwy + (Vp[r1 + c0] * iw + Vp[r1 + c1] * w) * cwy + 2097152) >> 22) - 128;
+      CR[k] = 409 * e + 128;
+      CG[k] = -100 * d - 208 * e + 128;
+      CB[k] = 516 * d + 128;
     }
     for (let y = by; y < by + 2 && y < fh; y++) {
       const [ly, wy] = tap((y + 0.5) * sy - 0.5, srcH);
       const y0 = ly * W, y1 = Math.min(ly + 1, srcH - 1) * W, iwy = 2048 - wy;
+      if (halves && wy === 1024) {
+        // an exact 2:1 shrink: the bilinear tap sits between four pixels, weights ½·½ (same result)
+        for (let x = 0, l = y0 + lx[0]; x < fw; x++, l += 2) L[x] = (Y[l] + Y[l + 1] + Y[l + W] + Y[l + W + 1] + 2) >> 2;
+      } else {
+        for (let x = 0; x < fw; x++) {
+          const l0 = lx[x], l1 = l0 + 1 < W ? l0 + 1 : l0, w = lw[x], iw = 2048 - w;
+          L[x] = ((Y[y0 + l0] * iw + Y[y0 + l1] * w) * iwy + (Y[y1 + l0] * iw + Y[y1 + l1] * w) * wy + 2097152) >> 22;
+        }
+      }
       let i = (fit.y + y) * dw + fit.x;
       for (let x = 0; x < fw; x++, i++) {
-        const l0 = lx[x], l1 = l0 + 1 < W ? l0 + 1 : l0, w = lw[x], iw = 2048 - w;
-        const yy = ((Y[y0 + l0] * iw + Y[y0 + l1] * w) * iwy + (Y[y1 + l0] * iw + Y[y1 + l1] * w) * wy + 2097152) >> 22;
-        const c = 298 * (yy - 16), d = U[x >> 1] - 128, e = V[x >> 1] - 128;
-        let r = (c + 409 * e + 128) >> 8, g = (c - 100 * d - 208 * e + 128) >> 8, bl = (c + 516 * d + 128) >> 8;
+        const c = 298 * (L[x] - 16), h = x >> 1;
+        let r = (c + CR[h]) >> 8, g = (c + CG[h]) >> 8, bl = (c + CB[h]) >> 8;
         r = r < 0 ? 0 : r > 255 ? 255 : r;
         g = g < 0 ? 0 : g > 255 ? 255 : g;
         bl = bl < 0 ? 0 : bl > 255 ? 255 : bl;

@@ -80,6 +80,10 @@ t.test('the detector input from I420: the same pixels as the onnxruntime worker\
       { width: 640, height: 480, fit: 'stretch', padColor: [0, 0, 0] },
       { width: 320, height: 320, fit: 'letterbox', padColor: [10, 20, 30] },
       { width: 321, height: 241, fit: 'stretch', padColor: [0, 0, 0] },
+      // the daemon's own case: 1280x720 letterboxed to 640x480 is an exact 2:1 shrink, which the
+      // TypeScript side takes a shortcut for; the Python side has none, so equal bytes prove it exact
+      { width: 640, height: 480, fit: 'letterbox', padColor: [0, 0, 0] },
+      { width: 640, height: 360, fit: 'stretch', padColor: [0, 0, 0] },
     ];
     const py = python(dir, { width: w, height: h, format: 'i420' }, yuv, targets.map((x) => ({ rect: [0, 0, w, h], w: x.width, h: x.height, fit: x.fit, pad: [...x.padColor], detector: true })));
     let off = 0;

@@ -25,17 +25,6 @@ function tap(s: number, n: number): [number, number] {
 }
 
 /**
- * (298·(Y−16) + chroma term) >> 8 lies in −277..535 for any 8-bit Y, U, V: the tables cover −384..639,
- * indexed from 0 by adding LUT_ZERO (384 << 8) before the shift.
- */
-const LUT_ZERO = 384 << 8;
-function valueTable(a: number, b: number): Float32Array {
-  const t = new Float32Array(1024);
-  for (let j = 0; j < 1024; j++) t[j] = Math.min(255, Math.max(0, j - 384)) * a + b;
-  return t;
-}
-
-/**
  * The whole srcW x srcH I420 frame resized to target (stretch, or letterbox with padColor) as a float
  * tensor of target.width x target.height x 3 (into `out` when given).
  */
@@ -77,8 +66,6 @@ export function i420ToTensor(src: Uint8Array, srcW: number, srcH: number, target
   const bw = Math.ceil(fw / 2);
   const cx = new Int32Array(bw), cwx = new Int32Array(bw);
   for (let k = 0; k < bw; k++) [cx[k], cwx[k]] = tap(((2 * k + Math.min(2 * k + 2, fw)) / 2) * sx / 2 - 0.5, p.cw);
-  // R, G and B straight to the tensor's value: clamped to 0..255 and scaled, one table per channel
-  const R = valueTable(a0, b0), G = valueTable(a1, b1), B = valueTable(a2, b2);
   // one row of luma at a time; a 2:1 shrink (1280x720 → 640x360) has every tap halfway between two pixels
   const L = new Int32Array(fw);
   let halves = srcW >= 2 * fw;

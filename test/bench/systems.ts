@@ -1,3 +1,5 @@
+import * as __fs from 'node:fs';
+(globalThis as any).__fs = __fs;
 // One measured run of a system on N cameras: the daemon (RTSP → ffmpeg → supervisor → engine worker
 // → MQTT) or the Python peer (one cv2 loop per camera). A subscriber counts results per camera and
 // measures capture→arrival latency; /proc gives CPU and peak RSS of every process involved.
@@ -89,6 +91,7 @@ export class Subscriber {
         if (m.predicted === true) this.predicted++;
         this.faces += m.counts?.faces ?? m.faces?.length ?? 0;
         this.lat.push(now - Date.parse(m.ts));
+        if (process.env.LATDUMP) (globalThis as any).__fs.appendFileSync(process.env.LATDUMP, JSON.stringify({ arr: now - Date.parse(m.ts), ...(m as object), faces: undefined }) + '\n');
       } catch {
         /* not a result */
       }

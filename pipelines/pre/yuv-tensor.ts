@@ -66,7 +66,7 @@ export function i420ToTensor(src: Uint8Array, srcW: number, srcH: number, target
   const bw = Math.ceil(fw / 2);
   const cx = new Int32Array(bw), cwx = new Int32Array(bw);
   for (let k = 0; k < bw; k++) [cx[k], cwx[k]] = tap(((2 * k + Math.min(2 * k + 2, fw)) / 2) * sx / 2 - 0.5, p.cw);
-  // one row of luma at a time; a 2:1 shrink (1280x720 → 640x360) has every tap halfway between two pixels
+  // one row of luma at a time; a 2:1 shrink across (1280 → 640 columns) has every tap halfway between two pixels
   const L = new Int32Array(fw);
   let halves = srcW >= 2 * fw;
   for (let x = 0; x < fw && halves; x++) halves = lw[x] === 1024 && lx[x] === 2 * x && lx[x] + 1 < srcW;
@@ -88,9 +88,10 @@ export function i420ToTensor(src: Uint8Array, srcW: number, srcH: number, target
     for (let y = by; y < by + 2 && y < fh; y++) {
       const [ly, wy] = tap((y + 0.5) * sy - 0.5, srcH);
       const y0 = ly * W, y1 = Math.min(ly + 1, srcH - 1) * W, iwy = 2048 - wy;
-      if (halves && wy === 1024) {
-        // an exact 2:1 shrink: the bilinear tap sits between four pixels, weights ½·½ (same result)
-        for (let x = 0, l = y0 + lx[0]; x < fw; x++, l += 2) L[x] = (Y[l] + Y[l + 1] + Y[l + W] + Y[l + W + 1] + 2) >> 2;
+      if (halves) {
+        // an exact 2:1 shrink across: every tap sits halfway between two pixels (weights 1024 of
+        // 2048), so the pairs add and the rounding shift drops by 10 bits (same result)
+        for (let x = 0, l0 = y0 + lx[0], l1 = y1 + lx[0]; x < fw; x++, l0 += 2, l1 += 2) L[x] = ((Y[l0] + Y[l0 + 1]) * iwy + (Y[l1] + Y[l1 + 1]) * wy + 2048) >> 12;
       } else {
         for (let x = 0; x < fw; x++) {
           const l0 = lx[x], l1 = l0 + 1 < W ? l0 + 1 : l0, w = lw[x], iw = 2048 - w;

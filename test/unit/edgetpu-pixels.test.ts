@@ -80,8 +80,9 @@ t.test('the detector input from I420: the same pixels as the onnxruntime worker\
       { width: 640, height: 480, fit: 'stretch', padColor: [0, 0, 0] },
       { width: 320, height: 320, fit: 'letterbox', padColor: [10, 20, 30] },
       { width: 321, height: 241, fit: 'stretch', padColor: [0, 0, 0] },
-      // the daemon's own case: 1280x720 letterboxed to 640x480 is an exact 2:1 shrink, which the
-      // TypeScript side takes a shortcut for; the Python side has none, so equal bytes prove it exact
+      // 1280 → 640 columns is an exact 2:1 shrink across, which the TypeScript side takes a shortcut
+      // for (the daemon's case is the first target: 1280x720 stretched to 640x480); the Python side
+      // has none, so equal bytes prove the shortcut exact
       { width: 640, height: 480, fit: 'letterbox', padColor: [0, 0, 0] },
       { width: 640, height: 360, fit: 'stretch', padColor: [0, 0, 0] },
     ];

@@ -1,5 +1,3 @@
-import * as __fs from 'node:fs';
-(globalThis as any).__fs = __fs;
 // One measured run of a system on N cameras: the daemon (RTSP → ffmpeg → supervisor → engine worker
 // → MQTT) or the Python peer (one cv2 loop per camera). A subscriber counts results per camera and
 // measures capture→arrival latency; /proc gives CPU and peak RSS of every process involved.
@@ -41,6 +39,8 @@ export interface RunResult {
   perCameraFps: number[];
   fairness: { min: number; max: number; ratio: number };
   latencyMs: { p50: number; p95: number; p99: number };
+  /** Daemon: the engine worker's own time per result (inferMs), of which latencyMs is the whole; absent for the peer. */
+  workerMs?: { p50: number; p99: number };
   /** CPU ms per result: the system's own processes; + broker; the RTSP server (the "cameras") apart. */
   cpuMsPerFrame: { system: number; withBroker: number };
   usage: Usage;
@@ -73,6 +73,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class Subscriber {
   counts = new Map<string, number>();
   lat: number[] = [];
+  /** The daemon's inferMs of each result: the engine worker's own time on the frame (the rest of the latency is hops). */
+  work: number[] = [];
   /** Results with reused: true (motion gating). */
   reused = 0;
   /** Results with predicted: true (carried by tracking between detections). */
@@ -85,13 +87,13 @@ export class Subscriber {
     this.client.on('message', (_t, payload) => {
       const now = Date.now();
       try {
-        const m = JSON.parse(payload.toString()) as { camera: string; ts: string; reused?: boolean; predicted?: boolean; counts?: { faces: number }; faces?: unknown[] };
+        const m = JSON.parse(payload.toString()) as { camera: string; ts: string; inferMs?: number; reused?: boolean; predicted?: boolean; counts?: { faces: number }; faces?: unknown[] };
         this.counts.set(m.camera, (this.counts.get(m.camera) ?? 0) + 1);
         if (m.reused === true) this.reused++;
         if (m.predicted === true) this.predicted++;
         this.faces += m.counts?.faces ?? m.faces?.length ?? 0;
         this.lat.push(now - Date.parse(m.ts));
-        if (process.env.LATDUMP) (globalThis as any).__fs.appendFileSync(process.env.LATDUMP, JSON.stringify({ arr: now - Date.parse(m.ts), ...(m as object), faces: undefined }) + '\n');
+        if (typeof m.inferMs === 'number') this.work.push(m.inferMs);
       } catch {
         /* not a result */
       }
@@ -101,6 +103,7 @@ export class Subscriber {
   reset(): void {
     this.counts.clear();
     this.lat = [];
+    this.work = [];
     this.reused = 0;
     this.predicted = 0;
     this.faces = 0;
@@ -205,6 +208,7 @@ export async function measure(system: 'daemon' | 'peer', infra: Infra, n: number
       perCameraFps: perCam.map(r2),
       fairness: (({ min, max, ratio }) => ({ min: r2(min), max: r2(max), ratio: r2(ratio) }))(fairness(perCam)),
       latencyMs: { p50: percentile(sub.lat, 50), p95: percentile(sub.lat, 95), p99: percentile(sub.lat, 99) },
+      ...(sub.work.length ? { workerMs: { p50: percentile(sub.work, 50), p99: percentile(sub.work, 99) } } : {}),
       cpuMsPerFrame: { system: r2(own / Math.max(1, results)), withBroker: r2((own + (usage.cpuMs.broker ?? 0)) / Math.max(1, results)) },
       usage: { ...usage, cpuMs: Object.fromEntries(Object.entries(usage.cpuMs).map(([k, v]) => [k, Math.round(v)])) },
       startupMs,

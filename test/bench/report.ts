@@ -80,7 +80,11 @@ export function report(r: BenchResult): string {
     const ratio = d1.cpuMsPerFrame.system / sumCpu;
     L.push(`| (for reference) CPU per frame against the stage sum (1 camera) | ${f(d1.cpuMsPerFrame.system)} / ${f(sumCpu)} = ${f(ratio)}× | – |`);
     const lr = d1.latencyMs.p99 / sumWall;
-    const inWorker = d1.workerMs ? ` (in the engine worker: p50 ${d1.workerMs.p50}, p99 ${d1.workerMs.p99} ms)` : '';
+    const notes = [
+      ...(d1.workerMs ? [`in the engine worker: p50 ${d1.workerMs.p50}, p99 ${d1.workerMs.p99} ms`] : []),
+      ...(r.stages.paced ? [`the detector input + detector alone, paced at 10 fps: p50 ${r.stages.paced.p50}, p99 ${r.stages.paced.p99} ms`] : []),
+    ];
+    const inWorker = notes.length ? ` (${notes.join('; ')})` : '';
     L.push(`| capture→publish p99 ≤ 2× decode + inference (1 camera) | ${d1.latencyMs.p99} / ${f(sumWall)} ms = ${f(lr)}×${inWorker} | ${verdict(lr <= 2)} |`);
   }
   if (r.swap) L.push(`| 0 unclassified frames across a swap | ${r.swap.unclassified} (swap took ${r.swap.swapMs} ms; results/s per second: ${r.swap.perSecond.join(' ')}) | ${verdict(r.swap.unclassified === 0)} |`);

@@ -27,7 +27,10 @@ t.test('two cameras batched: results for both, batch 2, faces and labels as the 
     site: 'hq', deviceId: 'edge-8',
     mqtt: { url: broker.url, qos: 0 },
     cameras: [camera('a'), camera('b')],
-    engine: { batch: { maxFrames: 2, waitMs: 80 } },
+    // waitMs two frame intervals: a frame waits until the other camera's next frame joins it, so a
+    // single happens only when a camera delivers nothing for 200 ms (with 80 ms, whether the two
+    // streams' frames fell within 80 ms of each other was the streams' phase: 42 of 80 once in CI)
+    engine: { batch: { maxFrames: 2, waitMs: 200 } },
     faces: { publish: 'every' },
     log: { level: 'warn' },
   }));

@@ -255,7 +255,8 @@ def main():
             rec["valImagesAccuracy"] = round((pi == vimg_y).float().mean().item(), 5)
             rec["valImagesNoMaskRecall"] = round((pi[vimg_y == 1] == 1).float().mean().item(), 5)
         history.append(rec)
-        is_best = best is None or (acc, -vloss) > (best["valAccuracy"], -best["valLoss"])
+        # both sides rounded alike: the unrounded accuracy against the stored rounded one made a tie lose (D130)
+        is_best = best is None or (rec["valAccuracy"], -rec["valLoss"]) > (best["valAccuracy"], -best["valLoss"])
         if is_best:
             best, best_state = rec, {k: v.clone() for k, v in ema.model.state_dict().items()}
         print(f"epoch {epoch}/{a.epochs} train loss {rec['trainLoss']:.4f} acc {rec['trainAccuracy']:.4f} | "

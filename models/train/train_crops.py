@@ -11,6 +11,10 @@ pick the operating point for unmasked recall, export model.onnx + model.json.
   frozen (eval mode) while the convs, BatchNorm affines and head are trained.
 * Each epoch sees one crop of every training image, drawn at random from its variants, mirrored with
   p 0.5; the model, optimiser (AdamW, one-cycle), label smoothing and EMA are train.py's.
+* --images DATA adds every training image whole, with train.py's augmentation and letterbox
+  (data.augment), as one more variant of its image (--images-weight K: as K variants), so the model
+  keeps the whole-image skill of its base (classify mode, where the frame is the face; D120, D130).
+  The val images are then also scored whole each epoch (argmax; logged, not used for selection).
 * The epoch with the best EMA accuracy on the val crops is kept (ties: lower loss).
 * Operating point: on the val crops, the decision rule "no_mask when p(no_mask) >= t" with the
   largest t (at most 0.5, so never less sensitive than argmax) whose unmasked recall is >= --recall.
@@ -31,8 +35,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train import (CL, EMA, LABELS, ExportWrapper, MobileNetV1, confusion, count_params_macs, per_class,  # noqa: E402
-                   run_cv2_dnn, run_ort_node, seed_everything, to_input, write_metadata)
+from train import (CL, EMA, LABELS, ExportWrapper, MobileNetV1, augment, confusion, count_params_macs,  # noqa: E402
+                   letterbox, load_rgb, per_class, run_cv2_dnn, run_ort_node, seed_everything, to_input, write_metadata)
 
 
 def load_base(model, path):
@@ -140,6 +144,9 @@ def main():
                     help="also score the base with its own rule (no_mask when p >= this) on the same val crops")
     ap.add_argument("--augment", action="store_true",
                     help="photometric jitter, blur and JPEG on the training crops each epoch (augment_crops)")
+    ap.add_argument("--images", default=None, metavar="DATA",
+                    help="the dataset root of the crops file's `files`: each training image whole (data.augment) as one more variant")
+    ap.add_argument("--images-weight", type=int, default=1, help="with --images: the whole image counts as this many variants")
     ap.add_argument("--metrics", default=None)
     ap.add_argument("--name", default="mask-mobilenet")
     ap.add_argument("--version", default="1.2.0")
@@ -162,6 +169,18 @@ def main():
     srcs = sorted(by_src)
     val_u8 = torch.from_numpy(x[va_idx])
     val_y = torch.from_numpy(y[va_idx])
+    whole, vimg_u8, vimg_y = {}, None, None  # src -> (RGB image, label); the val images letterboxed
+    if a.images:
+        files, first = d["files"], {}
+        for i in range(len(src)):
+            first.setdefault(int(src[i]), i)
+        for s_ in srcs:
+            whole[s_] = (load_rgb(os.path.join(a.images, str(files[s_]))), int(y[first[s_]]))
+            by_src[s_].extend([-1 - s_] * a.images_weight)
+        vsrc = sorted({int(src[i]) for i in np.nonzero(val)[0]})
+        vimg_u8 = torch.from_numpy(np.stack([letterbox(load_rgb(os.path.join(a.images, str(files[s_]))), S) for s_ in vsrc]))
+        vimg_y = torch.from_numpy(np.array([y[first[s_]] for s_ in vsrc]))
+        print(f"+ {len(whole)} train images whole (x{a.images_weight} variant); {len(vsrc)} val images scored whole", flush=True)
     print(f"crops {len(x)} ({S}x{S}); train images {len(srcs)}, val crops {len(va_idx)} "
           f"({np.bincount(y[va_idx], minlength=2).tolist()})", flush=True)
 
@@ -204,13 +223,17 @@ def main():
             pick = [by_src[srcs[k]][int(rng.integers(len(by_src[srcs[k]])))] for k in order[b * a.batch:(b + 1) * a.batch]]
             if len(pick) < 2:
                 continue
-            xb = x[pick].copy()
+            pick = np.array(pick)
+            is_img = pick < 0
+            xb = x[np.where(is_img, 0, pick)].copy()
             flip = rng.random(len(pick)) < 0.5
             xb[flip] = xb[flip][:, :, ::-1]
             if a.augment:
                 xb = augment_crops(np.ascontiguousarray(xb), rng)
+            for j in np.nonzero(is_img)[0]:  # the whole image: train.py's augmentation (flip included)
+                xb[j] = augment(whole[-1 - int(pick[j])][0], S, rng)
             xb = to_input(np.ascontiguousarray(xb)).contiguous(memory_format=CL)
-            yb = torch.from_numpy(y[pick])
+            yb = torch.from_numpy(np.array([whole[-1 - int(i)][1] if i < 0 else y[i] for i in pick], np.int64))
             logits = model(xb)
             loss = crit(logits, yb)
             opt.zero_grad(set_to_none=True)
@@ -227,12 +250,17 @@ def main():
         vloss = F.cross_entropy(lo, val_y).item()
         rec = {"epoch": epoch, "trainLoss": round(tot / n, 5), "trainAccuracy": round(ok / n, 5),
                "valAccuracy": round(acc, 5), "valLoss": round(vloss, 5), "seconds": round(time.time() - t0, 1)}
+        if vimg_u8 is not None:
+            pi = predict(ema.model, vimg_u8).argmax(1)
+            rec["valImagesAccuracy"] = round((pi == vimg_y).float().mean().item(), 5)
+            rec["valImagesNoMaskRecall"] = round((pi[vimg_y == 1] == 1).float().mean().item(), 5)
         history.append(rec)
-        is_best = best is None or (acc, -vloss) > (best["valAccuracy"], -best["valLoss"])
+        # both sides rounded alike: the unrounded accuracy against the stored rounded one made a tie lose (D130)
+        is_best = best is None or (rec["valAccuracy"], -rec["valLoss"]) > (best["valAccuracy"], -best["valLoss"])
         if is_best:
             best, best_state = rec, {k: v.clone() for k, v in ema.model.state_dict().items()}
         print(f"epoch {epoch}/{a.epochs} train loss {rec['trainLoss']:.4f} acc {rec['trainAccuracy']:.4f} | "
-              f"val acc {acc:.4f} loss {vloss:.4f} | {rec['seconds']}s{'  *best' if is_best else ''}", flush=True)
+              f"val acc {acc:.4f} loss {vloss:.4f} | images {rec.get('valImagesAccuracy', '-')} | {rec['seconds']}s{'  *best' if is_best else ''}", flush=True)
 
     final = MobileNetV1(0.5, len(LABELS), 0.2)
     final.load_state_dict(best_state)
@@ -286,7 +314,8 @@ def main():
         "base": {"file": os.path.basename(a.base), "sha256": base_sha}, "epochs": a.epochs, "bestEpoch": best["epoch"],
         "seed": a.seed, "valAccuracy": round(float(np.trace(cm_t) / len(vy)), 4), "valCrops": int(len(vy)),
         "params": params, "macs": macs, "torch": torch.__version__, "date": datetime.date.today().isoformat(),
-        "data": "face-mask train/val (chandrikadeb7/Face-Mask-Detection, MIT) as detector crops; val = val split minus near-duplicates of train",
+        "data": "face-mask train/val (chandrikadeb7/Face-Mask-Detection, MIT) as detector crops"
+                + (" and the train images whole (train.py's augmentation)" if a.images else "") + "; val = val split minus near-duplicates of train",
         "command": " ".join(["/usr/bin/python3", "models/train/train_crops.py"] + sys.argv[1:]),
     }
     manifest = {

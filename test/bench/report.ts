@@ -82,9 +82,9 @@ export function report(r: BenchResult): string {
     const lr = d1.latencyMs.p99 / sumWall;
     const notes = [
       ...(d1.workerMs ? [`in the engine worker: p50 ${d1.workerMs.p50}, p99 ${d1.workerMs.p99} ms`] : []),
-      ...(r.stages.paced ? [`the detector input + detector alone, paced at 10 fps: p50 ${r.stages.paced.p50}, p99 ${r.stages.paced.p99} ms`] : []),
+      `the detector input + detector alone, paced at 10 fps: p50 ${r.stages.paced.p50}, p99 ${r.stages.paced.p99} ms`,
     ];
-    const inWorker = notes.length ? ` (${notes.join('; ')})` : '';
+    const inWorker = ` (${notes.join('; ')})`;
     L.push(`| capture→publish p99 ≤ 2× decode + inference (1 camera) | ${d1.latencyMs.p99} / ${f(sumWall)} ms = ${f(lr)}×${inWorker} | ${verdict(lr <= 2)} |`);
   }
   if (r.swap) L.push(`| 0 unclassified frames across a swap | ${r.swap.unclassified} (swap took ${r.swap.swapMs} ms; results/s per second: ${r.swap.perSecond.join(' ')}) | ${verdict(r.swap.unclassified === 0)} |`);

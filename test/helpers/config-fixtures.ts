@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, type ConfigProblem } from '../../daemon/config/config.js';
+import { classifierManifest } from './manifest-fixture.js';
 
 /** The type of a subtest's `t`. */
 export type TT = Parameters<Parameters<typeof t.test>[0]>[0];
@@ -21,14 +22,7 @@ export const fixture = (name: string) => {
   return copy;
 };
 
-export const manifest = () => ({
-  format: 'mobilenet-edge/model@1', name: 'mask-mobilenet', version: '1.0.0', task: 'classify',
-  file: 'model.onnx', sha256: 'a'.repeat(64),
-  input: { name: 'input', layout: 'NCHW', width: 128, height: 128, colorOrder: 'RGB', resize: 'letterbox', padColor: [0, 0, 0] },
-  preprocess: { scale: 1 / 127.5, mean: [1, 1, 1], std: [1, 1, 1] },
-  output: { name: 'logits', kind: 'logits' },
-  labels: ['mask', 'no_mask'],
-});
+export const manifest = classifierManifest;
 
 export const detectorManifest = () => ({
   ...manifest(), name: 'ultraface', task: 'detect', file: 'd.onnx',

@@ -1,14 +1,8 @@
 import t from 'tap';
+import { classifierManifest } from '../helpers/manifest-fixture.js';
 import { parseManifest, checkGraph, ManifestError, inputShape, modelFileFor, modelFiles } from '../../models/manifest.js';
 
-const good = () => ({
-  format: 'mobilenet-edge/model@1', name: 'mask-mobilenet', version: '1.0.0', task: 'classify',
-  file: 'model.onnx', sha256: 'a'.repeat(64),
-  input: { name: 'input', layout: 'NCHW', width: 128, height: 128, colorOrder: 'RGB', resize: 'letterbox', padColor: [0, 0, 0] },
-  preprocess: { scale: 1 / 127.5, mean: [1, 1, 1], std: [1, 1, 1] },
-  output: { name: 'logits', kind: 'logits' },
-  labels: ['mask', 'no_mask'],
-});
+const good = classifierManifest;
 
 t.test('a good manifest parses', async (t) => {
   const m = parseManifest(good());

@@ -6,6 +6,7 @@ import type { Config } from './config/config.js';
 import type { Logger } from './log.js';
 import { MqttLink } from './mqtt/link.js';
 import { Pipeline, type FacesFrameResult, type FrameResult, type ResultSink } from '../pipelines/pipeline.js';
+import { SharedFrames } from '../pipelines/sources/shared-frames.js';
 import { FacesOut } from '../pipelines/faces-out.js';
 import { discoveryMessages } from './mqtt/homeassistant.js';
 import { packageRoot } from '../models/paths.js';
@@ -134,6 +135,9 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   let swap: ModelSwap | null = null;
   // Made here, loaded only once the watchdog and /healthz run: a first TensorRT build takes minutes, and
   // systemd (EXTEND_TIMEOUT_USEC, STATUS) and the health report must hear about it (docs/RELIABILITY.md).
+  // Every camera's frames go through one reader process into shared memory (D134). It starts before
+  // the engine and stops after it, so every frame in flight has given its slot back by then.
+  const frames = await life.add('frame reader', () => startFrames(log.child({ part: 'frames' })), (s) => stopFrames(s, log.child({ part: 'frames' })));
   const engine = await life.add('engine', () => makeEngine(modelPath), (e) => (swap?.current ?? e).stop());
 
   // What probation reads from the results: non-finite scores and inference times per model version.
@@ -219,6 +223,7 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
     restartMinMs: config.watchdog.restartMinMs,
     restartMaxMs: config.watchdog.restartMaxMs,
     healthyResetSec: config.watchdog.healthyResetSec,
+    frames,
     batch: config.engine.batch,
     ...(people ? { people } : {}),
     frameLabelMinFace: f.frameLabelMinFace,
@@ -294,4 +299,20 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
     ota,
     stop: () => life.stop(),
   };
+}
+
+function startFrames(log: Logger): SharedFrames {
+  const s = new SharedFrames({ onStderr: (line) => log.warn('frame reader', { line }) });
+  s.on('exit', (reason: string) => log.error('frame reader died; every camera restarts its stream', { reason }));
+  s.start();
+  log.info('frame slots', { dir: s.dir, pid: s.pid, ...(s.swept.length ? { sweptStale: s.swept } : {}) });
+  return s;
+}
+
+/** Stop the reader; a slot still held by a frame at this point is a leak, and is said so. */
+async function stopFrames(s: SharedFrames, log: Logger): Promise<void> {
+  await new Promise((r) => setImmediate(r)); // the engine's last rejections release their frames first
+  const st = await s.stop();
+  if (st.held) log.warn('frame slots still held at stop (a leak)', { ...st });
+  else log.info('frame slots all returned at stop', { ...st });
 }

@@ -7,7 +7,7 @@
 // before (newest wins): a result is never reused ahead of the detection that is on its way, so
 // results stay in frame order and are never staler than the frame being detected.
 import type { FaceResult } from './engines/protocol.js';
-import { MotionGate, type MotionSample } from './motion.js';
+import { MotionGate, THUMB_COLUMNS, type MotionSample } from './motion.js';
 import type { Frame } from './sources/process-source.js';
 import type { CameraConfig } from './camera.js';
 import type { FacesFrameResult } from './results.js';
@@ -40,7 +40,8 @@ export class MotionReuse {
   offer(f: Frame): { result: FacesFrameResult; workingFaces: readonly FaceResult[] } | null {
     const c = this.cams.get(f.camera);
     if (!c) return null;
-    const s = c.gate.check(f.data, f.width, f.height, f.ts, f.format);
+    // the reader's thumbnail when it made one (the pixels stay in their slot), else from the pixels
+    const s = f.thumb && c.gate.opts.columns === THUMB_COLUMNS ? c.gate.checkThumb(f.thumb, f.width, f.height, f.ts) : c.gate.check(f.data, f.width, f.height, f.ts, f.format);
     if (s.decision === 'reuse' && c.last && c.pending === null) {
       c.reused++;
       // a copy of the detected result, less what described its engine request (batch)

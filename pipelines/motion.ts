@@ -136,7 +136,11 @@ export class MotionGate {
   }
 
   check(data: Uint8Array, width: number, height: number, nowMs: number, format: 'rgb24' | 'i420' = 'rgb24'): MotionSample {
-    const thumb = lumaThumbnail(data, width, height, this.opts.columns, format);
+    return this.checkThumb(lumaThumbnail(data, width, height, this.opts.columns, format), width, height, nowMs);
+  }
+
+  /** check() for a frame whose thumbnail (this gate's columns) is already made. */
+  checkThumb(thumb: Uint8Array, width: number, height: number, nowMs: number): MotionSample {
     const ref = this.ref;
     if (!ref || ref.width !== width || ref.height !== height) return { decision: 'detect', reason: 'first', changed: 1, thumb, width, height };
     const changed = changedFraction(thumb, ref.thumb, this.opts.pixelThreshold);

@@ -151,7 +151,8 @@ export class Pipeline {
       out[id] = {
         frames: st.frames,
         results: this.results.get(id) ?? 0,
-        dropped: (this.slots.dropped.get(id) ?? 0) + (this.failed.get(id) ?? 0),
+        // displaced in its slot, failed in the engine, or not placed by the reader (every slot held)
+        dropped: (this.slots.dropped.get(id) ?? 0) + (this.failed.get(id) ?? 0) + st.unplaced,
         reused: this.motion.reusedCount(id),
         restarts: st.restarts,
         state: st.state,
@@ -234,12 +235,13 @@ export class Pipeline {
       .get(f.camera)!
       .run(frames, this.engine, this.ctx)
       .then(
-        // Answered, so the worker has read the whole frame: the buffer may be reused. (A frame that
-        // failed is left to the garbage collector: a write to a dying worker may still hold it.)
+        // Answered, so the worker has read the whole frame: its slot may be filled again.
         () => frames.forEach((x) => x.release()),
         (e) => {
-          // The frames could not be classified (engine crash, timeout): counted, never retried.
+          // The frames could not be classified (engine crash, timeout): counted, never retried. Their
+          // slots go back too: a worker that timed out may read one later, but its answer is dropped.
           for (const x of frames) this.failed.set(x.camera, (this.failed.get(x.camera) ?? 0) + 1);
+          frames.forEach((x) => x.release());
           this.log.debug('frame not classified', { camera: f.camera, frame: f.seq, frames: frames.length, err: (e as Error).message });
         },
       )

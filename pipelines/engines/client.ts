@@ -25,6 +25,7 @@ import {
   type ResultMsg,
 } from './protocol.js';
 import { CodedError } from '../../models/coded-error.js';
+import { isSlot, readSlot, type FramePixels } from './slots.js';
 
 export interface EngineOptions {
   /** Command that starts the worker; default: this Node running the onnxruntime worker. */
@@ -156,6 +157,20 @@ export class EngineWorker extends EventEmitter {
     return m.header as unknown as LoadedMsg;
   }
 
+  /** The worker reads frames from shared-memory slots (its hello says `slots`; D134). */
+  get readsSlots(): boolean {
+    return this.hello?.slots === true;
+  }
+
+  /**
+   * A frame for a request: its slot when the worker reads slots (nothing else crosses), else its bytes
+   * (a worker that does not read slots gets them over its pipe, read from the slot here).
+   */
+  private pixels(p: FramePixels): { slot?: { path: string; bytes: number }; body: Buffer | null } {
+    if (!isSlot(p)) return { body: p };
+    return this.readsSlots ? { slot: { path: p.path, bytes: p.bytes }, body: null } : { body: readSlot(p) };
+  }
+
   /** Frame formats this worker reads in faces requests (its hello; protocol 1 without the list: rgb24). */
   get frameFormats(): FrameFormat[] {
     return this.hello?.frameFormats ?? ['rgb24'];
@@ -167,26 +182,29 @@ export class EngineWorker extends EventEmitter {
   }
 
   /** Detect and classify the faces of one frame (any size; rgb24 unless `format` says otherwise). */
-  async faces(data: Buffer, width: number, height: number, options: FacesOptions = {}, format: FrameFormat = 'rgb24'): Promise<FacesResultMsg> {
+  async faces(data: FramePixels, width: number, height: number, options: FacesOptions = {}, format: FrameFormat = 'rgb24'): Promise<FacesResultMsg> {
     const bad = this.checkFormat(format);
     if (bad) return bad;
-    const m = await this.request({ type: 'faces', width, height, ...(format !== 'rgb24' ? { format } : {}), ...options }, data, this.opts.inferTimeoutMs ?? 5000);
+    const px = this.pixels(data);
+    const m = await this.request({ type: 'faces', width, height, ...(format !== 'rgb24' ? { format } : {}), ...(px.slot ? { slot: px.slot } : {}), ...options }, px.body ?? undefined, this.opts.inferTimeoutMs ?? 5000);
     return m.header as unknown as FacesResultMsg;
   }
 
   /** Detect and classify the faces of several frames in one request (a batch across cameras); `tracking` (issue 14) and `crops` (D112) per frame. */
-  async facesBatch(frames: { data: Buffer; width: number; height: number; format?: FrameFormat; tracking?: FacesTracking; crops?: [number, number, number, number][] }[], options: FacesOptions = {}): Promise<FacesBatchResultMsg> {
+  async facesBatch(frames: { data: FramePixels; width: number; height: number; format?: FrameFormat; tracking?: FacesTracking; crops?: [number, number, number, number][] }[], options: FacesOptions = {}): Promise<FacesBatchResultMsg> {
     for (const f of frames) {
       const bad = this.checkFormat(f.format ?? 'rgb24');
       if (bad) return bad;
     }
-    const header = { type: 'facesBatch', frames: frames.map((f) => ({ width: f.width, height: f.height, ...(f.format && f.format !== 'rgb24' ? { format: f.format } : {}), ...(f.tracking ? { tracking: f.tracking } : {}), ...(f.crops ? { crops: f.crops } : {}) })), ...options };
-    const m = await this.request(header, frames.map((f) => f.data), this.opts.inferTimeoutMs ?? 5000);
+    const px = frames.map((f) => this.pixels(f.data));
+    const header = { type: 'facesBatch', frames: frames.map((f, i) => ({ width: f.width, height: f.height, ...(f.format && f.format !== 'rgb24' ? { format: f.format } : {}), ...(px[i].slot ? { slot: px[i].slot } : {}), ...(f.tracking ? { tracking: f.tracking } : {}), ...(f.crops ? { crops: f.crops } : {}) })), ...options };
+    const m = await this.request(header, px.flatMap((p) => (p.body ? [p.body] : [])), this.opts.inferTimeoutMs ?? 5000);
     return m.header as unknown as FacesBatchResultMsg;
   }
 
-  async infer(rgb: Buffer, width: number, height: number, outputs?: string[]): Promise<InferOutput> {
-    const m = await this.request({ type: 'infer', width, height, ...(outputs ? { outputs } : {}) }, rgb, this.opts.inferTimeoutMs ?? 5000);
+  async infer(rgb: FramePixels, width: number, height: number, outputs?: string[]): Promise<InferOutput> {
+    const px = this.pixels(rgb);
+    const m = await this.request({ type: 'infer', width, height, ...(px.slot ? { slot: px.slot } : {}), ...(outputs ? { outputs } : {}) }, px.body ?? undefined, this.opts.inferTimeoutMs ?? 5000);
     const h = m.header as unknown as ResultMsg;
     return { outputs: unpackOutputs(h.outputs, m.body), inferMs: h.inferMs };
   }

@@ -2,11 +2,13 @@
 // The pipeline, the model swap, OTA and the watchdog use only this.
 import type { EventEmitter } from 'node:events';
 import type { InferOutput } from './client.js';
+import type { FramePixels } from './slots.js';
 import type { FacesBatchResultMsg, FacesOptions, FacesResultMsg, FacesTracking, FrameFormat, LoadedMsg } from './protocol.js';
 
 /** A camera frame for a faces request (format default rgb24). */
 export interface EngineFrame {
-  data: Buffer;
+  /** The pixels, or the shared-memory slot they are in (D134). */
+  data: FramePixels;
   width: number;
   height: number;
   format?: FrameFormat;
@@ -46,7 +48,7 @@ export interface Engine extends EventEmitter {
   readonly size: number;
   start(): Promise<LoadedMsg>;
   stop(): Promise<void>;
-  infer(rgb: Buffer, width: number, height: number): Promise<InferOutput>;
-  faces(data: Buffer, width: number, height: number, options: FacesOptions, format?: FrameFormat): Promise<FacesResultMsg>;
+  infer(rgb: FramePixels, width: number, height: number): Promise<InferOutput>;
+  faces(data: FramePixels, width: number, height: number, options: FacesOptions, format?: FrameFormat): Promise<FacesResultMsg>;
   facesBatch(frames: EngineFrame[], options: FacesOptions): Promise<FacesBatchResultMsg>;
 }

@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import type { InferOutput } from './client.js';
+import type { FramePixels } from './slots.js';
 import type { FacesBatchResultMsg, FacesOptions, FacesResultMsg, FrameFormat, LoadedMsg } from './protocol.js';
 import type { EngineSupervisor } from './supervisor.js';
 import type { Engine, EngineBuild, EngineFrame, EngineState } from './engine.js';
@@ -96,11 +97,11 @@ export class EnginePool extends EventEmitter implements Engine {
     return best;
   }
 
-  infer(rgb: Buffer, width: number, height: number): Promise<InferOutput> {
+  infer(rgb: FramePixels, width: number, height: number): Promise<InferOutput> {
     return this.pick().infer(rgb, width, height);
   }
 
-  faces(data: Buffer, width: number, height: number, options: FacesOptions, format?: FrameFormat): Promise<FacesResultMsg> {
+  faces(data: FramePixels, width: number, height: number, options: FacesOptions, format?: FrameFormat): Promise<FacesResultMsg> {
     return this.pick().faces(data, width, height, options, format);
   }
 

@@ -18,6 +18,7 @@
 // A worker lists the formats it reads in `hello.frameFormats` (absent = ["rgb24"]: protocol 1 as it
 // was); the supervisor sends i420 only to a worker that lists it (EngineError UNSUPPORTED_FORMAT).
 import type { FrameFormat } from '../pre/yuv.js';
+import type { SlotRef } from './slots.js';
 
 export type { FrameFormat } from '../pre/yuv.js';
 export { frameBytes } from '../pre/yuv.js';
@@ -164,6 +165,7 @@ export interface HelloMsg {
   pid: number;
   /** Frame formats the worker reads in faces requests; absent = ["rgb24"]. */
   frameFormats?: FrameFormat[];
+  slots?: boolean; // reads a frame named by a shared-memory `slot` ({path, bytes}) in place of its body (D134)
 }
 
 export interface ProviderRequest {
@@ -230,6 +232,7 @@ export interface InferMsg {
   height: number;
   /** Which graph outputs to return; default: the manifest's output. */
   outputs?: string[];
+  slot?: SlotRef;
 }
 
 /** worker → supervisor: body = the outputs' float32 data, concatenated in order. */
@@ -297,6 +300,7 @@ export interface FacesMsg extends FacesOptions {
   width: number;
   height: number;
   format?: FrameFormat;
+  slot?: SlotRef;
 }
 
 export interface FaceResult {
@@ -340,7 +344,7 @@ export interface FacesBatchMsg extends FacesOptions {
   type: 'facesBatch';
   id: number;
   /** `tracking` and `crops`: per frame (each frame is a different camera's). */
-  frames: { width: number; height: number; format?: FrameFormat; tracking?: FacesTracking; crops?: [number, number, number, number][] }[];
+  frames: { width: number; height: number; format?: FrameFormat; slot?: SlotRef; tracking?: FacesTracking; crops?: [number, number, number, number][] }[];
 }
 
 /** worker → supervisor: one result per frame, in order (crop/classify/infer times are the batch's). */

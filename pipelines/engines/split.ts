@@ -7,6 +7,7 @@
 import { EventEmitter } from 'node:events';
 import type { InferOutput } from './client.js';
 import type { Engine, EngineBuild, EngineFrame, EngineState } from './engine.js';
+import type { FramePixels } from './slots.js';
 import type { FaceResult, FacesBatchResultMsg, FacesOptions, FacesResultMsg, FrameFormat, LoadedMsg } from './protocol.js';
 
 type Timings = Omit<FacesResultMsg, 'type' | 'id'>;
@@ -88,11 +89,11 @@ export class SplitFacesEngine extends EventEmitter implements Engine {
     await Promise.all([this.detector.stop(), this.classifier.stop()]);
   }
 
-  infer(rgb: Buffer, width: number, height: number): Promise<InferOutput> {
+  infer(rgb: FramePixels, width: number, height: number): Promise<InferOutput> {
     return this.classifier.infer(rgb, width, height);
   }
 
-  async faces(data: Buffer, width: number, height: number, options: FacesOptions, format?: FrameFormat): Promise<FacesResultMsg> {
+  async faces(data: FramePixels, width: number, height: number, options: FacesOptions, format?: FrameFormat): Promise<FacesResultMsg> {
     const t0 = performance.now();
     const found = await this.detector.faces(data, width, height, { ...options, detectOnly: true }, format);
     const crops = toRead(found.faces);

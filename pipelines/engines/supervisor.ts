@@ -8,6 +8,7 @@ import { backoffMs } from '../sources/ffmpeg-args.js';
 import { ErrorStorm } from '../budget.js';
 import type { Logger } from '../log.js';
 import type { EngineFrame, EngineState } from './engine.js';
+import type { FramePixels } from './slots.js';
 
 export interface EngineSupervisorOptions {
   manifestPath: string;
@@ -95,11 +96,11 @@ export class EngineSupervisor extends EventEmitter {
     return this.spawnAndLoad(true);
   }
 
-  infer(rgb: Buffer, width: number, height: number): Promise<InferOutput> {
+  infer(rgb: FramePixels, width: number, height: number): Promise<InferOutput> {
     return this.call('inference', (w) => w.infer(rgb, width, height));
   }
 
-  faces(data: Buffer, width: number, height: number, options: FacesOptions, format?: FrameFormat): Promise<FacesResultMsg> {
+  faces(data: FramePixels, width: number, height: number, options: FacesOptions, format?: FrameFormat): Promise<FacesResultMsg> {
     return this.call('faces request', (w) => w.faces(data, width, height, options, format));
   }
 

@@ -22,7 +22,7 @@ export class ClassifyMode implements Mode {
   async run(frames: Frame[], engine: Engine, ctx: ModeContext): Promise<void> {
     const m = ctx.manifest;
     const f = frames[0];
-    const out = await engine.infer(f.data, f.width, f.height);
+    const out = await engine.infer(f.slot ?? f.data, f.width, f.height);
     const row = out.outputs.get(m.output.name);
     if (!row) throw new Error(`engine result has no output "${m.output.name}"`);
     const c = decide(classify(row.data, m.labels, m.output.kind), m.decision); // the manifest's operating point (D53)

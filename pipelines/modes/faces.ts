@@ -39,10 +39,10 @@ export class FacesMode implements Mode {
     // HOOK (issue 14): each frame's request carries its camera's tracking hints
     if (frames.length === 1) {
       const f = frames[0];
-      const r = await engine.faces(f.data, f.width, f.height, { ...this.options, ...this.trackingOf(f) }, f.format);
+      const r = await engine.faces(f.slot ?? f.data, f.width, f.height, { ...this.options, ...this.trackingOf(f) }, f.format);
       return this.result(f, r, engine, ctx, 1, false, perFace(r.classifyMs, readCount(r)));
     }
-    const r = await engine.facesBatch(frames.map((f) => ({ data: f.data, width: f.width, height: f.height, format: f.format, ...this.trackingOf(f) })), this.options);
+    const r = await engine.facesBatch(frames.map((f) => ({ data: f.slot ?? f.data, width: f.width, height: f.height, format: f.format, ...this.trackingOf(f) })), this.options);
     if (r.results.length !== frames.length) throw new Error(`engine answered ${r.results.length} results for ${frames.length} frames`);
     // a batch's classifier time is shared (each frame reports the batch's total): per face of the batch
     const ms = r.results.length ? perFace(r.results[0].classifyMs, r.results.reduce((n, x) => n + readCount(x), 0)) : undefined;

@@ -86,6 +86,15 @@ export class FifoReader {
     this.ev.onEnd(err);
   }
 
+  /** Stop reading for now: the writer blocks once the pipe is full (backpressure). */
+  pause(): void {
+    if (!this.closed) this.socket.pause();
+  }
+
+  resume(): void {
+    if (!this.closed) this.socket.resume();
+  }
+
   /** Stop reading and close the descriptor (idempotent; onEnd is not called). */
   close(): void {
     if (this.closed) return;

@@ -1,5 +1,5 @@
 // Reusable frame buffers. A 720p RGB24 frame is 2.7 MB; allocating one per frame (and one per 64 KB
-// pipe read) kept the supervisor's garbage collector busy for most of its CPU time (docs/BENCHMARKS.md).
+// pipe read) kept the frame path's garbage collector busy for most of its CPU time (docs/BENCHMARKS.md); the frame reader (D134) uses them.
 // A pooled frame is reference counted: whoever keeps it past the call that handed it over holds it,
 // and the last release returns the buffer to its pool. A frame nobody releases is simply collected.
 

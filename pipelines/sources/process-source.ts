@@ -1,8 +1,9 @@
 // One camera: a child process (ffmpeg, gst-launch-1.0) decoding the stream into frames written to a
-// named pipe (FifoReader: read straight into pooled buffers): I420 at the camera's own size as
-// YUV4MPEG2 (faces mode), or model-sized RGB24 (classify mode). A source is a command line and a format. Any exit of the process is a
-// lost stream (ffmpeg exits 0 when an RTSP server dies), and a stream that stops sending frames
-// is killed: both restart with exponential backoff.
+// named pipe: I420 at the camera's own size as YUV4MPEG2 (faces mode), or model-sized RGB24
+// (classify mode). The frame reader process (SharedFrames, D134) reads the pipe into shared-memory
+// slots; a frame here names its slot, and its pixels are read only when asked for. A source is a
+// command line and a format. Any exit of the process is a lost stream (ffmpeg exits 0 when an RTSP
+// server dies), and a stream that stops sending frames is killed: both restart with exponential backoff.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,10 +11,11 @@ import { tmpdir } from 'node:os';
 import type { Readable } from 'node:stream';
 import { basename, join } from 'node:path';
 import { backoffMs } from './ffmpeg-args.js';
-import { FifoReader, makeFifo } from './fifo-reader.js';
-import { FramePool, PooledBuffer } from './frame-pool.js';
-import { Y4mFramer, type FramedFrame } from './y4m.js';
-import { frameBytes, type FrameFormat } from '../pre/yuv.js';
+import { makeFifo } from './fifo-reader.js';
+import type { SharedFrames, SlotFrame } from './shared-frames.js';
+import type { SlotRing, SlotStats } from './slot-ring.js';
+import { readSlot, type SlotRef } from '../engines/slots.js';
+import type { FrameFormat } from '../pre/yuv.js';
 
 export interface Frame {
   camera: string;
@@ -25,8 +27,12 @@ export interface Frame {
   height: number;
   /** rgb24: packed RGB; i420: planar YUV 4:2:0 (Y, then U, then V at half size, pre/yuv.ts). */
   format: FrameFormat;
-  /** The pixels: valid while the frame is held (a pooled buffer, reused after the last release). */
-  data: Buffer;
+  /** The pixels: valid while the frame is held. For a frame in a slot they are read from it at first use. */
+  readonly data: Buffer;
+  /** Where the pixels are (D134): engine requests name the slot instead of carrying the bytes. */
+  readonly slot?: SlotRef;
+  /** The 64-column luma thumbnail the reader made (motion gating), when asked for. */
+  readonly thumb?: Uint8Array | null;
   /** Keep the frame past the call that handed it over (each hold needs a release). */
   hold(): void;
   /** Done with the frame: the last release returns its buffer to the source's pool. */
@@ -55,6 +61,10 @@ export interface ProcessSourceOptions {
   healthyResetSec?: number;
   /** Where the frame FIFO is made (a private directory inside it); default: the OS temp dir. */
   runDir?: string;
+  /** The frame reader that reads the FIFO into shared-memory slots (D134). */
+  frames: SharedFrames;
+  /** The reader also makes each frame's luma thumbnail (motion gating). */
+  thumb?: boolean;
 }
 
 export type SourceState = 'starting' | 'running' | 'backoff' | 'stopped';
@@ -65,16 +75,23 @@ export interface SourceStatus {
   restarts: number;
   lastError: string | null;
   stderr: string[];
+  /** Frames the reader could not place because every slot was held. */
+  unplaced: number;
+  slots: SlotStats;
 }
 
 /** Events: 'frame' (Frame), 'state' (SourceState, reason?). */
 export class ProcessSource extends EventEmitter {
   private proc: ChildProcessByStdio<null, null, Readable> | null = null;
-  private reader: FifoReader | null = null;
+  /** The reader's run on the current FIFO: `ended` once the reader reached its end; `frames` it delivered. */
+  private run: { close: () => void; ended: boolean; frames: number } | null = null;
+  /** Called when the current run ends (a restart waiting for a dead decoder's last frames). */
+  private onRunEnd: (() => void) | null = null;
   private fifoDir: string | null = null;
-  /** The frame buffers (for I420, made when a stream's header tells the size). */
-  pool: FramePool;
+  /** This camera's frame slots. */
+  readonly ring: SlotRing;
   private seq = 0;
+  private unplaced = 0;
   private attempt = 0;
   private restartTimer: NodeJS.Timeout | null = null;
   private stallTimer: NodeJS.Timeout | null = null;
@@ -94,14 +111,14 @@ export class ProcessSource extends EventEmitter {
     private readonly command: (output: string) => { path: string; args: string[] },
   ) {
     super();
-    this.pool = new FramePool(frameBytes(opts.format ?? 'rgb24', opts.width, opts.height));
+    this.ring = opts.frames.newRing();
   }
 
   /** The program's short name, for messages (set at each start). */
   program = '';
 
   status(): SourceStatus {
-    return { state: this.state, frames: this.seq, restarts: this.restarts, lastError: this.lastError, stderr: [...this.stderrTail] };
+    return { state: this.state, frames: this.seq, restarts: this.restarts, lastError: this.lastError, stderr: [...this.stderrTail], unplaced: this.unplaced, slots: this.ring.stats() };
   }
 
   get pid(): number | undefined {
@@ -116,9 +133,9 @@ export class ProcessSource extends EventEmitter {
   async stop(): Promise<void> {
     this.stopping = true;
     this.clearTimers();
-    // No frame after stop(): frames still in the pipe are dropped with the reader.
-    this.reader?.close();
-    this.reader = null;
+    // No frame after stop(): frames still in the pipe are dropped with the reader's run.
+    this.run?.close();
+    this.run = null;
     const p = this.proc;
     this.setState('stopped');
     if (p && p.exitCode === null && p.signalCode === null) {
@@ -141,7 +158,20 @@ export class ProcessSource extends EventEmitter {
 
   private spawnOnce(): void {
     this.restartTimer = null;
+    this.onRunEnd = null;
     if (this.stopping) return;
+    // The last run's frames still on their way through the reader come first: its decoder is gone, so
+    // the reader reaches the FIFO's end soon; wait for that (at most 2 s) before the next run's FIFO.
+    const prev = this.run;
+    if (prev && !prev.ended && prev.frames > 0) {
+      prev.frames = 0; // once
+      this.onRunEnd = () => {
+        if (this.restartTimer) clearTimeout(this.restartTimer);
+        this.spawnOnce();
+      };
+      this.restartTimer = setTimeout(() => this.spawnOnce(), 2000);
+      return;
+    }
     this.setState('starting');
     this.startedAt = Date.now();
     this.lastFrameAt = this.startedAt;
@@ -173,38 +203,39 @@ export class ProcessSource extends EventEmitter {
     this.armStallTimer();
   }
 
-  /** A fresh reader on the source's FIFO (made on first use) for the run about to start. */
+  /** A fresh FIFO (in a folder made on first use) and a reader run on it, for the run about to start. */
   private openFifo(): string {
     this.fifoDir ??= mkdtempSync(join(this.opts.runDir ?? tmpdir(), 'mobilenet-edge-src-'));
     const fifo = join(this.fifoDir, 'frames');
-    this.reader?.close();
-    this.reader = null;
+    this.run?.close();
+    this.run = null;
     makeFifo(fifo);
-    const framing = this.opts.format === 'i420' ? new Y4mFramer((w, h) => this.poolFor(w, h)) : this.pool;
-    this.reader = new FifoReader(fifo, framing, { onFrame: (_data, f) => this.onFrame(f), onEnd: (err) => err && this.kill(`bad frame stream: ${err.message}`) });
+    const { width, height } = this.opts;
+    const run = { close: () => undefined as void, ended: false, frames: 0 };
+    run.close = this.opts.frames.attach(this.ring, { fifo, format: this.opts.format ?? 'rgb24', width, height, thumb: this.opts.thumb ?? false }, {
+      onFrame: (f) => {
+        run.frames++;
+        this.onFrame(f);
+      },
+      onEnd: (err) => {
+        run.ended = true;
+        if (err) this.kill(`bad frame stream: ${err.message}`);
+        if (this.run === run) this.onRunEnd?.();
+      },
+      onDropped: () => this.unplaced++,
+    }).close;
+    this.run = run;
     return fifo;
   }
 
-  /** The pool for I420 frames of this size (a new one when the camera's resolution changed). */
-  private poolFor(width: number, height: number): FramePool {
-    const bytes = frameBytes('i420', width, height);
-    if (this.pool.bytes !== bytes) this.pool = new FramePool(bytes);
-    return this.pool;
-  }
-
-  private onFrame({ data, width, height }: FramedFrame): void {
-    if (this.stopping) return;
+  private onFrame(s: SlotFrame): void {
+    const { frames } = this.opts;
+    if (this.stopping) return frames.release(this.ring, s.slot.path);
     const now = Date.now();
     this.lastFrameAt = now;
     if (this.state !== 'running') this.setState('running');
     if (this.attempt && now - this.startedAt > (this.opts.healthyResetSec ?? 30) * 1000) this.attempt = 0;
-    const buf = new PooledBuffer(data, this.pool);
-    const f: Frame = {
-      camera: this.opts.id, seq: this.seq++, ts: now, width: width || this.opts.width, height: height || this.opts.height, format: this.opts.format ?? 'rgb24', data,
-      hold: () => buf.hold(),
-      release: () => buf.release(),
-    };
-    this.emit('frame', f);
+    this.emit('frame', slotFrame(this.opts.id, this.seq++, this.opts.format ?? 'rgb24', s, () => frames.release(this.ring, s.slot.path)));
   }
 
   /** Subclasses read informational lines here; return false to keep a line out of the error tail. */
@@ -224,8 +255,7 @@ export class ProcessSource extends EventEmitter {
   private onExit(p: ChildProcessByStdio<null, null, Readable>, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.proc !== p) return;
     this.proc = null;
-    this.reader?.close();
-    this.reader = null;
+    // the run stays: the reader relays what the decoder wrote before it died, up to the FIFO's end
     if (this.stallTimer) clearInterval(this.stallTimer);
     this.stallTimer = null;
     if (this.stopping) return;
@@ -256,4 +286,36 @@ export class ProcessSource extends EventEmitter {
     if (this.stallTimer) clearInterval(this.stallTimer);
     this.restartTimer = this.stallTimer = null;
   }
+}
+
+/**
+ * A frame in a slot, reference counted: the last release gives the slot back (`done`). Its pixels are
+ * read from the slot the first time `data` is asked for, and dropped with the last release.
+ */
+export function slotFrame(camera: string, seq: number, format: FrameFormat, s: SlotFrame, done: () => void): Frame {
+  let refs = 1;
+  let pixels: Buffer | null = null;
+  return {
+    camera,
+    seq,
+    ts: s.ts,
+    width: s.width,
+    height: s.height,
+    format,
+    slot: s.slot,
+    thumb: s.thumb,
+    get data(): Buffer {
+      if (refs <= 0) throw new Error(`frame ${camera}#${seq} used after its last release`);
+      return (pixels ??= readSlot(s.slot));
+    },
+    hold: () => {
+      if (refs <= 0) throw new Error(`frame ${camera}#${seq} used after its last release`);
+      refs++;
+    },
+    release: () => {
+      if (refs <= 0 || --refs > 0) return;
+      pixels = null;
+      done();
+    },
+  };
 }

@@ -5,6 +5,7 @@ import type { CameraConfig } from '../camera.js';
 import { FfmpegSource } from './ffmpeg-source.js';
 import { GstSource } from './gst-source.js';
 import type { SourceStatus } from './process-source.js';
+import type { SharedFrames } from './shared-frames.js';
 import type { FrameFormat } from '../pre/yuv.js';
 
 export type { Frame, SourceState, SourceStatus } from './process-source.js';
@@ -29,6 +30,8 @@ export interface SourceSettings {
   restartMinMs: number;
   restartMaxMs: number;
   healthyResetSec?: number;
+  /** The frame reader every camera's frames go through (D134). */
+  frames: SharedFrames;
 }
 
 /** The source for a camera: its decoder, in the format and at the frame size the camera's mode asks for. */
@@ -45,6 +48,9 @@ export function createSource(cam: CameraConfig, size: { width: number; height: n
     restartMinMs: s.restartMinMs,
     restartMaxMs: s.restartMaxMs,
     healthyResetSec: s.healthyResetSec,
+    frames: s.frames,
+    // the reader makes the motion gate's thumbnail, so the supervisor never reads the frame for it
+    thumb: cam.mode === 'faces' && Boolean(cam.motion?.enabled),
   };
   if (cam.decoder === 'gstreamer-nv' || cam.decoder === 'gstreamer-sw') return new GstSource({ ...common, decoder: cam.decoder });
   return new FfmpegSource({ ...common, loop: cam.loop, ffmpegPath: s.ffmpegPath, ...(cam.roi ? { roi: cam.roi } : {}) });

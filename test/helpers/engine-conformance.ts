@@ -116,6 +116,21 @@ export function conformance(t: Test, e: EngineUnderTest): void {
     e.checkRed(t, await w.infer(frame(W, H, [255, 0, 0]), W, H));
   });
 
+  t.test(`${e.engine}: frames named by a shared-memory slot (D134) are read there; a slot that cannot be read is FRAME_GONE`, async (t) => {
+    const { w, hello } = await started(t);
+    t.equal(hello.slots, true, 'the hello says the worker reads slots');
+    await w.load(e.manifestPath, e.providers);
+    const dir = t.testdir({});
+    const red = frame(W, H, [255, 0, 0]);
+    // a slot file may be longer than its frame (a larger frame was there before): bytes says how much
+    writeFileSync(join(dir, 'red'), Buffer.concat([red, Buffer.alloc(100, 7)]));
+    e.checkRed(t, await w.infer({ path: join(dir, 'red'), bytes: red.length }, W, H));
+    await t.rejects(w.infer({ path: join(dir, 'gone'), bytes: red.length }, W, H), { code: 'FRAME_GONE', message: /frame slot .*gone/ });
+    writeFileSync(join(dir, 'short'), red.subarray(0, 10));
+    await t.rejects(w.infer({ path: join(dir, 'short'), bytes: red.length }, W, H), { code: 'FRAME_GONE', message: new RegExp(`holds 10 bytes, the frame is ${red.length}`) });
+    e.checkRed(t, await w.infer(red, W, H));
+  });
+
   t.test(`${e.engine}: a killed worker fails pending requests and reports its exit`, async (t) => {
     const { w } = await started(t);
     await w.load(e.manifestPath, e.providers);

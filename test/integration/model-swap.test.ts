@@ -2,6 +2,7 @@
 // engine took is published exactly once across the swap, and a model that fails to load, validate or
 // pass its test vectors leaves the old one serving.
 import t from 'tap';
+import { sharedFrames } from '../helpers/frames.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -30,7 +31,7 @@ t.test('swap under load: no frame lost or published twice; failures keep the old
   const first = engine(join(TINY_DIR, 'model.json'));
   await first.start();
   const pipeline = new Pipeline(
-    { cameras: [{ id: 'cam1', url: pathToFileURL(join(root, 'models/demo/demo.mp4')).href, fps: 25, loop: true }], ffmpegPath: '/usr/bin/ffmpeg', rtspTimeoutSec: 5, stallSec: 10, restartMinMs: 200, restartMaxMs: 1000 },
+    { cameras: [{ id: 'cam1', url: pathToFileURL(join(root, 'models/demo/demo.mp4')).href, fps: 25, loop: true }], ffmpegPath: '/usr/bin/ffmpeg', rtspTimeoutSec: 5, stallSec: 10, restartMinMs: 200, restartMaxMs: 1000, frames: sharedFrames(t) },
     await readManifest(join(TINY_DIR, 'model.json')),
     first,
     { classified: (r) => results.push(r), faces: () => undefined },

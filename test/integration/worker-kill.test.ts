@@ -1,6 +1,7 @@
 // An engine worker killed while 4 cameras stream (faces mode, 2 workers): no camera is lost (every
-// camera keeps publishing and none of their decoders restarts), no frame FIFO or shared-memory file
-// leaks (counted before, during and after), the replacement worker serves, the supervisor stays up.
+// camera keeps publishing and none of their decoders restarts), no frame FIFO or shared-memory slot
+// leaks (FIFOs counted during and after; the slot folder stays within its files and every slot is
+// back at the stop, D134), the replacement worker serves, the supervisor stays up.
 // The daemon's TMPDIR is the test's own folder, so its FIFOs are counted apart from anyone else's.
 import t from 'tap';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -18,12 +19,11 @@ interface Health {
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Frame FIFOs and source folders under `dir`, and our files in /dev/shm. */
-function resources(dir: string): { fifos: string[]; dirs: string[]; shm: string[] } {
+/** Frame FIFOs and source folders under `dir`. */
+function resources(dir: string): { fifos: string[]; dirs: string[] } {
   const dirs = readdirSync(dir).filter((n) => n.startsWith('mobilenet-edge-'));
   const fifos = dirs.flatMap((d) => (statSync(join(dir, d)).isDirectory() ? readdirSync(join(dir, d)).map((f) => join(d, f)) : [])).filter((p) => statSync(join(dir, p)).isFIFO());
-  const shm = existsSync('/dev/shm') ? readdirSync('/dev/shm').filter((n) => n.startsWith('mobilenet-edge')) : [];
-  return { fifos: fifos.sort(), dirs: dirs.sort(), shm };
+  return { fifos: fifos.sort(), dirs: dirs.sort() };
 }
 
 t.test('kill an engine worker while 4 cameras stream', async (t) => {
@@ -44,7 +44,6 @@ t.test('kill an engine worker while 4 cameras stream', async (t) => {
     http: { port },
     log: { level: 'info' },
   });
-  const shmBefore = resources(tmp).shm;
   const daemon = startDaemon(t, cfg, { TMPDIR: tmp });
   t.teardown(() => {
     if (!t.passing()) t.comment(daemon.output().slice(-4000));
@@ -70,6 +69,12 @@ t.test('kill an engine worker while 4 cameras stream', async (t) => {
   t.equal(h0.engine.workers, 2);
   const during = resources(tmp);
   t.equal(during.fifos.length, 4, `one frame FIFO per camera: ${during.fifos.join(', ')}`);
+  // the frame slots (D134): this daemon's folder (other tests' daemons may have theirs), a few files per camera
+  const slotDir = /"msg":"frame slots","dir":"([^"]+)"/.exec(daemon.output())?.[1] ?? '';
+  t.ok(slotDir && existsSync(slotDir), `the daemon's slot folder exists: ${slotDir}`);
+  const slotFiles = () => readdirSync(slotDir).length;
+  const filesBefore = slotFiles();
+  t.ok(filesBefore >= 4 && filesBefore <= 4 * 8, `slot files within 1..8 per camera: ${filesBefore}`);
   const decoders = Object.fromEntries(cams.map((c) => [c, h0.cameras[c].pid]));
 
   const victim = h0.engine.pid!;
@@ -85,12 +90,15 @@ t.test('kill an engine worker while 4 cameras stream', async (t) => {
   }
   const after = resources(tmp);
   t.same(after.fifos, during.fifos, 'the same FIFOs, none more');
-  t.same(after.shm, shmBefore, 'no shared-memory files');
+  t.ok(existsSync(slotDir) && slotFiles() <= 4 * 8, `the same slot folder, its files still within 8 per camera: ${slotFiles()}`);
 
   daemon.proc.kill('SIGTERM');
   t.equal(await daemon.exited(), 0, 'clean stop');
   const stopped = resources(tmp);
   t.same(stopped.fifos, [], 'no FIFO left after the stop');
   t.same(stopped.dirs, [], 'no source folder left');
-  t.same(stopped.shm, shmBefore, 'no shared-memory file left');
+  t.notOk(existsSync(slotDir), 'the slot folder is gone after the stop');
+  // every slot came back: the frames the killed worker held were released when their requests failed
+  t.match(daemon.output(), /frame slots all returned at stop/, 'no slot still held at the stop');
+  t.notMatch(daemon.output(), /frame slots still held/, 'no slot leaked');
 });

@@ -66,3 +66,20 @@ t.test('an unknown provider is a fallback with its reason; none left is LOAD_FAI
   t.match(loaded.fallbacks[0], { name: 'openvino', reason: /unknown execution provider/ });
   await t.rejects(w.load(tiny, ['tensorrt']), { code: 'LOAD_FAILED', message: /no execution provider could run the model: tensorrt: failed to load/ });
 });
+
+t.test('a batch of frames named by their slots (D134): each frame read from its own', async (t) => {
+  const { writeFileSync } = await import('node:fs');
+  const w = await started(t);
+  await w.load(tiny, ['cpu']);
+  const dir = t.testdir({});
+  // crops, no detector (D112); faces frames are at least 16 px
+  const r16 = frame(16, 16, [255, 0, 0]), b16 = frame(16, 16, [0, 0, 255]);
+  writeFileSync(join(dir, 'r16'), r16);
+  writeFileSync(join(dir, 'b16'), b16);
+  const crops: [number, number, number, number][] = [[0, 0, 16, 16]];
+  const slots = await w.facesBatch([{ data: { path: join(dir, 'r16'), bytes: r16.length }, width: 16, height: 16, crops }, { data: { path: join(dir, 'b16'), bytes: b16.length }, width: 16, height: 16, crops }], {});
+  const bodies = await w.facesBatch([{ data: r16, width: 16, height: 16, crops }, { data: b16, width: 16, height: 16, crops }], {});
+  t.same(slots.results.map((r) => r.faces.map((f) => f.scores)), bodies.results.map((r) => r.faces.map((f) => f.scores)), 'the same answers as the bytes');
+  t.not(slots.results[0].faces[0].label, slots.results[1].faces[0].label, 'red and blue frames are told apart (not the same slot twice)');
+  await t.rejects(w.facesBatch([{ data: { path: join(dir, 'r16'), bytes: r16.length }, width: 16, height: 16, crops }, { data: b16, width: 16, height: 16, crops }], {}), { code: 'BAD_REQUEST', message: /every frame of a batch names its slot, or none does/ });
+});

@@ -1,6 +1,7 @@
 // Frames through a real FIFO into pooled buffers: exact bytes whatever the writer's chunking, buffers
 // reused once released, and a restarted writer never mixes its bytes with a killed run's.
 import t from 'tap';
+import { sharedFrames } from '../helpers/frames.js';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { FramePool, PooledBuffer } from '../../pipelines/sources/frame-pool.js';
@@ -92,8 +93,10 @@ t.test('FIFO reader: no end of file before a writer has come (open before the wr
 t.test('ProcessSource: a run killed mid-frame never mixes its bytes into the next run', async (t) => {
   let run = 0;
   // 4x4 RGB = 48 bytes; run 1 writes 2 frames and half a third then exits; run 2 writes 5 whole frames.
-  const src = new ProcessSource({ id: 'cam', width: 4, height: 4, stallSec: 10, restartMinMs: 50, restartMaxMs: 50, runDir: t.testdir({}) }, (out) => {
+  const src = new ProcessSource({ id: 'cam', width: 4, height: 4, stallSec: 10, restartMinMs: 50, restartMaxMs: 50, runDir: t.testdir({}), frames: sharedFrames(t) }, (out) => {
     run++;
+    // later runs (the second one exits too) write nothing, so the count below cannot run past 7
+    if (run > 2) return { path: process.execPath, args: ['-e', 'setTimeout(() => {}, 60000)'] };
     const args = run === 1 ? ['3', '48', '20', '100', String(48 * 2 + 24)] : ['5', '48', '7', '200', '0'];
     return { path: process.execPath, args: ['-e', WRITER, out, ...args] };
   });
@@ -102,7 +105,7 @@ t.test('ProcessSource: a run killed mid-frame never mixes its bytes into the nex
   src.start();
   t.teardown(() => src.stop());
   const t0 = Date.now();
-  while (frames.length < 7 && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 20));
+  while ((frames.length < 7 || run < 3) && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 20));
   t.equal(frames.length, 7, '2 frames of the first run, 5 of the second');
   t.ok(frames.slice(0, 2).every((f, i) => frameOk(f.data, 100, i)), 'first run: whole frames');
   t.ok(frames.slice(2).every((f, i) => frameOk(f.data, 200, i)), 'second run: whole frames, none shifted by the half frame');

@@ -2,6 +2,7 @@
 // (gstreamer-sw, the same code path as Jetson's gstreamer-nv but avdec_h264 in place of
 // nvv4l2decoder + nvvidconv) against a real RTSP server, through ProcessSource's restart machinery.
 import t from 'tap';
+import { sharedFrames } from '../helpers/frames.js';
 import { join } from 'node:path';
 import { makeTestClip } from '../helpers/ffmpeg.js';
 import { startRtspServer } from '../helpers/rtsp.js';
@@ -36,7 +37,7 @@ t.test('gstreamer-sw against a real RTSP server: exact letterboxed frames, resta
   t.teardown(() => server.stop());
   const src = new GstSource({
     id: 'cam1', url: server.url('/cam1'), fps: 5, width: 128, height: 128, decoder: 'gstreamer-sw',
-    rtspTimeoutSec: 5, stallSec: 10, restartMinMs: 100, restartMaxMs: 500,
+    rtspTimeoutSec: 5, stallSec: 10, restartMinMs: 100, restartMaxMs: 500, frames: sharedFrames(t),
   });
   t.teardown(() => src.stop());
   const frames: Frame[] = [];
@@ -87,7 +88,7 @@ t.test('faces mode: the decoder\'s I420 at the camera\'s size through y4menc, no
   t.teardown(() => server.stop());
   const src = new GstSource({
     id: 'cam1', url: server.url('/cam1'), fps: 5, width: 1280, height: 720, format: 'i420', decoder: 'gstreamer-sw',
-    rtspTimeoutSec: 5, stallSec: 10, restartMinMs: 100, restartMaxMs: 500,
+    rtspTimeoutSec: 5, stallSec: 10, restartMinMs: 100, restartMaxMs: 500, frames: sharedFrames(t),
   });
   t.teardown(() => src.stop());
   const f = await new Promise<Frame>((resolve, reject) => {

@@ -1,5 +1,6 @@
 // A region of interest: validated in config, cut by ffmpeg from the camera's picture before scaling.
 import t from 'tap';
+import { sharedFrames } from '../helpers/frames.js';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { checkRoi } from '../../daemon/config/config.js';
@@ -24,7 +25,7 @@ t.test('real ffmpeg: the right half of a red|blue clip is all blue', async (t) =
   execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=red:s=320x240:r=10:d=2', '-f', 'lavfi', '-i', 'color=c=blue:s=160x240:r=10:d=2',
     '-filter_complex', '[0][1]overlay=x=160:y=0', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', clip]);
   const src = new FfmpegSource({ id: 'cam', url: `file://${clip}`, fps: 10, width: 16, height: 16, loop: true, rtspTimeoutSec: 5, roi: [176, 16, 128, 208],
-    ffmpegPath: 'ffmpeg', stallSec: 10, restartMinMs: 100, restartMaxMs: 500 });
+    ffmpegPath: 'ffmpeg', stallSec: 10, restartMinMs: 100, restartMaxMs: 500, frames: sharedFrames(t) });
   t.teardown(() => src.stop());
   const frame = await new Promise<Frame>((resolve) => {
     src.once('frame', resolve);

@@ -105,8 +105,9 @@ t.test('camera passwords are masked in what a source reports', async (t) => {
 t.test('a real ffmpeg error naming a camera URL reaches lastError without the password', async (t) => {
   const { FfmpegSource } = await import('../../pipelines/sources/ffmpeg-source.js');
   const { freePort } = await import('../helpers/ports.js');
+  const { sharedFrames } = await import('../helpers/frames.js');
   const port = await freePort(); // nothing listens: connection refused
-  const src = new FfmpegSource({ id: 'cam', url: `rtsp://viewer:secretpw@127.0.0.1:${port}/s1`, fps: 5, width: 8, height: 8, loop: false, rtspTimeoutSec: 2, ffmpegPath: 'ffmpeg', stallSec: 10, restartMinMs: 5000, restartMaxMs: 5000 });
+  const src = new FfmpegSource({ id: 'cam', url: `rtsp://viewer:secretpw@127.0.0.1:${port}/s1`, fps: 5, width: 8, height: 8, loop: false, rtspTimeoutSec: 2, ffmpegPath: 'ffmpeg', stallSec: 10, restartMinMs: 5000, restartMaxMs: 5000, frames: sharedFrames(t) });
   t.teardown(() => src.stop());
   const reason = await new Promise<string>((resolve) => {
     src.on('state', (s: string, r?: string) => s === 'backoff' && resolve(r ?? ''));

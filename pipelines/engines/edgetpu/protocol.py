@@ -72,3 +72,35 @@ def pack_outputs(outputs):
         parts.append(raw)
         offset += len(raw)
     return meta, b''.join(parts)
+
+
+class SlotError(Exception):
+    """A frame slot that cannot be read (the request's error, code FRAME_GONE)."""
+
+
+def read_slot(ref):
+    """The frame a shared-memory slot {path, bytes} holds (D134), read whole."""
+    if not isinstance(ref, dict) or not isinstance(ref.get('path'), str) or not ref['path'].startswith('/') \
+            or not isinstance(ref.get('bytes'), int) or isinstance(ref.get('bytes'), bool) or ref['bytes'] < 1:
+        raise SlotError('slot must be {path: absolute path, bytes: positive integer} (got %r)' % (ref,))
+    try:
+        with open(ref['path'], 'rb') as f:
+            data = f.read(ref['bytes'])
+    except OSError as e:
+        raise SlotError('frame slot %s: %s' % (ref['path'], e.strerror or e))
+    if len(data) < ref['bytes']:
+        raise SlotError('frame slot %s holds %d bytes, the frame is %d' % (ref['path'], len(data), ref['bytes']))
+    return data
+
+
+def slot_body(header, body):
+    """A request's body with the frames its header names by slot read in (faces and infer: `slot`;
+    facesBatch: each frame's `slot`, in order); a request without slots keeps its body."""
+    frames = header.get('frames') if isinstance(header.get('frames'), list) else None
+    refs = [f.get('slot') for f in frames if isinstance(f, dict)] if frames is not None else [header.get('slot')]
+    named = [r for r in refs if r is not None]
+    if not named:
+        return body
+    if len(named) != len(refs) or body:
+        raise SlotError('a request names all its frames by slot or carries them all in its body')
+    return b''.join(read_slot(r) for r in named)

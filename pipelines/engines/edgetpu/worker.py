@@ -19,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from protocol import PROTOCOL_VERSION, FrameDecoder, ProtocolError, encode, pack_outputs  # noqa: E402
+from protocol import PROTOCOL_VERSION, FrameDecoder, ProtocolError, SlotError, encode, pack_outputs, slot_body  # noqa: E402
 from runtime import NoRuntimeError, find_runtime  # noqa: E402
 from tensors import input_plan, to_float, to_input  # noqa: E402
 from tflite_model import ModelFormatError, read_model  # noqa: E402
@@ -38,6 +38,14 @@ class WorkerError(Exception):
 
 _out = os.fdopen(os.dup(1), 'wb', buffering=0)
 sys.stdout = sys.stderr  # stray prints must never reach the protocol stream
+
+
+def with_slots(header, body):
+    """The body with the frames named by shared-memory slot read in (D134); an unreadable slot is FRAME_GONE."""
+    try:
+        return slot_body(header, body)
+    except SlotError as e:
+        raise WorkerError('FRAME_GONE', str(e))
 
 
 def send(header, body=b''):
@@ -307,7 +315,7 @@ def main():
     engine = Engine(runtime)
     decoder = FrameDecoder()
     send({'type': 'hello', 'protocol': PROTOCOL_VERSION, 'engine': 'edgetpu', 'runtimeVersion': runtime.version, 'pid': os.getpid(),
-          'frameFormats': list(P.FRAME_FORMATS)})
+          'frameFormats': list(P.FRAME_FORMATS), 'slots': True})
     while True:
         try:
             chunk = os.read(0, 1 << 20)
@@ -328,11 +336,11 @@ def main():
                 elif t == 'loadDetector':
                     send(engine.load_detector(header))
                 elif t == 'faces':
-                    send(engine.faces(header, body))
+                    send(engine.faces(header, with_slots(header, body)))
                 elif t == 'facesBatch':
-                    send(engine.faces_batch(header, body))
+                    send(engine.faces_batch(header, with_slots(header, body)))
                 elif t == 'infer':
-                    send(*engine.infer(header, body))
+                    send(*engine.infer(header, with_slots(header, body)))
                 elif t == 'ping':
                     send({'type': 'pong', 'id': header.get('id'), 'busy': False})
                 elif t == 'shutdown':

@@ -8,6 +8,7 @@ import { toTensor } from '../../../models/preprocess.js';
 import { readModel, ModelFileError } from '../../../models/model-file.js';
 import { PROTOCOL_VERSION, frameBytes, packOutputs, type FacesBatchMsg, type FacesMsg, type InferMsg, type LoadDetectorMsg, type LoadMsg, type Message } from '../protocol.js';
 import { serveStdio } from '../stdio-channel.js';
+import { SlotBuffers, slotProblem, type SlotRef } from '../slots.js';
 import { openSession, ModelMismatchError, runtimeVersion } from './session.js';
 import { cropsProblem, facesRequestProblem, trackingProblem, runFaces, runFacesBatch, type FacesFrame, type Loaded } from './faces.js';
 
@@ -24,11 +25,11 @@ const send = serveStdio(async (m: Message) => {
       case 'loadDetector':
         return await loadDetector(h as unknown as LoadDetectorMsg);
       case 'infer':
-        return await infer(h as unknown as InferMsg, m.body);
+        return await withSlots(h, m.body, (body) => infer(h as unknown as InferMsg, body));
       case 'faces':
-        return await faces(h as unknown as FacesMsg, m.body);
+        return await withSlots(h, m.body, (body) => faces(h as unknown as FacesMsg, body));
       case 'facesBatch':
-        return await facesBatch(h as unknown as FacesBatchMsg, m.body);
+        return await withSlots(h, m.body, (body, parts) => facesBatch(h as unknown as FacesBatchMsg, body, parts));
       case 'ping':
         return send({ type: 'pong', id: h.id as number, busy });
       case 'shutdown':
@@ -43,6 +44,33 @@ const send = serveStdio(async (m: Message) => {
     send({ type: 'error', id: h.id as number | undefined, code, message: (e as Error).message });
   }
 });
+
+const slotBuffers = new SlotBuffers();
+
+/**
+ * A request whose frames are in shared-memory slots (D134: `slot` in the header, or in each of a
+ * batch's frames): the frames are read from their slots into the body the handler sees, in order.
+ * Requests with a body pass through. A slot that cannot be read is the request's error.
+ */
+async function withSlots(h: Message['header'], body: Buffer, handle: (body: Buffer, parts?: Buffer[]) => Promise<void>): Promise<void> {
+  const refs = (Array.isArray(h.frames) ? (h.frames as { slot?: SlotRef }[]).map((f) => f?.slot) : [h.slot as SlotRef | undefined]).filter((s) => s !== undefined);
+  if (!refs.length) return handle(body);
+  if (Array.isArray(h.frames) && refs.length !== h.frames.length) return send({ type: 'error', id: h.id as number | undefined, code: 'BAD_REQUEST', message: 'every frame of a batch names its slot, or none does' });
+  const problem = refs.map(slotProblem).find((p) => p !== null);
+  if (problem || body.length) return send({ type: 'error', id: h.id as number | undefined, code: 'BAD_REQUEST', message: problem ?? 'a request names its frames by slot or carries them, not both' });
+  const parts: Buffer[] = [];
+  try {
+    for (const r of refs) parts.push(slotBuffers.read(r));
+  } catch (e) {
+    parts.forEach((b) => slotBuffers.give(b));
+    return send({ type: 'error', id: h.id as number | undefined, code: 'FRAME_GONE', message: (e as Error).message });
+  }
+  try {
+    await handle(parts[0], parts);
+  } finally {
+    parts.forEach((b) => slotBuffers.give(b));
+  }
+}
 
 /** The `loaded` answer: model identity, graph I/O, the provider that runs and why others did not. */
 function loadedReply(id: number, manifest: Manifest, opened: Awaited<ReturnType<typeof openSession>>, t0: number) {
@@ -122,7 +150,8 @@ async function faces(msg: FacesMsg, body: Buffer): Promise<void> {
 /** Up to this many frames in one facesBatch request. */
 const MAX_BATCH_FRAMES = 64;
 
-async function facesBatch(msg: FacesBatchMsg, body: Buffer): Promise<void> {
+/** `parts`: each frame's pixels apart (read from slots), else they follow each other in `body`. */
+async function facesBatch(msg: FacesBatchMsg, body: Buffer, parts?: Buffer[]): Promise<void> {
   const sizes = Array.isArray(msg.frames) ? msg.frames : [];
   const m = facesModels(msg.id, sizes.some((f) => f?.crops === undefined), !msg.detectOnly);
   if (!m) return;
@@ -132,14 +161,15 @@ async function facesBatch(msg: FacesBatchMsg, body: Buffer): Promise<void> {
   for (const [i, f] of sizes.entries()) {
     const format = f.format ?? 'rgb24';
     const bytes = format === 'i420' || format === 'rgb24' ? frameBytes(format, f.width, f.height) : 0;
-    const problem = facesRequestProblem(f.width, f.height, Math.min(bytes, body.length - off), msg, format);
+    const data = parts ? parts[i] : body.subarray(off, off + bytes);
+    const problem = facesRequestProblem(f.width, f.height, parts ? data.length : Math.min(bytes, body.length - off), msg, format);
     if (problem) return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: `frame ${i}: ${problem}` });
     const tp = trackingProblem(f.tracking) ?? cropsProblem(f.crops, f.width, f.height);
     if (tp) return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: `frame ${i}: ${tp}` });
-    frames.push({ data: body.subarray(off, off + bytes), width: f.width, height: f.height, format, ...(f.tracking ? { tracking: f.tracking } : {}), ...(f.crops ? { crops: f.crops } : {}) });
+    frames.push({ data, width: f.width, height: f.height, format, ...(f.tracking ? { tracking: f.tracking } : {}), ...(f.crops ? { crops: f.crops } : {}) });
     off += bytes;
   }
-  if (off !== body.length) return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: `the body has ${body.length} bytes, the frames take ${off}` });
+  if (!parts && off !== body.length) return send({ type: 'error', id: msg.id, code: 'BAD_REQUEST', message: `the body has ${body.length} bytes, the frames take ${off}` });
   busy = true;
   try {
     send({ type: 'facesBatchResult', id: msg.id, results: await runFacesBatch(m.det, m.cls, frames, msg) });
@@ -206,4 +236,4 @@ async function infer(msg: InferMsg, body: Buffer): Promise<void> {
 // stops (shutdown message, or stdin closing), so SIGINT is ignored here.
 process.on('SIGINT', () => undefined);
 
-send({ type: 'hello', protocol: PROTOCOL_VERSION, engine: 'onnxruntime', runtimeVersion: runtimeVersion(), pid: process.pid, frameFormats: ['rgb24', 'i420'] });
+send({ type: 'hello', protocol: PROTOCOL_VERSION, engine: 'onnxruntime', runtimeVersion: runtimeVersion(), pid: process.pid, frameFormats: ['rgb24', 'i420'], slots: true });

@@ -1,0 +1,277 @@
+// Supervisor side of the frame path's byte-free hop (D134): one frame reader process reads every
+// camera's FIFO into shared-memory slots (reader-main.ts); this class starts it, lends it slots
+// (each camera's SlotRing), and turns its notices into frames that name a slot. The supervisor
+// reads a frame's pixels only when something asks for them (a preview, a snapshot, collect).
+// Events: 'exit' (reason) when the reader process died (every attached run ends with an error;
+// the next attach starts a new reader).
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { accessSync, constants, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { encode, FrameDecoder, type Message } from '../engines/protocol.js';
+import type { SlotRef } from '../engines/slots.js';
+import type { FrameFormat } from '../pre/yuv.js';
+import { SlotRing, type SlotStats } from './slot-ring.js';
+
+/** A frame the reader put in a slot: held by the frame until release() (the ring takes it back then). */
+export interface SlotFrame {
+  slot: SlotRef;
+  width: number;
+  height: number;
+  /** When its last byte arrived from the decoder (ms since epoch). */
+  ts: number;
+  /** The 64-column luma thumbnail (motion gating), when the run asked for it. */
+  thumb: Uint8Array | null;
+}
+
+export interface RunEvents {
+  onFrame: (f: SlotFrame) => void;
+  /** The decoder closed the pipe, the stream was malformed, or the reader died (err). */
+  onEnd: (err?: Error) => void;
+  /** A frame the reader could not place (every slot held). */
+  onDropped?: () => void;
+}
+
+export interface RunOptions {
+  fifo: string;
+  format: FrameFormat;
+  width: number;
+  height: number;
+  thumb: boolean;
+}
+
+export interface SharedFramesOptions {
+  /** Where the slot folder is made; default /dev/shm when writable, else the OS temp dir. */
+  dir?: string;
+  /** Command that starts the reader; default this Node running reader-main. */
+  command?: string[];
+  /** Most slot files per camera. */
+  maxSlots?: number;
+  onStderr?: (line: string) => void;
+}
+
+interface ActiveRun {
+  ring: SlotRing;
+  ev: RunEvents;
+}
+
+/** The reader entry point next to this file (.ts under the tests' loader, .js when built). */
+export function defaultReaderCommand(): string[] {
+  const ext = extname(fileURLToPath(import.meta.url));
+  const main = fileURLToPath(new URL(`./reader-main${ext}`, import.meta.url));
+  return [process.execPath, ...(ext === '.ts' ? process.execArgv : []), main];
+}
+
+/** /dev/shm when it is a writable folder (memory, not disk), else the OS temp dir. */
+export function slotParent(): string {
+  try {
+    if (statSync('/dev/shm').isDirectory()) {
+      accessSync('/dev/shm', constants.W_OK);
+      return '/dev/shm';
+    }
+  } catch {
+    /* no /dev/shm here */
+  }
+  return tmpdir();
+}
+
+const FOLDER = 'mobilenet-edge-frames-';
+
+/**
+ * Delete slot folders in `parent` left by daemons that died without stopping (SIGKILL, a power cut does
+ * not leave /dev/shm): each folder is named after its daemon's pid, and one whose pid is not running
+ * goes. Returns the folders deleted.
+ */
+export function sweepStaleSlots(parent: string, alive = (pid: number) => pidAlive(pid)): string[] {
+  const gone: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return gone;
+  }
+  for (const n of names) {
+    const m = n.startsWith(FOLDER) ? /^(\d+)-/.exec(n.slice(FOLDER.length)) : null;
+    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    rmSync(join(parent, n), { recursive: true, force: true });
+    gone.push(n);
+  }
+  return gone;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class SharedFrames extends EventEmitter {
+  private proc: ChildProcessByStdio<Writable, Readable, Readable> | null = null;
+  private decoder = new FrameDecoder();
+  private runs = new Map<string, ActiveRun>();
+  private rings: SlotRing[] = [];
+  /** The run each ring serves now (its key), for lending slots that come back. */
+  private current = new Map<SlotRing, string>();
+  private nextRun = 1;
+  private stopped = false;
+  /** The slot folder (made at start). */
+  dir = '';
+  /** Reader processes started (1 + restarts). */
+  starts = 0;
+
+  constructor(private readonly opts: SharedFramesOptions = {}) {
+    super();
+  }
+
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  /** Slot folders of dead daemons deleted at start. */
+  swept: string[] = [];
+
+  start(): void {
+    this.stopped = false;
+    const parent = this.opts.dir ?? slotParent();
+    this.swept = sweepStaleSlots(parent);
+    this.dir = mkdtempSync(join(parent, `${FOLDER}${process.pid}-`));
+    this.spawnReader();
+  }
+
+  /** A camera's ring of slots (files named by the ring's number: camera ids may hold any character). */
+  newRing(): SlotRing {
+    if (!this.dir) throw new Error('shared frames not started');
+    const r = new SlotRing(this.dir, `c${this.rings.length}`, this.opts.maxSlots ?? 8);
+    this.rings.push(r);
+    return r;
+  }
+
+  /** Start reading a FIFO into `ring`'s slots; close() the returned run to stop (no onEnd then). */
+  attach(ring: SlotRing, o: RunOptions, ev: RunEvents): { close: () => void } {
+    if (this.stopped) throw new Error('shared frames stopped');
+    if (!this.proc) this.spawnReader();
+    const key = String(this.nextRun++);
+    this.runs.set(key, { ring, ev });
+    this.current.set(ring, key);
+    this.write({ type: 'attach', key, fifo: o.fifo, format: o.format, width: o.width, height: o.height, thumb: o.thumb, slots: ring.lend() });
+    return {
+      close: () => {
+        if (!this.runs.delete(key)) return;
+        if (this.current.get(ring) === key) this.current.delete(ring);
+        this.write({ type: 'detach', key });
+        ring.reclaim();
+      },
+    };
+  }
+
+  /** A frame's last release: its slot goes back to the ring, and on to the reader if the ring still reads. */
+  release(ring: SlotRing, path: string): void {
+    ring.released(path);
+    const key = this.current.get(ring);
+    if (key) this.lendMore(key, ring);
+  }
+
+  /** Every camera's slots, summed. */
+  stats(): SlotStats {
+    const t = { files: 0, free: 0, lent: 0, held: 0 };
+    for (const r of this.rings) for (const [k, v] of Object.entries(r.stats())) t[k as keyof SlotStats] += v;
+    return t;
+  }
+
+  /** Stop the reader and delete the slot folder; resolves with the slots' state just before (held > 0 is a leak). */
+  async stop(graceMs = 2000): Promise<SlotStats> {
+    this.stopped = true;
+    const st = this.stats();
+    for (const r of this.runs.values()) r.ring.reclaim();
+    this.runs.clear();
+    this.current.clear();
+    const p = this.proc;
+    if (p && p.exitCode === null && p.signalCode === null) {
+      const gone = new Promise<void>((r) => p.once('exit', () => r()));
+      this.write({ type: 'shutdown' });
+      const t = setTimeout(() => p.kill('SIGKILL'), graceMs);
+      await gone;
+      clearTimeout(t);
+    }
+    this.proc = null;
+    for (const r of this.rings) r.remove();
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    return st;
+  }
+
+  private lendMore(key: string, ring: SlotRing): void {
+    const slots = ring.lend();
+    if (slots.length) this.write({ type: 'lend', key, slots });
+  }
+
+  private write(header: { type: string; [k: string]: unknown }): void {
+    try {
+      this.proc?.stdin.write(encode(header));
+    } catch {
+      /* the reader is gone: its exit ends the runs */
+    }
+  }
+
+  private spawnReader(): void {
+    const [cmd, ...args] = this.opts.command ?? defaultReaderCommand();
+    const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.proc = p;
+    this.decoder = new FrameDecoder();
+    this.starts++;
+    p.stdin.on('error', () => undefined);
+    p.stdout.on('data', (c: Buffer) => this.onData(p, c));
+    p.stderr.setEncoding('utf8');
+    p.stderr.on('data', (s: string) => s.split('\n').forEach((l) => l.trim() && this.opts.onStderr?.(l)));
+    p.on('error', (e) => this.onExit(p, `cannot start the frame reader ${cmd}: ${e.message}`));
+    p.on('exit', (code, signal) => this.onExit(p, `frame reader ${signal ? `killed by ${signal}` : `exited with code ${code}`}`));
+  }
+
+  private onExit(p: ChildProcessByStdio<Writable, Readable, Readable>, why: string): void {
+    if (this.proc !== p) return;
+    this.proc = null;
+    if (this.stopped) return;
+    const runs = [...this.runs.values()];
+    this.runs.clear();
+    this.current.clear();
+    for (const r of runs) r.ring.reclaim();
+    this.emit('exit', why);
+    for (const r of runs) r.ev.onEnd(new Error(why));
+  }
+
+  private onData(p: ChildProcessByStdio<Writable, Readable, Readable>, chunk: Buffer): void {
+    let msgs: Message[];
+    try {
+      msgs = this.decoder.push(chunk);
+    } catch (e) {
+      this.opts.onStderr?.(`frame reader wrote garbage: ${(e as Error).message}`);
+      p.kill('SIGKILL');
+      return;
+    }
+    for (const m of msgs) this.onMessage(m);
+  }
+
+  private onMessage(m: Message): void {
+    const h = m.header as Record<string, unknown> & { type: string; key?: string };
+    const run = h.key !== undefined ? this.runs.get(h.key) : undefined;
+    if (!run) return; // hello, or a notice of a run already closed
+    if (h.type === 'frame') {
+      const path = h.slot as string;
+      if (!run.ring.filled(path)) return;
+      const thumb = m.body.length ? new Uint8Array(m.body.buffer.slice(m.body.byteOffset, m.body.byteOffset + m.body.length)) : null;
+      this.lendMore(h.key!, run.ring);
+      run.ev.onFrame({ slot: { path, bytes: h.bytes as number }, width: h.width as number, height: h.height as number, ts: h.ts as number, thumb });
+    } else if (h.type === 'dropped') run.ev.onDropped?.();
+    else if (h.type === 'end') {
+      this.runs.delete(h.key!);
+      if (this.current.get(run.ring) === h.key) this.current.delete(run.ring);
+      run.ring.reclaim();
+      run.ev.onEnd(typeof h.error === 'string' ? new Error(h.error) : undefined);
+    }
+  }
+}

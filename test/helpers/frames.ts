@@ -1,0 +1,10 @@
+// The frame reader (D134) that sources need: a real reader process and its slot folder, stopped
+// (reader killed, folder deleted) when the test ends.
+import { SharedFrames } from '../../pipelines/sources/shared-frames.js';
+
+export function sharedFrames(t: { teardown: (fn: () => unknown) => void }, dir?: string): SharedFrames {
+  const s = new SharedFrames(dir ? { dir } : {});
+  s.start();
+  t.teardown(() => s.stop());
+  return s;
+}

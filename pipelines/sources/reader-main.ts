@@ -135,5 +135,7 @@ function close(key: string): void {
   for (const fd of run.fds.values()) closeSync(fd);
 }
 
+// its own name in ps and top (and in the bench's CPU table): it is a Node process like the engine workers
+process.title = 'frame-reader';
 process.on('SIGINT', () => undefined);
 send({ type: 'hello', pid: process.pid });

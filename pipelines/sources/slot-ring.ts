@@ -1,6 +1,8 @@
 // One camera's frame slots (D134): files in the shared-memory folder that the frame reader fills and
 // the engine workers read. The supervisor decides which slot the reader may fill next (it lends
-// slots, a few at a time); a filled slot is held by its frame until the frame's last release, then
+// slots, a few at a time: when the reader holds `refillAt` or fewer, enough to bring it back to
+// `lendTarget`, so one lend message serves several frames; each message wakes the reader, which
+// costs CPU on both sides, D134); a filled slot is held by its frame until the frame's last release, then
 // it is free to lend again. New files are made while the camera has fewer than `max`; with all of
 // them held the reader has nothing to fill and drops frames (counted) until one comes back.
 import { rmSync, writeFileSync } from 'node:fs';
@@ -27,15 +29,19 @@ export class SlotRing {
     private readonly prefix: string,
     /** The most files this camera may have. */
     readonly max = 8,
-    /** How many slots the reader holds ready to fill. */
-    readonly lendTarget = 2,
+    /** How many slots the reader holds ready to fill, at most. */
+    readonly lendTarget = 3,
+    /** Lend again once the reader holds this many or fewer. */
+    readonly refillAt = Math.min(1, lendTarget - 1),
   ) {
     if (!(Number.isInteger(max) && max >= lendTarget && lendTarget >= 1)) throw new RangeError(`slot ring: max ${max} must be ≥ lendTarget ${lendTarget} ≥ 1`);
+    if (!(Number.isInteger(refillAt) && refillAt >= 0 && refillAt < lendTarget)) throw new RangeError(`slot ring: refillAt ${refillAt} must be in 0..lendTarget-1`);
   }
 
-  /** Slots to lend the reader now, bringing what it holds up to lendTarget (new files while under max). */
+  /** Slots to lend the reader now: none while it holds more than refillAt, else up to lendTarget (new files while under max). */
   lend(): string[] {
     const out: string[] = [];
+    if (this.lent.size > this.refillAt) return out;
     while (this.lent.size < this.lendTarget) {
       let p = this.free.pop();
       if (!p) {

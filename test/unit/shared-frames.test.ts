@@ -15,6 +15,7 @@ import { lumaThumbnail } from '../../pipelines/motion.js';
 t.test('ring: lends up to its target, makes files up to its max, takes slots back', async (t) => {
   const dir = t.testdir({});
   const r = new SlotRing(dir, 'c0', 3, 2);
+  t.equal(r.refillAt, 1, 'refills once the reader holds one or none');
   const a = r.lend();
   t.equal(a.length, 2, 'two slots lent');
   t.same(readdirSync(dir).sort(), ['c0-0', 'c0-1'], 'their files made');
@@ -36,6 +37,16 @@ t.test('ring: lends up to its target, makes files up to its max, takes slots bac
   r.remove();
   t.same(readdirSync(dir), [], 'remove deletes the files');
   t.throws(() => new SlotRing(dir, 'x', 1, 2), /max 1 must be ≥ lendTarget 2/);
+  t.throws(() => new SlotRing(dir, 'x', 4, 2, 2), /refillAt 2 must be in 0..lendTarget-1/);
+  // the daemon's default: 3 lent, topped up only once the reader is down to 1 (a lend message per 2 frames)
+  const d = new SlotRing(dir, 'd', 8);
+  const l = d.lend();
+  t.equal(l.length, 3);
+  t.ok(d.filled(l[0]));
+  t.same(d.lend(), [], 'the reader still holds 2: no message');
+  t.ok(d.filled(l[1]));
+  t.equal(d.lend().length, 2, 'down to 1: topped up to 3 in one message');
+  d.remove();
 });
 
 t.test('stale slot folders of dead daemons are swept, live ones kept', async (t) => {
@@ -83,8 +94,8 @@ t.test('the reader process: frames into slots, waiting while all are held, lent 
   const w = spawn(process.execPath, ['-e', WRITER, fifo, '6'], { stdio: ['pipe', 'inherit', 'inherit'] });
   t.teardown(() => w.kill('SIGKILL'));
   // 3 slots, none released, 6 frames written at once: the reader places a frame in each slot lent to
-  // it (2 at first, the third lent when the first notice arrives); the 4th waits for a slot, and the
-  // FIFO with it (the decoder would block), so no frame is lost
+  // it (all 3 at the attach); the 4th waits for a slot, and the FIFO with it (the decoder would
+  // block), so no frame is lost
   await until('3 frames placed', () => got.length === 3);
   await new Promise((r) => setTimeout(r, 200));
   t.equal(got.length, 3, 'no more frames than slots while none is released');
@@ -100,6 +111,7 @@ t.test('the reader process: frames into slots, waiting while all are held, lent 
   await until('all 6 frames placed', () => got.length === 6);
   t.ok(got.slice(3).every((f, i) => frameOk(readSlot(f.slot), i + 3)), 'frames 3-5 whole and in order after the wait');
   for (const f of got.slice(3)) s.release(ring, f.slot.path);
+  // each release lends while the reader holds 1 or none: the first two come back to it, the third waits
   await until('slots lent again', () => ring.stats().lent === 2);
   t.same(ring.stats(), { files: 3, free: 1, lent: 2, held: 0 }, 'released slots are lent to the reader again, none made beyond the max');
 

@@ -73,6 +73,20 @@ def letterbox(img: np.ndarray) -> np.ndarray:
     return canvas
 
 
+def encode_cmd(frames_pattern: str, out_mp4: str) -> list:
+    """The clip's encoder: numbered PNG frames -> H.264 baseline, a keyframe per image (also used by
+    models/train/eval_clip.py to put every val image through the same encoding)."""
+    return [
+        'ffmpeg', '-hide_banner', '-loglevel', 'error', '-y',
+        '-framerate', str(FPS), '-i', frames_pattern,
+        '-vf', 'format=yuv420p', '-c:v', 'libx264', '-profile:v', 'baseline', '-preset', 'medium',
+        '-crf', str(CRF), '-g', str(FRAMES_PER_IMAGE), '-bf', '0',
+        '-x264-params', f'keyint={FRAMES_PER_IMAGE}:min-keyint={FRAMES_PER_IMAGE}:scenecut=0:threads=1',
+        '-r', str(FPS), '-an', '-map_metadata', '-1', '-fflags', '+bitexact', '-flags:v', '+bitexact',
+        out_mp4,
+    ]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--data', required=True, help='face-mask dataset folder (has manifest.csv, val/)')
@@ -118,15 +132,7 @@ def main() -> int:
             images.append({'index': i, 'file': row['file'], 'label': row['label'], 'sha256': digest})
 
         out_mp4 = os.path.join(args.out, 'demo.mp4')
-        cmd = [
-            'ffmpeg', '-hide_banner', '-loglevel', 'error', '-y',
-            '-framerate', str(FPS), '-i', os.path.join(tmp, 'f%04d.png'),
-            '-vf', 'format=yuv420p', '-c:v', 'libx264', '-profile:v', 'baseline', '-preset', 'medium',
-            '-crf', str(CRF), '-g', str(FRAMES_PER_IMAGE), '-bf', '0',
-            '-x264-params', f'keyint={FRAMES_PER_IMAGE}:min-keyint={FRAMES_PER_IMAGE}:scenecut=0:threads=1',
-            '-r', str(FPS), '-an', '-map_metadata', '-1', '-fflags', '+bitexact', '-flags:v', '+bitexact',
-            out_mp4,
-        ]
+        cmd = encode_cmd(os.path.join(tmp, 'f%04d.png'), out_mp4)
         print(' '.join(cmd), file=sys.stderr)
         subprocess.run(cmd, check=True)
 

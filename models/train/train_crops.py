@@ -14,10 +14,13 @@ pick the operating point for unmasked recall, export model.onnx + model.json.
 * --images DATA adds every training image whole, with train.py's augmentation and letterbox
   (data.augment), as one more variant of its image (--images-weight K: as K variants), so the model
   keeps the whole-image skill of its base (classify mode, where the frame is the face; D120, D130).
-  The val images are then also scored whole each epoch (argmax; logged, not used for selection).
-* The epoch with the best EMA accuracy on the val crops is kept (ties: lower loss).
-* Operating point: on the val crops, the decision rule "no_mask when p(no_mask) >= t" with the
+  The val images are then also scored whole each epoch (argmax; logged).
+* --select crops (default): the epoch with the best EMA accuracy on the val crops is kept (ties: lower
+  loss). Operating point: on the val crops, the decision rule "no_mask when p(no_mask) >= t" with the
   largest t (at most 0.5, so never less sensitive than argmax) whose unmasked recall is >= --recall.
+* --select crops+images (with --images; D140): epoch and rule chosen on the val crops and the val images
+  whole together, as selection.py documents: each epoch at its rule (unmasked recall >= --recall on the
+  crops and >= the base's own on the whole images), scored by the mean of the two accuracies there.
   It goes into model.json as `decision`; the precision/recall curve goes into metrics.
 """
 import argparse
@@ -37,6 +40,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from train import (CL, EMA, LABELS, ExportWrapper, MobileNetV1, augment, confusion, count_params_macs,  # noqa: E402
                    letterbox, load_rgb, per_class, run_cv2_dnn, run_ort_node, seed_everything, to_input, write_metadata)
+from selection import better, choose_threshold, choose_threshold_joint, judge_epoch, recall_at  # noqa: E402
 
 
 def load_base(model, path):
@@ -114,15 +118,6 @@ def pr_curve(p_no_mask, y):
     return rows
 
 
-def choose_threshold(p_no_mask, y, recall):
-    """Largest t <= 0.5 (0.005 steps) whose no_mask recall on (p, y) is >= recall."""
-    pos = p_no_mask[y == 1]
-    for t in np.arange(0.5, 0.0, -0.005):
-        if (pos >= t).mean() >= recall:
-            return round(float(t), 3)
-    return 0.005
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--crops", required=True)
@@ -147,10 +142,14 @@ def main():
     ap.add_argument("--images", default=None, metavar="DATA",
                     help="the dataset root of the crops file's `files`: each training image whole (data.augment) as one more variant")
     ap.add_argument("--images-weight", type=int, default=1, help="with --images: the whole image counts as this many variants")
+    ap.add_argument("--select", choices=["crops", "crops+images"], default="crops",
+                    help="what picks the epoch and the rule: the val crops, or the val crops and val images whole together (selection.py)")
     ap.add_argument("--metrics", default=None)
     ap.add_argument("--name", default="mask-mobilenet")
     ap.add_argument("--version", default="1.2.0")
     a = ap.parse_args()
+    if a.select == "crops+images" and not a.images:
+        ap.error("--select crops+images needs --images DATA (the val images are scored whole)")
     t_start = time.time()
     torch.set_num_threads(a.threads)
     seed_everything(a.seed)
@@ -202,6 +201,14 @@ def main():
                      "rechosen": {"threshold": bt, "confusion": bcm2.tolist(), "perClass": per_class(bcm2),
                                   "accuracy": round(float(np.trace(bcm2) / len(bp)), 5)}}
         print(f"base with its rule (no_mask when p >= {a.base_threshold}): {base_rule}", flush=True)
+    base_images, images_recall = None, None
+    if vimg_u8 is not None:  # the base on the val images whole, at its own rule (argmax without --base-threshold)
+        bpi = torch.softmax(predict(model, vimg_u8), 1)[:, 1].numpy()
+        bt_i, vy_i = a.base_threshold or 0.5, vimg_y.numpy()
+        images_recall = recall_at(bpi, vy_i, bt_i)
+        base_images = {"threshold": bt_i, "accuracy": round(float(((bpi >= bt_i).astype(int) == vy_i).mean()), 5),
+                       "noMaskRecall": round(images_recall, 5), "noMaskMissed": int(((bpi < bt_i) & (vy_i == 1)).sum())}
+        print(f"base on the val images whole at its rule: {base_images}", flush=True)
     decay, no_decay = [], []
     for n, p in model.named_parameters():
         (no_decay if p.ndim <= 1 else decay).append(p)
@@ -211,7 +218,7 @@ def main():
                                                 anneal_strategy="cos", div_factor=10, final_div_factor=100)
     ema = EMA(model, a.ema)
     crit = nn.CrossEntropyLoss(label_smoothing=a.smoothing)
-    history, best, best_state, step = [], None, None, 0
+    history, best, best_key, best_state, step = [], None, None, None, 0
     for epoch in range(1, a.epochs + 1):
         t0 = time.time()
         model.train()
@@ -251,16 +258,23 @@ def main():
         rec = {"epoch": epoch, "trainLoss": round(tot / n, 5), "trainAccuracy": round(ok / n, 5),
                "valAccuracy": round(acc, 5), "valLoss": round(vloss, 5), "seconds": round(time.time() - t0, 1)}
         if vimg_u8 is not None:
-            pi = predict(ema.model, vimg_u8).argmax(1)
+            lo_i = predict(ema.model, vimg_u8)
+            pi = lo_i.argmax(1)
             rec["valImagesAccuracy"] = round((pi == vimg_y).float().mean().item(), 5)
             rec["valImagesNoMaskRecall"] = round((pi[vimg_y == 1] == 1).float().mean().item(), 5)
+        if a.select == "crops+images":  # D140: the epoch as it would ship, in both modes (selection.py)
+            rec["select"] = judge_epoch(torch.softmax(lo, 1)[:, 1].numpy(), val_y.numpy(), vloss,
+                                        torch.softmax(lo_i, 1)[:, 1].numpy(), vimg_y.numpy(), F.cross_entropy(lo_i, vimg_y).item(),
+                                        a.recall, images_recall)
+            key = (rec["select"]["score"], rec["select"]["loss"])
+        else:  # both sides rounded alike: the unrounded accuracy against the stored rounded one made a tie lose (D131)
+            key = (rec["valAccuracy"], rec["valLoss"])
         history.append(rec)
-        # both sides rounded alike: the unrounded accuracy against the stored rounded one made a tie lose (D130)
-        is_best = best is None or (rec["valAccuracy"], -rec["valLoss"]) > (best["valAccuracy"], -best["valLoss"])
+        is_best = better(key, best_key)
         if is_best:
-            best, best_state = rec, {k: v.clone() for k, v in ema.model.state_dict().items()}
+            best, best_key, best_state = rec, key, {k: v.clone() for k, v in ema.model.state_dict().items()}
         print(f"epoch {epoch}/{a.epochs} train loss {rec['trainLoss']:.4f} acc {rec['trainAccuracy']:.4f} | "
-              f"val acc {acc:.4f} loss {vloss:.4f} | images {rec.get('valImagesAccuracy', '-')} | {rec['seconds']}s{'  *best' if is_best else ''}", flush=True)
+              f"val acc {acc:.4f} loss {vloss:.4f} | images {rec.get('valImagesAccuracy', '-')} | {rec.get('select', '')} {rec['seconds']}s{'  *best' if is_best else ''}", flush=True)
 
     final = MobileNetV1(0.5, len(LABELS), 0.2)
     final.load_state_dict(best_state)
@@ -269,8 +283,19 @@ def main():
     p = torch.softmax(logits, 1)[:, 1].numpy()
     vy = val_y.numpy()
     cm = confusion(vy, logits.argmax(1).numpy())
-    t = choose_threshold(p, vy, a.recall)
+    images_at_rule = None
+    if vimg_u8 is not None:
+        pim, vyi = torch.softmax(predict(final, vimg_u8), 1)[:, 1].numpy(), vimg_y.numpy()
+    if a.select == "crops+images":
+        t = choose_threshold_joint([(p, vy, a.recall), (pim, vyi, images_recall)])
+    else:
+        t = choose_threshold(p, vy, a.recall)
     cm_t = confusion(vy, (p >= t).astype(int))
+    if vimg_u8 is not None:
+        cmi = confusion(vyi, (pim >= t).astype(int))
+        images_at_rule = {"threshold": t, "confusion": cmi.tolist(), "perClass": per_class(cmi),
+                          "accuracy": round(float(np.trace(cmi) / len(vyi)), 5)}
+        print(f"val images whole at the rule: {images_at_rule}; the base at its own: {base_images}", flush=True)
     vv = variant[va_idx]
     by_variant = {name: round(float(((p[sel] >= t).astype(int) == vy[sel]).mean()), 4)
                   for name, sel in (("close-up", vv == 0), ("entrance", vv > 0)) if sel.any()}
@@ -312,7 +337,7 @@ def main():
     training = {
         "recipe": "models/train/crops.py + models/train/train_crops.py", "arch": "mobilenet_v1", "alpha": 0.5, "size": S,
         "base": {"file": os.path.basename(a.base), "sha256": base_sha}, "epochs": a.epochs, "bestEpoch": best["epoch"],
-        "seed": a.seed, "valAccuracy": round(float(np.trace(cm_t) / len(vy)), 4), "valCrops": int(len(vy)),
+        "seed": a.seed, "select": a.select, "valAccuracy": round(float(np.trace(cm_t) / len(vy)), 4), "valCrops": int(len(vy)),
         "params": params, "macs": macs, "torch": torch.__version__, "date": datetime.date.today().isoformat(),
         "data": "face-mask train/val (chandrikadeb7/Face-Mask-Detection, MIT) as detector crops"
                 + (" and the train images whole (train.py's augmentation)" if a.images else "") + "; val = val split minus near-duplicates of train",
@@ -325,7 +350,8 @@ def main():
         "preprocess": {"scale": 1 / 127.5, "mean": [1, 1, 1], "std": [1, 1, 1]},
         "output": {"name": "logits", "kind": "logits"},
         "labels": LABELS, "features": "features",
-        "decision": {"label": "no_mask", "threshold": t, "chosenFor": f"unmasked recall >= {a.recall} on val crops"},
+        "decision": {"label": "no_mask", "threshold": t, "chosenFor": f"unmasked recall >= {a.recall} on val crops"
+                     + (f" and >= {round(images_recall, 4)} (the base's) on val images whole" if a.select == "crops+images" else "")},
         "training": training,
     }
     with open(os.path.join(a.out, "model.json"), "w") as f:
@@ -336,6 +362,7 @@ def main():
                "argmax": {"confusion": cm.tolist(), "perClass": per_class(cm), "accuracy": round(float(np.trace(cm) / len(vy)), 5)},
                "decision": {"threshold": t, "confusion": cm_t.tolist(), "perClass": per_class(cm_t),
                             "accuracy": round(float(np.trace(cm_t) / len(vy)), 5), "byVariant": by_variant},
+               "select": a.select, "baseImages": base_images, "imagesAtRule": images_at_rule,
                "prCurve": pr_curve(p, vy), "onnxCheck": checks, "wallSeconds": round(time.time() - t_start, 1),
                "threads": a.threads, "history": history}
     mp = a.metrics or os.path.join(os.path.dirname(os.path.abspath(__file__)), "metrics-crops.json")

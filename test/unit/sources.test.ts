@@ -1,4 +1,6 @@
 import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ffmpegArgs, videoFilter, backoffMs } from '../../pipelines/sources/ffmpeg-args.js';
 import { FrameSlots } from '../../pipelines/frame-slots.js';
 import { resolveFfmpeg, findOnPath } from '../../pipelines/sources/ffmpeg-path.js';
@@ -30,6 +32,15 @@ t.test('file arguments: real-time pacing and looping', async (t) => {
   t.notMatch(a.join(' '), /rtsp_transport/);
   t.equal(videoFilter({ fps: 5, width: 160, height: 120 }).split(',')[0], 'fps=5');
   t.throws(() => ffmpegArgs({ url: 'http://x/y', fps: 5, width: 8, height: 8, loop: false, rtspTimeoutSec: 1 }), /unsupported camera URL scheme http:/);
+});
+
+t.test('models/train/eval_clip.py decodes with the daemon\'s classify-mode filter (its copy agrees)', async (t) => {
+  const py = readFileSync(join(import.meta.dirname, '..', '..', 'models', 'train', 'eval_clip.py'), 'utf8');
+  const m = /^DAEMON_FILTER = "([^"]+)"$/m.exec(py);
+  t.ok(m, 'eval_clip.py has DAEMON_FILTER');
+  for (const [fps, s] of [[10, 128], [5, 160]]) {
+    t.equal(m![1].replaceAll('{fps}', String(fps)).replaceAll('{s}', String(s)), videoFilter({ fps, width: s, height: s }));
+  }
 });
 
 t.test('backoff doubles from min to max with bounded jitter', async (t) => {

@@ -3,6 +3,7 @@
 // leaks (FIFOs counted during and after; the slot folder stays within its files and every slot is
 // back at the stop, D134), the replacement worker serves, the supervisor stays up.
 // The daemon's TMPDIR is the test's own folder, so its FIFOs are counted apart from anyone else's.
+// Then the frame reader (D134) killed while 2 cameras stream: every camera restarts, the supervisor stays up.
 import t from 'tap';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -101,4 +102,56 @@ t.test('kill an engine worker while 4 cameras stream', async (t) => {
   // every slot came back: the frames the killed worker held were released when their requests failed
   t.match(daemon.output(), /frame slots all returned at stop/, 'no slot still held at the stop');
   t.notMatch(daemon.output(), /frame slots still held/, 'no slot leaked');
+});
+
+t.test('kill the frame reader while 2 cameras stream: every camera restarts its stream and publishes again, the supervisor stays up', async (t) => {
+  const broker = await startMosquitto();
+  t.teardown(() => broker.stop());
+  const port = await freePort();
+  const tmp = mkdtempSync(join(tmpdir(), 'reader-kill-'));
+  t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+  const cams = ['a', 'b'];
+  const cfg = writeConfig(t, {
+    site: 'site',
+    deviceId: 'edge-r',
+    mqtt: { url: broker.url, qos: 0 },
+    cameras: cams.map((id) => ({ id, url: pathToFileURL(scenesClip).href, fps: 5, loop: true, mode: 'faces' })),
+    engine: { executionProviders: ['cpu'], threads: 1, workers: 1 },
+    watchdog: { restartMinMs: 200, restartMaxMs: 1000, inferenceTimeoutMs: 20000 },
+    http: { port },
+    log: { level: 'info' },
+  });
+  const daemon = startDaemon(t, cfg, { TMPDIR: tmp });
+  t.teardown(() => {
+    if (!t.passing()) t.comment(daemon.output().slice(-4000));
+  });
+  const health = async (): Promise<Health | null> => {
+    try {
+      return (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as Health;
+    } catch {
+      return null;
+    }
+  };
+  const until = async (what: string, pred: (h: Health) => boolean, ms: number): Promise<Health> => {
+    const end = Date.now() + ms;
+    for (;;) {
+      const h = await health();
+      if (h && pred(h)) return h;
+      if (daemon.proc.exitCode !== null) throw new Error(`daemon exited (${daemon.proc.exitCode}) waiting for ${what}`);
+      if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms; last health ${JSON.stringify(h)}`);
+      await sleep(200);
+    }
+  };
+  const h0 = await until('every camera publishing', (h) => cams.every((c) => (h.cameras[c]?.results ?? 0) > 2), 120000);
+  const reader = Number(/"msg":"frame slots","dir":"[^"]+","pid":(\d+)/.exec(daemon.output())?.[1]);
+  t.ok(reader > 0, `the frame reader's pid is logged: ${reader}`);
+  process.kill(reader, 'SIGKILL');
+  const base = Object.fromEntries(cams.map((c) => [c, h0.cameras[c].results]));
+  const h1 = await until('every camera restarted and publishing again', (h) => cams.every((c) => h.cameras[c].restarts > h0.cameras[c].restarts && h.cameras[c].results > base[c] + 5), 120000);
+  t.equal(daemon.proc.exitCode, null, 'the supervisor is still running');
+  for (const c of cams) t.equal(h1.cameras[c].state, 'running', `${c} running again`);
+  t.match(daemon.output(), /frame reader died; every camera restarts its stream/, 'the death is logged');
+  daemon.proc.kill('SIGTERM');
+  t.equal(await daemon.exited(), 0, 'clean stop');
+  t.match(daemon.output(), /frame slots all returned at stop/, 'no slot still held at the stop');
 });

@@ -144,6 +144,9 @@ def main():
     ap.add_argument("--images-weight", type=int, default=1, help="with --images: the whole image counts as this many variants")
     ap.add_argument("--select", choices=["crops", "crops+images"], default="crops",
                     help="what picks the epoch and the rule: the val crops, or the val crops and val images whole together (selection.py)")
+    ap.add_argument("--images-recall", type=float, default=None, metavar="R",
+                    help="with --select crops+images: the unmasked recall floor on the val images whole (default: the base's "
+                         "own at --base-threshold); give the replaced model's own when the input size differs (D143)")
     ap.add_argument("--metrics", default=None)
     ap.add_argument("--name", default="mask-mobilenet")
     ap.add_argument("--version", default="1.2.0")
@@ -209,6 +212,9 @@ def main():
         base_images = {"threshold": bt_i, "accuracy": round(float(((bpi >= bt_i).astype(int) == vy_i).mean()), 5),
                        "noMaskRecall": round(images_recall, 5), "noMaskMissed": int(((bpi < bt_i) & (vy_i == 1)).sum())}
         print(f"base on the val images whole at its rule: {base_images}", flush=True)
+        if a.images_recall is not None:  # the base's weights at another input size are not the model it replaces (D143)
+            images_recall = base_images["floor"] = a.images_recall
+            print(f"unmasked recall floor on the val images whole: {a.images_recall} (--images-recall)", flush=True)
     decay, no_decay = [], []
     for n, p in model.named_parameters():
         (no_decay if p.ndim <= 1 else decay).append(p)

@@ -32,3 +32,10 @@ def load_cv2_net(onnx_path):
         p = os.path.join(d, "clip10.onnx")
         onnx.save(m, p)
         return cv2.dnn.readNetFromONNX(p)
+
+
+def p_no_mask(logits):
+    """p(no_mask) from the classifier's logits (rows of [mask, no_mask]), a stable softmax."""
+    import numpy as np
+    e = np.exp(logits - logits.max(1, keepdims=True))
+    return (e / e.sum(1, keepdims=True))[:, 1]

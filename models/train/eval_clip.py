@@ -27,7 +27,7 @@ import numpy as np
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.dirname(os.path.dirname(here))
 sys.path.insert(0, here)
-from cv2_onnx import load_cv2_net  # noqa: E402
+from cv2_onnx import load_cv2_net, p_no_mask  # noqa: E402
 from train import to_input  # noqa: E402
 
 spec = importlib.util.spec_from_file_location("make_clip", os.path.join(root, "models", "demo", "make-clip.py"))
@@ -98,9 +98,7 @@ def main():
         ps = []
         for i in range(0, len(x), 200):
             net.setInput(to_input(np.array(x[i:i + 200])).numpy())
-            lo = net.forward("logits")
-            e = np.exp(lo - lo.max(1, keepdims=True))
-            ps.append((e / e.sum(1, keepdims=True))[:, 1])
+            ps.append(p_no_mask(net.forward("logits")))
         p = np.concatenate(ps)
         t = (man.get("decision") or {}).get("threshold", 0.5)
         ok = (p >= t).astype(int) == y

@@ -17,7 +17,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cv2_onnx import load_cv2_net  # noqa: E402
+from cv2_onnx import load_cv2_net, p_no_mask  # noqa: E402
 from train import confusion, per_class, to_input  # noqa: E402
 
 
@@ -42,9 +42,7 @@ def main():
     for i in range(0, len(x), 100):
         net.setInput(to_input(x[i:i + 100]).numpy())
         logits.append(net.forward("logits"))
-    lo = np.concatenate(logits)
-    e = np.exp(lo - lo.max(1, keepdims=True))
-    p = (e / e.sum(1, keepdims=True))[:, 1]
+    p = p_no_mask(np.concatenate(logits))
     if a.choose is not None:
         from train_crops import choose_threshold
         t = choose_threshold(p, y, a.choose)

@@ -25,7 +25,7 @@ import {
   type ResultMsg,
 } from './protocol.js';
 import { CodedError } from '../../models/coded-error.js';
-import { isSlot, readSlot, type FramePixels } from './slots.js';
+import { isSlot, readSlot, type FramePixels, type SlotRef } from './slots.js';
 
 export interface EngineOptions {
   /** Command that starts the worker; default: this Node running the onnxruntime worker. */
@@ -166,9 +166,9 @@ export class EngineWorker extends EventEmitter {
    * A frame for a request: its slot when the worker reads slots (nothing else crosses), else its bytes
    * (a worker that does not read slots gets them over its pipe, read from the slot here).
    */
-  private pixels(p: FramePixels): { slot?: { path: string; bytes: number }; body: Buffer | null } {
+  private pixels(p: FramePixels): { slot?: SlotRef; body: Buffer | null } {
     if (!isSlot(p)) return { body: p };
-    return this.readsSlots ? { slot: { path: p.path, bytes: p.bytes }, body: null } : { body: readSlot(p) };
+    return this.readsSlots ? { slot: p, body: null } : { body: readSlot(p) };
   }
 
   /** Frame formats this worker reads in faces requests (its hello; protocol 1 without the list: rgb24). */

@@ -32,14 +32,11 @@ export class FramePool {
   }
 }
 
-/** A buffer with a reference count; the last release gives it back to the pool. */
-export class PooledBuffer {
+/** A reference count starting at 1: the last release calls `onLast` (once); a hold after it throws. */
+export class Held {
   private refs = 1;
 
-  constructor(
-    readonly data: Buffer,
-    private readonly pool: FramePool | null,
-  ) {}
+  constructor(private readonly onLast: () => void) {}
 
   hold(): void {
     if (this.refs <= 0) throw new Error('frame used after its last release');
@@ -48,10 +45,20 @@ export class PooledBuffer {
 
   release(): void {
     if (this.refs <= 0) return;
-    if (--this.refs === 0) this.pool?.give(this.data);
+    if (--this.refs === 0) this.onLast();
   }
 
   get held(): boolean {
     return this.refs > 0;
+  }
+}
+
+/** A buffer with a reference count; the last release gives it back to the pool. */
+export class PooledBuffer extends Held {
+  constructor(
+    readonly data: Buffer,
+    pool: FramePool | null,
+  ) {
+    super(() => pool?.give(data));
   }
 }

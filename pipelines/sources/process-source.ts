@@ -12,6 +12,7 @@ import type { Readable } from 'node:stream';
 import { basename, join } from 'node:path';
 import { backoffMs } from './ffmpeg-args.js';
 import { makeFifo } from './fifo-reader.js';
+import { Held } from './frame-pool.js';
 import type { SharedFrames, SlotFrame } from './shared-frames.js';
 import type { SlotRing, SlotStats } from './slot-ring.js';
 import { readSlot, type SlotRef } from '../engines/slots.js';
@@ -158,13 +159,13 @@ export class ProcessSource extends EventEmitter {
 
   private spawnOnce(): void {
     this.restartTimer = null;
+    const waited = this.onRunEnd !== null;
     this.onRunEnd = null;
     if (this.stopping) return;
     // The last run's frames still on their way through the reader come first: its decoder is gone, so
-    // the reader reaches the FIFO's end soon; wait for that (at most 2 s) before the next run's FIFO.
+    // the reader reaches the FIFO's end soon; wait for that (once, at most 2 s) before the next run's FIFO.
     const prev = this.run;
-    if (prev && !prev.ended && prev.frames > 0) {
-      prev.frames = 0; // once
+    if (prev && !prev.ended && prev.frames > 0 && !waited) {
       this.onRunEnd = () => {
         if (this.restartTimer) clearTimeout(this.restartTimer);
         this.spawnOnce();
@@ -293,8 +294,11 @@ export class ProcessSource extends EventEmitter {
  * read from the slot the first time `data` is asked for, and dropped with the last release.
  */
 export function slotFrame(camera: string, seq: number, format: FrameFormat, s: SlotFrame, done: () => void): Frame {
-  let refs = 1;
   let pixels: Buffer | null = null;
+  const held = new Held(() => {
+    pixels = null;
+    done();
+  });
   return {
     camera,
     seq,
@@ -305,17 +309,10 @@ export function slotFrame(camera: string, seq: number, format: FrameFormat, s: S
     slot: s.slot,
     thumb: s.thumb,
     get data(): Buffer {
-      if (refs <= 0) throw new Error(`frame ${camera}#${seq} used after its last release`);
+      if (!held.held) throw new Error(`frame ${camera}#${seq} used after its last release`);
       return (pixels ??= readSlot(s.slot));
     },
-    hold: () => {
-      if (refs <= 0) throw new Error(`frame ${camera}#${seq} used after its last release`);
-      refs++;
-    },
-    release: () => {
-      if (refs <= 0 || --refs > 0) return;
-      pixels = null;
-      done();
-    },
+    hold: () => held.hold(),
+    release: () => held.release(),
   };
 }

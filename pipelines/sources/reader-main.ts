@@ -72,7 +72,6 @@ interface AttachMsg {
 }
 
 function attach(a: AttachMsg): void {
-  close(a.key);
   const pool = new FramePool(frameBytes(a.format, a.width, a.height), 2);
   const run: Run = { width: a.width, height: a.height, format: a.format, thumb: a.thumb, slots: [...a.slots], fds: new Map(), pool, reader: null as unknown as FifoReader, waiting: null };
   const framing = a.format === 'i420' ? new Y4mFramer((w, h) => (run.pool = run.pool.bytes === frameBytes('i420', w, h) ? run.pool : new FramePool(frameBytes('i420', w, h), 2))) : pool;

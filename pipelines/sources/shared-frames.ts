@@ -116,8 +116,6 @@ export class SharedFrames extends EventEmitter {
   private decoder = new FrameDecoder();
   private runs = new Map<string, ActiveRun>();
   private rings: SlotRing[] = [];
-  /** The run each ring serves now (its key), for lending slots that come back. */
-  private current = new Map<SlotRing, string>();
   private nextRun = 1;
   private stopped = false;
   /** The slot folder (made at start). */
@@ -158,23 +156,23 @@ export class SharedFrames extends EventEmitter {
     if (!this.proc) this.spawnReader();
     const key = String(this.nextRun++);
     this.runs.set(key, { ring, ev });
-    this.current.set(ring, key);
     this.write({ type: 'attach', key, fifo: o.fifo, format: o.format, width: o.width, height: o.height, thumb: o.thumb, slots: ring.lend() });
     return {
       close: () => {
         if (!this.runs.delete(key)) return;
-        if (this.current.get(ring) === key) this.current.delete(ring);
         this.write({ type: 'detach', key });
         ring.reclaim();
       },
     };
   }
 
-  /** A frame's last release: its slot goes back to the ring, and on to the reader if the ring still reads. */
+  /**
+   * A frame's last release: its slot goes back to the ring, and on to the reader if the ring still reads
+   * (a camera has at most one run: its source closes the last one before it attaches the next).
+   */
   release(ring: SlotRing, path: string): void {
     ring.released(path);
-    const key = this.current.get(ring);
-    if (key) this.lendMore(key, ring);
+    for (const [key, r] of this.runs) if (r.ring === ring) return this.lendMore(key, ring);
   }
 
   /** Every camera's slots, summed. */
@@ -190,7 +188,6 @@ export class SharedFrames extends EventEmitter {
     const st = this.stats();
     for (const r of this.runs.values()) r.ring.reclaim();
     this.runs.clear();
-    this.current.clear();
     const p = this.proc;
     if (p && p.exitCode === null && p.signalCode === null) {
       const gone = new Promise<void>((r) => p.once('exit', () => r()));
@@ -238,7 +235,6 @@ export class SharedFrames extends EventEmitter {
     if (this.stopped) return;
     const runs = [...this.runs.values()];
     this.runs.clear();
-    this.current.clear();
     for (const r of runs) r.ring.reclaim();
     this.emit('exit', why);
     for (const r of runs) r.ev.onEnd(new Error(why));
@@ -263,13 +259,12 @@ export class SharedFrames extends EventEmitter {
     if (h.type === 'frame') {
       const path = h.slot as string;
       if (!run.ring.filled(path)) return;
-      const thumb = m.body.length ? new Uint8Array(m.body.buffer.slice(m.body.byteOffset, m.body.byteOffset + m.body.length)) : null;
+      const thumb = m.body.length ? Uint8Array.from(m.body) : null; // a copy: the body shares the decoder's chunk
       this.lendMore(h.key!, run.ring);
       run.ev.onFrame({ slot: { path, bytes: h.bytes as number }, width: h.width as number, height: h.height as number, ts: h.ts as number, thumb });
     } else if (h.type === 'dropped') run.ev.onDropped?.();
     else if (h.type === 'end') {
       this.runs.delete(h.key!);
-      if (this.current.get(run.ring) === h.key) this.current.delete(run.ring);
       run.ring.reclaim();
       run.ev.onEnd(typeof h.error === 'string' ? new Error(h.error) : undefined);
     }

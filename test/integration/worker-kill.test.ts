@@ -5,6 +5,7 @@
 // The daemon's TMPDIR is the test's own folder, so its FIFOs are counted apart from anyone else's.
 // Then the frame reader (D134) killed while 2 cameras stream: every camera restarts, the supervisor stays up.
 import t from 'tap';
+import type { Test } from 'tap';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,20 +28,20 @@ function resources(dir: string): { fifos: string[]; dirs: string[] } {
   return { fifos: fifos.sort(), dirs: dirs.sort() };
 }
 
-t.test('kill an engine worker while 4 cameras stream', async (t) => {
+/** A daemon streaming `cams` (faces mode, the scenes clip at 5 fps) with its own broker and TMPDIR, and a health poller. */
+async function streaming(t: Test, o: { deviceId: string; cams: string[]; workers: number; tmpPrefix: string }) {
   const broker = await startMosquitto();
   t.teardown(() => broker.stop());
   const port = await freePort();
   // the daemon's TMPDIR (not t.testdir: writeConfig makes that afresh)
-  const tmp = mkdtempSync(join(tmpdir(), 'worker-kill-'));
+  const tmp = mkdtempSync(join(tmpdir(), o.tmpPrefix));
   t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
-  const cams = ['a', 'b', 'c', 'd'];
   const cfg = writeConfig(t, {
     site: 'site',
-    deviceId: 'edge-k',
+    deviceId: o.deviceId,
     mqtt: { url: broker.url, qos: 0 },
-    cameras: cams.map((id) => ({ id, url: pathToFileURL(scenesClip).href, fps: 5, loop: true, mode: 'faces' })),
-    engine: { executionProviders: ['cpu'], threads: 1, workers: 2 },
+    cameras: o.cams.map((id) => ({ id, url: pathToFileURL(scenesClip).href, fps: 5, loop: true, mode: 'faces' })),
+    engine: { executionProviders: ['cpu'], threads: 1, workers: o.workers },
     watchdog: { restartMinMs: 200, restartMaxMs: 1000, inferenceTimeoutMs: 20000 },
     http: { port },
     log: { level: 'info' },
@@ -66,6 +67,12 @@ t.test('kill an engine worker while 4 cameras stream', async (t) => {
       await sleep(200);
     }
   };
+  return { daemon, tmp, until };
+}
+
+t.test('kill an engine worker while 4 cameras stream', async (t) => {
+  const cams = ['a', 'b', 'c', 'd'];
+  const { daemon, tmp, until } = await streaming(t, { deviceId: 'edge-k', cams, workers: 2, tmpPrefix: 'worker-kill-' });
   const h0 = await until('every camera publishing', (h) => cams.every((c) => (h.cameras[c]?.results ?? 0) > 2) && h.engine.state === 'ready', 120000);
   t.equal(h0.engine.workers, 2);
   const during = resources(tmp);
@@ -105,43 +112,8 @@ t.test('kill an engine worker while 4 cameras stream', async (t) => {
 });
 
 t.test('kill the frame reader while 2 cameras stream: every camera restarts its stream and publishes again, the supervisor stays up', async (t) => {
-  const broker = await startMosquitto();
-  t.teardown(() => broker.stop());
-  const port = await freePort();
-  const tmp = mkdtempSync(join(tmpdir(), 'reader-kill-'));
-  t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
   const cams = ['a', 'b'];
-  const cfg = writeConfig(t, {
-    site: 'site',
-    deviceId: 'edge-r',
-    mqtt: { url: broker.url, qos: 0 },
-    cameras: cams.map((id) => ({ id, url: pathToFileURL(scenesClip).href, fps: 5, loop: true, mode: 'faces' })),
-    engine: { executionProviders: ['cpu'], threads: 1, workers: 1 },
-    watchdog: { restartMinMs: 200, restartMaxMs: 1000, inferenceTimeoutMs: 20000 },
-    http: { port },
-    log: { level: 'info' },
-  });
-  const daemon = startDaemon(t, cfg, { TMPDIR: tmp });
-  t.teardown(() => {
-    if (!t.passing()) t.comment(daemon.output().slice(-4000));
-  });
-  const health = async (): Promise<Health | null> => {
-    try {
-      return (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as Health;
-    } catch {
-      return null;
-    }
-  };
-  const until = async (what: string, pred: (h: Health) => boolean, ms: number): Promise<Health> => {
-    const end = Date.now() + ms;
-    for (;;) {
-      const h = await health();
-      if (h && pred(h)) return h;
-      if (daemon.proc.exitCode !== null) throw new Error(`daemon exited (${daemon.proc.exitCode}) waiting for ${what}`);
-      if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms; last health ${JSON.stringify(h)}`);
-      await sleep(200);
-    }
-  };
+  const { daemon, until } = await streaming(t, { deviceId: 'edge-r', cams, workers: 1, tmpPrefix: 'reader-kill-' });
   const h0 = await until('every camera publishing', (h) => cams.every((c) => (h.cameras[c]?.results ?? 0) > 2), 120000);
   const reader = Number(/"msg":"frame slots","dir":"[^"]+","pid":(\d+)/.exec(daemon.output())?.[1]);
   t.ok(reader > 0, `the frame reader's pid is logged: ${reader}`);

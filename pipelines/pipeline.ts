@@ -105,14 +105,29 @@ export class Pipeline {
   }
 
   /**
+   * Why `manifest` cannot take over from the model serving now without restarting a camera, or null.
+   * A classify camera's frames are the model's input size; a faces camera's are the camera's own, so
+   * a classifier with another input size swaps in under faces cameras (the worker crops to its size).
+   */
+  swapProblem(manifest: Manifest): string | null {
+    for (const cam of this.opts.cameras) {
+      const mode = this.modes.get(cam.id) ?? (cam.mode === 'faces' ? this.facesMode : this.classifyMode);
+      const now = mode.frameSize(cam, this.manifest);
+      const next = mode.frameSize(cam, manifest);
+      if (now.width !== next.width || now.height !== next.height || now.format !== next.format)
+        return `the new model takes ${next.width}x${next.height} frames but camera ${cam.id} (${mode.name} mode) delivers ${now.width}x${now.height}`;
+    }
+    return null;
+  }
+
+  /**
    * Hot swap: frames taken from now on go to `engine` (already loaded) and are read with `manifest`.
    * Resolves once the frames in flight on the old engine, if any, have been published or counted, so
-   * the caller may then stop the old engine. The input size must not change (the sources keep theirs).
+   * the caller may then stop the old engine. No camera's frame size may change (`swapProblem`).
    */
   async useEngine(engine: Engine, manifest: Manifest): Promise<void> {
-    const { width, height } = this.manifest.input;
-    if (manifest.input.width !== width || manifest.input.height !== height)
-      throw new Error(`the new model's input is ${manifest.input.width}x${manifest.input.height}, the cameras deliver ${width}x${height}`);
+    const problem = this.swapProblem(manifest);
+    if (problem) throw new Error(problem);
     this.engine.off('ready', this.onEngineReady);
     this.engine = engine;
     this.manifest = manifest;

@@ -61,9 +61,8 @@ export class ModelSwap {
       } catch (e) {
         throw new SwapError('MANIFEST_INVALID', (e as Error).message);
       }
-      const cur = this.pipeline.activeManifest.input;
-      if (manifest.input.width !== cur.width || manifest.input.height !== cur.height)
-        throw new SwapError('INPUT_SIZE_CHANGED', `the new model takes ${manifest.input.width}x${manifest.input.height} frames but the cameras deliver ${cur.width}x${cur.height}; a model with another input size needs a restart with it in model.path`);
+      const sizeProblem = this.pipeline.swapProblem(manifest);
+      if (sizeProblem) throw new SwapError('INPUT_SIZE_CHANGED', `${sizeProblem}; a model with another input size needs a restart with it in model.path`);
       const standby = this.makeEngine(manifestPath);
       let loaded: LoadedMsg;
       try {

@@ -3,16 +3,20 @@
 // pass its test vectors leaves the old one serving.
 import t from 'tap';
 import { sharedFrames } from '../helpers/frames.js';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import onnxProto from 'onnx-proto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { EngineSupervisor } from '../../pipelines/engines/supervisor.js';
 import { createLogger } from '../../daemon/log.js';
 import { ModelSwap } from '../../daemon/ota/model-swap.js';
-import { Pipeline, type FrameResult } from '../../pipelines/pipeline.js';
+import { Pipeline, type FacesFrameResult, type FrameResult } from '../../pipelines/pipeline.js';
+import { sha256Hex } from '../../models/bundle.js';
+import { scenesClip } from '../helpers/scenes.js';
 import { readManifest } from '../../models/manifest-file.js';
 import { TINY_DIR, variantFiles, type VariantOptions } from '../helpers/ota-fixtures.js';
 
+const { onnx } = onnxProto;
 const root = join(import.meta.dirname, '..', '..');
 const log = createLogger('warn', () => {});
 const engine = (manifestPath: string) => new EngineSupervisor({ manifestPath, executionProviders: ['cpu'], threads: 1, inferTimeoutMs: 5000, restartMinMs: 100, restartMaxMs: 1000, worker: { helloTimeoutMs: 60000 } }, log);
@@ -84,4 +88,63 @@ t.test('swap under load: no frame lost or published twice; failures keep the old
   const firstV2 = results.findIndex((r) => r.model.version === '2.0.0');
   t.ok(results.slice(firstV2).every((r) => r.model.version === '2.0.0') && results.slice(0, firstV2).every((r) => r.model.version === '1.0.0'), 'one clean switch from 1.0.0 to 2.0.0');
   t.ok(['rouge', 'bleu'].includes(results.at(-1)!.label), 'labels come from the new manifest');
+});
+
+// A faces camera's frames are the camera's own size, whatever the classifier's input: a classifier
+// with another input size swaps in under it (the worker crops to the new size), while a classify
+// camera beside it would still refuse it. The 160x160 model is the bundled one with its graph input
+// declared at 160 (the network is fully convolutional with global pooling).
+function bundledAt(dir: string, size: number): string {
+  const src = join(root, 'models/mask-mobilenet');
+  const model = onnx.ModelProto.decode(readFileSync(join(src, 'model.onnx')));
+  const dims = model.graph!.input!.find((i) => i.name === 'input')!.type!.tensorType!.shape!.dim!;
+  dims[2].dimValue = size;
+  dims[3].dimValue = size;
+  const bytes = Buffer.from(onnx.ModelProto.encode(model).finish());
+  const m = JSON.parse(readFileSync(join(src, 'model.json'), 'utf8'));
+  Object.assign(m, { version: `1.2.0-${size}`, sha256: sha256Hex(bytes) });
+  Object.assign(m.input, { width: size, height: size });
+  delete m.tests;
+  const d = join(dir, `at-${size}`);
+  mkdirSync(d, { recursive: true });
+  writeFileSync(join(d, 'model.onnx'), bytes);
+  writeFileSync(join(d, 'model.json'), JSON.stringify(m));
+  return join(d, 'model.json');
+}
+
+t.test('faces cameras: a classifier with another input size swaps in; a classify camera refuses it', async (t) => {
+  const dir = t.testdir({});
+  const bundled = join(root, 'models/mask-mobilenet/model.json');
+  const faces = (manifestPath: string) => new EngineSupervisor({ manifestPath, detectorManifestPath: join(root, 'models/ultraface-masked-rfb-640/model.json'), executionProviders: ['cpu'], threads: 1, inferTimeoutMs: 10000, restartMinMs: 100, restartMaxMs: 1000, worker: { helloTimeoutMs: 60000 } }, log);
+  const results: FacesFrameResult[] = [];
+  const first = faces(bundled);
+  await first.start();
+  const clip = pathToFileURL(scenesClip).href;
+  const settings = { ffmpegPath: '/usr/bin/ffmpeg', rtspTimeoutSec: 5, stallSec: 10, restartMinMs: 200, restartMaxMs: 1000, frames: sharedFrames(t) };
+  const pipeline = new Pipeline({ ...settings, cameras: [{ id: 'door', url: clip, fps: 5, loop: true, mode: 'faces', frameWidth: 640, frameHeight: 360 }] }, await readManifest(bundled), first, { classified: () => undefined, faces: (r) => results.push(r) }, log);
+  const swap = new ModelSwap(first, faces, pipeline, log);
+  t.teardown(async () => {
+    await pipeline.stop();
+    await swap.current.stop();
+  });
+  pipeline.start();
+  const waitFaces = async (version: string) => {
+    const t0 = Date.now();
+    const found = () => results.filter((r) => r.model.version === version && r.faces.length > 0);
+    while (found().length < 5 && Date.now() - t0 < 60000) await sleep(100);
+    return found();
+  };
+  t.ok((await waitFaces('1.2.0')).length >= 5, 'faces read by the 128x128 classifier');
+
+  const at160 = bundledAt(dir, 160);
+  const mixed = new Pipeline({ ...settings, cameras: [{ id: 'door', url: clip, mode: 'faces' }, { id: 'hall', url: clip, mode: 'classify' }] }, await readManifest(bundled), first, { classified: () => undefined, faces: () => undefined }, log);
+  t.match(mixed.swapProblem(await readManifest(at160)), /160x160 frames but camera hall \(classify mode\) delivers 128x128/, 'a classify camera beside it: refused');
+  t.equal(mixed.swapProblem(await readManifest(bundled)), null, 'the same size: no problem');
+
+  const report = await swap.swapTo(at160);
+  t.equal(report.loaded.model.version, '1.2.0-160');
+  t.equal(report.unclassified, 0, 'no frame unclassified across the swap');
+  const after = await waitFaces('1.2.0-160');
+  t.ok(after.length >= 5, 'faces read by the 160x160 classifier');
+  t.ok(after.every((r) => r.faces.every((f) => f.label === 'mask' || f.label === 'no_mask')), 'its answers are mask / no_mask');
 });

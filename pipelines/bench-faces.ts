@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Per-frame cost of each mode on this machine, through the real engine worker:
 //   node dist/pipelines/bench-faces.js [--runs 30] [--detector det.json] IMAGE...   (default: the daemon's default detector)
-// classify: one 128x128 frame (infer request). faces: each image letterboxed to 1280x720 (the default
+// classify: one frame at the classifier's input size (infer request). faces: each image letterboxed to 1280x720 (the default
 // working resolution), one faces request per frame; medians of the worker's own timings.
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
@@ -15,15 +15,16 @@ const root = packageRoot();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const w = new EngineWorker({ inferTimeoutMs: 60000 });
 await w.start();
-await w.load(join(root, 'models/mask-mobilenet/model.json'), ['cpu']);
+const loaded = await w.load(join(root, 'models/mask-mobilenet/model.json'), ['cpu']);
 await w.loadDetector(values.detector ?? join(root, 'models/ultraface-masked-rfb-640/model.json'), ['cpu']);
-const small = Buffer.alloc(128 * 128 * 3, 100);
+const [, , ch, cw] = loaded.inputs[0].shape as number[];
+const small = Buffer.alloc(cw * ch * 3, 100);
 const c: number[] = [];
 for (let i = 0; i < runs + 5; i++) {
-  const r = await w.infer(small, 128, 128);
+  const r = await w.infer(small, cw, ch);
   if (i >= 5) c.push(r.inferMs);
 }
-console.log(`| classify (128x128 frame) | – | – | – | ${median(c).toFixed(2)} |`);
+console.log(`| classify (${cw}x${ch} frame) | – | – | – | ${median(c).toFixed(2)} |`);
 for (const img of positionals) {
   const frame = await sharp(img).removeAlpha().resize(1280, 720, { fit: 'contain', background: { r: 0, g: 0, b: 0 } }).raw().toBuffer();
   const d: number[] = [], cr: number[] = [], cl: number[] = [], tot: number[] = [];

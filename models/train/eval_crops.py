@@ -4,10 +4,12 @@ with the manifest's decision rule: accuracy, per-class recall, and the same spli
 (close-up / entrance size), so two models can be compared on the same crops.
 
     /usr/bin/python3 models/train/eval_crops.py --crops /tmp/crops.npz --model models/mask-mobilenet/model.json \
-        [--val-variants 2] [--threshold T | --choose 0.97] [--json out.json]
+        [--val-variants 2] [--threshold T | --choose 0.97 [--write-rule REASON]] [--json out.json]
 
 --val-variants N scores only the val crops of variants < N (2 = a close-up and one entrance size per val
 image, 1.2.0's val); --threshold overrides the manifest's rule (no_mask when p(no_mask) >= T).
+--write-rule REASON (with --choose) writes the chosen threshold into the manifest's `decision`, REASON as
+its `chosenFor` (1.3.0: its rule re-chosen for 1.2.0's unmasked recall on these crops, D144).
 """
 import argparse
 import json
@@ -29,8 +31,12 @@ def main():
     ap.add_argument("--threshold", type=float, default=None)
     ap.add_argument("--choose", type=float, default=None, metavar="RECALL",
                     help="choose the threshold on these crops instead, as train_crops.py does (largest t <= 0.5 with unmasked recall >= RECALL)")
+    ap.add_argument("--write-rule", default=None, metavar="REASON",
+                    help="with --choose: write the threshold into the manifest's decision, REASON as chosenFor")
     ap.add_argument("--json", default=None)
     a = ap.parse_args()
+    if a.write_rule is not None and a.choose is None:
+        ap.error("--write-rule needs --choose")
     with open(a.model) as f:
         man = json.load(f)
     t = a.threshold if a.threshold is not None else (man.get("decision") or {}).get("threshold", 0.5)
@@ -53,6 +59,10 @@ def main():
            "byVariant": {name: {"n": int(s.sum()), "accuracy": round(float((pred[s] == y[s]).mean()), 4)}
                          for name, s in (("close-up", v == 0), ("entrance", v > 0)) if s.any()}}
     print(json.dumps(out, indent=1))
+    if a.write_rule is not None:
+        man["decision"] = {**(man.get("decision") or {"label": "no_mask"}), "threshold": t, "chosenFor": a.write_rule}
+        with open(a.model, "w") as f:
+            f.write(json.dumps(man, indent=2) + "\n")
     if a.json:
         with open(a.json, "w") as f:
             json.dump(out, f, indent=1)

@@ -8,18 +8,18 @@ import { DEFAULT_DETECTOR } from '../../daemon/config/config.js';
 
 export interface BenchModels {
   detector: { manifest: string; file: string; width: number; height: number; scoreThreshold: number; iouThreshold: number };
-  classifier: { manifest: string; file: string; noMaskThreshold: number };
+  classifier: { manifest: string; file: string; noMaskThreshold: number; size: number };
 }
 
 export function benchModels(root: string): BenchModels {
   const dm = join(root, DEFAULT_DETECTOR);
   const d = JSON.parse(readFileSync(dm, 'utf8')) as { file: string; input: { width: number; height: number }; detect: { scoreThreshold: number; iouThreshold: number } };
   const cm = join(root, 'models/mask-mobilenet/model.json');
-  const c = JSON.parse(readFileSync(cm, 'utf8')) as { file: string; labels: string[]; decision?: { label: string; threshold: number } };
+  const c = JSON.parse(readFileSync(cm, 'utf8')) as { file: string; labels: string[]; input: { width: number }; decision?: { label: string; threshold: number } };
   const noMaskThreshold = c.decision?.label === 'no_mask' ? c.decision.threshold : 0.5;
   return {
     detector: { manifest: dm, file: join(dirname(dm), d.file), width: d.input.width, height: d.input.height, scoreThreshold: d.detect.scoreThreshold, iouThreshold: d.detect.iouThreshold },
-    classifier: { manifest: cm, file: join(dirname(cm), c.file), noMaskThreshold },
+    classifier: { manifest: cm, file: join(dirname(cm), c.file), noMaskThreshold, size: c.input.width },
   };
 }
 
@@ -28,6 +28,6 @@ export function peerModelArgs(m: BenchModels): string[] {
   return [
     '--detector', m.detector.file, '--det-width', String(m.detector.width), '--det-height', String(m.detector.height),
     '--det-threshold', String(m.detector.scoreThreshold), '--det-iou', String(m.detector.iouThreshold),
-    '--classifier', m.classifier.file, '--no-mask-threshold', String(m.classifier.noMaskThreshold),
+    '--classifier', m.classifier.file, '--cls-size', String(m.classifier.size), '--no-mask-threshold', String(m.classifier.noMaskThreshold),
   ];
 }

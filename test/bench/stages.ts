@@ -78,7 +78,8 @@ export async function sessionCosts(root: string, runs: number): Promise<Omit<Sta
   const detector = await timeRuns(runs, () => det.run({ [det.inputNames[0]]: dIn }));
   const classifierBatch: Record<string, StageCost> = {};
   for (const b of [1, 2, 4, 8]) {
-    const t = new ort.Tensor('float32', rnd(b * 3 * 128 * 128), [b, 3, 128, 128]);
+    const cs = m.classifier.size;
+    const t = new ort.Tensor('float32', rnd(b * 3 * cs * cs), [b, 3, cs, cs]);
     const c = await timeRuns(runs, () => cls.run({ [cls.inputNames[0]]: t }, ['logits']));
     classifierBatch[b] = { cpuMs: c.cpuMs / b, wallMs: c.wallMs / b };
   }

@@ -74,8 +74,9 @@ t.test('adapt the bundled model to a third class, deterministically, and ship it
   const loaded = await w.load(join(a, 'model.json'), ['cpu']);
   t.equal(loaded.provider, 'cpu');
   t.same(loaded.model.version, adaptedVersion);
-  const rgb = Buffer.alloc(128 * 128 * 3, 250);
-  const out = await w.infer(rgb, 128, 128);
+  const { width, height } = v.manifest.input; // the base's input size (160 since 1.3.0)
+  const rgb = Buffer.alloc(width * height * 3, 250);
+  const out = await w.infer(rgb, width, height);
   t.same(out.outputs.get('logits')!.dims, [1, 3], 'the engine worker runs the adapted graph');
 });
 

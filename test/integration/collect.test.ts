@@ -2,7 +2,7 @@
 // faces camera, saved into DIR/unlabelled/ as real JPEGs.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { startMosquitto } from '../helpers/mosquitto.js';
@@ -41,7 +41,8 @@ t.test('collect frames and face crops from a running daemon', async (t) => {
   const saved = readdirSync(join(dir, 'frames', 'unlabelled'));
   t.equal(saved.length, 3);
   const meta = await sharp(join(dir, 'frames', 'unlabelled', saved[0])).metadata();
-  t.same([meta.format, meta.width, meta.height], ['jpeg', 128, 128], 'a whole classify-mode frame');
+  const { input } = JSON.parse(readFileSync(join(root, 'models/mask-mobilenet/model.json'), 'utf8'));
+  t.same([meta.format, meta.width, meta.height], ['jpeg', input.width, input.height], 'a whole classify-mode frame, at the model\'s input size');
 
   const crops = edgectl(['--camera', 'door', '--out', join(dir, 'crops'), '--count', '4', '--every', '300ms', '--faces']);
   t.equal(crops.status, 0, crops.stderr);

@@ -92,8 +92,8 @@ t.test('swap under load: no frame lost or published twice; failures keep the old
 
 // A faces camera's frames are the camera's own size, whatever the classifier's input: a classifier
 // with another input size swaps in under it (the worker crops to the new size), while a classify
-// camera beside it would still refuse it. The 160x160 model is the bundled one with its graph input
-// declared at 160 (the network is fully convolutional with global pooling).
+// camera beside it would still refuse it. The other model is the bundled one with its graph input
+// declared at another size (the network is fully convolutional with global pooling).
 function bundledAt(dir: string, size: number): string {
   const src = join(root, 'models/mask-mobilenet');
   const model = onnx.ModelProto.decode(readFileSync(join(src, 'model.onnx')));
@@ -102,7 +102,7 @@ function bundledAt(dir: string, size: number): string {
   dims[3].dimValue = size;
   const bytes = Buffer.from(onnx.ModelProto.encode(model).finish());
   const m = JSON.parse(readFileSync(join(src, 'model.json'), 'utf8'));
-  Object.assign(m, { version: `1.2.0-${size}`, sha256: sha256Hex(bytes) });
+  Object.assign(m, { version: `${m.version}-${size}`, sha256: sha256Hex(bytes) });
   Object.assign(m.input, { width: size, height: size });
   delete m.tests;
   const d = join(dir, `at-${size}`);
@@ -117,6 +117,8 @@ t.test('faces cameras: a classifier with another input size swaps in; a classify
   const bundled = join(root, 'models/mask-mobilenet/model.json');
   const faces = (manifestPath: string) => new EngineSupervisor({ manifestPath, detectorManifestPath: join(root, 'models/ultraface-masked-rfb-640/model.json'), executionProviders: ['cpu'], threads: 1, inferTimeoutMs: 10000, restartMinMs: 100, restartMaxMs: 1000, worker: { helloTimeoutMs: 60000 } }, log);
   const results: FacesFrameResult[] = [];
+  const { version, input } = await readManifest(bundled);
+  const size = input.width === 128 ? 160 : 128;
   const first = faces(bundled);
   await first.start();
   const clip = pathToFileURL(scenesClip).href;
@@ -134,17 +136,17 @@ t.test('faces cameras: a classifier with another input size swaps in; a classify
     while (found().length < 5 && Date.now() - t0 < 60000) await sleep(100);
     return found();
   };
-  t.ok((await waitFaces('1.2.0')).length >= 5, 'faces read by the 128x128 classifier');
+  t.ok((await waitFaces(version)).length >= 5, `faces read by the ${input.width}x${input.height} classifier`);
 
-  const at160 = bundledAt(dir, 160);
+  const other = bundledAt(dir, size);
   const mixed = new Pipeline({ ...settings, cameras: [{ id: 'door', url: clip, mode: 'faces' }, { id: 'hall', url: clip, mode: 'classify' }] }, await readManifest(bundled), first, { classified: () => undefined, faces: () => undefined }, log);
-  t.match(mixed.swapProblem(await readManifest(at160)), /160x160 frames but camera hall \(classify mode\) delivers 128x128/, 'a classify camera beside it: refused');
+  t.match(mixed.swapProblem(await readManifest(other)), `${size}x${size} frames but camera hall (classify mode) delivers ${input.width}x${input.height}`, 'a classify camera beside it: refused');
   t.equal(mixed.swapProblem(await readManifest(bundled)), null, 'the same size: no problem');
 
-  const report = await swap.swapTo(at160);
-  t.equal(report.loaded.model.version, '1.2.0-160');
+  const report = await swap.swapTo(other);
+  t.equal(report.loaded.model.version, `${version}-${size}`);
   t.equal(report.unclassified, 0, 'no frame unclassified across the swap');
-  const after = await waitFaces('1.2.0-160');
-  t.ok(after.length >= 5, 'faces read by the 160x160 classifier');
+  const after = await waitFaces(`${version}-${size}`);
+  t.ok(after.length >= 5, `faces read by the ${size}x${size} classifier`);
   t.ok(after.every((r) => r.faces.every((f) => f.label === 'mask' || f.label === 'no_mask')), 'its answers are mask / no_mask');
 });

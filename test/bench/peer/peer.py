@@ -3,7 +3,7 @@
 
 cv2.VideoCapture on the RTSP URL -> cv2.dnn UltraFace (the daemon's detector: stretch to its input size,
 (x-127)/128; a face's score is its best face class, so the masked-face model's face / masked_face
-count alike) -> score threshold + NMS -> crops (margin 0.2, squared, clipped) letterboxed to 128x128,
+count alike) -> score threshold + NMS -> crops (margin 0.2, squared, clipped) letterboxed to the classifier's size (--cls-size),
 (x-127.5)/127.5 -> cv2.dnn MobileNet (one forward per frame, all crops batched; no_mask when
 p(no_mask) >= the manifest's decision threshold) -> paho-mqtt
 publish of {camera, frame, ts, label, faces, latencyMs} on PREFIX/CAMERA/mask (QoS 0).
@@ -48,6 +48,7 @@ def main():
     ap.add_argument("--det-height", type=int, default=240)
     ap.add_argument("--det-threshold", type=float, default=0.7)
     ap.add_argument("--det-iou", type=float, default=0.3)
+    ap.add_argument("--cls-size", type=int, default=128)
     ap.add_argument("--no-mask-threshold", type=float, default=0.5)
     a = ap.parse_args()
 
@@ -88,10 +89,10 @@ def main():
             l, t = max(0, round(cx - side / 2)), max(0, round(cy - side / 2))
             r, b = min(W, round(cx + side / 2)), min(H, round(cy + side / 2))
             if r - l >= 8 and b - t >= 8:
-                crops.append(letterbox(frame[t:b, l:r], 128))
+                crops.append(letterbox(frame[t:b, l:r], a.cls_size))
         faces = []
         if crops:
-            cls.setInput(cv2.dnn.blobFromImages(crops, 1 / 127.5, (128, 128), (127.5, 127.5, 127.5), swapRB=True))
+            cls.setInput(cv2.dnn.blobFromImages(crops, 1 / 127.5, (a.cls_size, a.cls_size), (127.5, 127.5, 127.5), swapRB=True))
             logits = cls.forward("logits")
             for row in logits.reshape(len(crops), -1):
                 e = np.exp(row - row.max())

@@ -30,7 +30,7 @@ export function report(r: BenchResult): string {
   L.push('| stage | CPU ms | wall ms |', '|---|---:|---:|');
   L.push(`| ffmpeg decode to I420, 720p (\`-benchmark\`, the daemon's faces chain, ${s.decode.frames} frames) | ${f(s.decode.cpuMs)} | ${f(s.decode.wallMs)} |`);
   L.push(`| detector session.run (the daemon's default, ${s.detectorName}) | ${f(s.detector.cpuMs)} | ${f(s.detector.wallMs)} |`);
-  L.push(`| classifier session.run (batch 1, 128x128) | ${f(s.classifier.cpuMs)} | ${f(s.classifier.wallMs)} |`);
+  L.push(`| classifier session.run (batch 1, ${s.classifierSize}) | ${f(s.classifier.cpuMs)} | ${f(s.classifier.wallMs)} |`);
   L.push(`| **sum** (1 face per frame) | **${f(sumCpu)}** | **${f(sumWall)}** |`);
   L.push(`| (not in the sum) detector input from I420 1280x720 → tensor ${s.detectorName.split(' ').pop()} (pre/yuv-tensor.ts) | ${f(s.detectorInput.cpuMs)} | ${f(s.detectorInput.wallMs)} |`);
   L.push(`| classifier per frame at batch 1 / 2 / 4 / 8 | ${Object.values(s.classifierBatch).map((c) => f(c.cpuMs)).join(' / ')} | ${Object.values(s.classifierBatch).map((c) => f(c.wallMs)).join(' / ')} |`);

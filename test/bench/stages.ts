@@ -32,6 +32,8 @@ export interface Stages {
   detectorInput: StageCost;
   /** The detector's name and input size, e.g. "ultraface-masked-rfb-640 640x480". */
   detectorName: string;
+  /** The classifier's input size, e.g. "160x160". */
+  classifierSize: string;
   /**
    * The worker's per-frame work (detector input + detector run) alone in this process, paced at 10 frames
    * a second like a camera: wall ms p50 / p99 over `frames`. The tail this machine gives that work with
@@ -103,5 +105,5 @@ export async function sessionCosts(root: string, runs: number): Promise<Omit<Sta
   const paced = { frames: pacedFrames, p50: r1(percentile(pacedWalls, 50)), p99: r1(percentile(pacedWalls, 99)) };
   await det.release();
   await cls.release();
-  return { detector, classifier: classifierBatch[1], classifierBatch, detectorInput, paced, detectorName: `${basename(m.detector.file, '.onnx')} ${dw}x${dh}` };
+  return { detector, classifier: classifierBatch[1], classifierBatch, detectorInput, paced, detectorName: `${basename(m.detector.file, '.onnx')} ${dw}x${dh}`, classifierSize: `${m.classifier.size}x${m.classifier.size}` };
 }

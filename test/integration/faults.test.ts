@@ -148,6 +148,9 @@ t.test('fault injection', async (t) => {
     const pid = h.cameras.cam1.pid!;
     const at = Date.now();
     process.kill(pid, 'SIGKILL');
+    // Frames already read from the killed ffmpeg (up to the lent slots) are still published after the
+    // kill, so frames alone do not prove the restart: wait for the new ffmpeg first, then for frames.
+    await until('a new ffmpeg', (x) => x.cameras.cam1.pid !== null && x.cameras.cam1.pid !== pid && x.cameras.cam1.restarts > h.cameras.cam1.restarts, 15000);
     measured.killFfmpegMs = await recovery('frames after ffmpeg was killed', at, 15000);
     const h2 = (await health())!;
     t.not(h2.cameras.cam1.pid, pid, 'a new ffmpeg');
@@ -243,6 +246,9 @@ t.test('fault injection', async (t) => {
     const pid = h.engine.pid!;
     const at = Date.now();
     process.kill(pid, 'SIGUSR2'); // test hook: the worker answers errors from now on
+    // The other worker keeps classifying, and the erring one may finish a frame or two before it reads
+    // the signal: frames alone do not prove the replacement. Wait for it first, then for frames.
+    await until('the erring worker replaced and ready', (x) => x.engine.pid !== pid && x.engine.restarts > h.engine.restarts && x.engine.state === 'ready', 20000);
     measured.engineErrorsMs = await recovery('frames after the engine started returning errors', at, 20000);
     const h2 = (await health())!;
     t.not(h2.engine.pid, pid, 'the erring worker was replaced');

@@ -25,8 +25,10 @@ t.test('events queued during a broker outage arrive after reconnect, in order, n
   const link = new MqttLink(opts(broker.url), log, new Outbox({ max: 100, file }));
   await link.start(5000);
   link.publishRetained('site/door/state', 'e0');
+  // e0 acknowledged before the outage (else it waits in the outbox too, as it should, and the count differs)
+  t.ok(await until(() => link.outbox!.size === 0, 5000), 'e0 delivered before the outage');
   await broker.stop();
-  await until(() => !link.stats.connected, 5000);
+  t.ok(await until(() => !link.stats.connected, 5000), 'the link saw the broker go');
   for (let i = 1; i <= 30; i++) link.publishRetained('site/door/state', `e${i}`);
   t.equal(link.outbox!.size, 30, 'queued while the broker is away');
   const broker2 = await startMosquitto({ port });
@@ -35,7 +37,8 @@ t.test('events queued during a broker outage arrive after reconnect, in order, n
   await col.ready;
   const msgs = await col.done;
   // The retained copy of whatever was last delivered may come first; after it, every event in order.
-  const got = msgs.map((m) => m.payload).filter((p) => p !== 'e0');
+  // QoS 1 is at least once: an event sent again after a lost acknowledgement may arrive twice in a row.
+  const got = msgs.map((m) => m.payload).filter((p, i, a) => p !== 'e0' && p !== a[i - 1]);
   const from = got.indexOf('e1');
   t.same(got.slice(from), Array.from({ length: 30 }, (_, i) => `e${i + 1}`), 'all 30 events, in order');
   t.ok(await until(() => link.outbox!.size === 0, 5000), 'outbox drained');

@@ -57,7 +57,8 @@ export function conformance(t: Test, e: EngineUnderTest): void {
   const { width: W, height: H } = m.input;
 
   async function started(t: Test, opts: EngineOptions = {}) {
-    const w = new EngineWorker({ ...e.options, ...opts });
+    // a generous hello wait: a loaded CI host can take seconds to start Node and the runtime
+    const w = new EngineWorker({ helloTimeoutMs: 60000, ...e.options, ...opts });
     t.teardown(() => w.stop(500));
     const hello = await w.start();
     return { w, hello };

@@ -68,7 +68,7 @@ t.test('adapt the bundled model to a third class, deterministically, and ship it
   const v = verifyBundle(files, { trusted: [], allowUnsigned: true });
   t.equal(v.manifest.version, adaptedVersion);
 
-  const w = new EngineWorker();
+  const w = new EngineWorker({ helloTimeoutMs: 60000 });
   t.teardown(() => w.stop(500));
   await w.start();
   const loaded = await w.load(join(a, 'model.json'), ['cpu']);

@@ -30,7 +30,7 @@ conformance(t, {
 });
 
 async function started(t: Parameters<Parameters<typeof t.test>[0]>[0]) {
-  const w = new EngineWorker();
+  const w = new EngineWorker({ helloTimeoutMs: 60000 }); // a loaded CI host can take seconds to start it
   t.teardown(() => w.stop(500));
   await w.start();
   return w;

@@ -85,7 +85,7 @@ export class Pipeline {
   start(): void {
     this.stopped = false;
     for (const cam of this.opts.cameras) {
-      const mode = cam.mode === 'faces' ? this.facesMode : this.classifyMode;
+      const mode = this.modeOf(cam);
       this.modes.set(cam.id, mode);
       this.motion.add(cam);
       const src = createSource(cam, mode.frameSize(cam, this.manifest), this.opts);
@@ -104,6 +104,10 @@ export class Pipeline {
     this.engine.on('ready', this.onEngineReady);
   }
 
+  private modeOf(cam: CameraConfig): Mode {
+    return cam.mode === 'faces' ? this.facesMode : this.classifyMode;
+  }
+
   /**
    * Why `manifest` cannot take over from the model serving now without restarting a camera, or null.
    * A classify camera's frames are the model's input size; a faces camera's are the camera's own, so
@@ -111,7 +115,7 @@ export class Pipeline {
    */
   swapProblem(manifest: Manifest): string | null {
     for (const cam of this.opts.cameras) {
-      const mode = this.modes.get(cam.id) ?? (cam.mode === 'faces' ? this.facesMode : this.classifyMode);
+      const mode = this.modeOf(cam);
       const now = mode.frameSize(cam, this.manifest);
       const next = mode.frameSize(cam, manifest);
       if (now.width !== next.width || now.height !== next.height || now.format !== next.format)

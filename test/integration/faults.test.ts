@@ -51,6 +51,8 @@ async function until(what: string, pred: (h: Health) => boolean, ms: number): Pr
   }
 }
 const results = (h: Health) => h.cameras.cam1?.results ?? 0;
+/** The worker `pid` (of health `before`) replaced by a new one that is ready. */
+const engineReplaced = (before: Health, pid: number) => (x: Health) => x.engine.pid !== pid && x.engine.restarts > before.engine.restarts && x.engine.state === 'ready';
 /** Time until classified frames flow again (more than `n` beyond the count at the call). */
 async function recovery(what: string, from: number, ms: number, n = 3): Promise<number> {
   const base = results((await health())!);
@@ -201,7 +203,7 @@ t.test('fault injection', async (t) => {
     process.kill(pid, 'SIGKILL');
     // With several workers the others keep classifying, so frames alone do not prove the replacement:
     // wait for the killed worker's replacement first, then for frames.
-    const h2 = await until('the killed worker replaced and ready', (x) => x.engine.pid !== pid && x.engine.restarts > h.engine.restarts && x.engine.state === 'ready', 15000);
+    const h2 = await until('the killed worker replaced and ready', engineReplaced(h, pid), 15000);
     measured.killEngineMs = await recovery('frames after the engine was killed', at, 15000);
     t.not(h2.engine.pid, pid);
     t.equal(h2.engine.restarts, h.engine.restarts + 1);
@@ -219,7 +221,7 @@ t.test('fault injection', async (t) => {
     process.kill(pid, 'SIGSTOP');
     await waitStopped(pid, true);
     // Frames may resume at once through another worker; the hung one must still be found and replaced.
-    const h2 = await until('the hung worker replaced and ready', (x) => x.engine.pid !== pid && x.engine.restarts > h.engine.restarts && x.engine.state === 'ready', 15000);
+    const h2 = await until('the hung worker replaced and ready', engineReplaced(h, pid), 15000);
     measured.hangEngineMs = await recovery('frames after the engine hung', at, 15000);
     t.not(h2.engine.pid, pid, 'the hung worker was replaced');
     alive(t);
@@ -248,7 +250,7 @@ t.test('fault injection', async (t) => {
     process.kill(pid, 'SIGUSR2'); // test hook: the worker answers errors from now on
     // The other worker keeps classifying, and the erring one may finish a frame or two before it reads
     // the signal: frames alone do not prove the replacement. Wait for it first, then for frames.
-    await until('the erring worker replaced and ready', (x) => x.engine.pid !== pid && x.engine.restarts > h.engine.restarts && x.engine.state === 'ready', 20000);
+    await until('the erring worker replaced and ready', engineReplaced(h, pid), 20000);
     measured.engineErrorsMs = await recovery('frames after the engine started returning errors', at, 20000);
     const h2 = (await health())!;
     t.not(h2.engine.pid, pid, 'the erring worker was replaced');

@@ -117,13 +117,14 @@ t.test('faces cameras: a classifier with another input size swaps in; a classify
   const bundled = join(root, 'models/mask-mobilenet/model.json');
   const faces = (manifestPath: string) => new EngineSupervisor({ manifestPath, detectorManifestPath: join(root, 'models/ultraface-masked-rfb-640/model.json'), executionProviders: ['cpu'], threads: 1, inferTimeoutMs: 10000, restartMinMs: 100, restartMaxMs: 1000, worker: { helloTimeoutMs: 60000 } }, log);
   const results: FacesFrameResult[] = [];
-  const { version, input } = await readManifest(bundled);
+  const current = await readManifest(bundled);
+  const { version, input } = current;
   const size = input.width === 128 ? 160 : 128;
   const first = faces(bundled);
   await first.start();
   const clip = pathToFileURL(scenesClip).href;
   const settings = { ffmpegPath: '/usr/bin/ffmpeg', rtspTimeoutSec: 5, stallSec: 10, restartMinMs: 200, restartMaxMs: 1000, frames: sharedFrames(t) };
-  const pipeline = new Pipeline({ ...settings, cameras: [{ id: 'door', url: clip, fps: 5, loop: true, mode: 'faces', frameWidth: 640, frameHeight: 360 }] }, await readManifest(bundled), first, { classified: () => undefined, faces: (r) => results.push(r) }, log);
+  const pipeline = new Pipeline({ ...settings, cameras: [{ id: 'door', url: clip, fps: 5, loop: true, mode: 'faces', frameWidth: 640, frameHeight: 360 }] }, current, first, { classified: () => undefined, faces: (r) => results.push(r) }, log);
   const swap = new ModelSwap(first, faces, pipeline, log);
   t.teardown(async () => {
     await pipeline.stop();
@@ -139,9 +140,9 @@ t.test('faces cameras: a classifier with another input size swaps in; a classify
   t.ok((await waitFaces(version)).length >= 5, `faces read by the ${input.width}x${input.height} classifier`);
 
   const other = bundledAt(dir, size);
-  const mixed = new Pipeline({ ...settings, cameras: [{ id: 'door', url: clip, mode: 'faces' }, { id: 'hall', url: clip, mode: 'classify' }] }, await readManifest(bundled), first, { classified: () => undefined, faces: () => undefined }, log);
+  const mixed = new Pipeline({ ...settings, cameras: [{ id: 'door', url: clip, mode: 'faces' }, { id: 'hall', url: clip, mode: 'classify' }] }, current, first, { classified: () => undefined, faces: () => undefined }, log);
   t.match(mixed.swapProblem(await readManifest(other)), `${size}x${size} frames but camera hall (classify mode) delivers ${input.width}x${input.height}`, 'a classify camera beside it: refused');
-  t.equal(mixed.swapProblem(await readManifest(bundled)), null, 'the same size: no problem');
+  t.equal(mixed.swapProblem(current), null, 'the same size: no problem');
 
   const report = await swap.swapTo(other);
   t.equal(report.loaded.model.version, `${version}-${size}`);

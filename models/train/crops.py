@@ -132,7 +132,7 @@ class Detector:
         s, b = s[0], b[0]
         keep = s[:, 1:].max(1) > self.threshold
         boxes = np.clip(b[keep], 0, 1) * [fw, fh, fw, fh]
-        return boxes, s[keep, 1:].max(1)
+        return boxes, s[keep, 1:].max(1), s[keep]
 
 
 class NodeDetector:
@@ -168,7 +168,7 @@ class NodeDetector:
         b = np.frombuffer(self._read(int(n * 16)), "<f4").reshape(n, 4)
         keep = s[:, 1:].max(1) > self.threshold
         boxes = np.clip(b[keep], 0, 1) * [fw, fh, fw, fh]
-        return boxes, s[keep, 1:].max(1)
+        return boxes, s[keep, 1:].max(1), s[keep]
 
     def close(self):
         self.proc.stdin.close()
@@ -241,7 +241,7 @@ def inside(b, placed):
 
 
 def crop_sample(frame, placed, det, rng, size, match="iou"):
-    boxes, scores = det(frame)
+    boxes, scores, classes = det(frame)
     best, bi = 0.0, -1
     for i, b in enumerate(boxes):
         # iou: overlap with the whole placed picture (misses faces that fill < 30 % of it);
@@ -250,13 +250,16 @@ def crop_sample(frame, placed, det, rng, size, match="iou"):
         if v > best:
             best, bi = v, i
     fh, fw = frame.shape[:2]
+    # the detector's class scores for the chosen box (background, face[, masked_face]); NaN for a fallback
+    det_scores = np.full(3, np.nan, np.float32)
     if best >= (0.3 if match == "iou" else 1e-9):
         box, fallback = boxes[bi], False
+        det_scores[:min(3, classes.shape[1])] = classes[bi][:3]
     else:
         x1, y1, x2, y2 = placed
         box, fallback = (x1 + 0.1 * (x2 - x1), y1 + 0.1 * (y2 - y1), x2 - 0.1 * (x2 - x1), y2 - 0.05 * (y2 - y1)), True
     rect = face_crop(*box, fw, fh, rng.uniform(0.1, 0.3))
-    return letterbox_crop(frame, rect, size), fallback, float(box[3] - box[1])
+    return letterbox_crop(frame, rect, size), fallback, float(box[3] - box[1]), det_scores
 
 
 def main():
@@ -291,14 +294,15 @@ def main():
     print(f"{len(items)} images, {len(set(g.tolist()))} near-duplicate groups (pHash distance <= {a.hash_distance}); "
           f"{int(moved.sum())} val images have a near-duplicate in train and move to train; val {int(is_val.sum())}", flush=True)
     det = (NodeDetector if a.engine == "node" else Detector)(a.detector, a.det_threshold)
-    xs, ys, src, var, val, fb, fsize = [], [], [], [], [], [], []
+    xs, ys, src, var, val, fb, fsize, dsc = [], [], [], [], [], [], [], []
     pools = {True: np.nonzero(is_val)[0], False: np.nonzero(~is_val)[0]}
     for i, (img, (p, y)) in enumerate(zip(imgs, items)):
         rng = np.random.default_rng([a.seed, i])
         for v in range(a.variants):
             other = imgs[int(rng.choice(pools[bool(is_val[i])]))]
             frame, placed = composite(img, other, rng, plain=v == 0)
-            crop, fallback, fs = crop_sample(frame, placed, det, rng, a.size, a.match)
+            crop, fallback, fs, ds = crop_sample(frame, placed, det, rng, a.size, a.match)
+            dsc.append(ds)
             xs.append(crop); ys.append(y); src.append(i); var.append(v); val.append(bool(is_val[i])); fb.append(fallback); fsize.append(fs)
         if (i + 1) % 250 == 0:
             print(f"  {i + 1}/{len(items)} images, {time.time() - t0:.0f}s", flush=True)
@@ -309,7 +313,7 @@ def main():
           f"({fb.mean() * 100:.1f}%: the placed rectangle was used)", flush=True)
     np.savez(a.out, x=np.stack(xs), y=np.array(ys, np.int64), src=np.array(src), variant=np.array(var),
              val=np.array(val), fallback=fb, faceSize=np.array(fsize, np.float32),
-             files=np.array([p for p, _ in items]), group=g)
+             files=np.array([p for p, _ in items]), group=g, detScores=np.stack(dsc))
     with open(os.path.splitext(a.out)[0] + ".json", "w") as f:
         json.dump({"images": len(items), "groups": int(len(set(g.tolist()))), "movedToTrain": int(moved.sum()),
                    "val": int(is_val.sum()), "crops": len(xs), "fallback": int(fb.sum()), "args": vars(a),

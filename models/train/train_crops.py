@@ -122,6 +122,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--crops", required=True)
     ap.add_argument("--base", required=True)
+    ap.add_argument("--alpha", type=float, default=0.5, help="the base's width multiplier (0.25 for tflite_base.py's ImageNet base, D146)")
     ap.add_argument("--base-sha256", default="99c170c412b0865ec409ce0f3e6d30cf8da13460981c727f294c42021be786cb")
     ap.add_argument("--out", required=True)
     ap.add_argument("--epochs", type=int, default=12)
@@ -186,7 +187,7 @@ def main():
     print(f"crops {len(x)} ({S}x{S}); train images {len(srcs)}, val crops {len(va_idx)} "
           f"({np.bincount(y[va_idx], minlength=2).tolist()})", flush=True)
 
-    model = MobileNetV1(0.5, len(LABELS), 0.2)
+    model = MobileNetV1(a.alpha, len(LABELS), 0.2)
     load_base(model, a.base)
     params, macs = count_params_macs(model, S)
     model = model.to(memory_format=CL)
@@ -282,7 +283,7 @@ def main():
         print(f"epoch {epoch}/{a.epochs} train loss {rec['trainLoss']:.4f} acc {rec['trainAccuracy']:.4f} | "
               f"val acc {acc:.4f} loss {vloss:.4f} | images {rec.get('valImagesAccuracy', '-')} | {rec.get('select', '')} {rec['seconds']}s{'  *best' if is_best else ''}", flush=True)
 
-    final = MobileNetV1(0.5, len(LABELS), 0.2)
+    final = MobileNetV1(a.alpha, len(LABELS), 0.2)
     final.load_state_dict(best_state)
     final.eval()
     logits = predict(final, val_u8)
@@ -341,7 +342,7 @@ def main():
         with open(meta_path) as f:
             crops_meta = json.load(f)
     training = {
-        "recipe": "models/train/crops.py + models/train/train_crops.py", "arch": "mobilenet_v1", "alpha": 0.5, "size": S,
+        "recipe": "models/train/crops.py + models/train/train_crops.py", "arch": "mobilenet_v1", "alpha": a.alpha, "size": S,
         "base": {"file": os.path.basename(a.base), "sha256": base_sha}, "epochs": a.epochs, "bestEpoch": best["epoch"],
         "seed": a.seed, "select": a.select, "valAccuracy": round(float(np.trace(cm_t) / len(vy)), 4), "valCrops": int(len(vy)),
         "params": params, "macs": macs, "torch": torch.__version__, "date": datetime.date.today().isoformat(),

@@ -23,6 +23,25 @@ from cv2_onnx import load_cv2_net, p_no_mask  # noqa: E402
 from train import confusion, per_class, to_input  # noqa: E402
 
 
+def crop_logits(model_json, man, x):
+    """The model's logits on uint8 crops x (N, S, S, 3), through OpenCV's dnn, 100 at a time."""
+    net = load_cv2_net(os.path.join(os.path.dirname(model_json), man["file"]))
+    logits = []
+    for i in range(0, len(x), 100):
+        net.setInput(to_input(x[i:i + 100]).numpy())
+        logits.append(net.forward("logits"))
+    return np.concatenate(logits)
+
+
+def scores_at(p, y, v, t):
+    """Accuracy, confusion, per-class recall and the close-up / entrance split of p(no_mask) >= t."""
+    pred = (p >= t).astype(int)
+    cm = confusion(y, pred)
+    return {"threshold": t, "accuracy": round(float((pred == y).mean()), 4), "confusion": cm.tolist(), "perClass": per_class(cm),
+            "byVariant": {name: {"n": int(s.sum()), "accuracy": round(float((pred[s] == y[s]).mean()), 4)}
+                          for name, s in (("close-up", v == 0), ("entrance", v > 0)) if s.any()}}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--crops", required=True)
@@ -43,21 +62,11 @@ def main():
     d = np.load(a.crops)
     sel = d["val"] & ((d["variant"] < a.val_variants) if a.val_variants else True)
     x, y, v = d["x"][sel], d["y"][sel], d["variant"][sel]
-    net = load_cv2_net(os.path.join(os.path.dirname(a.model), man["file"]))
-    logits = []
-    for i in range(0, len(x), 100):
-        net.setInput(to_input(x[i:i + 100]).numpy())
-        logits.append(net.forward("logits"))
-    p = p_no_mask(np.concatenate(logits))
+    p = p_no_mask(crop_logits(a.model, man, x))
     if a.choose is not None:
         from train_crops import choose_threshold
         t = choose_threshold(p, y, a.choose)
-    pred = (p >= t).astype(int)
-    cm = confusion(y, pred)
-    out = {"model": f"{man['name']} {man['version']}", "crops": a.crops, "valCrops": int(len(y)), "threshold": t,
-           "accuracy": round(float((pred == y).mean()), 4), "confusion": cm.tolist(), "perClass": per_class(cm),
-           "byVariant": {name: {"n": int(s.sum()), "accuracy": round(float((pred[s] == y[s]).mean()), 4)}
-                         for name, s in (("close-up", v == 0), ("entrance", v > 0)) if s.any()}}
+    out = {"model": f"{man['name']} {man['version']}", "crops": a.crops, "valCrops": int(len(y)), **scores_at(p, y, v, t)}
     print(json.dumps(out, indent=1))
     if a.write_rule is not None:
         man["decision"] = {**(man.get("decision") or {"label": "no_mask"}), "threshold": t, "chosenFor": a.write_rule}

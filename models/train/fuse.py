@@ -12,7 +12,9 @@ are both chosen on val, the script also reports a two-fold check split by near-d
 chosen on one half and scored on the other.
 
     /usr/bin/python3 models/train/fuse.py --crops /tmp/crops160.npz --model models/mask-mobilenet/model.json \
-        --detector ultraface-masked-rfb-640 --choose 0.9778 [--write-rule REASON] [--json out.json]
+        --detector ultraface-masked-rfb-640 --choose 0.9778 [--json out.json]
+
+A measure only: the manifest's decision rule has no fused form (D145: not shipped).
 """
 import argparse
 import json
@@ -22,9 +24,8 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cv2_onnx import load_cv2_net  # noqa: E402
+from eval_crops import crop_logits, scores_at  # noqa: E402
 from selection import choose_threshold  # noqa: E402
-from train import confusion, per_class, to_input  # noqa: E402
 
 WEIGHTS = [round(0.1 * i, 1) for i in range(0, 31)]
 
@@ -41,33 +42,27 @@ def det_log_odds(det_scores):
     return np.where(np.isnan(out), 0.0, out)
 
 
-def best_weight(logit_cls, det, y, recall):
-    """(w, t, accuracy) with the best accuracy at its own rule; ties go to the smaller w."""
-    best = None
+def sweep(logit_cls, det, y, recall):
+    """Per w of WEIGHTS: its own t (the recall floor) and the accuracy there."""
+    rows = []
     for w in WEIGHTS:
         p = fused_p(logit_cls, det, w)
         t = choose_threshold(p, y, recall)
-        acc = float(((p >= t).astype(int) == y).mean())
-        if best is None or acc > best[2] + 1e-12:
-            best = (w, t, acc)
-    return best
+        rows.append({"w": w, "t": t, "accuracy": round(float(((p >= t).astype(int) == y).mean()), 4)})
+    return rows
 
 
-def report(p, y, v, t):
-    pred = (p >= t).astype(int)
-    cm = confusion(y, pred)
-    return {"threshold": t, "accuracy": round(float((pred == y).mean()), 4), "confusion": cm.tolist(), "perClass": per_class(cm),
-            "byVariant": {name: {"n": int(s.sum()), "accuracy": round(float((pred[s] == y[s]).mean()), 4)}
-                          for name, s in (("close-up", v == 0), ("entrance", v > 0)) if s.any()}}
+def best(rows):
+    """The row with the best accuracy; ties go to the smaller w (rows are in increasing w)."""
+    return max(rows, key=lambda r: (r["accuracy"], -r["w"]))
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--crops", required=True)
     ap.add_argument("--model", required=True, help="model.json (its `file` is the ONNX graph)")
-    ap.add_argument("--detector", required=True, help="the detector's manifest name the rule is for (the crops' detector)")
+    ap.add_argument("--detector", required=True, help="the detector's manifest name (the crops' detector), for the record")
     ap.add_argument("--choose", type=float, required=True, metavar="RECALL", help="unmasked recall floor for t (as eval_crops.py --choose)")
-    ap.add_argument("--write-rule", default=None, metavar="REASON", help="write {threshold, fuse} into the manifest's decision")
     ap.add_argument("--json", default=None)
     a = ap.parse_args()
     with open(a.model) as f:
@@ -78,39 +73,28 @@ def main():
     sel = d["val"]
     x, y, v, g = d["x"][sel], d["y"][sel], d["variant"][sel], d["group"][d["src"][sel]]
     det = det_log_odds(d["detScores"][sel])
-    net = load_cv2_net(os.path.join(os.path.dirname(a.model), man["file"]))
-    logits = []
-    for i in range(0, len(x), 100):
-        net.setInput(to_input(x[i:i + 100]).numpy())
-        logits.append(net.forward("logits"))
-    lg = np.concatenate(logits).astype(np.float64)
+    lg = crop_logits(a.model, man, x).astype(np.float64)
     lc = lg[:, 1] - lg[:, 0]
-    alone = fused_p(lc, det, 0.0)
-    t0 = choose_threshold(alone, y, a.choose)
-    w, t, _ = best_weight(lc, det, y, a.choose)
+    rows = sweep(lc, det, y, a.choose)
+    chosen, alone = best(rows), rows[0]  # WEIGHTS[0] == 0: the classifier alone
     # two-fold check by near-duplicate group: choose on one half, score on the other
-    halves = (np.unique(g) % 2)[np.searchsorted(np.unique(g), g)]
+    groups = np.unique(g)
+    halves = (groups % 2)[np.searchsorted(groups, g)]
     folds = []
     for k in (0, 1):
         tr, te = halves == k, halves != k
-        wk, tk, _ = best_weight(lc[tr], det[tr], y[tr], a.choose)
-        t0k = choose_threshold(alone[tr], y[tr], a.choose)
-        folds.append({"chosenOn": int(tr.sum()), "scoredOn": int(te.sum()), "w": wk, "t": tk,
-                      "fused": report(fused_p(lc[te], det[te], wk), y[te], v[te], tk),
-                      "classifierAlone": report(alone[te], y[te], v[te], t0k)})
+        rk = sweep(lc[tr], det[tr], y[tr], a.choose)
+        ck = best(rk)
+        folds.append({"chosenOn": int(tr.sum()), "scoredOn": int(te.sum()), "w": ck["w"], "t": ck["t"],
+                      "fused": scores_at(fused_p(lc[te], det[te], ck["w"]), y[te], v[te], ck["t"]),
+                      "classifierAlone": scores_at(fused_p(lc[te], det[te], 0.0), y[te], v[te], rk[0]["t"])})
     out = {"model": f"{man['name']} {man['version']}", "detector": a.detector, "crops": a.crops, "valCrops": int(len(y)),
-           "withDetectorOpinion": int((det != 0).sum()), "w": w,
-           "fused": report(fused_p(lc, det, w), y, v, t), "classifierAlone": report(alone, y, v, t0),
-           "sweep": [{"w": ww, "t": (tt := choose_threshold(fused_p(lc, det, ww), y, a.choose)),
-                      "accuracy": round(float(((fused_p(lc, det, ww) >= tt).astype(int) == y).mean()), 4)} for ww in WEIGHTS],
-           "twoFold": folds}
+           "withDetectorOpinion": int((det != 0).sum()), "w": chosen["w"],
+           "fused": scores_at(fused_p(lc, det, chosen["w"]), y, v, chosen["t"]),
+           "classifierAlone": scores_at(fused_p(lc, det, 0.0), y, v, alone["t"]),
+           "sweep": rows, "twoFold": folds}
     print(json.dumps({k: out[k] for k in out if k != "sweep"}, indent=1))
-    print("w sweep:", " ".join(f"{s['w']}:{s['accuracy']}@{s['t']}" for s in out["sweep"]))
-    if a.write_rule is not None:
-        man["decision"] = {**(man.get("decision") or {"label": "no_mask"}), "threshold": t,
-                           "fuse": {"detector": a.detector, "weight": w}, "chosenFor": a.write_rule}
-        with open(a.model, "w") as f:
-            f.write(json.dumps(man, indent=2) + "\n")
+    print("w sweep:", " ".join(f"{r['w']}:{r['accuracy']}@{r['t']}" for r in rows))
     if a.json:
         with open(a.json, "w") as f:
             json.dump(out, f, indent=1)

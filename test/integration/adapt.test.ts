@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readHead } from '../../models/onnx-head.js';
-import onnxProto from 'onnx-proto';
+import { onnxOutputDims } from '../../models/onnx-inputs.js';
 import { decodeBundle, verifyBundle, MANIFEST_NAME } from '../../models/bundle.js';
 import { parseManifest } from '../../models/manifest.js';
 import { buildBundle } from '../../deploy/push.js';
@@ -32,8 +32,7 @@ t.test('adapt the bundled model to a third class, deterministically, and ship it
   const r2 = edgectl(['train', data, '--base', base, '-o', b, '--seed', '7']);
   t.equal(r2.status, 0, r2.stderr);
   const ha = readHead(readFileSync(join(a, 'model.onnx'))), hb = readHead(readFileSync(join(b, 'model.onnx')));
-  const baseGraph = onnxProto.onnx.ModelProto.decode(readFileSync(join(root, 'models/mask-mobilenet/model.onnx'))).graph!;
-  const featureSize = Number(baseGraph.output!.find((o) => o.name === 'features')!.type!.tensorType!.shape!.dim![1].dimValue);
+  const featureSize = onnxOutputDims(readFileSync(join(root, 'models/mask-mobilenet/model.onnx')), 'features')?.[1];
   t.same(ha.dims, [3, featureSize], 'a 3-class head on the base\'s features');
   t.ok(Buffer.from(ha.weight.buffer).equals(Buffer.from(hb.weight.buffer)) && Buffer.from(ha.bias.buffer).equals(Buffer.from(hb.bias.buffer)), 'two runs, same seed → identical weights');
   t.ok(readFileSync(join(a, 'model.onnx')).equals(readFileSync(join(b, 'model.onnx'))), 'identical model files');

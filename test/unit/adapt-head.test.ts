@@ -6,6 +6,7 @@ import onnxProto from 'onnx-proto';
 import { argmax, classWeights, earlyStop, foldStandardiser, headLogits, prng, stratifiedSplit, trainHead } from '../../models/head.js';
 import { variants } from '../../models/augment.js';
 import { ancestors, readHead, replaceHead } from '../../models/onnx-head.js';
+import { onnxOutputDims } from '../../models/onnx-inputs.js';
 
 const { onnx } = onnxProto;
 const root = join(import.meta.dirname, '..', '..');
@@ -97,7 +98,7 @@ t.test('ancestors keeps only what a target needs', async (t) => {
 t.test('replaceHead on the bundled model: old head gone, new Gemm, features kept', async (t) => {
   const bytes = readFileSync(join(root, 'models/mask-mobilenet/model.onnx'));
   // the bundled model's feature size, from its `features` output (256 for mask-mobilenet 2.0.0)
-  const dim = Number(onnx.ModelProto.decode(bytes).graph!.output!.find((o) => o.name === 'features')!.type!.tensorType!.shape!.dim![1].dimValue);
+  const dim = Number(onnxOutputDims(bytes, 'features')?.[1]);
   t.ok(dim > 0, `features: ${dim} values`);
   const head = { classes: 3, dim, weight: Float32Array.from({ length: 3 * dim }, (_v, i) => i / (3 * dim)), bias: Float32Array.from([1, 2, 3]) };
   const out = replaceHead(bytes, { head, output: 'logits', features: 'features' });

@@ -1,7 +1,11 @@
 // CPU time and peak RSS of process trees, read from /proc. A role names each tree (supervisor and
 // its ffmpeg and engine children, a broker, a peer loop). Sample at the start and the end of a
-// window (and in between for RSS); CPU is the tick difference per pid.
+// window (and in between for RSS); CPU is the tick difference per pid. The window's scans read /proc
+// asynchronously: the bench's MQTT subscriber shares this event loop and stamps each result's arrival,
+// and a synchronous scan (≈ 1–4 ms for the machine's processes) held back the results arriving during
+// it, in the latency tail the bench reports.
 import { readFileSync, readdirSync } from 'node:fs';
+import { readFile, readdir } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { descendants, parseProcStat, parseProcStatus, type ProcStat } from './stats.js';
 
@@ -20,9 +24,23 @@ export function readAll(): ProcStat[] {
   return out;
 }
 
-function hwmKb(pid: number): number {
+/** readAll without blocking the event loop: one file at a time. */
+async function readAllAsync(): Promise<ProcStat[]> {
+  const out: ProcStat[] = [];
+  for (const d of await readdir('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      out.push(parseProcStat(await readFile(`/proc/${d}/stat`, 'utf8')));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+async function hwmKb(pid: number): Promise<number> {
   try {
-    return parseProcStatus(readFileSync(`/proc/${pid}/status`, 'utf8')).hwmKb;
+    return parseProcStatus(await readFile(`/proc/${pid}/status`, 'utf8')).hwmKb;
   } catch {
     return 0;
   }
@@ -56,8 +74,8 @@ export class ProcMonitor {
 
   constructor(private readonly roots: { pid: number; classify: Classify }[]) {}
 
-  private scan(): void {
-    const all = readAll();
+  private async scan(): Promise<void> {
+    const all = await readAllAsync();
     const byPid = new Map(all.map((p) => [p.pid, p]));
     for (const r of this.roots) {
       for (const pid of [r.pid, ...descendants(r.pid, all)]) {
@@ -68,25 +86,25 @@ export class ProcMonitor {
         if (!this.start.has(pid)) this.start.set(pid, this.started ? 0 : p.ticks);
         if (!this.seen.has(role)) this.seen.set(role, new Set());
         this.seen.get(role)!.add(pid);
-        this.peak.set(role, Math.max(this.peak.get(role) ?? 0, hwmKb(pid)));
+        this.peak.set(role, Math.max(this.peak.get(role) ?? 0, await hwmKb(pid)));
       }
     }
   }
 
   private started = false;
 
-  begin(): void {
-    this.scan();
+  async begin(): Promise<void> {
+    await this.scan();
     this.started = true;
   }
 
   /** Call every second or so: catches new processes and RSS peaks. */
-  sample(): void {
-    this.scan();
+  async sample(): Promise<void> {
+    await this.scan();
   }
 
-  end(): Usage {
-    this.scan();
+  async end(): Promise<Usage> {
+    await this.scan();
     const cpuMs: Record<string, number> = {};
     for (const [pid, { ticks, role }] of this.last) cpuMs[role] = (cpuMs[role] ?? 0) + (ticks - (this.start.get(pid) ?? ticks)) * TICK_MS;
     const peakRssMb: Record<string, number> = {};

@@ -81,6 +81,7 @@ export function report(r: BenchResult): string {
     L.push(`| (for reference) CPU per frame against the stage sum (1 camera) | ${f(d1.cpuMsPerFrame.system)} / ${f(sumCpu)} = ${f(ratio)}× | – |`);
     const lr = d1.latencyMs.p99 / sumWall;
     const notes = [
+      `over ${d1.results} results in ${d1.seconds} s`,
       ...(d1.workerMs ? [`in the engine worker: p50 ${d1.workerMs.p50}, p99 ${d1.workerMs.p99} ms`] : []),
       `the detector input + detector alone, paced at 10 fps: p50 ${r.stages.paced.p50}, p99 ${r.stages.paced.p99} ms`,
     ];

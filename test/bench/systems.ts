@@ -188,13 +188,13 @@ export async function measure(system: 'daemon' | 'peer', infra: Infra, n: number
       { pid: infra.rtspPid, classify: () => 'rtsp-server' },
     ]);
     sub.reset();
-    mon.begin();
+    await mon.begin();
     const w0 = Date.now();
     while (Date.now() - w0 < seconds * 1000) {
       await sleep(1000);
-      mon.sample();
+      await mon.sample();
     }
-    const usage = mon.end();
+    const usage = await mon.end();
     const secs = (Date.now() - w0) / 1000;
     const perCam = Array.from({ length: n }, (_, i) => (sub.counts.get(`cam${i + 1}`) ?? 0) / secs);
     const results = [...sub.counts.values()].reduce((a, b) => a + b, 0);

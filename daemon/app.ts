@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { readManifest } from '../models/manifest-file.js';
 import { resolveFfmpeg } from '../pipelines/sources/ffmpeg-path.js';
 import type { Engine } from '../pipelines/engines/engine.js';
+import { engineBatchFrames } from '../pipelines/engines/pool.js';
 import { Outbox } from './mqtt/outbox.js';
 import { Watchdog } from './watchdog.js';
 import { startHttp, type HttpServer } from './http/server.js';
@@ -224,7 +225,7 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
     restartMaxMs: config.watchdog.restartMaxMs,
     healthyResetSec: config.watchdog.healthyResetSec,
     frames,
-    batch: config.engine.batch,
+    batch: { maxFrames: engineBatchFrames(config.engine), waitMs: config.engine.batch.waitMs },
     ...(people ? { people } : {}),
     frameLabelMinFace: f.frameLabelMinFace,
   };

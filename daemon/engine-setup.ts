@@ -11,6 +11,7 @@ import { pruneEngineCaches, withEngineCaches } from '../pipelines/engines/onnxru
 import { modelFiles } from '../models/manifest.js';
 import { join } from 'node:path';
 import type { BatchProfile, ProviderRequest } from '../pipelines/engines/protocol.js';
+import { engineBatchFrames } from '../pipelines/engines/pool.js';
 
 export function readManifestSync(path: string): Manifest {
   return parseManifest(JSON.parse(readFileSync(path, 'utf8')), path);
@@ -23,7 +24,7 @@ export function readManifestSync(path: string): Manifest {
  */
 export function classifierProfile(config: Pick<Config, 'cameras' | 'faces' | 'engine'>): BatchProfile | undefined {
   if (!config.cameras.some((c) => c.mode === 'faces')) return undefined;
-  const max = config.faces.maxFaces * config.engine.batch.maxFrames;
+  const max = config.faces.maxFaces * engineBatchFrames(config.engine);
   return { min: 1, opt: Math.min(max, 8), max };
 }
 

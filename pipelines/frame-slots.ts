@@ -60,3 +60,13 @@ export class FrameSlots<F extends { camera: string }> {
     return this.slots.size;
   }
 }
+
+/**
+ * How many of `waiting` batchable frames the next engine request takes when no frame is held for a
+ * batch (engine.batch.waitMs 0): an equal share per free worker, rounded up, at most maxFrames. A frame
+ * alone on an idle worker is answered sooner than two together on one worker; a batch forms only when
+ * frames outnumber free workers (under load, where it saves a request's overhead per frame). Pure.
+ */
+export function batchTake(waiting: number, freeWorkers: number, maxFrames: number): number {
+  return Math.max(1, Math.min(maxFrames, Math.ceil(waiting / Math.max(1, freeWorkers))));
+}

@@ -2,7 +2,7 @@
 // cameras, slots, requests in flight and the engine; what a request is and what its answer
 // becomes is the camera's mode (modes/classify.ts, modes/faces.ts), where results go is the sink.
 import type { Manifest } from '../models/manifest.js';
-import { FrameSlots } from './frame-slots.js';
+import { FrameSlots, batchTake } from './frame-slots.js';
 import type { FacesOptions } from './engines/protocol.js';
 import type { CameraConfig } from './camera.js';
 import type { Engine } from './engines/engine.js';
@@ -217,6 +217,8 @@ export class Pipeline {
    * The frames for the next engine request, or none yet. With batching on, frames of batching modes
    * go together, up to maxFrames of different cameras; a partial batch waits until the oldest of its
    * frames is waitMs old (a timer calls pump again), like DeepStream's muxer batched-push-timeout.
+   * With waitMs 0 (the default) no frame waits for a batch: the frames already waiting are shared
+   * among the free workers (batchTake), so a batch forms only when frames outnumber free workers.
    */
   private nextFrames(): Frame[] {
     const b = this.opts.batch;
@@ -232,7 +234,11 @@ export class Pipeline {
         return [];
       }
     }
-    if (batchable.length) return this.slots.takeMany(b.maxFrames, this.isFreeBatching);
+    if (batchable.length) {
+      // waitMs 0 batches only frames that are already waiting, spread over the free workers first
+      const n = b.waitMs > 0 ? b.maxFrames : batchTake(batchable.length, this.engine.size - this.inFlight, b.maxFrames);
+      return this.slots.takeMany(n, this.isFreeBatching);
+    }
     return this.slots.takeMany(1, this.isFree);
   }
 

@@ -103,8 +103,8 @@ function buildSchema(defaultCameras: CameraConfig[], requireCamera: boolean, cam
       workers: { doc: 'Engine worker processes serving frames side by side (0 = auto: one per core up to 4 on the CPU provider, 1 with the Edge TPU or CUDA/TensorRT first; docs/DECISIONS.md D25).', format: intRange(0, 16), default: 0 },
       inferenceTimeoutMs: { doc: 'Inference timeout (ms); a longer inference counts as failed.', format: intRange(100, 600_000), default: 10_000 },
       batch: {
-        maxFrames: { doc: 'Faces mode: up to this many frames of different cameras in one engine request (1 = no batching; docs/DECISIONS.md D23).', format: intRange(1, 16), default: 1 },
-        waitMs: { doc: 'With maxFrames > 1: wait at most this long (ms, from the oldest waiting frame) for a full batch.', format: intRange(0, 1000), default: 0 },
+        maxFrames: { doc: 'Faces mode: up to this many frames of different cameras in one engine request (1 = no batching; 0 = auto: 4 on the CPU provider, 1 with the Edge TPU or CUDA/TensorRT first; docs/DECISIONS.md D23, D148).', format: intRange(0, 16), default: 0 },
+        waitMs: { doc: 'With batching: wait at most this long (ms, from the oldest waiting frame) for a full batch; 0 = never wait: frames already waiting go together, shared among the free workers.', format: intRange(0, 1000), default: 0 },
       },
     },
     source: {

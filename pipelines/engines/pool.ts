@@ -115,10 +115,30 @@ export class EnginePool extends EventEmitter implements Engine {
  * provider, and 1 for the Edge TPU (one process owns the device) or when CUDA / TensorRT comes first
  * (one GPU context serves the frames; more would only hold more GPU memory).
  */
-export function engineWorkers(e: { workers: number; backend: string; executionProviders: readonly (string | { name: string })[] }, cores = availableParallelism()): number {
+export function engineWorkers(e: EngineChoice & { workers: number }, cores = availableParallelism()): number {
   if (e.workers > 0) return e.workers;
+  if (!onCpu(e)) return 1;
+  return Math.max(1, Math.min(4, cores));
+}
+
+type EngineChoice = { backend: string; executionProviders: readonly (string | { name: string })[] };
+
+/** The frames run on the CPU provider: not the Edge TPU, and neither CUDA nor TensorRT first. */
+function onCpu(e: EngineChoice): boolean {
   const first = e.executionProviders[0];
   const name = typeof first === 'string' ? first : first?.name;
-  if (e.backend === 'edgetpu' || name === 'cuda' || name === 'tensorrt') return 1;
-  return Math.max(1, Math.min(4, cores));
+  return !(e.backend === 'edgetpu' || name === 'cuda' || name === 'tensorrt');
+}
+
+/** engine.batch.maxFrames 0 (auto) on the CPU provider: frames already waiting go together, up to this many. */
+export const AUTO_BATCH_FRAMES = 4;
+
+/**
+ * engine.batch.maxFrames, resolved: a number as given; 0 (auto) is AUTO_BATCH_FRAMES on the CPU provider
+ * and 1 (no batching) for the Edge TPU or when CUDA / TensorRT comes first, where it was not measured
+ * (docs/DECISIONS.md D148).
+ */
+export function engineBatchFrames(e: EngineChoice & { batch: { maxFrames: number } }): number {
+  if (e.batch.maxFrames > 0) return e.batch.maxFrames;
+  return onCpu(e) ? AUTO_BATCH_FRAMES : 1;
 }

@@ -20,7 +20,7 @@ t.test('embedded default (no file): scenes clip in faces mode, embedded broker, 
   t.equal(fileURLToPath(c.cameras[0].url), path.join(root, 'test/fixtures/scenes/scenes.mp4'));
   t.equal(c.model.path, path.join(root, DEFAULT_MODEL));
   t.ok(path.isAbsolute(c.model.path));
-  t.same(c.engine, { backend: 'onnxruntime', executionProviders: ['cpu'], threads: 1, workers: 0, inferenceTimeoutMs: 10000, batch: { maxFrames: 1, waitMs: 0 } });
+  t.same(c.engine, { backend: 'onnxruntime', executionProviders: ['cpu'], threads: 1, workers: 0, inferenceTimeoutMs: 10000, batch: { maxFrames: 0, waitMs: 0 } });
   t.equal(c.source.ffmpegPath, '');
   t.equal(c.log.level, 'info');
 });
@@ -163,7 +163,7 @@ t.test('qos out of range and other value errors', async (t) => {
     'c.json': JSON.stringify({
       mqtt: { qos: 3, embeddedPort: 70000, reconnectMinMs: 60000, reconnectMaxMs: 1000 },
       cameras: [{ id: 'c', url: 'rtsp://cam/s', fps: 61, loop: 'yes' }],
-      engine: { executionProviders: [], threads: -1, batch: { maxFrames: 0, waitMs: 5000 } },
+      engine: { executionProviders: [], threads: -1, batch: { maxFrames: 17, waitMs: 5000 } },
       source: 'ffmpeg',
     }),
   });

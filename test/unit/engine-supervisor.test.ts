@@ -62,6 +62,17 @@ t.test('engine.workers auto: one per core up to 4 on the CPU, one for the Edge T
   t.equal(engineWorkers({ ...cpu, workers: 3 }, 2), 3, 'a number is taken as given');
 });
 
+t.test('engine.batch.maxFrames auto: 4 on the CPU, off for the Edge TPU and GPU providers (D148)', async (t) => {
+  const { engineBatchFrames } = await import('../../pipelines/engines/pool.js');
+  const cpu = { backend: 'onnxruntime', executionProviders: ['cpu'], batch: { maxFrames: 0 } };
+  t.equal(engineBatchFrames(cpu), 4);
+  t.equal(engineBatchFrames({ ...cpu, executionProviders: [{ name: 'tensorrt' }, 'cuda', 'cpu'] }), 1);
+  t.equal(engineBatchFrames({ ...cpu, executionProviders: ['cuda', 'cpu'] }), 1);
+  t.equal(engineBatchFrames({ ...cpu, backend: 'edgetpu', executionProviders: ['edgetpu'] }), 1);
+  t.equal(engineBatchFrames({ ...cpu, batch: { maxFrames: 1 } }), 1, 'a number is taken as given (1: off)');
+  t.equal(engineBatchFrames({ ...cpu, executionProviders: ['tensorrt'], batch: { maxFrames: 8 } }), 8);
+});
+
 t.test('a pool of two workers: requests spread over both, one crash leaves the other serving', async (t) => {
   const { EnginePool } = await import('../../pipelines/engines/pool.js');
   const member = () => new EngineSupervisor({ manifestPath: tiny, executionProviders: ['cpu'], threads: 1, inferTimeoutMs: 5000, restartMinMs: 100, restartMaxMs: 1000 }, log);

@@ -2,7 +2,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ffmpegArgs, videoFilter, backoffMs } from '../../pipelines/sources/ffmpeg-args.js';
-import { FrameSlots } from '../../pipelines/frame-slots.js';
+import { FrameSlots, batchTake } from '../../pipelines/frame-slots.js';
 import { resolveFfmpeg, findOnPath } from '../../pipelines/sources/ffmpeg-path.js';
 
 t.test('RTSP arguments: TCP, I/O timeout in µs, low-latency probing, letterboxed rgb24', async (t) => {
@@ -126,4 +126,14 @@ t.test('a real ffmpeg error naming a camera URL reaches lastError without the pa
   });
   t.notMatch(reason + JSON.stringify(src.status()), /secretpw/);
   t.match(JSON.stringify(src.status()), /viewer:\*\*\*\*@|Connection refused|exited/);
+});
+
+t.test('batchTake: waiting frames shared among the free workers first, batches only beyond them', async (t) => {
+  t.equal(batchTake(1, 2, 4), 1, 'one frame, an idle worker: alone');
+  t.equal(batchTake(2, 2, 4), 1, 'two frames, two idle workers: one each');
+  t.equal(batchTake(3, 2, 4), 2, 'three frames, two workers: 2 then 1');
+  t.equal(batchTake(4, 1, 4), 4, 'one worker free: every waiting frame, up to maxFrames');
+  t.equal(batchTake(12, 1, 4), 4, 'never more than maxFrames');
+  t.equal(batchTake(5, 0, 4), 4, 'no worker counted free: as for one');
+  t.equal(batchTake(3, 1, 1), 1, 'maxFrames 1: no batching');
 });

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// npm run bench [-- --quick] [--cameras 1,2,4,8,12,16] [--crowd-cameras 1,2,4,8] [--seconds 15] [--latency-seconds 100] [--batch 4,20] [--no-doc] [--no-swap] [--only daemon|peer] [--entrance] [--people [--no-eval]] [--dashboard [--rounds 3]]
+// npm run bench [-- --quick] [--cameras 1,2,4,8,12,16] [--crowd-cameras 1,2,4,8] [--seconds 15] [--latency-seconds 100] [--batch 1,0] [--no-doc] [--no-swap] [--only daemon|peer] [--entrance] [--people [--no-eval]] [--dashboard [--rounds 3]]
 // npm run bench -- --fleet [--devices 10,50,100] [--staged]: a fleet of OTA device ends on one broker (test/bench/fleet.ts).
 // Stage costs in isolation, then the daemon and the Python peer side by side on 1..16 cameras
-// (the same 720p 10 fps 1-face clip served as N RTSP streams), the daemon again with batching across
-// cameras (--batch maxFrames,waitMs; from 4 cameras up), capacity, the model swap under load; then
+// (the same 720p 10 fps 1-face clip served as N RTSP streams), the daemon again with another
+// engine.batch (--batch maxFrames,waitMs, default 1,0: batching off against the default's auto; from
+// 4 cameras up), capacity, the model swap under load; then
 // (the daemon's 1-camera step, whose p99 is the latency goal, runs --latency-seconds: 1,000 frames at
 // 10 fps, so that its p99 is the tenth-slowest frame, not the second of 150);
 // both again on the crowd clip (about 13 faces a frame, built from the scene photos, infra.ts).
@@ -44,7 +45,7 @@ const { values } = parseArgs({
     entrance: { type: 'boolean', default: false },
     people: { type: 'boolean', default: false },
     'no-eval': { type: 'boolean', default: false },
-    batch: { type: 'string', default: '4,20' },
+    batch: { type: 'string', default: '1,0' },
     'crowd-cameras': { type: 'string' },
     dashboard: { type: 'boolean', default: false },
     rounds: { type: 'string' },

@@ -41,7 +41,7 @@ export function report(r: BenchResult): string {
     const cpu = Object.entries(x.usage.cpuMs).map(([k, v]) => `${k} ${v}`).join(', ');
     const rss = Object.entries(x.usage.peakRssMb).map(([k, v]) => `${k} ${v}`).join(', ');
     const carried = x.predictedFraction ? ` (${f(x.predictedFraction * 100, 1)} % carried by prediction)` : '';
-    return `| ${x.system === 'peer' ? 'Python peer (comparison)' : x.batch ? `daemon, batch ${x.batch.maxFrames} / ${x.batch.waitMs} ms` : 'daemon'} | ${x.cameras} | ${f(x.resultsPerSec, 1)}${carried} | ${f(x.dropRate * 100, 1)} % | ${f(x.fairness.min, 1)} / ${f(x.fairness.max, 1)} | ${x.latencyMs.p50} / ${x.latencyMs.p95} / ${x.latencyMs.p99} | ${f(x.cpuMsPerFrame.system)} / ${f(x.cpuMsPerFrame.withBroker)} | ${cpu} | ${rss} | ${x.load} |`;
+    return `| ${x.system === 'peer' ? 'Python peer (comparison)' : x.batch ? `daemon, engine.batch ${x.batch.maxFrames} / ${x.batch.waitMs} ms` : 'daemon'} | ${x.cameras} | ${f(x.resultsPerSec, 1)}${carried} | ${f(x.dropRate * 100, 1)} % | ${f(x.fairness.min, 1)} / ${f(x.fairness.max, 1)} | ${x.latencyMs.p50} / ${x.latencyMs.p95} / ${x.latencyMs.p99} | ${f(x.cpuMsPerFrame.system)} / ${f(x.cpuMsPerFrame.withBroker)} | ${cpu} | ${rss} | ${x.load} |`;
   };
   for (const x of r.runs.filter((x) => !x.clip)) L.push(row(x));
   const crowd = r.runs.filter((x) => x.clip === 'crowd');
@@ -56,11 +56,11 @@ export function report(r: BenchResult): string {
   const capD = r.capacity.daemon ?? 0, capP = r.capacity.peer ?? 0;
   const capB = r.capacity['daemon-batch'];
   const capC = r.capacity['daemon-crowd'] !== undefined || r.capacity['peer-crowd'] !== undefined ? `; crowd clip: daemon ${r.capacity['daemon-crowd'] ?? '–'}, Python peer ${r.capacity['peer-crowd'] ?? '–'}` : '';
-  L.push('', `Capacity (largest camera count with < 2 % dropped, of the counts run): daemon ${capD}${capB !== undefined ? `, daemon with batching ${capB}` : ''}, Python peer ${capP}${capC}.`, '');
+  L.push('', `Capacity (largest camera count with < 2 % dropped, of the counts run): daemon ${capD}${capB !== undefined ? `, daemon with the engine.batch variant ${capB}` : ''}, Python peer ${capP}${capC}.`, '');
   const batched = r.runs.filter((x) => x.batch);
   if (batched.length) {
     const pairs = batched.map((b) => ({ b, d: r.runs.find((x) => x.system === 'daemon' && !x.batch && x.cameras === b.cameras) })).filter((p) => p.d);
-    L.push(`Batching across cameras (${batched[0].batch!.maxFrames} frames / ${batched[0].batch!.waitMs} ms) against off, CPU ms per result and p99: ${pairs.map(({ b, d }) => `${b.cameras} cams ${f(d!.cpuMsPerFrame.system)} → ${f(b.cpuMsPerFrame.system)} ms, p99 ${d!.latencyMs.p99} → ${b.latencyMs.p99} ms`).join('; ')}.`, '');
+    L.push(`The daemon's default engine.batch (auto: on the CPU provider up to 4 frames already waiting, never held for a batch, D148) against engine.batch ${batched[0].batch!.maxFrames} frames / ${batched[0].batch!.waitMs} ms (1 = off), CPU ms per result and p99: ${pairs.map(({ b, d }) => `${b.cameras} cams ${f(d!.cpuMsPerFrame.system)} → ${f(b.cpuMsPerFrame.system)} ms, p99 ${d!.latencyMs.p99} → ${b.latencyMs.p99} ms`).join('; ')}.`, '');
   }
   L.push('| goal | measured | verdict |', '|---|---|---|');
   const at = (sys: string, n: number, clip?: 'crowd') => r.runs.find((x) => x.system === sys && !x.batch && x.clip === clip && x.cameras === n);

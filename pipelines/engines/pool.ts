@@ -110,6 +110,15 @@ export class EnginePool extends EventEmitter implements Engine {
   }
 }
 
+type EngineChoice = { backend: string; executionProviders: readonly (string | { name: string })[] };
+
+/** The frames run on the CPU provider: not the Edge TPU, and neither CUDA nor TensorRT first. */
+function onCpu(e: EngineChoice): boolean {
+  const first = e.executionProviders[0];
+  const name = typeof first === 'string' ? first : first?.name;
+  return !(e.backend === 'edgetpu' || name === 'cuda' || name === 'tensorrt');
+}
+
 /**
  * engine.workers, resolved: a number as given; 0 (auto) is one worker per core up to 4 on the CPU
  * provider, and 1 for the Edge TPU (one process owns the device) or when CUDA / TensorRT comes first
@@ -119,15 +128,6 @@ export function engineWorkers(e: EngineChoice & { workers: number }, cores = ava
   if (e.workers > 0) return e.workers;
   if (!onCpu(e)) return 1;
   return Math.max(1, Math.min(4, cores));
-}
-
-type EngineChoice = { backend: string; executionProviders: readonly (string | { name: string })[] };
-
-/** The frames run on the CPU provider: not the Edge TPU, and neither CUDA nor TensorRT first. */
-function onCpu(e: EngineChoice): boolean {
-  const first = e.executionProviders[0];
-  const name = typeof first === 'string' ? first : first?.name;
-  return !(e.backend === 'edgetpu' || name === 'cuda' || name === 'tensorrt');
 }
 
 /** engine.batch.maxFrames 0 (auto) on the CPU provider: frames already waiting go together, up to this many. */

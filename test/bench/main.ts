@@ -4,10 +4,10 @@
 // Stage costs in isolation, then the daemon and the Python peer side by side on 1..16 cameras
 // (the same 720p 10 fps 1-face clip served as N RTSP streams), the daemon again with another
 // engine.batch (--batch maxFrames,waitMs, default 1,0: batching off against the default's auto; from
-// 4 cameras up), capacity, the model swap under load; then
-// (the daemon's 1-camera step, whose p99 is the latency goal, runs --latency-seconds: 1,000 frames at
-// 10 fps, so that its p99 is the tenth-slowest frame, not the second of 150);
-// both again on the crowd clip (about 13 faces a frame, built from the scene photos, infra.ts).
+// 4 cameras up), capacity, the model swap under load; then both again on the crowd clip (about 13
+// faces a frame, built from the scene photos, infra.ts).
+// The daemon's 1-camera step, whose p99 is the latency goal, runs --latency-seconds (100 s: 1,000
+// frames at 10 fps, so that its p99 is the tenth-slowest frame, not the second of 150).
 // Writes bench-results/bench-<date>.json (git-ignored) and appends the results to docs/BENCHMARKS.md.
 // --entrance instead compares, on the entrance-like clip (people a fifth of the time), the daemon with
 // motion gating off, with it on, and the peer (test/bench/entrance.ts); --seconds defaults to one loop

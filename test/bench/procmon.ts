@@ -4,28 +4,15 @@
 // asynchronously: the bench's MQTT subscriber shares this event loop and stamps each result's arrival,
 // and a synchronous scan (≈ 1–4 ms for the machine's processes) held back the results arriving during
 // it, in the latency tail the bench reports.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { descendants, parseProcStat, parseProcStatus, type ProcStat } from './stats.js';
 
 const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim() || 100);
 
-export function readAll(): ProcStat[] {
-  const out: ProcStat[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      out.push(parseProcStat(readFileSync(`/proc/${d}/stat`, 'utf8')));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
-
-/** readAll without blocking the event loop: one file at a time. */
-async function readAllAsync(): Promise<ProcStat[]> {
+/** Every process's /proc/PID/stat, one file at a time: the event loop keeps serving between reads. */
+export async function readAll(): Promise<ProcStat[]> {
   const out: ProcStat[] = [];
   for (const d of await readdir('/proc')) {
     if (!/^\d+$/.test(d)) continue;
@@ -75,7 +62,7 @@ export class ProcMonitor {
   constructor(private readonly roots: { pid: number; classify: Classify }[]) {}
 
   private async scan(): Promise<void> {
-    const all = await readAllAsync();
+    const all = await readAll();
     const byPid = new Map(all.map((p) => [p.pid, p]));
     for (const r of this.roots) {
       for (const pid of [r.pid, ...descendants(r.pid, all)]) {

@@ -29,7 +29,8 @@ try {
   while (Date.now() - t0 < minutes * 60_000) {
     sub.reset();
     await sleep(every * 1000);
-    const engine = descendants(p.pid!, readAll()).map((pid) => ({ pid, comm: readAll().find((x) => x.pid === pid)?.comm })).find((x) => x.comm === 'node');
+    const all = await readAll();
+    const engine = descendants(p.pid!, all).map((pid) => ({ pid, comm: all.find((x) => x.pid === pid)?.comm })).find((x) => x.comm === 'node');
     const s = {
       min: Math.round((Date.now() - t0) / 600) / 100,
       supervisorMb: Math.round(rssKb(p.pid!) / 102.4) / 10,

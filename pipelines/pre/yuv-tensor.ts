@@ -17,7 +17,7 @@ export interface TensorSpec {
 }
 
 /** Tap pair for coordinate `s` (pixel centres at integers) clamped to [0, n-1]: [left, weight of right in 1/2048]. */
-function tap(s: number, n: number): [number, number] {
+export function tap(s: number, n: number): [number, number] {
   if (s <= 0) return [0, 0];
   if (s >= n - 1) return [n - 1, 0];
   const a = Math.floor(s);

@@ -32,7 +32,7 @@ export function report(r: BenchResult): string {
   L.push(`| detector session.run (the daemon's default, ${s.detectorName}) | ${f(s.detector.cpuMs)} | ${f(s.detector.wallMs)} |`);
   L.push(`| classifier session.run (batch 1, ${s.classifierSize}) | ${f(s.classifier.cpuMs)} | ${f(s.classifier.wallMs)} |`);
   L.push(`| **sum** (1 face per frame) | **${f(sumCpu)}** | **${f(sumWall)}** |`);
-  L.push(`| (not in the sum) detector input from I420 1280x720 → tensor ${s.detectorName.split(' ').pop()} (pre/yuv-tensor.ts) | ${f(s.detectorInput.cpuMs)} | ${f(s.detectorInput.wallMs)} |`);
+  L.push(`| (not in the sum) detector input from I420 1280x720 → tensor ${s.detectorName.split(' ').pop()} (pre/yuv-tensor-wasm.ts, D149) | ${f(s.detectorInput.cpuMs)} | ${f(s.detectorInput.wallMs)} |`);
   L.push(`| classifier per frame at batch 1 / 2 / 4 / 8 | ${Object.values(s.classifierBatch).map((c) => f(c.cpuMs)).join(' / ')} | ${Object.values(s.classifierBatch).map((c) => f(c.wallMs)).join(' / ')} |`);
   L.push('', `Machine limit from the stage sum: ${f((2 * 1000) / sumCpu / 10, 1)} cameras at 10 fps on 2 cores (${f((2 * 1000) / sumCpu, 0)} frames/s).`, '');
   L.push('| system | cams | results/s | dropped | cam FPS min/max | p50 / p95 / p99 ms | CPU ms/frame (own / +broker) | CPU ms by process | peak RSS MB by process | load 1/5/15 |');

@@ -1,6 +1,6 @@
 // Stage costs in isolation: ffmpeg decoding the clip to I420 alone (ffmpeg -benchmark), the detector's
 // session.run alone, the classifier's session.run alone (batch 1..8), and, for reference, the worker's
-// resize + colour conversion of a 720p I420 frame to the detector's tensor (pre/yuv-tensor.ts; not in the goal's sum), and that
+// resize + colour conversion of a 720p I420 frame to the detector's tensor (pre/yuv-tensor-wasm.ts; not in the goal's sum), and that
 // conversion + the detector paced at 10 fps (the machine's own latency tail for the work). CPU ms from
 // the process's own accounting, wall ms medians.
 import { execFile } from 'node:child_process';
@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { basename, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { frameBytes } from '../../pipelines/pre/yuv.js';
-import { i420ToTensor } from '../../pipelines/pre/yuv-tensor.js';
+import { I420TensorConverter } from '../../pipelines/pre/yuv-tensor-wasm.js';
 import { videoFilter } from '../../pipelines/sources/ffmpeg-args.js';
 import { percentile } from './stats.js';
 import { benchModels } from './models.js';
@@ -86,16 +86,16 @@ export async function sessionCosts(root: string, runs: number): Promise<Omit<Sta
     classifierBatch[b] = { cpuMs: c.cpuMs / b, wallMs: c.wallMs / b };
   }
   const frame = Buffer.alloc(frameBytes('i420', 1280, 720), 90);
-  // as the worker makes it (D97): one pass from the planes into a reused tensor
-  const tensor = new Float32Array(dw * dh * 3);
+  // as the worker makes it (D97, D149): one pass from the planes into the converter's reused tensor
+  const conv = new I420TensorConverter();
   const spec = { layout: 'NCHW' as const, colorOrder: 'RGB' as const, scale: 1, mean: [127, 127, 127] as [number, number, number], std: [128, 128, 128] as [number, number, number] };
   const target = { width: dw, height: dh, fit: 'stretch' as const, padColor: [0, 0, 0] as const };
-  const detectorInput = await timeRuns(runs, async () => i420ToTensor(frame, 1280, 720, target, spec, tensor));
+  const detectorInput = await timeRuns(runs, async () => conv.convert(frame, 1280, 720, target, spec));
   const pacedWalls: number[] = [];
   const pacedFrames = Math.max(50, runs * 3);
   for (let i = 0; i < pacedFrames + 5; i++) {
     const t = performance.now();
-    const x = i420ToTensor(frame, 1280, 720, target, spec, tensor);
+    const x = conv.convert(frame, 1280, 720, target, spec);
     await det.run({ [det.inputNames[0]]: new ort.Tensor('float32', x, [1, 3, dh, dw]) });
     const wall = performance.now() - t;
     if (i >= 5) pacedWalls.push(wall);

@@ -1,7 +1,7 @@
 // The faces request inside the onnxruntime worker: one frame (or a batch across cameras) in,
 // classified faces out.
 // frame (RGB24, or I420 straight from the decoder) → resize to the detector input (from I420 in one pass
-// to the tensor, pre/yuv-tensor.ts) → detector →
+// to the tensor, pre/yuv-tensor-wasm.ts) → detector →
 // decode + NMS → for each face: crop (margin, squared, clipped) from the full-resolution frame, resized
 // to the classifier input (pre/resample.ts; from I420 planes pre/yuv.ts, converted to RGB as it goes) →
 // classifier (one batched run when the graph has a dynamic batch axis) → labels.
@@ -16,7 +16,7 @@ import { faceCrop, type Rect } from '../../pre/crop.js';
 import { letterbox } from '../../pre/tensor.js';
 import { resampleRegion, type Region, type ResampleTarget } from '../../pre/resample.js';
 import { frameBytes, resampleRegionI420, type FrameFormat } from '../../pre/yuv.js';
-import { i420ToTensor } from '../../pre/yuv-tensor.js';
+import { I420TensorConverter } from '../../pre/yuv-tensor-wasm.js';
 import type { FaceResult, FacesOptions, FacesResultMsg, FacesTracking } from '../protocol.js';
 import { selectForReading } from '../../tracking/select.js';
 
@@ -83,16 +83,29 @@ export function trackingProblem(t: FacesTracking | undefined): string | null {
 /**
  * The detector input's pixels and tensor, kept per detector and reused frame after frame: a 640x480
  * input is 0.9 MB of pixels and 3.7 MB of floats, and allocating them per frame cost more CPU than
- * filling them (round 4). A request that overlaps one in progress gets fresh buffers.
+ * filling them (round 4). I420 frames go through a converter (pre/yuv-tensor-wasm.ts, D149) that owns
+ * its tensor. A request that overlaps one in progress (a batch's frames) takes another: converters
+ * are pooled per detector, RGB24 buffers are fresh.
  */
-const scratch = new WeakMap<Loaded, { rgb: Uint8Array; tensor: Float32Array; inUse: boolean }>();
-function takeScratch(det: Loaded, n: number): { rgb: Uint8Array; tensor: Float32Array; release: () => void } {
-  let s = scratch.get(det);
-  if (!s || s.rgb.length !== n) scratch.set(det, (s = { rgb: new Uint8Array(n), tensor: new Float32Array(n), inUse: false }));
-  if (s.inUse) return { rgb: new Uint8Array(n), tensor: new Float32Array(n), release: () => undefined };
+interface Scratch {
+  rgb?: Uint8Array;
+  tensor?: Float32Array;
+  yuv?: I420TensorConverter;
+  inUse: boolean;
+}
+const scratch = new WeakMap<Loaded, Scratch[]>();
+const POOLED = 8;
+function takeScratch(det: Loaded): { s: Scratch; release: () => void } {
+  const pool = scratch.get(det) ?? [];
+  scratch.set(det, pool);
+  let s = pool.find((x) => !x.inUse);
+  if (!s) {
+    s = { inUse: false };
+    if (pool.length < POOLED) pool.push(s);
+  }
   const own = s;
   own.inUse = true;
-  return { rgb: own.rgb, tensor: own.tensor, release: () => void (own.inUse = false) };
+  return { s: own, release: () => void (own.inUse = false) };
 }
 
 type FaceBox = { x1: number; y1: number; x2: number; y2: number; score: number; classIndex: number };
@@ -105,14 +118,19 @@ async function detectFaces(det: Loaded, frame: Buffer, width: number, height: nu
   const spec = dm.detect!;
   const dw = dm.input.width, dh = dm.input.height;
   // detector input: plain stretch (UltraFace) or letterbox, as its manifest says, into reused buffers
-  const buf = takeScratch(det, dw * dh * 3);
+  const buf = takeScratch(det);
   let dets: InferenceSession.OnnxValueMapType;
   try {
     const target = { width: dw, height: dh, fit: fitOf(dm), padColor: dm.input.padColor };
-    // I420: one pass from the planes to the tensor (pre/yuv-tensor.ts); RGB24: resample, then the manifest's maths
-    const tensor = format === 'i420'
-      ? i420ToTensor(frame, width, height, target, { ...dm.input, ...dm.preprocess }, buf.tensor)
-      : toTensor(resampleRegion(frame, width, height, { left: 0, top: 0, width, height }, target, buf.rgb), dm.input, dm.preprocess, buf.tensor);
+    const n = dw * dh * 3;
+    const s = buf.s;
+    // I420: one pass from the planes to the tensor (pre/yuv-tensor-wasm.ts); RGB24: resample, then the manifest's maths
+    let tensor: Float32Array;
+    if (format === 'i420') tensor = (s.yuv ??= new I420TensorConverter()).convert(frame, width, height, target, { ...dm.input, ...dm.preprocess });
+    else {
+      if (s.rgb?.length !== n) [s.rgb, s.tensor] = [new Uint8Array(n), new Float32Array(n)];
+      tensor = toTensor(resampleRegion(frame, width, height, { left: 0, top: 0, width, height }, target, s.rgb), dm.input, dm.preprocess, s.tensor);
+    }
     dets = await det.session.run({ [dm.input.name]: new ort.Tensor('float32', tensor, inputShape(dm)) }, [dm.output.name, spec.boxes]);
   } finally {
     buf.release();

@@ -1,0 +1,112 @@
+// The detector input from an I420 frame, as i420ToTensor (pre/yuv-tensor.ts) computes it, with its
+// hot loops in WebAssembly SIMD (yuv-kernels.wat, D149): about four times faster on the 720p frames
+// the worker gets, and the same integer maths. The tensor lives in the converter's own WebAssembly
+// memory and is handed out as a view, so it is never copied: valid until the next convert() of the
+// same converter. NHWC tensors, and any host whose WebAssembly has no SIMD, take the plain JS path
+// (into the converter's own Float32Array) with the same result.
+import { YUV_KERNELS_WASM } from './yuv-kernels-wasm.js';
+import { i420ToTensor, tap, type TensorSpec } from './yuv-tensor.js';
+import { letterbox } from './tensor.js';
+import { frameBytes } from './yuv.js';
+import type { ResampleTarget } from './resample.js';
+
+interface Kernels {
+  memory: WebAssembly.Memory;
+  chroma(u0: number, u1: number, v0: number, v1: number, cx0: number, cx1: number, cwx: number, n: number, cwy: number, cr: number, cg: number, cb: number): void;
+  lumaHalves(y0: number, y1: number, wy: number, n: number, l: number): void;
+  lumaAny(y0: number, y1: number, wy: number, n: number, lx0: number, lx1: number, lw: number, l: number): void;
+  colour(l: number, cr: number, cg: number, cb: number, n: number, o0: number, o1: number, o2: number, a0: number, b0: number, a1: number, b1: number, a2: number, b2: number): void;
+}
+
+let compiled: WebAssembly.Module | null | undefined;
+/** The kernels' module, compiled once per process; null where this WebAssembly lacks SIMD. */
+function kernelModule(): WebAssembly.Module | null {
+  if (compiled === undefined) compiled = WebAssembly.validate(YUV_KERNELS_WASM) ? new WebAssembly.Module(YUV_KERNELS_WASM) : null;
+  return compiled;
+}
+
+/** Whether this process converts with the WebAssembly kernels (false: the plain JS path). */
+export function simdAvailable(): boolean {
+  return kernelModule() !== null;
+}
+
+const align = (n: number) => (n + 15) & ~15;
+
+export class I420TensorConverter {
+  private readonly k: Kernels | null;
+  private js: Float32Array | null = null;
+
+  constructor() {
+    const m = kernelModule();
+    this.k = m ? (new WebAssembly.Instance(m, {}).exports as unknown as Kernels) : null;
+  }
+
+  /** The whole srcW x srcH I420 frame as target.width x target.height x 3 floats (a view: see above). */
+  convert(src: Uint8Array, srcW: number, srcH: number, target: ResampleTarget, spec: TensorSpec): Float32Array {
+    const n = target.width * target.height;
+    if (!this.k || spec.layout !== 'NCHW') {
+      if (this.js?.length !== n * 3) this.js = new Float32Array(n * 3);
+      return i420ToTensor(src, srcW, srcH, target, spec, this.js);
+    }
+    const expected = frameBytes('i420', srcW, srcH);
+    if (src.length !== expected) throw new RangeError(`frame has ${src.length} bytes, expected ${expected} for ${srcW}x${srcH} I420`);
+    const k = this.k;
+    const { width: dw, height: dh } = target;
+    const fit = target.fit === 'stretch' ? { x: 0, y: 0, width: dw, height: dh } : letterbox(srcW, srcH, dw, dh);
+    const fw = fit.width, fh = fit.height, bw = Math.ceil(fw / 2);
+    const cw = Math.ceil(srcW / 2), ch = Math.ceil(srcH / 2);
+    // memory: frame | tap tables | one luma row, one block row of chroma terms | tensor
+    let at = 0;
+    const take = (bytes: number) => ((at += align(bytes)), at - align(bytes));
+    const frame = take(src.length);
+    const [lx0, lx1, lw, L] = [0, 0, 0, 0].map(() => take(fw * 4));
+    const [cx0, cx1, cwx, CR, CG, CB] = [0, 0, 0, 0, 0, 0].map(() => take(bw * 4));
+    const out = take(n * 12);
+    const grow = Math.ceil(at / 65536) - k.memory.buffer.byteLength / 65536;
+    if (grow > 0) k.memory.grow(grow);
+    const mem = k.memory.buffer;
+    const u8 = new Uint8Array(mem), i32 = new Int32Array(mem);
+    u8.set(src, frame);
+    const sx = srcW / fw, sy = srcH / fh;
+    let halves = srcW >= 2 * fw;
+    for (let x = 0; x < fw; x++) {
+      const [l, w] = tap((x + 0.5) * sx - 0.5, srcW);
+      i32[lx0 / 4 + x] = l;
+      i32[lx1 / 4 + x] = l + 1 < srcW ? l + 1 : l;
+      i32[lw / 4 + x] = w;
+      halves &&= w === 1024 && l === 2 * x && l + 1 < srcW;
+    }
+    for (let b = 0; b < bw; b++) {
+      const [c, w] = tap(((2 * b + Math.min(2 * b + 2, fw)) / 2) * sx / 2 - 0.5, cw);
+      i32[cx0 / 4 + b] = c;
+      i32[cx1 / 4 + b] = Math.min(c + 1, cw - 1);
+      i32[cwx / 4 + b] = w;
+    }
+    // output channel k takes RGB channel srcCh[k]; x_k = pixel · a_k + b_k (as i420ToTensor)
+    const srcCh = spec.colorOrder === 'BGR' ? [2, 1, 0] : [0, 1, 2];
+    const a = [0, 1, 2].map((c) => spec.scale / spec.std[c]);
+    const b = [0, 1, 2].map((c) => -spec.mean[c] / spec.std[c]);
+    const t = new Float32Array(mem, out, n * 3);
+    if (fw !== dw || fh !== dh) {
+      for (let c = 0; c < 3; c++) t.subarray(c * n, (c + 1) * n).fill(target.padColor[srcCh[c]] * a[c] + b[c]);
+    }
+    const plane = [0, 1, 2].map((c) => out + srcCh.indexOf(c) * n * 4); // where R, G, B go
+    const [aR, aG, aB] = [0, 1, 2].map((c) => a[srcCh.indexOf(c)]);
+    const [bR, bG, bB] = [0, 1, 2].map((c) => b[srcCh.indexOf(c)]);
+    const Y = frame, U = frame + srcW * srcH, V = U + cw * ch;
+    for (let by = 0; by < fh; by += 2) {
+      const [cy, cwy] = tap(((by + Math.min(by + 2, fh)) / 2) * sy / 2 - 0.5, ch);
+      const r0 = cy * cw, r1 = Math.min(cy + 1, ch - 1) * cw;
+      k.chroma(U + r0, U + r1, V + r0, V + r1, cx0, cx1, cwx, bw, cwy, CR, CG, CB);
+      for (let y = by; y < by + 2 && y < fh; y++) {
+        const [ly, wy] = tap((y + 0.5) * sy - 0.5, srcH);
+        const y0 = Y + ly * srcW, y1 = Y + Math.min(ly + 1, srcH - 1) * srcW;
+        if (halves) k.lumaHalves(y0, y1, wy, fw, L);
+        else k.lumaAny(y0, y1, wy, fw, lx0, lx1, lw, L);
+        const row = ((fit.y + y) * dw + fit.x) * 4;
+        k.colour(L, CR, CG, CB, fw, plane[0] + row, plane[1] + row, plane[2] + row, aR, bR, aG, bG, aB, bB);
+      }
+    }
+    return t;
+  }
+}

@@ -67,7 +67,7 @@ export function verdict(checks: ProviderCheck[], expected: string, cacheProblems
 
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : 1) : '∞');
 
-export function formatReport(model: string, checks: ProviderCheck[], v: Verdict, expected: string, decoders: DecoderCheck[] = []): string[] {
+export function formatReport(model: string, checks: ProviderCheck[], v: Verdict, expected: string, decoders: DecoderCheck[] = [], simd?: boolean): string[] {
   const lines = [`model: ${model}`, '', 'engine       provider   runs  ms/inference (mean / p50 / p90)    FPS      load ms', ''.padEnd(86, '-')];
   for (const c of checks) {
     const st = timingStats(c.timesMs ?? []);
@@ -84,6 +84,7 @@ export function formatReport(model: string, checks: ProviderCheck[], v: Verdict,
     else if (d) lines.push(`${'  + detector'.padEnd(23)} NO    ${d.ran ? `(ran ${d.ran}) ` : ''}${d.reason ?? ''}`);
   }
   for (const d of decoders) lines.push(`decoder ${d.decoder.padEnd(13)} ${d.ok ? 'yes' : 'NO '}   ${d.reason ?? ''}${d.configured ? ' (configured)' : ''}`);
+  if (simd !== undefined) lines.push(`detector input       ${simd ? 'WebAssembly SIMD' : 'plain JS: this WebAssembly has no SIMD (the detector input costs ≈ 4× more CPU, D149)'}`);
   lines.push('', v.ok ? `OK: "${expected}" runs.` : `FAILED (expected "${expected}"):`);
   for (const p of v.problems) lines.push(`  - ${p}`);
   return lines;

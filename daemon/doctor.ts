@@ -12,6 +12,7 @@ import { defaultWorkerCommand, EngineWorker } from '../pipelines/engines/client.
 import { detectTensorRtVersion, listEngineCaches, withEngineCaches } from '../pipelines/engines/onnxruntime/engine-cache.js';
 import { toSpecs, type ProviderSpec } from '../pipelines/engines/onnxruntime/providers.js';
 import { ConfigError, DEFAULT_MODEL, loadConfig } from './config/config.js';
+import { simdAvailable } from '../pipelines/pre/yuv-tensor-wasm.js';
 import { formatReport, verdict, type DecoderCheck, type ProviderCheck } from './doctor-report.js';
 import { spawnSync } from 'node:child_process';
 
@@ -123,8 +124,9 @@ async function main(): Promise<number> {
   const decoders = [decoderCheck(config?.cameras.some((c) => c.decoder === 'gstreamer-nv') ?? false)];
   const expected = values.expect ?? configured[0].name;
   const v = verdict(checks, expected, cacheProblems, decoders);
-  if (values.json) process.stdout.write(JSON.stringify({ model: manifestPath, checks, decoders, verdict: v }, null, 2) + '\n');
-  else for (const l of formatReport(manifestPath, checks, v, expected, decoders)) process.stdout.write(l + '\n');
+  const simd = simdAvailable(); // the detector input's WebAssembly kernels (D149)
+  if (values.json) process.stdout.write(JSON.stringify({ model: manifestPath, checks, decoders, simd, verdict: v }, null, 2) + '\n');
+  else for (const l of formatReport(manifestPath, checks, v, expected, decoders, simd)) process.stdout.write(l + '\n');
   return v.ok ? 0 : 1;
 }
 

@@ -38,6 +38,9 @@ t.test('decoders and the detector in the report and verdict', async (t) => {
   const text = formatReport('m.json', [cpu], verdict([cpu], 'cpu'), 'cpu', [nv]).join('\n');
   t.match(text, /\+ detector +yes +2\.00 \/ 2\.00 \/ 2\.00 .*\(faces request, uf\)/);
   t.match(text, /decoder gstreamer-nv +NO +GStreamer elements missing/);
+  t.notMatch(text, /detector input/, 'no line when the caller did not check');
+  t.match(formatReport('m.json', [cpu], verdict([cpu], 'cpu'), 'cpu', [], true).join('\n'), /detector input +WebAssembly SIMD/);
+  t.match(formatReport('m.json', [cpu], verdict([cpu], 'cpu'), 'cpu', [], false).join('\n'), /detector input +plain JS: this WebAssembly has no SIMD/);
 });
 
 // One real run (classifier + detector on every provider); each provider's checks run where it loads
@@ -51,6 +54,7 @@ t.test('device-check runs and reports every provider', async (t) => {
   t.same(Object.keys(by).sort(), ['cpu', 'cuda', 'tensorrt']);
   t.same(out.verdict, { ok: true, problems: [] });
   t.match(out.decoders, [{ decoder: 'gstreamer-nv', ok: Boolean, reason: String, configured: false }]);
+  t.equal(out.simd, true, 'the detector input runs in WebAssembly SIMD here (x86-64)');
 });
 
 for (const p of ['cpu', 'cuda', 'tensorrt']) {

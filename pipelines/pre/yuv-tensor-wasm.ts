@@ -57,7 +57,11 @@ export class I420TensorConverter {
     const cw = Math.ceil(srcW / 2), ch = Math.ceil(srcH / 2);
     // memory: frame | tap tables | one luma row, one block row of chroma terms | tensor
     let at = 0;
-    const take = (bytes: number) => ((at += align(bytes)), at - align(bytes));
+    const take = (bytes: number) => {
+      const start = at;
+      at += align(bytes);
+      return start;
+    };
     const frame = take(src.length);
     const [lx0, lx1, lw, L] = [0, 0, 0, 0].map(() => take(fw * 4));
     const [cx0, cx1, cwx, CR, CG, CB] = [0, 0, 0, 0, 0, 0].map(() => take(bw * 4));

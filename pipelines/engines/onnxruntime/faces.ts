@@ -84,8 +84,9 @@ export function trackingProblem(t: FacesTracking | undefined): string | null {
  * The detector input's pixels and tensor, kept per detector and reused frame after frame: a 640x480
  * input is 0.9 MB of pixels and 3.7 MB of floats, and allocating them per frame cost more CPU than
  * filling them (round 4). I420 frames go through a converter (pre/yuv-tensor-wasm.ts, D149) that owns
- * its tensor. A request that overlaps one in progress (a batch's frames) takes another: converters
- * are pooled per detector, RGB24 buffers are fresh.
+ * its tensor; RGB24 frames through a pixel buffer and a tensor. A request that overlaps one in progress
+ * (a batch's frames) takes another set: up to POOLED sets are kept per detector, beyond that they are
+ * made for the request and dropped.
  */
 interface Scratch {
   rgb?: Uint8Array;

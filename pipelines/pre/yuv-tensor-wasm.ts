@@ -5,8 +5,7 @@
 // same converter. NHWC tensors, and any host whose WebAssembly has no SIMD, take the plain JS path
 // (into the converter's own Float32Array) with the same result.
 import { YUV_KERNELS_WASM } from './yuv-kernels-wasm.js';
-import { i420ToTensor, tap, type TensorSpec } from './yuv-tensor.js';
-import { letterbox } from './tensor.js';
+import { i420ToTensor, tensorPlan, type TensorSpec } from './yuv-tensor.js';
 import { frameBytes } from './yuv.js';
 import type { ResampleTarget } from './resample.js';
 
@@ -51,9 +50,10 @@ export class I420TensorConverter {
     const expected = frameBytes('i420', srcW, srcH);
     if (src.length !== expected) throw new RangeError(`frame has ${src.length} bytes, expected ${expected} for ${srcW}x${srcH} I420`);
     const k = this.k;
-    const { width: dw, height: dh } = target;
-    const fit = target.fit === 'stretch' ? { x: 0, y: 0, width: dw, height: dh } : letterbox(srcW, srcH, dw, dh);
-    const fw = fit.width, fh = fit.height, bw = Math.ceil(fw / 2);
+    const dw = target.width;
+    const plan = tensorPlan(srcW, srcH, target, spec);
+    const { fit } = plan;
+    const fw = fit.width, fh = fit.height, bw = plan.cx.length;
     const cw = Math.ceil(srcW / 2), ch = Math.ceil(srcH / 2);
     // memory: frame | tap tables | one luma row, one block row of chroma terms | tensor
     let at = 0;
@@ -71,44 +71,29 @@ export class I420TensorConverter {
     const mem = k.memory.buffer;
     const u8 = new Uint8Array(mem), i32 = new Int32Array(mem);
     u8.set(src, frame);
-    const sx = srcW / fw, sy = srcH / fh;
-    let halves = srcW >= 2 * fw;
-    for (let x = 0; x < fw; x++) {
-      const [l, w] = tap((x + 0.5) * sx - 0.5, srcW);
-      i32[lx0 / 4 + x] = l;
-      i32[lx1 / 4 + x] = l + 1 < srcW ? l + 1 : l;
-      i32[lw / 4 + x] = w;
-      halves &&= w === 1024 && l === 2 * x && l + 1 < srcW;
-    }
-    for (let b = 0; b < bw; b++) {
-      const [c, w] = tap(((2 * b + Math.min(2 * b + 2, fw)) / 2) * sx / 2 - 0.5, cw);
-      i32[cx0 / 4 + b] = c;
-      i32[cx1 / 4 + b] = Math.min(c + 1, cw - 1);
-      i32[cwx / 4 + b] = w;
-    }
-    // output channel k takes RGB channel srcCh[k]; x_k = pixel · a_k + b_k (as i420ToTensor)
-    const srcCh = spec.colorOrder === 'BGR' ? [2, 1, 0] : [0, 1, 2];
-    const a = [0, 1, 2].map((c) => spec.scale / spec.std[c]);
-    const b = [0, 1, 2].map((c) => -spec.mean[c] / spec.std[c]);
+    // the plan's taps, with each right-hand tap clamped as i420ToTensor clamps it
+    i32.set(plan.lx, lx0 / 4);
+    i32.set(plan.lx.map((l) => Math.min(l + 1, srcW - 1)), lx1 / 4);
+    i32.set(plan.lw, lw / 4);
+    i32.set(plan.cx, cx0 / 4);
+    i32.set(plan.cx.map((c) => Math.min(c + 1, cw - 1)), cx1 / 4);
+    i32.set(plan.cwx, cwx / 4);
     const t = new Float32Array(mem, out, n * 3);
-    if (fw !== dw || fh !== dh) {
-      for (let c = 0; c < 3; c++) t.subarray(c * n, (c + 1) * n).fill(target.padColor[srcCh[c]] * a[c] + b[c]);
-    }
-    const plane = [0, 1, 2].map((c) => out + srcCh.indexOf(c) * n * 4); // where R, G, B go
-    const [aR, aG, aB] = [0, 1, 2].map((c) => a[srcCh.indexOf(c)]);
-    const [bR, bG, bB] = [0, 1, 2].map((c) => b[srcCh.indexOf(c)]);
+    if (fw !== dw || fh !== target.height) for (let c = 0; c < 3; c++) t.subarray(plan.out[c] * n, (plan.out[c] + 1) * n).fill(plan.pad[c]);
+    const [oR, oG, oB] = plan.out.map((o) => out + o * n * 4);
+    const [aR, aG, aB] = plan.a, [bR, bG, bB] = plan.b;
     const Y = frame, U = frame + srcW * srcH, V = U + cw * ch;
     for (let by = 0; by < fh; by += 2) {
-      const [cy, cwy] = tap(((by + Math.min(by + 2, fh)) / 2) * sy / 2 - 0.5, ch);
+      const [cy, cwy] = plan.blockRow(by);
       const r0 = cy * cw, r1 = Math.min(cy + 1, ch - 1) * cw;
       k.chroma(U + r0, U + r1, V + r0, V + r1, cx0, cx1, cwx, bw, cwy, CR, CG, CB);
       for (let y = by; y < by + 2 && y < fh; y++) {
-        const [ly, wy] = tap((y + 0.5) * sy - 0.5, srcH);
+        const [ly, wy] = plan.row(y);
         const y0 = Y + ly * srcW, y1 = Y + Math.min(ly + 1, srcH - 1) * srcW;
-        if (halves) k.lumaHalves(y0, y1, wy, fw, L);
+        if (plan.halves) k.lumaHalves(y0, y1, wy, fw, L);
         else k.lumaAny(y0, y1, wy, fw, lx0, lx1, lw, L);
         const row = ((fit.y + y) * dw + fit.x) * 4;
-        k.colour(L, CR, CG, CB, fw, plane[0] + row, plane[1] + row, plane[2] + row, aR, bR, aG, bG, aB, bB);
+        k.colour(L, CR, CG, CB, fw, oR + row, oG + row, oB + row, aR, bR, aG, bG, aB, bB);
       }
     }
     return t;

@@ -17,11 +17,76 @@ export interface TensorSpec {
 }
 
 /** Tap pair for coordinate `s` (pixel centres at integers) clamped to [0, n-1]: [left, weight of right in 1/2048]. */
-export function tap(s: number, n: number): [number, number] {
+function tap(s: number, n: number): [number, number] {
   if (s <= 0) return [0, 0];
   if (s >= n - 1) return [n - 1, 0];
   const a = Math.floor(s);
   return [a, Math.round((s - a) * 2048)];
+}
+
+/**
+ * What the JS pass below and the WebAssembly one (pre/yuv-tensor-wasm.ts) work out before any pixel,
+ * so the two cannot differ in it: where the picture goes, each colour's maths, and the taps.
+ */
+export interface TensorPlan {
+  /** The picture inside the target: all of it (stretch) or letterboxed. */
+  fit: { x: number; y: number; width: number; height: number };
+  /** Per RGB channel c: x = pixel · a[c] + b[c], into output channel out[c]; pad[c] is the padding's x. */
+  a: number[];
+  b: number[];
+  out: number[];
+  pad: number[];
+  /** Luma taps per output column: left source pixel, weight of the right one (1/2048). */
+  lx: Int32Array;
+  lw: Int32Array;
+  /** Chroma taps per block of two output columns. */
+  cx: Int32Array;
+  cwx: Int32Array;
+  /** An exact 2:1 shrink across (1280 → 640 columns): every luma tap halfway between two pixels. */
+  halves: boolean;
+  /** Luma taps of output row y; chroma taps of the block row starting at output row by. */
+  row(y: number): [number, number];
+  blockRow(by: number): [number, number];
+}
+
+export function tensorPlan(srcW: number, srcH: number, target: ResampleTarget, spec: TensorSpec): TensorPlan {
+  const { width: dw, height: dh } = target;
+  const fit = target.fit === 'stretch' ? { x: 0, y: 0, width: dw, height: dh } : letterbox(srcW, srcH, dw, dh);
+  // output channel k takes RGB channel srcCh[k] and has x_k = pixel · scale / std_k − mean_k / std_k
+  const srcCh = spec.colorOrder === 'BGR' ? [2, 1, 0] : [0, 1, 2];
+  const out = [0, 1, 2].map((c) => srcCh.indexOf(c));
+  const a = out.map((k) => spec.scale / spec.std[k]);
+  const b = out.map((k) => -spec.mean[k] / spec.std[k]);
+  const pad = [0, 1, 2].map((c) => target.padColor[c] * a[c] + b[c]);
+  const fw = fit.width, fh = fit.height, sx = srcW / fw, sy = srcH / fh;
+  const cw = Math.ceil(srcW / 2), ch = Math.ceil(srcH / 2);
+  const lx = new Int32Array(fw), lw = new Int32Array(fw);
+  for (let x = 0; x < fw; x++) [lx[x], lw[x]] = tap((x + 0.5) * sx - 0.5, srcW);
+  const bw = Math.ceil(fw / 2);
+  const cx = new Int32Array(bw), cwx = new Int32Array(bw);
+  for (let k = 0; k < bw; k++) [cx[k], cwx[k]] = tap(((2 * k + Math.min(2 * k + 2, fw)) / 2) * sx / 2 - 0.5, cw);
+  let halves = srcW >= 2 * fw;
+  for (let x = 0; x < fw && halves; x++) halves = lw[x] === 1024 && lx[x] === 2 * x && lx[x] + 1 < srcW;
+  return {
+    fit, a, b, out, pad, lx, lw, cx, cwx, halves,
+    row: (y) => tap((y + 0.5) * sy - 0.5, srcH),
+    blockRow: (by) => tap(((by + Math.min(by + 2, fh)) / 2) * sy / 2 - 0.5, ch),
+  };
+}
+
+/** Only the bands around the picture (its own pixels are all written by the pass) get the padding. */
+function padBands(t: Float32Array, plan: TensorPlan, dw: number, dh: number, cs: number, ps: number): void {
+  const { fit } = plan;
+  const band = (x0: number, y0: number, x1: number, y1: number) => {
+    for (let c = 0; c < 3; c++) {
+      const v = plan.pad[c], o = plan.out[c] * cs;
+      for (let y = y0; y < y1; y++) for (let i = y * dw + x0, e = y * dw + x1; i < e; i++) t[o + i * ps] = v;
+    }
+  };
+  band(0, 0, dw, fit.y);
+  band(0, fit.y + fit.height, dw, dh);
+  band(0, fit.y, fit.x, fit.y + fit.height);
+  band(fit.x + fit.width, fit.y, dw, fit.y + fit.height);
 }
 
 /**
@@ -34,48 +99,23 @@ export function i420ToTensor(src: Uint8Array, srcW: number, srcH: number, target
   const n = dw * dh;
   const t = out ?? new Float32Array(n * 3);
   if (t.length !== n * 3) throw new RangeError(`output tensor has ${t.length} elements, expected ${n * 3}`);
-  // output channel k takes RGB channel srcCh[k]; x_k = pixel · a_k + b_k
-  const srcCh = spec.colorOrder === 'BGR' ? [2, 1, 0] : [0, 1, 2];
-  const a = [0, 1, 2].map((k) => spec.scale / spec.std[k]);
-  const b = [0, 1, 2].map((k) => -spec.mean[k] / spec.std[k]);
+  const plan = tensorPlan(srcW, srcH, target, spec);
+  const { fit, lx, lw, cx, cwx, halves } = plan;
   const nchw = spec.layout === 'NCHW';
   // where channel k of pixel i goes: NCHW k·n + i, NHWC 3i + k
   const cs = nchw ? n : 1, ps = nchw ? 1 : 3;
-  const fit = target.fit === 'stretch' ? { x: 0, y: 0, width: dw, height: dh } : letterbox(srcW, srcH, dw, dh);
-  if (fit.width !== dw || fit.height !== dh) {
-    // only the bands around the picture: the picture's own pixels are all written below
-    const pad = target.padColor;
-    const band = (x0: number, y0: number, x1: number, y1: number) => {
-      for (let k = 0; k < 3; k++) {
-        const v = pad[srcCh[k]] * a[k] + b[k];
-        for (let y = y0; y < y1; y++) for (let i = y * dw + x0, e = y * dw + x1; i < e; i++) t[k * cs + i * ps] = v;
-      }
-    };
-    band(0, 0, dw, fit.y);
-    band(0, fit.y + fit.height, dw, dh);
-    band(0, fit.y, fit.x, fit.y + fit.height);
-    band(fit.x + fit.width, fit.y, dw, fit.y + fit.height);
-  }
-  const a0 = a[srcCh.indexOf(0)], b0 = b[srcCh.indexOf(0)], o0 = srcCh.indexOf(0) * cs;
-  const a1 = a[srcCh.indexOf(1)], b1 = b[srcCh.indexOf(1)], o1 = srcCh.indexOf(1) * cs;
-  const a2 = a[srcCh.indexOf(2)], b2 = b[srcCh.indexOf(2)], o2 = srcCh.indexOf(2) * cs;
-  const fw = fit.width, fh = fit.height, sx = srcW / fw, sy = srcH / fh;
-  // luma taps per output column; chroma taps per block of two columns
-  const lx = new Int32Array(fw), lw = new Int32Array(fw);
-  for (let x = 0; x < fw; x++) [lx[x], lw[x]] = tap((x + 0.5) * sx - 0.5, srcW);
-  const bw = Math.ceil(fw / 2);
-  const cx = new Int32Array(bw), cwx = new Int32Array(bw);
-  for (let k = 0; k < bw; k++) [cx[k], cwx[k]] = tap(((2 * k + Math.min(2 * k + 2, fw)) / 2) * sx / 2 - 0.5, p.cw);
-  // one row of luma at a time; a 2:1 shrink across (1280 → 640 columns) has every tap halfway between two pixels
+  if (fit.width !== dw || fit.height !== dh) padBands(t, plan, dw, dh, cs, ps);
+  const [a0, a1, a2] = plan.a, [b0, b1, b2] = plan.b;
+  const [o0, o1, o2] = plan.out.map((k) => k * cs);
+  const fw = fit.width, fh = fit.height, bw = cx.length;
+  // one row of luma at a time
   const L = new Int32Array(fw);
-  let halves = srcW >= 2 * fw;
-  for (let x = 0; x < fw && halves; x++) halves = lw[x] === 1024 && lx[x] === 2 * x && lx[x] + 1 < srcW;
   // per chroma block, the chroma terms of BT.601 (with the rounding constant): R, G and B add them to 298·(Y − 16)
   const CR = new Int32Array(bw), CG = new Int32Array(bw), CB = new Int32Array(bw);
   const Y = p.y, Up = p.u, Vp = p.v, W = srcW, CW = p.cw;
   for (let by = 0; by < fh; by += 2) {
     // the block row's chroma, once
-    const [cy, cwy] = tap(((by + Math.min(by + 2, fh)) / 2) * sy / 2 - 0.5, p.ch);
+    const [cy, cwy] = plan.blockRow(by);
     const r0 = cy * CW, r1 = Math.min(cy + 1, p.ch - 1) * CW, icwy = 2048 - cwy;
     for (let k = 0; k < bw; k++) {
       const c0 = cx[k], c1 = Math.min(c0 + 1, CW - 1), w = cwx[k], iw = 2048 - w;
@@ -86,7 +126,7 @@ export function i420ToTensor(src: Uint8Array, srcW: number, srcH: number, target
       CB[k] = 516 * d + 128;
     }
     for (let y = by; y < by + 2 && y < fh; y++) {
-      const [ly, wy] = tap((y + 0.5) * sy - 0.5, srcH);
+      const [ly, wy] = plan.row(y);
       const y0 = ly * W, y1 = Math.min(ly + 1, srcH - 1) * W, iwy = 2048 - wy;
       if (halves) {
         // an exact 2:1 shrink across: every tap sits halfway between two pixels (weights 1024 of

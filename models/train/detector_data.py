@@ -25,6 +25,7 @@ import torch
 
 cv2.setNumThreads(1)
 
+from crops import light as _light, load_rgb  # the classifier crops' own decoding and light
 from detector_net import OnnxNet
 
 LABELS = ["mask", "no_mask"]
@@ -38,13 +39,6 @@ def list_split(root, split):
         d = os.path.join(root, split, lab)
         out += [(os.path.join(d, n), lab) for n in sorted(os.listdir(d)) if n.lower().endswith((".jpg", ".jpeg", ".png"))]
     return out
-
-
-def load_rgb(path):
-    bgr = cv2.imread(path, cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise RuntimeError(f"cannot decode {path}")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
 def _nms(boxes, scores, thr=0.3):
@@ -110,11 +104,6 @@ def _background(rng, w, h):
         cv2.line(bg, tuple(int(v) for v in rng.integers(0, w, 2)), tuple(int(v) for v in rng.integers(0, h, 2)),
                  tuple(int(c) for c in rng.integers(0, 256, 3)), int(rng.integers(1, 8)))
     return cv2.GaussianBlur(bg, (0, 0), rng.uniform(0.5, 2.5))
-
-
-def _light(x, gamma, gain, cast):
-    lut = np.clip((np.arange(256) / 255.0) ** gamma * gain * 255, 0, 255)
-    return np.stack([cv2.LUT(x[..., c], np.clip(lut * cast[c], 0, 255).astype(np.uint8)) for c in range(3)], -1)
 
 
 def _wallpaper(rng, photos, cache):

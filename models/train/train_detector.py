@@ -87,22 +87,24 @@ def multibox_loss(logits, loc_pred, labels, loc_t, neg_ratio=3):
     return conf, box
 
 
-def predict(net, tiles, pri, floor=0.1):
-    """Per tile: face scores (the better of face / masked_face) and boxes in tile pixels, score > floor, NMS'd."""
+def predict(net, tiles, pri, floor=0.1, classes=False):
+    """Per tile: face scores (the better of face / masked_face) and boxes in tile pixels, score > floor,
+    NMS'd; with `classes`, also each box's class (1 face, 2 masked_face)."""
     out = []
     net.eval()
     with torch.no_grad():
         for i in range(0, len(tiles), 32):
             x = torch.from_numpy(np.stack([(t.astype(np.float32) - 127) / 128 for t in tiles[i:i + 32]]).transpose(0, 3, 1, 2).copy())
             logits, loc = net(x)
-            sc = torch.softmax(logits, 2)[..., 1:].max(2).values.numpy()
+            probs = torch.softmax(logits, 2)[..., 1:]
+            sc, cls = probs.max(2).values.numpy(), probs.argmax(2).numpy() + 1
             cxcy = loc[..., :2] * 0.1 * pri[:, 2:] + pri[:, :2]
             wh = torch.exp(loc[..., 2:] * 0.2) * pri[:, 2:]
             bx = (torch.cat([cxcy - wh / 2, cxcy + wh / 2], 2) * torch.tensor([dd.TILE_W, dd.TILE_H] * 2)).numpy()
             for k in range(len(sc)):
-                m = sc[k] > floor
+                m = sc[k] >= floor if classes else sc[k] > floor
                 keep = dd._nms(bx[k][m], sc[k][m]) if m.any() else []
-                out.append((sc[k][m][keep], bx[k][m][keep]))
+                out.append((sc[k][m][keep], bx[k][m][keep]) + ((cls[k][m][keep],) if classes else ()))
     return out
 
 
@@ -144,23 +146,8 @@ def photo_list(dirs):
 
 def teacher_boxes(teacher, tiles, pri, hi=0.5, lo=0.1):
     """The shipped detector's boxes on tiles: >= hi a face of its class, lo..hi ignored, the rest background."""
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(tiles), 32):
-            x = torch.from_numpy(np.stack([(t.astype(np.float32) - 127) / 128 for t in tiles[i:i + 32]]).transpose(0, 3, 1, 2).copy())
-            logits, loc = teacher(x)
-            sc = torch.softmax(logits, 2)
-            cxcy = loc[..., :2] * 0.1 * pri[:, 2:] + pri[:, :2]
-            wh = torch.exp(loc[..., 2:] * 0.2) * pri[:, 2:]
-            bx = (torch.cat([cxcy - wh / 2, cxcy + wh / 2], 2) * torch.tensor([dd.TILE_W, dd.TILE_H] * 2)).numpy()
-            for k in range(len(bx)):
-                face = sc[k, :, 1:].max(1).values.numpy()
-                m = face >= lo
-                b, f, cls = bx[k][m], face[m], sc[k, :, 1:].argmax(1).numpy()[m] + 1
-                keep = dd._nms(b, f) if m.any() else []
-                out.append([(tuple(float(v) for v in np.clip(b[j], 0, [dd.TILE_W, dd.TILE_H] * 2)), int(cls[j]), bool(f[j] < hi))
-                            for j in keep])
-    return out
+    return [[(tuple(float(v) for v in np.clip(b, 0, [dd.TILE_W, dd.TILE_H] * 2)), int(c), bool(f < hi)) for f, b, c in zip(*p)]
+            for p in predict(teacher, tiles, pri, floor=lo, classes=True)]
 
 
 def with_teacher(scenes, teacher, pri):

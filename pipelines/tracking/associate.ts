@@ -39,9 +39,11 @@ export function boxIou(a: Box, b: Box): number {
 /**
  * A face does not change its height by more than SIZE_GATE from one frame to the next (a person walks,
  * the camera does not zoom): a box that overlaps but has a very different size is someone else (a
- * person stepping in where another stood). A lost track is allowed twice the change.
+ * person stepping in where another stood). A lost track is allowed twice the change. 1.4, not 1.3: the
+ * detector's own box on a small face can jump that much between frames (detector 2.1.0 on a face
+ * growing from 80 to 100 px: 61 → 83 px in one frame, D152).
  */
-export const SIZE_GATE = 1.3;
+export const SIZE_GATE = 1.4;
 function sizeGate(det: Box, t: TrackBox): boolean {
   const r = det[3] / Math.max(1, t.box[3]);
   const g = t.lost ? SIZE_GATE * SIZE_GATE : SIZE_GATE;
@@ -71,17 +73,22 @@ function greedy(tracks: readonly TrackBox[], dets: readonly { box: Box }[], detI
  * Recovery of a lost track (third pass, confident faces only): a face hidden behind another for a
  * while comes back where its prediction drifted (its box shrank and slid while it was being covered).
  * It matches when its centre is within `RECOVER_DIST` of the predicted box's height from the
- * predicted centre and its height within a factor RECOVER_SIZE. Nearest first.
+ * predicted centre and its height within a factor RECOVER_SIZE. Nearest first. Only a lost track
+ * whose predicted box overlaps a track that is not lost can be hidden behind someone: a face lost in
+ * the open (it left, or the detector missed it) is not taken over by whoever appears nearby (D152).
  */
 const RECOVER_DIST = 1;
 const RECOVER_SIZE = 1.6;
+function behindSomeone(tracks: readonly TrackBox[], t: number): boolean {
+  return tracks.some((o, i) => i !== t && !o.lost && boxIou(o.box, tracks[t].box) > 0);
+}
 function recover(tracks: readonly TrackBox[], dets: readonly { box: Box }[], detIdx: number[], trackFree: Set<number>, out: (number | null)[]): void {
   const pairs: { d: number; t: number; dist: number }[] = [];
   for (const d of detIdx) {
     if (out[d] !== null) continue;
     const b = dets[d].box;
     for (let t = 0; t < tracks.length; t++) {
-      if (!trackFree.has(t) || !tracks[t].lost) continue;
+      if (!trackFree.has(t) || !tracks[t].lost || !behindSomeone(tracks, t)) continue;
       const p = tracks[t].box;
       const h = Math.max(1, p[3]);
       const dist = Math.hypot(b[0] + b[2] / 2 - (p[0] + p[2] / 2), b[1] + b[3] / 2 - (p[1] + p[3] / 2)) / h;

@@ -51,6 +51,19 @@ t.test('association: confident faces first, a weak one only continues a track', 
   t.same(associate(tracks, [{ box: [50, 0, 100, 100], detScore: 0.9 }], { high: 0.7, iou: 0.3, lowIou: 0.5 }), [1]);
 });
 
+t.test('association gates (D152): a box 1.36x taller continues its track; only a lost face behind someone is recovered by distance', async (t) => {
+  const o = { high: 0.7, iou: 0.3, lowIou: 0.5 };
+  // the detector's box on a small face jumps from 61 to 83 px between frames (centre unmoved)
+  t.same(associate([{ id: 1, box: [629, 172, 45, 61] }], [{ box: [616, 161, 68, 83], detScore: 0.86 }], o), [1], 'within the size gate (1.4)');
+  t.same(associate([{ id: 1, box: [629, 172, 45, 61] }], [{ box: [610, 150, 80, 100], detScore: 0.86 }], o), [null], 'a box 1.64x taller is someone else');
+  // a lost face, 140 px from a new face of the same height and no overlap: recovered only when hidden behind a track
+  const lost = { id: 7, box: [393, 98, 100, 150] as Box, lost: true };
+  const det = [{ box: [255, 135, 90, 135] as Box, detScore: 0.95 }];
+  t.same(associate([lost], det, o), [null], 'lost in the open: the newcomer is a new person');
+  t.same(associate([lost, { id: 3, box: [430, 120, 100, 150] as Box }], det, o), [7], 'lost behind track 3: recovered');
+  t.same(associate([lost, { id: 3, box: [900, 120, 100, 150] as Box }], det, o), [null], 'another track elsewhere does not count');
+});
+
 t.test('a person: enter after minHits, one verdict, leave after maxLostFrames with duration', async (t) => {
   const cam = new CameraPeople('cam1', { tracker: { minHits: 3, maxLostFrames: 5, association: { ...ASSOCIATION_DEFAULTS, high: 0.7 } } });
   const frames = Array.from({ length: 20 }, (_, i) => [face([100 + 5 * i, 100, 80 + i, 80 + i], 0.95)]);

@@ -26,7 +26,12 @@ t.test('the shipped detector and classifier on the scene photos', async (t) => {
   const found = (L.mask.found + L.no_mask.found) / (L.mask.faces + L.no_mask.faces);
   t.comment(`≥ 40 px: masked found ${L.mask.found}/${L.mask.faces}, right ${L.mask.right}; bare found ${L.no_mask.found}/${L.no_mask.faces}, right ${L.no_mask.right}; false boxes ${e.falseBoxes}`);
   t.ok(found >= 0.95, `≥ 95 % of the faces ≥ 40 px found (${(100 * found).toFixed(1)} %)`);
-  t.ok(L.mask.found / L.mask.faces >= 0.9, `≥ 90 % of the masked faces ≥ 40 px found (${L.mask.found}/${L.mask.faces})`);
+  // "masked as often as bare": each class ≥ 95 %, and masked at most one face in 55 behind bare
+  // (detector 2.1.0 at its manifest threshold, docs/DECISIONS.md D151).
+  const maskedRate = L.mask.found / L.mask.faces, bareRate = L.no_mask.found / L.no_mask.faces;
+  t.ok(maskedRate >= 0.95, `≥ 95 % of the masked faces ≥ 40 px found (${L.mask.found}/${L.mask.faces})`);
+  t.ok(bareRate >= 0.95, `≥ 95 % of the bare faces ≥ 40 px found (${L.no_mask.found}/${L.no_mask.faces})`);
+  t.ok(bareRate - maskedRate <= 1 / L.mask.faces + 1e-9, `masked found as often as bare, within one face (${(100 * maskedRate).toFixed(1)} % against ${(100 * bareRate).toFixed(1)} %)`);
   t.ok(L.no_mask.right / L.no_mask.faces >= 0.97, `unmasked recall ≥ 97 % on the faces ≥ 40 px (${L.no_mask.right}/${L.no_mask.faces})`);
   t.ok(e.falseBoxes <= 3, `at most 3 false boxes in 11 photos (${e.falseBoxes})`);
   // The issue's "no masked crowd photo labelled no_mask": with the default faces.frameLabelMinFace (32 px)

@@ -26,7 +26,6 @@ model's at 0.4 by at most --fp-slack, then the highest min(masked recall, bare r
 repo's scene photos are not used here: they are the held-out measure (`edgectl eval --scenes`), as
 are crops.py's composites (`--detector`).
 """
-"""
 import argparse
 import json
 import math
@@ -206,9 +205,9 @@ def choose(a, val, val_scenes, pri):
     base = sweep(OnnxNet(a.model))[0.4]
     limit = base["false_per_frame_all"] + a.fp_slack
     log(f"shipped model at 0.4: masked {base['masked']:.4f} bare {base['bare']:.4f} false/frame {base['false_per_frame_all']:.4f}")
-    table, best, sweeps = [], None, {}
+    table, best = [], None
     for ep in range(1, a.epochs + 1):
-        rows = sweeps[ep] = sweep(OnnxNet(os.path.join(a.work, f"epoch-{ep}.onnx")))
+        rows = sweep(OnnxNet(os.path.join(a.work, f"epoch-{ep}.onnx")))
         ok = [t for t in THRESHOLDS if rows[t]["false_per_frame_all"] <= limit + 1e-9]
         if not ok:
             log(f"epoch {ep}: no threshold keeps false boxes within {limit:.4f}/frame")
@@ -219,9 +218,7 @@ def choose(a, val, val_scenes, pri):
         log(f"epoch {ep} at {t}: masked {r['masked']:.4f} bare {r['bare']:.4f} cut {r['cut']:.4f} false/frame {r['false_per_frame_all']:.4f}")
         key = (min(r["masked"], r["bare"]), -r["false_per_frame_all"])
         if best is None or key > best[0]:
-            best = (key, ep, t)
-    if best:
-        best = (*best, [{"threshold": t, **r} for t, r in sweeps[best[1]].items()])
+            best = (key, ep, t, [{"threshold": u, **v} for u, v in rows.items()])
     return base, table, best
 
 
@@ -236,7 +233,7 @@ def main():
     ap.add_argument("--val-frames", type=int, default=600)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=1e-4)
-    ap.add_argument("--fp-slack", type=float, default=0.0, help="false boxes per val frame allowed above the shipped model's at 0.4")
+    ap.add_argument("--fp-slack", type=float, default=0.0, help="false boxes per val frame allowed above the --model's at 0.4")
     ap.add_argument("--seed", type=int, default=15)
     ap.add_argument("--photos", nargs="*", default=["/usr/share/backgrounds", "/usr/share/wallpapers"],
                     help="folders of photos without faces for backgrounds (Debian: gnome-, mate-backgrounds, ukui-wallpapers, plasma-workspace-wallpapers)")

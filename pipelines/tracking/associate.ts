@@ -84,11 +84,11 @@ function behindSomeone(tracks: readonly TrackBox[], t: number): boolean {
 }
 function recover(tracks: readonly TrackBox[], dets: readonly { box: Box }[], detIdx: number[], trackFree: Set<number>, out: (number | null)[]): void {
   const pairs: { d: number; t: number; dist: number }[] = [];
+  const hidden = tracks.flatMap((tr, t) => (trackFree.has(t) && tr.lost && behindSomeone(tracks, t) ? [t] : []));
   for (const d of detIdx) {
     if (out[d] !== null) continue;
     const b = dets[d].box;
-    for (let t = 0; t < tracks.length; t++) {
-      if (!trackFree.has(t) || !tracks[t].lost || !behindSomeone(tracks, t)) continue;
+    for (const t of hidden) {
       const p = tracks[t].box;
       const h = Math.max(1, p[3]);
       const dist = Math.hypot(b[0] + b[2] / 2 - (p[0] + p[2] / 2), b[1] + b[3] / 2 - (p[1] + p[3] / 2)) / h;

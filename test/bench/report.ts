@@ -83,7 +83,8 @@ export function report(r: BenchResult): string {
     const notes = [
       `over ${d1.results} results in ${d1.seconds} s`,
       ...(d1.workerMs ? [`in the engine worker: p50 ${d1.workerMs.p50}, p99 ${d1.workerMs.p99} ms`] : []),
-      `the detector input + detector alone, paced at 10 fps: p50 ${r.stages.paced.p50}, p99 ${r.stages.paced.p99} ms`,
+      // the same work with no hop around it: this machine's floor for the ratio in this run (D153)
+      `the detector input + detector alone, paced at 10 fps: p50 ${r.stages.paced.p50}, p99 ${r.stages.paced.p99} ms = ${f(r.stages.paced.p99 / sumWall)}× decode + inference`,
     ];
     const inWorker = ` (${notes.join('; ')})`;
     L.push(`| capture→publish p99 ≤ 2× decode + inference (1 camera) | ${d1.latencyMs.p99} / ${f(sumWall)} ms = ${f(lr)}×${inWorker} | ${verdict(lr <= 2)} |`);

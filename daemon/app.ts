@@ -44,6 +44,8 @@ export interface AppOptions {
 export interface App {
   mqttUrl: string;
   pipeline: Pipeline;
+  /** The frame reader thread and its shared-memory slots (D134, D154). */
+  frames: SharedFrames;
   facesOut: FacesOut;
   /** Tracking and people (issue 14); null when people.enabled is false or no camera is in faces mode. */
   people: PeopleStage | null;
@@ -136,7 +138,7 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   let swap: ModelSwap | null = null;
   // Made here, loaded only once the watchdog and /healthz run: a first TensorRT build takes minutes, and
   // systemd (EXTEND_TIMEOUT_USEC, STATUS) and the health report must hear about it (docs/RELIABILITY.md).
-  // Every camera's frames go through one reader process into shared memory (D134). It starts before
+  // Every camera's frames go through one reader thread into shared memory (D134, D154). It starts before
   // the engine and stops after it, so every frame in flight has given its slot back by then.
   const frames = await life.add('frame reader', () => startFrames(log.child({ part: 'frames' })), (s) => stopFrames(s, log.child({ part: 'frames' })));
   const engine = await life.add('engine', () => makeEngine(modelPath), (e) => (swap?.current ?? e).stop());
@@ -293,6 +295,7 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
       return currentSwap.current;
     },
     mqtt,
+    frames,
     watchdog: wd,
     http: httpServer,
     dashboard,
@@ -306,7 +309,7 @@ function startFrames(log: Logger): SharedFrames {
   const s = new SharedFrames({ onStderr: (line) => log.warn('frame reader', { line }) });
   s.on('exit', (reason: string) => log.error('frame reader died; every camera restarts its stream', { reason }));
   s.start();
-  log.info('frame slots', { dir: s.dir, pid: s.pid, ...(s.swept.length ? { sweptStale: s.swept } : {}) });
+  log.info('frame slots', { dir: s.dir, readerThread: s.threadId, ...(s.swept.length ? { sweptStale: s.swept } : {}) });
   return s;
 }
 

@@ -78,7 +78,7 @@ async function main(): Promise<number> {
   const log = createLogger(config.log.level);
   log.info('mobilenet-edge starting', { config: args.config ?? '(embedded default)', site: config.site, deviceId: config.deviceId, cameras: config.cameras.map((c) => c.id) });
   const app = await startApp(config, log, { logResults: !args.config, env: process.env });
-  installTestHooks(process.env, log);
+  installTestHooks(process.env, log, app);
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -106,12 +106,22 @@ async function main(): Promise<number> {
 }
 
 /**
- * For the fault-injection tests only: with MOBILENET_EDGE_TEST_HOOKS containing block-event-loop, SIGUSR2 blocks
- * the event loop for MOBILENET_EDGE_TEST_BLOCK_MS (default 10000) — a hang in the supervisor itself,
- * which only systemd's watchdog can catch. Never set it in production.
+ * For the fault-injection tests only (MOBILENET_EDGE_TEST_HOOKS, comma-separated; never set in production):
+ * - block-event-loop: SIGUSR2 blocks the event loop for MOBILENET_EDGE_TEST_BLOCK_MS (default 10000), a
+ *   hang in the supervisor itself, which only systemd's watchdog can catch;
+ * - kill-frame-reader: SIGUSR2 ends the frame reader thread as a crash would (D154: a thread has no
+ *   pid for a test to kill).
  */
-function installTestHooks(env: NodeJS.ProcessEnv, log: ReturnType<typeof createLogger>): void {
-  if (!(env.MOBILENET_EDGE_TEST_HOOKS ?? '').split(',').includes('block-event-loop')) return;
+function installTestHooks(env: NodeJS.ProcessEnv, log: ReturnType<typeof createLogger>, app: Awaited<ReturnType<typeof startApp>>): void {
+  const hooks = (env.MOBILENET_EDGE_TEST_HOOKS ?? '').split(',');
+  if (hooks.includes('kill-frame-reader')) {
+    log.warn('TEST HOOK enabled: SIGUSR2 kills the frame reader');
+    process.on('SIGUSR2', () => {
+      log.warn('TEST HOOK: killing the frame reader');
+      app.frames.kill();
+    });
+  }
+  if (!hooks.includes('block-event-loop')) return;
   const ms = Number(env.MOBILENET_EDGE_TEST_BLOCK_MS ?? 10000);
   log.warn('TEST HOOK enabled: SIGUSR2 blocks the event loop', { ms });
   process.on('SIGUSR2', () => {

@@ -6,7 +6,7 @@ import { Socket, type SocketConstructorOpts } from 'node:net';
 import { encode, type Message } from './protocol.js';
 import { MessageReader } from './message-reader.js';
 
-/** `name` says who writes the error lines (the engine worker, the frame reader). */
+/** `name` says who writes the error lines (the engine worker). */
 export function serveStdio(onMessage: (m: Message) => void | Promise<void>, name = 'engine worker'): (header: { type: string; [k: string]: unknown }, body?: Buffer) => void {
   // Keep stray console.log calls (ours or a library's) off the protocol stream.
   console.log = console.error;

@@ -1,19 +1,17 @@
-// Supervisor side of the frame path's byte-free hop (D134): one frame reader process reads every
-// camera's FIFO into shared-memory slots (reader-main.ts); this class starts it, lends it slots
-// (each camera's SlotRing), and turns its notices into frames that name a slot. The supervisor
-// reads a frame's pixels only when something asks for them (a preview, a snapshot, collect).
-// Events: 'exit' (reason) when the reader process died (every attached run ends with an error;
-// the next attach starts a new reader).
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
+// The supervisor's side of the frame path's byte-free hop (D134): one frame reader, a thread of this
+// process (D154, reader-core.ts), reads every camera's FIFO into shared-memory slots; this class starts
+// it, lends it slots (each camera's SlotRing), and turns its notices into frames that name a slot. The
+// supervisor's main thread reads a frame's pixels only when something asks for them (a preview, a
+// snapshot, collect). Events: 'exit' (reason) when the reader died (every attached run ends with an
+// error; the next attach starts a new reader).
 import { EventEmitter } from 'node:events';
 import { accessSync, constants, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import { encode, FrameDecoder, type Message } from '../engines/protocol.js';
+import { join } from 'node:path';
+import type { Message } from '../engines/protocol.js';
 import type { SlotRef } from '../engines/slots.js';
 import type { FrameFormat } from '../pre/yuv.js';
+import { threadReader, type ReaderLink } from './reader-link.js';
 import { SlotRing, type SlotStats } from './slot-ring.js';
 
 /** A frame the reader put in a slot: held by the frame until release() (the ring takes it back then). */
@@ -46,8 +44,6 @@ export interface RunOptions {
 export interface SharedFramesOptions {
   /** Where the slot folder is made; default /dev/shm when writable, else the OS temp dir. */
   dir?: string;
-  /** Command that starts the reader; default this Node running reader-main. */
-  command?: string[];
   /** Most slot files per camera. */
   maxSlots?: number;
   onStderr?: (line: string) => void;
@@ -56,13 +52,6 @@ export interface SharedFramesOptions {
 interface ActiveRun {
   ring: SlotRing;
   ev: RunEvents;
-}
-
-/** The reader entry point next to this file (.ts under the tests' loader, .js when built). */
-export function defaultReaderCommand(): string[] {
-  const ext = extname(fileURLToPath(import.meta.url));
-  const main = fileURLToPath(new URL(`./reader-main${ext}`, import.meta.url));
-  return [process.execPath, ...(ext === '.ts' ? process.execArgv : []), main];
 }
 
 /** /dev/shm when it is a writable folder (memory, not disk), else the OS temp dir. */
@@ -112,23 +101,28 @@ function pidAlive(pid: number): boolean {
 }
 
 export class SharedFrames extends EventEmitter {
-  private proc: ChildProcessByStdio<Writable, Readable, Readable> | null = null;
-  private decoder = new FrameDecoder();
+  private link: ReaderLink | null = null;
   private runs = new Map<string, ActiveRun>();
   private rings: SlotRing[] = [];
   private nextRun = 1;
   private stopped = false;
   /** The slot folder (made at start). */
   dir = '';
-  /** Reader processes started (1 + restarts). */
+  /** Readers started (1 + restarts). */
   starts = 0;
 
   constructor(private readonly opts: SharedFramesOptions = {}) {
     super();
   }
 
-  get pid(): number | undefined {
-    return this.proc?.pid;
+  /** The reader's thread id, while one runs. */
+  get threadId(): number | undefined {
+    return this.link?.threadId;
+  }
+
+  /** End the reader now, as a crash would: every run ends with an error, the next attach starts another. */
+  kill(): void {
+    this.link?.kill();
   }
 
   /** Slot folders of dead daemons deleted at start. */
@@ -153,7 +147,7 @@ export class SharedFrames extends EventEmitter {
   /** Start reading a FIFO into `ring`'s slots; close() the returned run to stop (no onEnd then). */
   attach(ring: SlotRing, o: RunOptions, ev: RunEvents): { close: () => void } {
     if (this.stopped) throw new Error('shared frames stopped');
-    if (!this.proc) this.spawnReader();
+    if (!this.link) this.spawnReader();
     const key = String(this.nextRun++);
     this.runs.set(key, { ring, ev });
     this.write({ type: 'attach', key, fifo: o.fifo, format: o.format, width: o.width, height: o.height, thumb: o.thumb, slots: ring.lend() });
@@ -188,15 +182,9 @@ export class SharedFrames extends EventEmitter {
     const st = this.stats();
     for (const r of this.runs.values()) r.ring.reclaim();
     this.runs.clear();
-    const p = this.proc;
-    if (p && p.exitCode === null && p.signalCode === null) {
-      const gone = new Promise<void>((r) => p.once('exit', () => r()));
-      this.write({ type: 'shutdown' });
-      const t = setTimeout(() => p.kill('SIGKILL'), graceMs);
-      await gone;
-      clearTimeout(t);
-    }
-    this.proc = null;
+    const link = this.link;
+    this.link = null;
+    await link?.stop(graceMs);
     for (const r of this.rings) r.remove();
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
     return st;
@@ -208,48 +196,25 @@ export class SharedFrames extends EventEmitter {
   }
 
   private write(header: { type: string; [k: string]: unknown }): void {
-    try {
-      this.proc?.stdin.write(encode(header));
-    } catch {
-      /* the reader is gone: its exit ends the runs */
-    }
+    this.link?.send(header);
   }
 
   private spawnReader(): void {
-    const [cmd, ...args] = this.opts.command ?? defaultReaderCommand();
-    const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.proc = p;
-    this.decoder = new FrameDecoder();
+    const ev = { onMessage: (m: Message) => this.onMessage(m), onExit: (why: string) => this.onExit(link, why), onStderr: (l: string) => this.opts.onStderr?.(l) };
+    const link: ReaderLink = threadReader(ev);
+    this.link = link;
     this.starts++;
-    p.stdin.on('error', () => undefined);
-    p.stdout.on('data', (c: Buffer) => this.onData(p, c));
-    p.stderr.setEncoding('utf8');
-    p.stderr.on('data', (s: string) => s.split('\n').forEach((l) => l.trim() && this.opts.onStderr?.(l)));
-    p.on('error', (e) => this.onExit(p, `cannot start the frame reader ${cmd}: ${e.message}`));
-    p.on('exit', (code, signal) => this.onExit(p, `frame reader ${signal ? `killed by ${signal}` : `exited with code ${code}`}`));
   }
 
-  private onExit(p: ChildProcessByStdio<Writable, Readable, Readable>, why: string): void {
-    if (this.proc !== p) return;
-    this.proc = null;
+  private onExit(link: ReaderLink, why: string): void {
+    if (this.link !== link) return;
+    this.link = null;
     if (this.stopped) return;
     const runs = [...this.runs.values()];
     this.runs.clear();
     for (const r of runs) r.ring.reclaim();
     this.emit('exit', why);
     for (const r of runs) r.ev.onEnd(new Error(why));
-  }
-
-  private onData(p: ChildProcessByStdio<Writable, Readable, Readable>, chunk: Buffer): void {
-    let msgs: Message[];
-    try {
-      msgs = this.decoder.push(chunk);
-    } catch (e) {
-      this.opts.onStderr?.(`frame reader wrote garbage: ${(e as Error).message}`);
-      p.kill('SIGKILL');
-      return;
-    }
-    for (const m of msgs) this.onMessage(m);
   }
 
   private onMessage(m: Message): void {
@@ -259,7 +224,7 @@ export class SharedFrames extends EventEmitter {
     if (h.type === 'frame') {
       const path = h.slot as string;
       if (!run.ring.filled(path)) return;
-      const thumb = m.body.length ? Uint8Array.from(m.body) : null; // a copy: the body shares the decoder's chunk
+      const thumb = m.body.length ? new Uint8Array(m.body.buffer, m.body.byteOffset, m.body.length) : null; // the frame's own memory (reader-link.ts)
       this.lendMore(h.key!, run.ring);
       run.ev.onFrame({ slot: { path, bytes: h.bytes as number }, width: h.width as number, height: h.height as number, ts: h.ts as number, thumb });
     } else if (h.type === 'dropped') run.ev.onDropped?.();

@@ -1,4 +1,4 @@
-// The frame reader (D134) that sources need: a real reader process and its slot folder, stopped
+// The frame reader (D134) that sources need: a real reader thread and its slot folder, stopped
 // (reader killed, folder deleted) when the test ends.
 import { SharedFrames } from '../../pipelines/sources/shared-frames.js';
 

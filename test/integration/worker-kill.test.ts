@@ -3,7 +3,8 @@
 // leaks (FIFOs counted during and after; the slot folder stays within its files and every slot is
 // back at the stop, D134), the replacement worker serves, the supervisor stays up.
 // The daemon's TMPDIR is the test's own folder, so its FIFOs are counted apart from anyone else's.
-// Then the frame reader (D134) killed while 2 cameras stream: every camera restarts, the supervisor stays up.
+// Then the frame reader (D134; a thread of the supervisor, D154) killed while 2 cameras stream, through
+// the daemon's test hook: every camera restarts, the supervisor stays up.
 import t from 'tap';
 import type { Test } from 'tap';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -29,7 +30,7 @@ function resources(dir: string): { fifos: string[]; dirs: string[] } {
 }
 
 /** A daemon streaming `cams` (faces mode, the scenes clip at 5 fps) with its own broker and TMPDIR, and a health poller. */
-async function streaming(t: Test, o: { deviceId: string; cams: string[]; workers: number; tmpPrefix: string }) {
+async function streaming(t: Test, o: { deviceId: string; cams: string[]; workers: number; tmpPrefix: string; env?: Record<string, string> }) {
   const broker = await startMosquitto();
   t.teardown(() => broker.stop());
   const port = await freePort();
@@ -46,7 +47,7 @@ async function streaming(t: Test, o: { deviceId: string; cams: string[]; workers
     http: { port },
     log: { level: 'info' },
   });
-  const daemon = startDaemon(t, cfg, { TMPDIR: tmp });
+  const daemon = startDaemon(t, cfg, { TMPDIR: tmp, ...o.env });
   t.teardown(() => {
     if (!t.passing()) t.comment(daemon.output().slice(-4000));
   });
@@ -113,16 +114,16 @@ t.test('kill an engine worker while 4 cameras stream', async (t) => {
 
 t.test('kill the frame reader while 2 cameras stream: every camera restarts its stream and publishes again, the supervisor stays up', async (t) => {
   const cams = ['a', 'b'];
-  const { daemon, until } = await streaming(t, { deviceId: 'edge-r', cams, workers: 1, tmpPrefix: 'reader-kill-' });
+  const { daemon, until } = await streaming(t, { deviceId: 'edge-r', cams, workers: 1, tmpPrefix: 'reader-kill-', env: { MOBILENET_EDGE_TEST_HOOKS: 'kill-frame-reader' } });
   const h0 = await until('every camera publishing', (h) => cams.every((c) => (h.cameras[c]?.results ?? 0) > 2), 120000);
-  const reader = Number(/"msg":"frame slots","dir":"[^"]+","pid":(\d+)/.exec(daemon.output())?.[1]);
-  t.ok(reader > 0, `the frame reader's pid is logged: ${reader}`);
-  process.kill(reader, 'SIGKILL');
+  const reader = Number(/"msg":"frame slots","dir":"[^"]+","readerThread":(\d+)/.exec(daemon.output())?.[1]);
+  t.ok(reader > 0, `the frame reader's thread is logged: ${reader}`);
+  daemon.proc.kill('SIGUSR2'); // the test hook: the reader thread ends as a crash would
   const base = Object.fromEntries(cams.map((c) => [c, h0.cameras[c].results]));
   const h1 = await until('every camera restarted and publishing again', (h) => cams.every((c) => h.cameras[c].restarts > h0.cameras[c].restarts && h.cameras[c].results > base[c] + 5), 120000);
   t.equal(daemon.proc.exitCode, null, 'the supervisor is still running');
   for (const c of cams) t.equal(h1.cameras[c].state, 'running', `${c} running again`);
-  t.match(daemon.output(), /frame reader died; every camera restarts its stream/, 'the death is logged');
+  t.match(daemon.output(), /frame reader died; every camera restarts its stream.*"reason":"frame reader killed"/, 'the death is logged');
   daemon.proc.kill('SIGTERM');
   t.equal(await daemon.exited(), 0, 'clean stop');
   t.match(daemon.output(), /frame slots all returned at stop/, 'no slot still held at the stop');

@@ -1,13 +1,15 @@
 // The frame reader and its shared-memory slots (D134): the ring's accounting (pure), stale folders
-// of dead daemons swept, and the real reader process reading a real FIFO into slots: exact bytes,
-// a frame waits (no loss) while every slot is held, slots lent again on release, and a reader that
-// dies ends its runs with an error and is started again by the next attach.
+// of dead daemons swept, and the real reader thread (D154) reading a real FIFO into slots: exact
+// bytes, a frame waits (no loss) while every slot is held, slots lent again on release, a reader that
+// dies ends its runs with an error and is started again by the next attach, and an exception in the
+// thread is a crash its owner hears about.
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { SlotRing } from '../../pipelines/sources/slot-ring.js';
 import { SharedFrames, sweepStaleSlots, type SlotFrame } from '../../pipelines/sources/shared-frames.js';
+import { threadReader } from '../../pipelines/sources/reader-link.js';
 import { makeFifo } from '../../pipelines/sources/fifo-reader.js';
 import { readSlot } from '../../pipelines/engines/slots.js';
 import { lumaThumbnail } from '../../pipelines/motion.js';
@@ -78,7 +80,7 @@ async function until(what: string, pred: () => boolean, ms = 10000): Promise<voi
   }
 }
 
-t.test('the reader process: frames into slots, waiting while all are held, lent again on release; its death ends the run', async (t) => {
+t.test('the reader thread: frames into slots, waiting while all are held, lent again on release; its death ends the run', async (t) => {
   const dir = t.testdir({});
   const s = new SharedFrames({ dir, maxSlots: 3 });
   s.start();
@@ -116,13 +118,14 @@ t.test('the reader process: frames into slots, waiting while all are held, lent 
   t.same(ring.stats(), { files: 3, free: 1, lent: 2, held: 0 }, 'released slots are lent to the reader again, none made beyond the max');
 
   // the reader dies: the run ends with an error, its lent slots come back, the next attach starts another reader
-  const pid = s.pid!;
+  const tid = s.threadId!;
+  t.ok(tid > 0, 'the reader is a thread of this process');
   const exits: string[] = [];
   s.on('exit', (why: string) => exits.push(why));
-  process.kill(pid, 'SIGKILL');
+  s.kill();
   await until('the run ended', () => ends.length === 1);
-  t.match(ends[0]?.message, /frame reader killed by SIGKILL/);
-  t.match(exits, [/killed by SIGKILL/]);
+  t.match(ends[0]?.message, /frame reader killed/);
+  t.match(exits, [/frame reader killed/]);
   t.same(ring.stats().lent, 0, 'nothing lent to a dead reader');
   run.close();
   w.stdin.end();
@@ -133,11 +136,26 @@ t.test('the reader process: frames into slots, waiting while all are held, lent 
   const w2 = spawn(process.execPath, ['-e', WRITER, fifo2, '2'], { stdio: ['pipe', 'inherit', 'inherit'] });
   t.teardown(() => w2.kill('SIGKILL'));
   await until('frames from the new reader', () => again.length === 2);
-  t.not(s.pid, pid, 'a new reader process');
+  t.not(s.threadId, tid, 'a new reader thread');
   t.equal(s.starts, 2);
   t.ok(again.every((f, i) => frameOk(readSlot(f.slot), i) && f.thumb === null), 'whole frames again, no thumbnail when not asked');
   w2.stdin.end();
   const st = await s.stop();
   t.same(st.held, 2, 'stop reports the slots still held (here: two frames never released)');
   t.notOk(existsSync(s.dir), 'the slot folder is deleted at stop');
+});
+
+t.test('the reader thread crashing: its owner hears once, with the error, and stop() after it returns at once', async (t) => {
+  const heard: string[] = [];
+  const stderr: string[] = [];
+  const messages: string[] = [];
+  const link = threadReader({ onMessage: (m) => messages.push(m.header.type), onExit: (why) => heard.push(why), onStderr: (l) => stderr.push(l) });
+  await until('its hello', () => messages.includes('hello'));
+  // a message it does not know is a bug on our side: the thread throws and ends
+  link.send({ type: 'no-such-message' });
+  await until('the crash heard', () => heard.length > 0);
+  t.same(heard, ['frame reader crashed: unknown message type "no-such-message"']);
+  link.send({ type: 'shutdown' }); // nothing to send to: no throw
+  await link.stop(1000);
+  t.equal(heard.length, 1, 'heard once');
 });

@@ -82,6 +82,7 @@ export function report(r: BenchResult): string {
     const lr = d1.latencyMs.p99 / sumWall;
     const notes = [
       `over ${d1.results} results in ${d1.seconds} s`,
+      ...(d1.publishMs ? [`at publish, the daemon's own latencyMs: p50 ${d1.publishMs.p50}, p99 ${d1.publishMs.p99} ms = ${f(d1.publishMs.p99 / sumWall)}×`] : []),
       ...(d1.workerMs ? [`in the engine worker: p50 ${d1.workerMs.p50}, p99 ${d1.workerMs.p99} ms`] : []),
       // the same work with no hop around it: this machine's floor for the ratio in this run (D153)
       `the detector input + detector alone, paced at 10 fps: p50 ${r.stages.paced.p50}, p99 ${r.stages.paced.p99} ms = ${f(r.stages.paced.p99 / sumWall)}× decode + inference`,

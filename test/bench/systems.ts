@@ -41,6 +41,8 @@ export interface RunResult {
   latencyMs: { p50: number; p95: number; p99: number };
   /** Daemon: the engine worker's own time per result (inferMs), of which latencyMs is the whole; absent for the peer. */
   workerMs?: { p50: number; p99: number };
+  /** Daemon: capture→publish as the daemon stamps it in each result (latencyMs, taken as it hands the result to MQTT); latencyMs adds the broker and this subscriber. */
+  publishMs?: { p50: number; p95: number; p99: number };
   /** CPU ms per result: the system's own processes; + broker; the RTSP server (the "cameras") apart. */
   cpuMsPerFrame: { system: number; withBroker: number };
   usage: Usage;
@@ -75,6 +77,8 @@ export class Subscriber {
   lat: number[] = [];
   /** The daemon's inferMs of each result: the engine worker's own time on the frame (the rest of the latency is hops). */
   work: number[] = [];
+  /** The daemon's latencyMs of each result: capture→publish in its own clock (arrival adds the broker and this subscriber). */
+  pub: number[] = [];
   /** Results with reused: true (motion gating). */
   reused = 0;
   /** Results with predicted: true (carried by tracking between detections). */
@@ -87,13 +91,14 @@ export class Subscriber {
     this.client.on('message', (_t, payload) => {
       const now = Date.now();
       try {
-        const m = JSON.parse(payload.toString()) as { camera: string; ts: string; inferMs?: number; reused?: boolean; predicted?: boolean; counts?: { faces: number }; faces?: unknown[] };
+        const m = JSON.parse(payload.toString()) as { camera: string; ts: string; inferMs?: number; latencyMs?: number; reused?: boolean; predicted?: boolean; counts?: { faces: number }; faces?: unknown[] };
         this.counts.set(m.camera, (this.counts.get(m.camera) ?? 0) + 1);
         if (m.reused === true) this.reused++;
         if (m.predicted === true) this.predicted++;
         this.faces += m.counts?.faces ?? m.faces?.length ?? 0;
         this.lat.push(now - Date.parse(m.ts));
         if (typeof m.inferMs === 'number') this.work.push(m.inferMs);
+        if (typeof m.latencyMs === 'number') this.pub.push(m.latencyMs);
       } catch {
         /* not a result */
       }
@@ -104,6 +109,7 @@ export class Subscriber {
     this.counts.clear();
     this.lat = [];
     this.work = [];
+    this.pub = [];
     this.reused = 0;
     this.predicted = 0;
     this.faces = 0;
@@ -209,6 +215,7 @@ export async function measure(system: 'daemon' | 'peer', infra: Infra, n: number
       fairness: (({ min, max, ratio }) => ({ min: r2(min), max: r2(max), ratio: r2(ratio) }))(fairness(perCam)),
       latencyMs: { p50: percentile(sub.lat, 50), p95: percentile(sub.lat, 95), p99: percentile(sub.lat, 99) },
       ...(sub.work.length ? { workerMs: { p50: percentile(sub.work, 50), p99: percentile(sub.work, 99) } } : {}),
+      ...(sub.pub.length ? { publishMs: { p50: percentile(sub.pub, 50), p95: percentile(sub.pub, 95), p99: percentile(sub.pub, 99) } } : {}),
       cpuMsPerFrame: { system: r2(own / Math.max(1, results)), withBroker: r2((own + (usage.cpuMs.broker ?? 0)) / Math.max(1, results)) },
       usage: { ...usage, cpuMs: Object.fromEntries(Object.entries(usage.cpuMs).map(([k, v]) => [k, Math.round(v)])) },
       startupMs,

@@ -79,7 +79,7 @@ export class FrameReader {
     }
   }
 
-  closeAll(): void {
+  private closeAll(): void {
     for (const k of [...this.runs.keys()]) this.close(k);
   }
 

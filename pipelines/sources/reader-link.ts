@@ -5,7 +5,6 @@
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { Message } from '../engines/protocol.js';
 import type { ReaderHeader } from './reader-core.js';
 
 export interface ReaderLink {
@@ -19,7 +18,8 @@ export interface ReaderLink {
 }
 
 export interface LinkEvents {
-  onMessage: (m: Message) => void;
+  /** A header from the reader and, with a frame notice, its thumbnail (this thread's memory now). */
+  onMessage: (header: ReaderHeader, body: Uint8Array | undefined) => void;
   /** Once, when it ended on its own or was killed (not after stop()): why, in words. */
   onExit: (why: string) => void;
   /** A line it wrote to stderr. */
@@ -39,8 +39,8 @@ export function threadReader(ev: LinkEvents): ReaderLink {
   let killed = false;
   let error = '';
   const gone = new Promise<void>((resolve) => w.once('exit', () => resolve()));
-  w.on('message', (m: { header: Message['header']; body?: Uint8Array }) => {
-    if (!ended) ev.onMessage({ header: m.header, body: m.body ? Buffer.from(m.body.buffer, m.body.byteOffset, m.body.length) : Buffer.alloc(0) });
+  w.on('message', (m: { header: ReaderHeader; body?: Uint8Array }) => {
+    if (!ended) ev.onMessage(m.header, m.body);
   });
   w.on('error', (e) => (error = e.message)); // an uncaught exception: 'exit' follows
   w.stderr.setEncoding('utf8');

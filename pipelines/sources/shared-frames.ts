@@ -8,9 +8,9 @@ import { EventEmitter } from 'node:events';
 import { accessSync, constants, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Message } from '../engines/protocol.js';
 import type { SlotRef } from '../engines/slots.js';
 import type { FrameFormat } from '../pre/yuv.js';
+import type { ReaderHeader } from './reader-core.js';
 import { threadReader, type ReaderLink } from './reader-link.js';
 import { SlotRing, type SlotStats } from './slot-ring.js';
 
@@ -200,7 +200,7 @@ export class SharedFrames extends EventEmitter {
   }
 
   private spawnReader(): void {
-    const ev = { onMessage: (m: Message) => this.onMessage(m), onExit: (why: string) => this.onExit(link, why), onStderr: (l: string) => this.opts.onStderr?.(l) };
+    const ev = { onMessage: (h: ReaderHeader, body: Uint8Array | undefined) => this.onMessage(h, body), onExit: (why: string) => this.onExit(link, why), onStderr: (l: string) => this.opts.onStderr?.(l) };
     const link: ReaderLink = threadReader(ev);
     this.link = link;
     this.starts++;
@@ -217,14 +217,13 @@ export class SharedFrames extends EventEmitter {
     for (const r of runs) r.ev.onEnd(new Error(why));
   }
 
-  private onMessage(m: Message): void {
-    const h = m.header as Record<string, unknown> & { type: string; key?: string };
+  private onMessage(h: ReaderHeader & { key?: string }, body: Uint8Array | undefined): void {
     const run = h.key !== undefined ? this.runs.get(h.key) : undefined;
     if (!run) return; // hello, or a notice of a run already closed
     if (h.type === 'frame') {
       const path = h.slot as string;
       if (!run.ring.filled(path)) return;
-      const thumb = m.body.length ? new Uint8Array(m.body.buffer, m.body.byteOffset, m.body.length) : null; // the frame's own memory (reader-link.ts)
+      const thumb = body ?? null; // transferred from the reader thread: its own memory
       this.lendMore(h.key!, run.ring);
       run.ev.onFrame({ slot: { path, bytes: h.bytes as number }, width: h.width as number, height: h.height as number, ts: h.ts as number, thumb });
     } else if (h.type === 'dropped') run.ev.onDropped?.();

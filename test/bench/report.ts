@@ -86,6 +86,7 @@ export function report(r: BenchResult): string {
       ...(d1.workerMs ? [`in the engine worker: p50 ${d1.workerMs.p50}, p99 ${d1.workerMs.p99} ms`] : []),
       // the same work with no hop around it: this machine's floor for the ratio in this run (D153)
       `the detector input + detector alone, paced at 10 fps: p50 ${r.stages.paced.p50}, p99 ${r.stages.paced.p99} ms = ${f(r.stages.paced.p99 / sumWall)}× decode + inference`,
+      ...(r.stages.pacedAwake ? [`the same with the CPU kept busy between frames (D156): p50 ${r.stages.pacedAwake.p50}, p99 ${r.stages.pacedAwake.p99} ms = ${f(r.stages.pacedAwake.p99 / sumWall)}×`] : []),
     ];
     const inWorker = ` (${notes.join('; ')})`;
     L.push(`| capture→publish p99 ≤ 2× decode + inference (1 camera) | ${d1.latencyMs.p99} / ${f(sumWall)} ms = ${f(lr)}×${inWorker} | ${verdict(lr <= 2)} |`);

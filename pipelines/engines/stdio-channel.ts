@@ -6,14 +6,13 @@ import { Socket, type SocketConstructorOpts } from 'node:net';
 import { encode, type Message } from './protocol.js';
 import { MessageReader } from './message-reader.js';
 
-/** `name` says who writes the error lines (the engine worker). */
-export function serveStdio(onMessage: (m: Message) => void | Promise<void>, name = 'engine worker'): (header: { type: string; [k: string]: unknown }, body?: Buffer) => void {
+export function serveStdio(onMessage: (m: Message) => void | Promise<void>): (header: { type: string; [k: string]: unknown }, body?: Buffer) => void {
   // Keep stray console.log calls (ours or a library's) off the protocol stream.
   console.log = console.error;
   console.info = console.error;
   const reader = new MessageReader();
   const protocolError = (e: unknown) => {
-    process.stderr.write(`${name}: protocol error on stdin: ${(e as Error).message}\n`);
+    process.stderr.write(`engine worker: protocol error on stdin: ${(e as Error).message}\n`);
     process.exit(65);
   };
   // `onread` in the constructor is Node's (v12.2+); @types/node 20 lists it for connect() only.

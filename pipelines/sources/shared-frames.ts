@@ -195,7 +195,7 @@ export class SharedFrames extends EventEmitter {
     if (slots.length) this.write({ type: 'lend', key, slots });
   }
 
-  private write(header: { type: string; [k: string]: unknown }): void {
+  private write(header: ReaderHeader): void {
     this.link?.send(header);
   }
 

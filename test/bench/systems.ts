@@ -172,6 +172,9 @@ export async function loadavg(): Promise<string> {
 }
 
 /** Wait until every camera has published, then measure for `seconds` after `settleSec`. */
+/** p50 / p95 / p99 of a list of latencies (ms). */
+const spread = (xs: readonly number[]) => ({ p50: percentile(xs, 50), p95: percentile(xs, 95), p99: percentile(xs, 99) });
+
 export async function measure(system: 'daemon' | 'peer', infra: Infra, n: number, fps: number, seconds: number, settleSec: number, opts: MeasureOptions = {}): Promise<RunResult> {
   const sub = new Subscriber();
   await sub.start(infra.mqttPort, system === 'daemon' ? 'bench/+/mask' : 'peer/+/mask');
@@ -213,9 +216,9 @@ export async function measure(system: 'daemon' | 'peer', infra: Infra, n: number
       dropRate: Math.round(dropRate(results, n, fps, secs) * 1e4) / 1e4,
       perCameraFps: perCam.map(r2),
       fairness: (({ min, max, ratio }) => ({ min: r2(min), max: r2(max), ratio: r2(ratio) }))(fairness(perCam)),
-      latencyMs: { p50: percentile(sub.lat, 50), p95: percentile(sub.lat, 95), p99: percentile(sub.lat, 99) },
+      latencyMs: spread(sub.lat),
       ...(sub.work.length ? { workerMs: { p50: percentile(sub.work, 50), p99: percentile(sub.work, 99) } } : {}),
-      ...(sub.pub.length ? { publishMs: { p50: percentile(sub.pub, 50), p95: percentile(sub.pub, 95), p99: percentile(sub.pub, 99) } } : {}),
+      ...(sub.pub.length ? { publishMs: spread(sub.pub) } : {}),
       cpuMsPerFrame: { system: r2(own / Math.max(1, results)), withBroker: r2((own + (usage.cpuMs.broker ?? 0)) / Math.max(1, results)) },
       usage: { ...usage, cpuMs: Object.fromEntries(Object.entries(usage.cpuMs).map(([k, v]) => [k, Math.round(v)])) },
       startupMs,

@@ -26,6 +26,7 @@ import {
 } from './protocol.js';
 import { CodedError } from '../../models/coded-error.js';
 import { isSlot, readSlot, type FramePixels, type SlotRef } from './slots.js';
+import { workerEnv } from './worker-env.js';
 
 export interface EngineOptions {
   /** Command that starts the worker; default: this Node running the onnxruntime worker. */
@@ -36,6 +37,7 @@ export interface EngineOptions {
   /** How long a load may take once the worker said it builds an engine (`building`); default 1 hour. */
   buildTimeoutMs?: number;
   inferTimeoutMs?: number;
+  /** The worker's environment (default: this process's); the malloc settings of worker-env.ts are added. */
   env?: NodeJS.ProcessEnv;
   /** Where the worker's stderr lines go. */
   onStderr?: (line: string) => void;
@@ -104,7 +106,7 @@ export class EngineWorker extends EventEmitter {
 
   start(): Promise<HelloMsg> {
     const [cmd, ...args] = this.opts.command ?? defaultWorkerCommand();
-    const proc = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: this.opts.env ?? process.env });
+    const proc = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: workerEnv(this.opts.env ?? process.env) });
     this.proc = proc;
     proc.stdout.on('data', (chunk: Buffer) => this.onData(chunk));
     let partial = '';

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../../models/paths.js';
 import { capacity } from './stats.js';
 import { clip720, crowdClip, machine, startInfra } from './infra.js';
-import { decodeCost, sessionCosts, type Stages } from './stages.js';
+import { decodeCost, sessionCostsAsWorker, type Stages } from './stages.js';
 import { loadavg, measure, type RunResult } from './systems.js';
 import { swapUnderLoad, type SwapResult } from './swap.js';
 import { entranceReport, report } from './report.js';
@@ -122,7 +122,7 @@ if (values.dashboard) {
 }
 log('stage costs in isolation');
 const decode = await decodeCost(clip, quick ? 10 : 40, 1280, 720, FPS);
-const sess = await sessionCosts(root, quick ? 20 : 60);
+const sess = await sessionCostsAsWorker(root, quick ? 20 : 60);
 const stages: Stages = { decode, ...sess };
 log(`decode ${decode.cpuMs.toFixed(2)} ms CPU/frame, detector ${sess.detector.cpuMs.toFixed(2)}, classifier ${sess.classifier.cpuMs.toFixed(2)}`);
 

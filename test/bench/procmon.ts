@@ -51,11 +51,13 @@ export interface Usage {
   peakRssMb: Record<string, number>;
   /** role → number of processes seen. */
   procs: Record<string, number>;
+  /** role → minor page faults in the window (memory the kernel had to map in again: D157). */
+  minorFaults: Record<string, number>;
 }
 
 export class ProcMonitor {
-  private start = new Map<number, number>();
-  private last = new Map<number, { ticks: number; role: string }>();
+  private start = new Map<number, { ticks: number; minflt: number }>();
+  private last = new Map<number, { ticks: number; minflt: number; role: string }>();
   private peak = new Map<string, number>();
   private seen = new Map<string, Set<number>>();
 
@@ -69,8 +71,8 @@ export class ProcMonitor {
         const p = byPid.get(pid);
         if (!p) continue;
         const role = r.classify(p, pid === r.pid);
-        this.last.set(pid, { ticks: p.ticks, role });
-        if (!this.start.has(pid)) this.start.set(pid, this.started ? 0 : p.ticks);
+        this.last.set(pid, { ticks: p.ticks, minflt: p.minflt, role });
+        if (!this.start.has(pid)) this.start.set(pid, this.started ? { ticks: 0, minflt: 0 } : { ticks: p.ticks, minflt: p.minflt });
         if (!this.seen.has(role)) this.seen.set(role, new Set());
         this.seen.get(role)!.add(pid);
         this.peak.set(role, Math.max(this.peak.get(role) ?? 0, await hwmKb(pid)));
@@ -93,11 +95,16 @@ export class ProcMonitor {
   async end(): Promise<Usage> {
     await this.scan();
     const cpuMs: Record<string, number> = {};
-    for (const [pid, { ticks, role }] of this.last) cpuMs[role] = (cpuMs[role] ?? 0) + (ticks - (this.start.get(pid) ?? ticks)) * TICK_MS;
+    const minorFaults: Record<string, number> = {};
+    for (const [pid, { ticks, minflt, role }] of this.last) {
+      const s = this.start.get(pid) ?? { ticks, minflt };
+      cpuMs[role] = (cpuMs[role] ?? 0) + (ticks - s.ticks) * TICK_MS;
+      minorFaults[role] = (minorFaults[role] ?? 0) + (minflt - s.minflt);
+    }
     const peakRssMb: Record<string, number> = {};
     for (const [role, kb] of this.peak) peakRssMb[role] = Math.round(kb / 102.4) / 10;
     const procs: Record<string, number> = {};
     for (const [role, s] of this.seen) procs[role] = s.size;
-    return { cpuMs, peakRssMb, procs };
+    return { cpuMs, peakRssMb, procs, minorFaults };
   }
 }

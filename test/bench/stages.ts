@@ -4,6 +4,7 @@
 // conversion + the detector paced at 10 fps (the machine's own latency tail for the work). CPU ms from
 // the process's own accounting, wall ms medians.
 import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { basename, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -13,6 +14,7 @@ import { videoFilter } from '../../pipelines/sources/ffmpeg-args.js';
 import { percentile } from './stats.js';
 import { benchModels } from './models.js';
 import { NO_SPIN } from '../../pipelines/engines/onnxruntime/session.js';
+import { workerEnv } from '../../pipelines/engines/worker-env.js';
 
 const execFileP = promisify(execFile);
 
@@ -71,6 +73,13 @@ async function timeRuns(runs: number, fn: () => Promise<unknown>): Promise<Stage
   }
   const c = process.cpuUsage(c0);
   return { cpuMs: (c.user + c.system) / 1000 / runs, wallMs: percentile(walls, 50) };
+}
+
+/** sessionCosts in a child process with the engine worker's environment (stages-main.ts, D157). */
+export async function sessionCostsAsWorker(root: string, runs: number): Promise<Omit<Stages, 'decode'>> {
+  const entry = fileURLToPath(new URL('./stages-main.js', import.meta.url));
+  const { stdout } = await execFileP(process.execPath, [entry, root, String(runs)], { env: workerEnv(process.env), maxBuffer: 1 << 24 });
+  return JSON.parse(stdout) as Omit<Stages, 'decode'>;
 }
 
 export async function sessionCosts(root: string, runs: number): Promise<Omit<Stages, 'decode'>> {

@@ -15,6 +15,8 @@ export interface ProcStat {
   ppid: number;
   /** utime + stime in clock ticks. */
   ticks: number;
+  /** Minor page faults (field 10; pages the kernel had to map in, none read from disk). */
+  minflt: number;
 }
 
 /** Parse /proc/PID/stat (the comm may hold spaces and parentheses: split at the last ')'). */
@@ -28,7 +30,7 @@ export function parseProcStat(text: string): ProcStat {
   const at = (field: number) => Number(f[field - 3]);
   const ticks = at(14) + at(15);
   if (!Number.isFinite(pid) || !Number.isFinite(ticks)) throw new Error(`bad /proc stat line: ${text.slice(0, 60)}`);
-  return { pid, comm, ppid: at(4), ticks };
+  return { pid, comm, ppid: at(4), ticks, minflt: at(10) };
 }
 
 /** VmRSS and VmHWM (peak RSS) in kB from /proc/PID/status; 0 when absent (kernel threads, zombies). */

@@ -12,7 +12,7 @@ t.test('percentile: nearest rank', async (t) => {
 
 t.test('parseProcStat: comm with spaces and parentheses', async (t) => {
   const line = '4242 (node (engine) x) S 4200 4242 4200 0 -1 4194304 100 0 0 0 250 75 0 0 20 0 11 0 1234 1000 50';
-  t.same(parseProcStat(line), { pid: 4242, comm: 'node (engine) x', ppid: 4200, ticks: 325 });
+  t.same(parseProcStat(line), { pid: 4242, comm: 'node (engine) x', ppid: 4200, ticks: 325, minflt: 100 });
   t.throws(() => parseProcStat('garbage'));
 });
 

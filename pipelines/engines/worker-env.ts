@@ -4,8 +4,9 @@
 // Every detector run returns its outputs in new ArrayBuffers (onnxruntime-node copies them out;
 // ≈ 420 KB a frame for the masked-face RFB-640), which V8 frees only at its next collection. With
 // glibc's defaults the heap grows by each frame's outputs and, once they are freed, is trimmed back
-// (its trim threshold is only twice the largest block seen), so the next frame faults the same
-// memory in again: ≈ 100 page faults a frame, 1.5–2 ms of the worker's ≈ 10 ms. Fixed thresholds
+// (its dynamic trim threshold is twice the largest mapped block freed so far), so the next frames
+// fault the same memory in again: 26–70 page faults a result in the daemon's worker on the bench's
+// VM, about 1 ms of its ≈ 11 ms a result (≈ 100 a frame and 1.5–2 ms alone). Fixed thresholds
 // keep up to MALLOC_TRIM_THRESHOLD_ of freed heap for reuse and leave only blocks of at least
 // MALLOC_MMAP_THRESHOLD_ (model bytes, large batches) to their own mappings.
 // Documented in mallopt(3); other C libraries ignore the variables.

@@ -57,7 +57,8 @@ export function report(r: BenchResult): string {
   const capB = r.capacity['daemon-batch'];
   const capC = r.capacity['daemon-crowd'] !== undefined || r.capacity['peer-crowd'] !== undefined ? `; crowd clip: daemon ${r.capacity['daemon-crowd'] ?? '–'}, Python peer ${r.capacity['peer-crowd'] ?? '–'}` : '';
   L.push('', `Capacity (largest camera count with < 2 % dropped, of the counts run): daemon ${capD}${capB !== undefined ? `, daemon with the engine.batch variant ${capB}` : ''}, Python peer ${capP}${capC}.`, '');
-  const faulted = one.filter((x) => x.usage.minorFaults && !x.batch && (x.cameras === 1 || x.cameras === Math.max(...one.map((y) => y.cameras))));
+  const most = Math.max(...one.map((y) => y.cameras));
+  const faulted = one.filter((x) => x.usage.minorFaults && !x.batch && (x.cameras === 1 || x.cameras === most));
   if (faulted.length) {
     const per = (x: RunResult) => Object.entries(x.usage.minorFaults!).filter(([k]) => k !== 'broker' && k !== 'rtsp-server').map(([k, v]) => `${k} ${f(v / Math.max(1, x.results), 1)}`).join(', ');
     L.push(`Minor page faults per result by process (memory the kernel maps in again; D157): ${faulted.map((x) => `${x.system} ${x.cameras} cam${x.cameras > 1 ? 's' : ''}: ${per(x)}`).join('; ')}.`, '');

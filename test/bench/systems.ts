@@ -171,10 +171,10 @@ export async function loadavg(): Promise<string> {
   return (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
 }
 
-/** Wait until every camera has published, then measure for `seconds` after `settleSec`. */
 /** p50 / p95 / p99 of a list of latencies (ms). */
 const spread = (xs: readonly number[]) => ({ p50: percentile(xs, 50), p95: percentile(xs, 95), p99: percentile(xs, 99) });
 
+/** Wait until every camera has published, then measure for `seconds` after `settleSec`. */
 export async function measure(system: 'daemon' | 'peer', infra: Infra, n: number, fps: number, seconds: number, settleSec: number, opts: MeasureOptions = {}): Promise<RunResult> {
   const sub = new Subscriber();
   await sub.start(infra.mqttPort, system === 'daemon' ? 'bench/+/mask' : 'peer/+/mask');

@@ -7,6 +7,7 @@
 // classifier (one batched run when the graph has a dynamic batch axis) → labels.
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { ort } from './ort.js';
+import { isDynamicBatch } from './session.js';
 import { inputShape, type Manifest } from '../../../models/manifest.js';
 import { toTensor } from '../../../models/preprocess.js';
 import { classify } from '../../../models/classify.js';
@@ -35,9 +36,7 @@ export const FACE_DEFAULTS = { margin: 0.2, maxFaces: 32, minFaceSize: 8 } as co
 /** Does the graph's first input take any batch size (symbolic or -1 first dimension)? */
 export function hasDynamicBatch(session: InferenceSession): boolean {
   const m = session.inputMetadata[0];
-  if (!m?.isTensor) return false;
-  const d = m.shape[0];
-  return typeof d !== 'number' || d < 0;
+  return !!m?.isTensor && isDynamicBatch(m.shape[0]);
 }
 
 const r1 = (x: number) => Math.round(x * 10) / 10;

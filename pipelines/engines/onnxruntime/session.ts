@@ -30,22 +30,30 @@ export interface OpenedSession {
  */
 export const WARM_BATCHES: readonly number[] = [2, 3, 4, 5, 6, 7, 8];
 
+/** Whether an input's first dimension (as onnxruntime reports it) is a dynamic batch axis: a name or a negative size. Pure. */
+export function isDynamicBatch(dim: number | string | undefined): boolean {
+  return dim !== undefined && (typeof dim !== 'number' || dim < 0);
+}
+
 /** The batch sizes to warm a session for: WARM_BATCHES on the CPU provider when the batch axis is dynamic. Pure. */
 export function warmBatches(provider: string, inputs: readonly TensorInfo[]): number[] {
-  const d = inputs[0]?.shape[0];
-  const dynamic = d !== undefined && (typeof d !== 'number' || d < 0);
-  return provider === 'cpu' && dynamic ? [...WARM_BATCHES] : [];
+  return provider === 'cpu' && isDynamicBatch(inputs[0]?.shape[0]) ? [...WARM_BATCHES] : [];
+}
+
+/** Zeros in the manifest's input shape, with `batch` inputs when given (the warm-up runs). */
+function zeros(manifest: Manifest, batch?: number): OrtTypes.Tensor {
+  const shape = inputShape(manifest);
+  if (batch !== undefined) shape[0] = batch;
+  return new ort.Tensor('float32', new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
 }
 
 /** Run `batches` (twice each) with zeros; a failure stops there and becomes a warning, not a failed load. */
 async function warmFor(session: OrtTypes.InferenceSession, manifest: Manifest, batches: number[]): Promise<{ done: number[]; warnings: string[] }> {
-  const one = inputShape(manifest).slice(1);
-  const per = one.reduce((a, b) => a * b, 1);
   const done: number[] = [];
   for (const b of batches) {
     try {
-      const zeros = new ort.Tensor('float32', new Float32Array(per * b), [b, ...one]);
-      for (let i = 0; i < 2; i++) await session.run({ [manifest.input.name]: zeros }, [manifest.output.name]);
+      const input = zeros(manifest, b);
+      for (let i = 0; i < 2; i++) await session.run({ [manifest.input.name]: input }, [manifest.output.name]);
       done.push(b);
     } catch (e) {
       return { done, warnings: [`warm-up at batch ${b} failed (${firstLine(e)}): the first runs of ${b} or more at once will be slower`] };
@@ -128,8 +136,7 @@ export async function openSession(bytes: Uint8Array, manifest: Manifest, provide
     }
     try {
       const t0 = performance.now();
-      const zeros = new ort.Tensor('float32', new Float32Array(inputShape(manifest).reduce((a, b) => a * b, 1)), inputShape(manifest));
-      await session.run({ [manifest.input.name]: zeros }, [manifest.output.name]);
+      await session.run({ [manifest.input.name]: zeros(manifest) }, [manifest.output.name]);
       const warmupMs = performance.now() - t0;
       const warmed = await warmFor(session, manifest, warmBatches(name, inputs));
       return { session, provider: name, fallbacks, inputs, outputs, warmupMs, warmedBatches: warmed.done, warnings: [...cacheWarnings(p), ...warmed.warnings] };

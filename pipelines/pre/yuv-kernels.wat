@@ -152,4 +152,50 @@
         (f32.store (i32.add (local.get $o2) (local.get $q)) (f32.add (f32.mul (call $px (local.get $cs) (i32.load (i32.add (local.get $cb) (local.get $h)))) (local.get $a2)) (local.get $b2)))
         (local.set $x (i32.add (local.get $x) (i32.const 1)))
         (br $tail))))
+  ;; the same with chroma terms per pixel (CR/CG/CB[x], not per block x/2): face crops, whose chroma is
+  ;; bilinear at every output pixel as pre/yuv.ts resampleRegionI420 makes it (D159)
+  (func (export "colourPx")
+    (param $l i32) (param $cr i32) (param $cg i32) (param $cb i32) (param $n i32)
+    (param $o0 i32) (param $o1 i32) (param $o2 i32)
+    (param $a0 f32) (param $b0 f32) (param $a1 f32) (param $b1 f32) (param $a2 f32) (param $b2 f32)
+    (local $x i32) (local $c v128) (local $v v128) (local $q i32) (local $h i32)
+    (local $va0 v128) (local $vb0 v128) (local $va1 v128) (local $vb1 v128) (local $va2 v128) (local $vb2 v128)
+    (local $k16 v128) (local $k298 v128) (local $zero v128) (local $max v128)
+    (local $cs i32)
+    (local.set $va0 (f32x4.splat (local.get $a0))) (local.set $vb0 (f32x4.splat (local.get $b0)))
+    (local.set $va1 (f32x4.splat (local.get $a1))) (local.set $vb1 (f32x4.splat (local.get $b1)))
+    (local.set $va2 (f32x4.splat (local.get $a2))) (local.set $vb2 (f32x4.splat (local.get $b2)))
+    (local.set $k16 (i32x4.splat (i32.const 16))) (local.set $k298 (i32x4.splat (i32.const 298)))
+    (local.set $max (i32x4.splat (i32.const 255)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.gt_s (i32.add (local.get $x) (i32.const 4)) (local.get $n)))
+        (local.set $q (i32.shl (local.get $x) (i32.const 2)))
+        (local.set $c (i32x4.mul (i32x4.sub (v128.load (i32.add (local.get $l) (local.get $q))) (local.get $k16)) (local.get $k298)))
+        ;; R
+        (local.set $v (v128.load (i32.add (local.get $cr) (local.get $q))))
+        (v128.store (i32.add (local.get $o0) (local.get $q))
+          (f32x4.add (f32x4.mul (f32x4.convert_i32x4_s (i32x4.min_s (i32x4.max_s (i32x4.shr_s (i32x4.add (local.get $c) (local.get $v)) (i32.const 8)) (local.get $zero)) (local.get $max))) (local.get $va0)) (local.get $vb0)))
+        ;; G
+        (local.set $v (v128.load (i32.add (local.get $cg) (local.get $q))))
+        (v128.store (i32.add (local.get $o1) (local.get $q))
+          (f32x4.add (f32x4.mul (f32x4.convert_i32x4_s (i32x4.min_s (i32x4.max_s (i32x4.shr_s (i32x4.add (local.get $c) (local.get $v)) (i32.const 8)) (local.get $zero)) (local.get $max))) (local.get $va1)) (local.get $vb1)))
+        ;; B
+        (local.set $v (v128.load (i32.add (local.get $cb) (local.get $q))))
+        (v128.store (i32.add (local.get $o2) (local.get $q))
+          (f32x4.add (f32x4.mul (f32x4.convert_i32x4_s (i32x4.min_s (i32x4.max_s (i32x4.shr_s (i32x4.add (local.get $c) (local.get $v)) (i32.const 8)) (local.get $zero)) (local.get $max))) (local.get $va2)) (local.get $vb2)))
+        (local.set $x (i32.add (local.get $x) (i32.const 4)))
+        (br $next)))
+    ;; the last 0..3 pixels
+    (block $done2
+      (loop $tail
+        (br_if $done2 (i32.ge_s (local.get $x) (local.get $n)))
+        (local.set $q (i32.shl (local.get $x) (i32.const 2)))
+        (local.set $h (local.get $q))
+        (local.set $cs (i32.mul (i32.sub (i32.load (i32.add (local.get $l) (local.get $q))) (i32.const 16)) (i32.const 298)))
+        (f32.store (i32.add (local.get $o0) (local.get $q)) (f32.add (f32.mul (call $px (local.get $cs) (i32.load (i32.add (local.get $cr) (local.get $h)))) (local.get $a0)) (local.get $b0)))
+        (f32.store (i32.add (local.get $o1) (local.get $q)) (f32.add (f32.mul (call $px (local.get $cs) (i32.load (i32.add (local.get $cg) (local.get $h)))) (local.get $a1)) (local.get $b1)))
+        (f32.store (i32.add (local.get $o2) (local.get $q)) (f32.add (f32.mul (call $px (local.get $cs) (i32.load (i32.add (local.get $cb) (local.get $h)))) (local.get $a2)) (local.get $b2)))
+        (local.set $x (i32.add (local.get $x) (i32.const 1)))
+        (br $tail))))
 )

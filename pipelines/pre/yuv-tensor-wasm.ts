@@ -9,12 +9,14 @@ import { i420ToTensor, tensorPlan, type TensorSpec } from './yuv-tensor.js';
 import { frameBytes } from './yuv.js';
 import type { ResampleTarget } from './resample.js';
 
-interface Kernels {
+export interface Kernels {
   memory: WebAssembly.Memory;
   chroma(u0: number, u1: number, v0: number, v1: number, cx0: number, cx1: number, cwx: number, n: number, cwy: number, cr: number, cg: number, cb: number): void;
   lumaHalves(y0: number, y1: number, wy: number, n: number, l: number): void;
   lumaAny(y0: number, y1: number, wy: number, n: number, lx0: number, lx1: number, lw: number, l: number): void;
   colour(l: number, cr: number, cg: number, cb: number, n: number, o0: number, o1: number, o2: number, a0: number, b0: number, a1: number, b1: number, a2: number, b2: number): void;
+  /** As colour, with the chroma terms per pixel (face crops, pre/yuv-crop-wasm.ts). */
+  colourPx(l: number, cr: number, cg: number, cb: number, n: number, o0: number, o1: number, o2: number, a0: number, b0: number, a1: number, b1: number, a2: number, b2: number): void;
 }
 
 let compiled: WebAssembly.Module | null | undefined;
@@ -22,6 +24,12 @@ let compiled: WebAssembly.Module | null | undefined;
 function kernelModule(): WebAssembly.Module | null {
   if (compiled === undefined) compiled = WebAssembly.validate(YUV_KERNELS_WASM) ? new WebAssembly.Module(YUV_KERNELS_WASM) : null;
   return compiled;
+}
+
+/** A new instance of the kernels with its own memory; null where this WebAssembly lacks SIMD. */
+export function kernels(): Kernels | null {
+  const m = kernelModule();
+  return m ? (new WebAssembly.Instance(m, {}).exports as unknown as Kernels) : null;
 }
 
 /** Whether this process converts with the WebAssembly kernels (false: the plain JS path). */
@@ -32,13 +40,8 @@ export function simdAvailable(): boolean {
 const align = (n: number) => (n + 15) & ~15;
 
 export class I420TensorConverter {
-  private readonly k: Kernels | null;
+  private readonly k: Kernels | null = kernels();
   private js: Float32Array | null = null;
-
-  constructor() {
-    const m = kernelModule();
-    this.k = m ? (new WebAssembly.Instance(m, {}).exports as unknown as Kernels) : null;
-  }
 
   /** The whole srcW x srcH I420 frame as target.width x target.height x 3 floats (a view: see above). */
   convert(src: Uint8Array, srcW: number, srcH: number, target: ResampleTarget, spec: TensorSpec): Float32Array {

@@ -3,7 +3,7 @@
 // finer chroma grid than that carries nothing the decoder had), BT.601 limited range → RGB as
 // pre/yuv.ts, then the manifest's x = (pixel·scale − mean) / std written into the float tensor in its
 // layout and colour order. No RGB24 image in between. Used for the detector input of every frame,
-// where it halves the conversion's cost; face crops keep pre/yuv.ts (chroma at every pixel). Pure.
+// where it halves the conversion's cost; face crops keep pre/yuv.ts's maths (chroma at every pixel; pre/yuv-crop-wasm.ts). Pure.
 import { letterbox } from './tensor.js';
 import { i420Planes } from './yuv.js';
 import type { ResampleTarget } from './resample.js';

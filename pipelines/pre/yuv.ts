@@ -41,43 +41,62 @@ function taps(s: number, n: number): [number, number, number] {
 }
 
 /**
+ * Where each pixel of a face crop comes from, worked out once for the JS pass below and the
+ * WebAssembly one (pre/yuv-crop-wasm.ts, D159), so the two cannot differ in it: the picture's place in
+ * the target, and per output column and row the luma taps (clamped to the region: nothing outside it is
+ * read) and the chroma taps (chroma sited at the centre of its 2x2 luma block), weights in 1/2048.
+ * Throws RangeError for a region outside the frame.
+ */
+export interface CropPlan {
+  fit: { x: number; y: number; width: number; height: number };
+  /** Per output column: luma taps (x in the frame) and weight of the right one; the same for chroma. */
+  lx0: Int32Array; lx1: Int32Array; lwx: Int32Array;
+  cx0: Int32Array; cx1: Int32Array; cwx: Int32Array;
+  /** Per output row the same: luma rows ly0/ly1 and weight lwy, chroma rows cy0/cy1 and weight cwy. */
+  ly0: Int32Array; ly1: Int32Array; lwy: Int32Array;
+  cy0: Int32Array; cy1: Int32Array; cwy: Int32Array;
+}
+
+export function cropPlan(srcW: number, srcH: number, region: Region, target: ResampleTarget): CropPlan {
+  const { left, top, width: rw, height: rh } = region;
+  if (!(rw >= 1 && rh >= 1 && left >= 0 && top >= 0 && left + rw <= srcW && top + rh <= srcH) || ![left, top, rw, rh].every(Number.isInteger))
+    throw new RangeError(`region ${left},${top} ${rw}x${rh} is not inside the ${srcW}x${srcH} frame`);
+  const { width: dw, height: dh } = target;
+  const fit = target.fit === 'stretch' ? { x: 0, y: 0, width: dw, height: dh } : letterbox(rw, rh, dw, dh);
+  const axis = (n: number, from: number, size: number, planeSize: number) => {
+    const l0 = new Int32Array(n), l1 = new Int32Array(n), lw = new Int32Array(n), c0 = new Int32Array(n), c1 = new Int32Array(n), cw = new Int32Array(n);
+    const step = size / n;
+    for (let i = 0; i < n; i++) {
+      const s = from + (i + 0.5) * step - 0.5;
+      [l0[i], l1[i], lw[i]] = tapsIn(s, from, from + size - 1);
+      [c0[i], c1[i], cw[i]] = taps((s + 0.5) / 2 - 0.5, planeSize);
+    }
+    return [l0, l1, lw, c0, c1, cw] as const;
+  };
+  const [lx0, lx1, lwx, cx0, cx1, cwx] = axis(fit.width, left, rw, Math.ceil(srcW / 2));
+  const [ly0, ly1, lwy, cy0, cy1, cwy] = axis(fit.height, top, rh, Math.ceil(srcH / 2));
+  return { fit, lx0, lx1, lwx, cx0, cx1, cwx, ly0, ly1, lwy, cy0, cy1, cwy };
+}
+
+/**
  * Resample `region` (in luma pixels) of a srcW x srcH I420 frame into a target-size RGB24 image (into
  * `out` when given): Y, U and V each bilinear at the output pixel's centre (chroma sited at the centre
  * of its 2x2 luma block), then converted. Same geometry and padding as resampleRegion for RGB24.
  */
 export function resampleRegionI420(src: Uint8Array, srcW: number, srcH: number, region: Region, target: ResampleTarget, out?: Uint8Array): Uint8Array {
   const p = i420Planes(src, srcW, srcH);
-  const { left, top, width: rw, height: rh } = region;
-  if (!(rw >= 1 && rh >= 1 && left >= 0 && top >= 0 && left + rw <= srcW && top + rh <= srcH) || ![left, top, rw, rh].every(Number.isInteger))
-    throw new RangeError(`region ${left},${top} ${rw}x${rh} is not inside the ${srcW}x${srcH} frame`);
+  const plan = cropPlan(srcW, srcH, region, target);
   const { width: dw, height: dh } = target;
   const dst = out ?? new Uint8Array(dw * dh * 3);
   if (dst.length !== dw * dh * 3) throw new RangeError(`output has ${dst.length} bytes, expected ${dw * dh * 3}`);
-  const fit = target.fit === 'stretch' ? { x: 0, y: 0, width: dw, height: dh } : letterbox(rw, rh, dw, dh);
+  const { fit } = plan;
   if (fit.width !== dw || fit.height !== dh) {
     const [r, g, b] = target.padColor;
     for (let i = 0; i < dst.length; i += 3) (dst[i] = r), (dst[i + 1] = g), (dst[i + 2] = b);
   }
-  const cw = fit.width, chh = fit.height;
-  // per output column: luma taps and chroma taps (offsets within a row) with their weights
-  const lx0 = new Int32Array(cw), lx1 = new Int32Array(cw), lwx = new Int32Array(cw);
-  const cx0 = new Int32Array(cw), cx1 = new Int32Array(cw), cwx = new Int32Array(cw);
-  const sx = rw / cw;
-  for (let x = 0; x < cw; x++) {
-    const s = left + (x + 0.5) * sx - 0.5;
-    const [a, b, w] = tapsIn(s, left, left + rw - 1);
-    lx0[x] = a, lx1[x] = b, lwx[x] = w;
-    const [ca, cb, cwt] = taps((s + 0.5) / 2 - 0.5, p.cw);
-    cx0[x] = ca, cx1[x] = cb, cwx[x] = cwt;
-  }
   const clamped = new Uint8ClampedArray(dst.buffer, dst.byteOffset, dst.length);
-  const sy = rh / chh;
-  for (let y = 0; y < chh; y++) {
-    const s = top + (y + 0.5) * sy - 0.5;
-    const [a, b, wy] = tapsIn(s, top, top + rh - 1);
-    const [ca, cb, cwy] = taps((s + 0.5) / 2 - 0.5, p.ch);
-    yuvRow(p.y, p.u, p.v, clamped, cw, a * srcW, b * srcW, wy, ca * p.cw, cb * p.cw, cwy, lx0, lx1, lwx, cx0, cx1, cwx, ((fit.y + y) * dw + fit.x) * 3);
-  }
+  for (let y = 0; y < fit.height; y++)
+    yuvRow(p.y, p.u, p.v, clamped, fit.width, plan.ly0[y] * srcW, plan.ly1[y] * srcW, plan.lwy[y], plan.cy0[y] * p.cw, plan.cy1[y] * p.cw, plan.cwy[y], plan.lx0, plan.lx1, plan.lwx, plan.cx0, plan.cx1, plan.cwx, ((fit.y + y) * dw + fit.x) * 3);
   return dst;
 }
 

@@ -3,7 +3,8 @@
 // frame (RGB24, or I420 straight from the decoder) → resize to the detector input (from I420 in one pass
 // to the tensor, pre/yuv-tensor-wasm.ts) → detector →
 // decode + NMS → for each face: crop (margin, squared, clipped) from the full-resolution frame, resized
-// to the classifier input (pre/resample.ts; from I420 planes pre/yuv.ts, converted to RGB as it goes) →
+// to the classifier input (from I420 planes straight into the tensor, pre/yuv-crop-wasm.ts; RGB24
+// through pre/resample.ts) →
 // classifier (one batched run when the graph has a dynamic batch axis) → labels.
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { ort } from './ort.js';
@@ -15,16 +16,13 @@ import { decide } from '../../../models/decision.js';
 import { decodeDetections } from '../../../models/detect.js';
 import { faceCrop, type Rect } from '../../pre/crop.js';
 import { letterbox } from '../../pre/tensor.js';
-import { resampleRegion, type Region, type ResampleTarget } from '../../pre/resample.js';
-import { frameBytes, resampleRegionI420, type FrameFormat } from '../../pre/yuv.js';
+import { resampleRegion } from '../../pre/resample.js';
+import { frameBytes, type FrameFormat } from '../../pre/yuv.js';
 import { I420TensorConverter } from '../../pre/yuv-tensor-wasm.js';
+import { I420CropConverter } from '../../pre/yuv-crop-wasm.js';
 import type { FaceResult, FacesOptions, FacesResultMsg, FacesTracking } from '../protocol.js';
 import { selectForReading } from '../../tracking/select.js';
 
-/** A region of a frame in `format` → target-size RGB24. */
-function resampleAny(format: FrameFormat, src: Uint8Array, w: number, h: number, region: Region, target: ResampleTarget, out?: Uint8Array): Uint8Array {
-  return format === 'i420' ? resampleRegionI420(src, w, h, region, target, out) : resampleRegion(src, w, h, region, target, out);
-}
 
 export interface Loaded {
   session: InferenceSession;
@@ -172,6 +170,9 @@ interface Crop {
   rect: Rect;
 }
 
+/** The face crops' converter: convert() is synchronous, so one serves the worker's requests in turn. */
+const cropper = new I420CropConverter();
+
 /** Crops resized to the classifier input, then classified: one run when the batch axis allows. */
 async function classifyCrops(cls: Loaded, crops: Crop[]): Promise<{ rows: Float32Array[]; runs: number; cropMs: number; classifyMs: number }> {
   const t1 = performance.now();
@@ -179,10 +180,13 @@ async function classifyCrops(cls: Loaded, crops: Crop[]): Promise<{ rows: Float3
   const cw = cm.input.width, ch = cm.input.height;
   const per = cw * ch * 3;
   const batch = new Float32Array(per * crops.length);
-  const pixels = new Uint8Array(per);
+  const target = { width: cw, height: ch, fit: fitOf(cm), padColor: cm.input.padColor };
+  let pixels: Uint8Array | undefined;
   crops.forEach((c, i) => {
-    resampleAny(c.format, c.frame, c.width, c.height, c.rect, { width: cw, height: ch, fit: fitOf(cm), padColor: cm.input.padColor }, pixels);
-    toTensor(pixels, cm.input, cm.preprocess, batch.subarray(i * per, (i + 1) * per));
+    const into = batch.subarray(i * per, (i + 1) * per);
+    // I420 (the daemon's frames): from the planes into the tensor in one pass (D159)
+    if (c.format === 'i420') return void cropper.convert(c.frame, c.width, c.height, c.rect, target, { ...cm.input, ...cm.preprocess }, into);
+    toTensor(resampleRegion(c.frame, c.width, c.height, c.rect, target, (pixels ??= new Uint8Array(per))), cm.input, cm.preprocess, into);
   });
   const cropMs = performance.now() - t1;
   const t2 = performance.now();

@@ -5,6 +5,7 @@
 // command line and a format. Any exit of the process is a lost stream (ffmpeg exits 0 when an RTSP
 // server dies), and a stream that stops sending frames is killed: both restart with exponential backoff.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { dieWithParent } from './parent-death.js';
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -186,7 +187,9 @@ export class ProcessSource extends EventEmitter {
     }
     const { path, args } = this.command(fifo);
     this.program = basename(path);
-    const p = spawn(path, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    // the decoder dies with this process, however it ends (D160)
+    const run = dieWithParent(path, args);
+    const p = spawn(run.path, run.args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc = p;
     p.stderr.setEncoding('utf8');
     p.stderr.on('data', (s: string) => {

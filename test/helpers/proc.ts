@@ -1,6 +1,7 @@
 /* Small process utilities shared by the helpers in this folder. */
 import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dieWithParent } from '../../pipelines/sources/parent-death.js';
 
 /** Keeps the last `max` characters written to it (a child's stderr, for error messages). */
 export class Tail {
@@ -98,17 +99,42 @@ export async function waitStopped(pid: number, stopped: boolean, ms = 2000): Pro
   }
 }
 
-const SETPRIV = '/usr/bin/setpriv';
-
 /**
  * spawn() with stdin ignored and stdout/stderr piped, tied to this process: through util-linux
- * setpriv --pdeathsig, the child gets SIGKILL when the test process dies, even by SIGKILL or a tap
- * timeout, so no server outlives its test. (setpriv execs the command: the pid is the command's.)
- * Also registered with track().
+ * setpriv --pdeathsig (the daemon's own dieWithParent, D160), the child gets SIGKILL when the test
+ * process dies, even by SIGKILL or a tap timeout, so no server outlives its test. (setpriv execs the
+ * command: the pid is the command's.) Also registered with track().
  */
 export function spawnTied(cmd: string, args: string[]): ChildProcessWithoutNullStreams {
-  const [file, argv] = existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', cmd, ...args]] : [cmd, args];
-  const proc = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] }) as unknown as ChildProcessWithoutNullStreams;
+  const run = dieWithParent(cmd, args);
+  const proc = spawn(run.path, run.args, { stdio: ['ignore', 'pipe', 'pipe'] }) as unknown as ChildProcessWithoutNullStreams;
   track(proc);
   return proc;
+}
+
+/** A process that has exited: gone, or a zombie nobody has reaped yet. */
+export function ended(pid: number): boolean {
+  const s = procState(pid);
+  return s === undefined || s === 'Z';
+}
+
+/** Whether `pid` ended within `ms` (polled every 50 ms). */
+export async function waitEnded(pid: number, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (!ended(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  return ended(pid);
+}
+
+/** Pids of live processes named `comm` whose command line contains `text`. */
+export function findProcs(comm: string, text: string): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text) && !ended(pid);
+      } catch {
+        return false;
+      }
+    });
 }

@@ -9,7 +9,7 @@ import { toTensor } from '../../models/preprocess.js';
 import { kernels, type Kernels } from './yuv-tensor-wasm.js';
 import { cropPlan, i420Planes, resampleRegionI420 } from './yuv.js';
 import type { Region, ResampleTarget } from './resample.js';
-import type { TensorSpec } from './yuv-tensor.js';
+import { channelMaths, type TensorSpec } from './yuv-tensor.js';
 
 const align = (n: number) => (n + 15) & ~15;
 
@@ -74,11 +74,8 @@ export class I420CropConverter {
     i32.set(plan.cx1.map((x) => x - cxa), cx1 / 4);
     i32.set(plan.cwx, cwx / 4);
     const tensor = new Float32Array(mem, t, n * 3);
-    // output channel k takes RGB channel srcCh[k]: RGB channel c goes to plane out[c]
-    const srcCh = spec.colorOrder === 'BGR' ? [2, 1, 0] : [0, 1, 2];
-    const outOf = [0, 1, 2].map((c) => srcCh.indexOf(c));
-    const a = outOf.map((o) => spec.scale / spec.std[o]), b = outOf.map((o) => -spec.mean[o] / spec.std[o]);
-    if (fw !== dw || fh !== target.height) for (let c = 0; c < 3; c++) tensor.subarray(outOf[c] * n, (outOf[c] + 1) * n).fill(target.padColor[c] * a[c] + b[c]);
+    const { a, b, out: outOf, pad } = channelMaths(spec, target.padColor);
+    if (fw !== dw || fh !== target.height) for (let c = 0; c < 3; c++) tensor.subarray(outOf[c] * n, (outOf[c] + 1) * n).fill(pad[c]);
     const [oR, oG, oB] = outOf.map((o) => t + o * n * 4);
     for (let y = 0; y < fh; y++) {
       const c0 = (plan.cy0[y] - cya) * cW, c1 = (plan.cy1[y] - cya) * cW;

@@ -49,15 +49,20 @@ export interface TensorPlan {
   blockRow(by: number): [number, number];
 }
 
-export function tensorPlan(srcW: number, srcH: number, target: ResampleTarget, spec: TensorSpec): TensorPlan {
-  const { width: dw, height: dh } = target;
-  const fit = target.fit === 'stretch' ? { x: 0, y: 0, width: dw, height: dh } : letterbox(srcW, srcH, dw, dh);
+/** Per RGB channel c: its output channel out[c], x = pixel · a[c] + b[c], and the padding's x pad[c] (also face crops, pre/yuv-crop-wasm.ts). Pure. */
+export function channelMaths(spec: TensorSpec, padColor: readonly [number, number, number]): Pick<TensorPlan, 'a' | 'b' | 'out' | 'pad'> {
   // output channel k takes RGB channel srcCh[k] and has x_k = pixel · scale / std_k − mean_k / std_k
   const srcCh = spec.colorOrder === 'BGR' ? [2, 1, 0] : [0, 1, 2];
   const out = [0, 1, 2].map((c) => srcCh.indexOf(c));
   const a = out.map((k) => spec.scale / spec.std[k]);
   const b = out.map((k) => -spec.mean[k] / spec.std[k]);
-  const pad = [0, 1, 2].map((c) => target.padColor[c] * a[c] + b[c]);
+  return { a, b, out, pad: [0, 1, 2].map((c) => padColor[c] * a[c] + b[c]) };
+}
+
+export function tensorPlan(srcW: number, srcH: number, target: ResampleTarget, spec: TensorSpec): TensorPlan {
+  const { width: dw, height: dh } = target;
+  const fit = target.fit === 'stretch' ? { x: 0, y: 0, width: dw, height: dh } : letterbox(srcW, srcH, dw, dh);
+  const { a, b, out, pad } = channelMaths(spec, target.padColor);
   const fw = fit.width, fh = fit.height, sx = srcW / fw, sy = srcH / fh;
   const cw = Math.ceil(srcW / 2), ch = Math.ceil(srcH / 2);
   const lx = new Int32Array(fw), lw = new Int32Array(fw);

@@ -5,7 +5,6 @@
 // command line and a format. Any exit of the process is a lost stream (ffmpeg exits 0 when an RTSP
 // server dies), and a stream that stops sending frames is killed: both restart with exponential backoff.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { dieWithParent } from './parent-death.js';
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +13,7 @@ import { basename, join } from 'node:path';
 import { backoffMs } from './ffmpeg-args.js';
 import { makeFifo } from './fifo-reader.js';
 import { Held } from './frame-pool.js';
+import { dieWithParent } from './parent-death.js';
 import type { SharedFrames, SlotFrame } from './shared-frames.js';
 import type { SlotRing, SlotStats } from './slot-ring.js';
 import { readSlot, type SlotRef } from '../engines/slots.js';

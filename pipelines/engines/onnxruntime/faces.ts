@@ -181,11 +181,12 @@ async function classifyCrops(cls: Loaded, crops: Crop[]): Promise<{ rows: Float3
   const per = cw * ch * 3;
   const batch = new Float32Array(per * crops.length);
   const target = { width: cw, height: ch, fit: fitOf(cm), padColor: cm.input.padColor };
+  const spec = { ...cm.input, ...cm.preprocess };
   let pixels: Uint8Array | undefined;
   crops.forEach((c, i) => {
     const into = batch.subarray(i * per, (i + 1) * per);
     // I420 (the daemon's frames): from the planes into the tensor in one pass (D159)
-    if (c.format === 'i420') return void cropper.convert(c.frame, c.width, c.height, c.rect, target, { ...cm.input, ...cm.preprocess }, into);
+    if (c.format === 'i420') return void cropper.convert(c.frame, c.width, c.height, c.rect, target, spec, into);
     toTensor(resampleRegion(c.frame, c.width, c.height, c.rect, target, (pixels ??= new Uint8Array(per))), cm.input, cm.preprocess, into);
   });
   const cropMs = performance.now() - t1;

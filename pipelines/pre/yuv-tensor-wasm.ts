@@ -5,7 +5,7 @@
 // same converter. NHWC tensors, and any host whose WebAssembly has no SIMD, take the plain JS path
 // (into the converter's own Float32Array) with the same result.
 import { YUV_KERNELS_WASM } from './yuv-kernels-wasm.js';
-import { i420ToTensor, tensorPlan, type TensorSpec } from './yuv-tensor.js';
+import { i420ToTensor, tensorPlan, type TensorPlan, type TensorSpec } from './yuv-tensor.js';
 import { frameBytes } from './yuv.js';
 import type { ResampleTarget } from './resample.js';
 
@@ -39,9 +39,58 @@ export function simdAvailable(): boolean {
 
 const align = (n: number) => (n + 15) & ~15;
 
+/**
+ * Everything of a conversion that depends only on its geometry and maths, not on the pixels: the plan,
+ * its row taps as tables, and where each part lies in the module's memory. A camera's frames all have
+ * the same, so it is worked out on its first frame and kept (D161): before, each frame made it again,
+ * ≈ 110 KB of short-lived objects a frame in the engine worker, and wrote the tap tables again.
+ */
+interface Layout {
+  key: string;
+  plan: TensorPlan;
+  /** Luma taps of each output row; chroma taps of each block row (index by / 2). */
+  ly: Int32Array;
+  wy: Int32Array;
+  cy: Int32Array;
+  cwy: Int32Array;
+  frame: number;
+  lx0: number; lx1: number; lw: number; L: number;
+  cx0: number; cx1: number; cwx: number; CR: number; CG: number; CB: number;
+  out: number;
+  /** Bytes of memory it needs. */
+  end: number;
+}
+
+const layoutKey = (srcW: number, srcH: number, t: ResampleTarget, s: TensorSpec) =>
+  `${srcW}x${srcH} ${t.width}x${t.height} ${t.fit} ${t.padColor} ${s.layout} ${s.colorOrder} ${s.scale} ${s.mean} ${s.std}`;
+
+function makeLayout(key: string, srcW: number, srcH: number, target: ResampleTarget, spec: TensorSpec): Layout {
+  const plan = tensorPlan(srcW, srcH, target, spec);
+  const fw = plan.fit.width, fh = plan.fit.height, bw = plan.cx.length;
+  const ly = new Int32Array(fh), wy = new Int32Array(fh);
+  for (let y = 0; y < fh; y++) [ly[y], wy[y]] = plan.row(y);
+  const blocks = Math.ceil(fh / 2);
+  const cy = new Int32Array(blocks), cwy = new Int32Array(blocks);
+  for (let i = 0; i < blocks; i++) [cy[i], cwy[i]] = plan.blockRow(2 * i);
+  // memory: frame | tap tables | one luma row, one block row of chroma terms | tensor
+  let at = 0;
+  const take = (bytes: number) => {
+    const start = at;
+    at += align(bytes);
+    return start;
+  };
+  const frame = take(frameBytes('i420', srcW, srcH));
+  const [lx0, lx1, lw, L] = [0, 0, 0, 0].map(() => take(fw * 4));
+  const [cx0, cx1, cwx, CR, CG, CB] = [0, 0, 0, 0, 0, 0].map(() => take(bw * 4));
+  const out = take(target.width * target.height * 12);
+  return { key, plan, ly, wy, cy, cwy, frame, lx0, lx1, lw, L, cx0, cx1, cwx, CR, CG, CB, out, end: at };
+}
+
 export class I420TensorConverter {
   private readonly k: Kernels | null = kernels();
   private js: Float32Array | null = null;
+  /** The last conversion's layout; its tap tables are in the module's memory. */
+  private layout: Layout | null = null;
 
   /** The whole srcW x srcH I420 frame as target.width x target.height x 3 floats (a view: see above). */
   convert(src: Uint8Array, srcW: number, srcH: number, target: ResampleTarget, spec: TensorSpec): Float32Array {
@@ -53,48 +102,43 @@ export class I420TensorConverter {
     const expected = frameBytes('i420', srcW, srcH);
     if (src.length !== expected) throw new RangeError(`frame has ${src.length} bytes, expected ${expected} for ${srcW}x${srcH} I420`);
     const k = this.k;
-    const dw = target.width;
-    const plan = tensorPlan(srcW, srcH, target, spec);
+    const key = layoutKey(srcW, srcH, target, spec);
+    const fresh = this.layout?.key !== key;
+    const lay = fresh ? makeLayout(key, srcW, srcH, target, spec) : this.layout!;
+    const { plan } = lay;
     const { fit } = plan;
-    const fw = fit.width, fh = fit.height, bw = plan.cx.length;
+    const dw = target.width, fw = fit.width, fh = fit.height, bw = plan.cx.length;
     const cw = Math.ceil(srcW / 2), ch = Math.ceil(srcH / 2);
-    // memory: frame | tap tables | one luma row, one block row of chroma terms | tensor
-    let at = 0;
-    const take = (bytes: number) => {
-      const start = at;
-      at += align(bytes);
-      return start;
-    };
-    const frame = take(src.length);
-    const [lx0, lx1, lw, L] = [0, 0, 0, 0].map(() => take(fw * 4));
-    const [cx0, cx1, cwx, CR, CG, CB] = [0, 0, 0, 0, 0, 0].map(() => take(bw * 4));
-    const out = take(n * 12);
-    const grow = Math.ceil(at / 65536) - k.memory.buffer.byteLength / 65536;
+    const grow = Math.ceil(lay.end / 65536) - k.memory.buffer.byteLength / 65536;
     if (grow > 0) k.memory.grow(grow);
     const mem = k.memory.buffer;
-    const u8 = new Uint8Array(mem), i32 = new Int32Array(mem);
-    u8.set(src, frame);
-    // the plan's taps, with each right-hand tap clamped as i420ToTensor clamps it
-    i32.set(plan.lx, lx0 / 4);
-    i32.set(plan.lx.map((l) => Math.min(l + 1, srcW - 1)), lx1 / 4);
-    i32.set(plan.lw, lw / 4);
-    i32.set(plan.cx, cx0 / 4);
-    i32.set(plan.cx.map((c) => Math.min(c + 1, cw - 1)), cx1 / 4);
-    i32.set(plan.cwx, cwx / 4);
+    new Uint8Array(mem).set(src, lay.frame);
+    if (fresh) {
+      // the plan's taps, with each right-hand tap clamped as i420ToTensor clamps it (kept in memory
+      // for the next frames of this layout: nothing else writes there)
+      const i32 = new Int32Array(mem);
+      i32.set(plan.lx, lay.lx0 / 4);
+      i32.set(plan.lx.map((l) => Math.min(l + 1, srcW - 1)), lay.lx1 / 4);
+      i32.set(plan.lw, lay.lw / 4);
+      i32.set(plan.cx, lay.cx0 / 4);
+      i32.set(plan.cx.map((c) => Math.min(c + 1, cw - 1)), lay.cx1 / 4);
+      i32.set(plan.cwx, lay.cwx / 4);
+      this.layout = lay;
+    }
+    const out = lay.out;
     const t = new Float32Array(mem, out, n * 3);
     if (fw !== dw || fh !== target.height) for (let c = 0; c < 3; c++) t.subarray(plan.out[c] * n, (plan.out[c] + 1) * n).fill(plan.pad[c]);
-    const [oR, oG, oB] = plan.out.map((o) => out + o * n * 4);
+    const oR = out + plan.out[0] * n * 4, oG = out + plan.out[1] * n * 4, oB = out + plan.out[2] * n * 4;
     const [aR, aG, aB] = plan.a, [bR, bG, bB] = plan.b;
-    const Y = frame, U = frame + srcW * srcH, V = U + cw * ch;
+    const { lx0, lx1, lw, L, cx0, cx1, cwx, CR, CG, CB, ly, wy, cy, cwy } = lay;
+    const Y = lay.frame, U = Y + srcW * srcH, V = U + cw * ch;
     for (let by = 0; by < fh; by += 2) {
-      const [cy, cwy] = plan.blockRow(by);
-      const r0 = cy * cw, r1 = Math.min(cy + 1, ch - 1) * cw;
-      k.chroma(U + r0, U + r1, V + r0, V + r1, cx0, cx1, cwx, bw, cwy, CR, CG, CB);
+      const r0 = cy[by >> 1] * cw, r1 = Math.min(cy[by >> 1] + 1, ch - 1) * cw;
+      k.chroma(U + r0, U + r1, V + r0, V + r1, cx0, cx1, cwx, bw, cwy[by >> 1], CR, CG, CB);
       for (let y = by; y < by + 2 && y < fh; y++) {
-        const [ly, wy] = plan.row(y);
-        const y0 = Y + ly * srcW, y1 = Y + Math.min(ly + 1, srcH - 1) * srcW;
-        if (plan.halves) k.lumaHalves(y0, y1, wy, fw, L);
-        else k.lumaAny(y0, y1, wy, fw, lx0, lx1, lw, L);
+        const y0 = Y + ly[y] * srcW, y1 = Y + Math.min(ly[y] + 1, srcH - 1) * srcW;
+        if (plan.halves) k.lumaHalves(y0, y1, wy[y], fw, L);
+        else k.lumaAny(y0, y1, wy[y], fw, lx0, lx1, lw, L);
         const row = ((fit.y + y) * dw + fit.x) * 4;
         k.colour(L, CR, CG, CB, fw, oR + row, oG + row, oB + row, aR, bR, aG, bG, aB, bB);
       }

@@ -32,14 +32,6 @@ export function i420Planes(data: Uint8Array, width: number, height: number): Pla
   return { y: data.subarray(0, ySize), u: data.subarray(ySize, ySize + cSize), v: data.subarray(ySize + cSize), cw, ch };
 }
 
-/** Source taps for coordinate `s` (pixel centres at integers) in 0..n-1: [left, right, weight of right in 1/2048]. */
-function taps(s: number, n: number): [number, number, number] {
-  if (s <= 0) return [0, 0, 0];
-  if (s >= n - 1) return [n - 1, n - 1, 0];
-  const a = Math.floor(s);
-  return [a, a + 1, Math.round((s - a) * 2048)];
-}
-
 /**
  * Where each pixel of a face crop comes from, worked out once for the JS pass below and the
  * WebAssembly one (pre/yuv-crop-wasm.ts, D159), so the two cannot differ in it: the picture's place in
@@ -68,8 +60,8 @@ export function cropPlan(srcW: number, srcH: number, region: Region, target: Res
     const step = size / n;
     for (let i = 0; i < n; i++) {
       const s = from + (i + 0.5) * step - 0.5;
-      [l0[i], l1[i], lw[i]] = tapsIn(s, from, from + size - 1);
-      [c0[i], c1[i], cw[i]] = taps((s + 0.5) / 2 - 0.5, planeSize);
+      tapsInto(l0, l1, lw, i, s, from, from + size - 1);
+      tapsInto(c0, c1, cw, i, (s + 0.5) / 2 - 0.5, 0, planeSize - 1);
     }
     return [l0, l1, lw, c0, c1, cw] as const;
   };
@@ -100,12 +92,15 @@ export function resampleRegionI420(src: Uint8Array, srcW: number, srcH: number, 
   return dst;
 }
 
-/** Taps clamped to [lo, hi] (a region's edge pixels repeat; nothing outside the region is read). */
-function tapsIn(s: number, lo: number, hi: number): [number, number, number] {
-  if (s <= lo) return [lo, lo, 0];
-  if (s >= hi) return [hi, hi, 0];
-  const a = Math.floor(s);
-  return [a, a + 1, Math.round((s - a) * 2048)];
+/**
+ * Source taps for coordinate `s` (pixel centres at integers) clamped to [lo, hi], written at `i`: left,
+ * right, weight of right in 1/2048 (a region's edge pixels repeat; nothing outside it is read).
+ */
+function tapsInto(left: Int32Array, right: Int32Array, weight: Int32Array, i: number, s: number, lo: number, hi: number): void {
+  const a = s <= lo ? lo : s >= hi ? hi : Math.floor(s);
+  left[i] = a;
+  right[i] = s <= lo || s >= hi ? a : a + 1;
+  weight[i] = s <= lo || s >= hi ? 0 : Math.round((s - a) * 2048);
 }
 
 /** One output row: bilinear Y, U, V (fixed point, 1/2048 weights), then BT.601 limited range → RGB. Literals for speed (see resample.ts). */

@@ -70,6 +70,23 @@ t.test('one converter, frames of changing sizes: its memory grows and every resu
   }
 });
 
+t.test('a layout is kept between frames (D161): the same geometry again, another in between, only the maths changed', async (t) => {
+  const conv = new I420TensorConverter();
+  const rgb: TensorSpec = { layout: 'NCHW', colorOrder: 'RGB', scale: 1, mean: [127, 127, 127], std: [128, 128, 128] };
+  const bgr: TensorSpec = { ...rgb, colorOrder: 'BGR', mean: [100, 110, 120] };
+  const box: ResampleTarget = { width: 640, height: 480, fit: 'letterbox', padColor: [0, 10, 200] };
+  const grey: ResampleTarget = { ...box, padColor: [128, 128, 128] };
+  const steps: [number, number, ResampleTarget, TensorSpec][] = [
+    [1280, 720, box, rgb], [1280, 720, box, rgb], [640, 480, box, rgb], [1280, 720, box, rgb],
+    [1280, 720, box, bgr], [1280, 720, grey, bgr], [1280, 720, { ...grey, fit: 'stretch' }, bgr], [1280, 720, box, rgb],
+  ];
+  steps.forEach(([w, h, target, spec], i) => {
+    const src = noise(w, h, 100 + i); // new pixels every frame
+    const d = largestDiff(conv.convert(src, w, h, target, spec), i420ToTensor(src, w, h, target, spec));
+    t.ok(d < 1e-6, `step ${i}: ${w}x${h} ${target.fit} pad ${target.padColor} ${spec.colorOrder}: largest difference ${d}`);
+  });
+});
+
 t.test('NHWC takes the JS pass, into the converter\'s own buffer', async (t) => {
   const conv = new I420TensorConverter();
   const spec: TensorSpec = { layout: 'NHWC', colorOrder: 'RGB', scale: 1, mean: [127, 127, 127], std: [128, 128, 128] };

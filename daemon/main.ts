@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --min-semi-space-size=16
 // mobilenet-edge: the daemon's command line.
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';

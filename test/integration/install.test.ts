@@ -36,7 +36,7 @@ t.test('install.sh --root: files, user, unit, config, state, prepare', { skip: a
   // the unit: paths substituted, verified, enabled
   const unitPath = join(root, 'etc/systemd/system/mobilenet-edge.service');
   const unit = readFileSync(unitPath, 'utf8');
-  t.match(unit, new RegExp(`^ExecStart=${process.execPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} ${ROOT.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/dist/daemon/main.js --config /etc/mobilenet-edge/config.json$`, 'm'));
+  t.match(unit, new RegExp(`^ExecStart=${process.execPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} --min-semi-space-size=16 ${ROOT.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/dist/daemon/main.js --config /etc/mobilenet-edge/config.json$`, 'm'));
   const v = spawnSync('systemd-analyze', ['verify', unitPath], { encoding: 'utf8' });
   t.equal(v.status, 0);
   t.equal(v.stderr.trim(), '', 'systemd-analyze verify: nothing on stderr');

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../../models/paths.js';
 import { capacity } from './stats.js';
 import { clip720, crowdClip, machine, startInfra } from './infra.js';
-import { decodeCost, sessionCostsAsWorker, type Stages } from './stages.js';
+import { decodeCost, sessionCostsAsWorker, stageSum, type Stages } from './stages.js';
 import { loadavg, measure, type RunResult } from './systems.js';
 import { swapUnderLoad, type SwapResult } from './swap.js';
 import { entranceReport, report } from './report.js';
@@ -70,6 +70,8 @@ const settle = quick ? 2 : 3;
 // collections (5–17 ms pauses) in the supervisor and the worker 8–17 s after they start (D153)
 const latencySettle = quick ? settle : 20;
 const FPS = 10;
+/** The camera count of the goal on CPU per frame against the stage sum. */
+const GOAL_CAMERAS = 12;
 const root = packageRoot();
 const systems = (values.only ? [values.only] : ['daemon', 'peer']) as ('daemon' | 'peer')[];
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
@@ -138,7 +140,15 @@ try {
       const secs = latencyStep ? latencySeconds : seconds;
       log(`${s}${b ? ` batch ${b.maxFrames}/${b.waitMs} ms` : ''} x${n} (${secs} s)`);
       try {
+        // the 12-camera goal's stage sum, measured again just before and after its step (the machine's
+        // speed drifts over the minutes of a run; D162)
+        const goalStep = s === 'daemon' && n === GOAL_CAMERAS && !b;
+        const before = goalStep ? await stageSum(root, clip, quick ? 20 : 60) : null;
         const r = await measure(s, infra, n, FPS, secs, latencyStep ? latencySettle : settle, { batch: b, config: SAME_WORK });
+        if (before) {
+          r.stageSum = { before, after: await stageSum(root, clip, quick ? 20 : 60) };
+          log(`  stage sum beside it: ${before.sum.toFixed(2)} before, ${r.stageSum.after.sum.toFixed(2)} after (${(decode.cpuMs + sess.detector.cpuMs + sess.classifier.cpuMs).toFixed(2)} at the start)`);
+        }
         runs.push(r);
         log(`  ${r.resultsPerSec} results/s, drop ${(r.dropRate * 100).toFixed(1)} %, p99 ${r.latencyMs.p99} ms, ${r.cpuMsPerFrame.system} ms CPU/frame, load ${r.load}`);
       } catch (e) {

@@ -14,7 +14,7 @@ import { videoFilter } from '../../pipelines/sources/ffmpeg-args.js';
 import { percentile } from './stats.js';
 import { benchModels } from './models.js';
 import { NO_SPIN } from '../../pipelines/engines/onnxruntime/session.js';
-import { workerEnv } from '../../pipelines/engines/worker-env.js';
+import { NODE_HEAP_FLAGS, workerEnv } from '../../pipelines/engines/worker-env.js';
 
 const execFileP = promisify(execFile);
 
@@ -75,20 +75,57 @@ async function timeRuns(runs: number, fn: () => Promise<unknown>): Promise<Stage
   return { cpuMs: (c.user + c.system) / 1000 / runs, wallMs: percentile(walls, 50) };
 }
 
-/** sessionCosts in a child process with the engine worker's environment (stages-main.ts, D157). */
-export async function sessionCostsAsWorker(root: string, runs: number): Promise<Omit<Stages, 'decode'>> {
+/** In a child process with the engine worker's environment and Node flags (stages-main.ts, D157, D161). */
+async function asWorker(args: string[]): Promise<unknown> {
   const entry = fileURLToPath(new URL('./stages-main.js', import.meta.url));
-  const { stdout } = await execFileP(process.execPath, [entry, root, String(runs)], { env: workerEnv(process.env), maxBuffer: 1 << 24 });
-  return JSON.parse(stdout) as Omit<Stages, 'decode'>;
+  const { stdout } = await execFileP(process.execPath, [...NODE_HEAP_FLAGS, entry, ...args], { env: workerEnv(process.env), maxBuffer: 1 << 24 });
+  return JSON.parse(stdout);
+}
+
+/** sessionCosts as the engine worker runs them. */
+export async function sessionCostsAsWorker(root: string, runs: number): Promise<Omit<Stages, 'decode'>> {
+  return (await asWorker([root, String(runs)])) as Omit<Stages, 'decode'>;
+}
+
+/** The stage sum alone (CPU ms a frame: decode, detector, classifier batch 1), measured again beside a step. */
+export interface StageSum {
+  decode: number;
+  detector: number;
+  classifier: number;
+  sum: number;
+}
+
+/** The stage sum again, without the paced runs (seconds, not a minute): decode here, the sessions as the worker runs them. */
+export async function stageSum(root: string, clip: string, runs: number): Promise<StageSum> {
+  const d = await decodeCost(clip, 40, 1280, 720, 10);
+  const s = (await asWorker([root, String(runs), 'sum'])) as { detector: StageCost; classifier: StageCost };
+  return { decode: d.cpuMs, detector: s.detector.cpuMs, classifier: s.classifier.cpuMs, sum: d.cpuMs + s.detector.cpuMs + s.classifier.cpuMs };
+}
+
+// As the daemon opens them: spinning off (D19), one intra-op thread (engine.threads default, D21).
+const SESSION_OPTIONS = { logSeverityLevel: 3 as const, graphOptimizationLevel: 'all' as const, extra: NO_SPIN, intraOpNumThreads: 1 };
+const rnd = (n: number) => Float32Array.from({ length: n }, () => Math.random() * 2 - 1);
+
+/** The detector's and the classifier's (batch 1) session.run alone. */
+export async function runCosts(root: string, runs: number): Promise<{ detector: StageCost; classifier: StageCost }> {
+  const m = benchModels(root);
+  const det = await ort.InferenceSession.create(m.detector.file, SESSION_OPTIONS);
+  const cls = await ort.InferenceSession.create(m.classifier.file, SESSION_OPTIONS);
+  const { width: dw, height: dh } = m.detector, cs = m.classifier.size;
+  const dIn = new ort.Tensor('float32', rnd(3 * dh * dw), [1, 3, dh, dw]);
+  const cIn = new ort.Tensor('float32', rnd(3 * cs * cs), [1, 3, cs, cs]);
+  const detector = await timeRuns(runs, () => det.run({ [det.inputNames[0]]: dIn }));
+  const classifier = await timeRuns(runs, () => cls.run({ [cls.inputNames[0]]: cIn }, ['logits']));
+  await det.release();
+  await cls.release();
+  return { detector, classifier };
 }
 
 export async function sessionCosts(root: string, runs: number): Promise<Omit<Stages, 'decode'>> {
-  // As the daemon opens them: spinning off (D19), one intra-op thread (engine.threads default, D21).
-  const opts = { logSeverityLevel: 3 as const, graphOptimizationLevel: 'all' as const, extra: NO_SPIN, intraOpNumThreads: 1 };
+  const opts = SESSION_OPTIONS;
   const m = benchModels(root);
   const det = await ort.InferenceSession.create(m.detector.file, opts);
   const cls = await ort.InferenceSession.create(m.classifier.file, opts);
-  const rnd = (n: number) => Float32Array.from({ length: n }, () => Math.random() * 2 - 1);
   const { width: dw, height: dh } = m.detector;
   const dIn = new ort.Tensor('float32', rnd(3 * dh * dw), [1, 3, dh, dw]);
   const detector = await timeRuns(runs, () => det.run({ [det.inputNames[0]]: dIn }));

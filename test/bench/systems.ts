@@ -9,6 +9,7 @@ import mqtt from 'mqtt';
 import { NODE_HEAP_FLAGS } from '../../pipelines/engines/worker-env.js';
 import { benchModels, peerModelArgs } from './models.js';
 import { ProcMonitor, type Usage } from './procmon.js';
+import type { StageSum } from './stages.js';
 import { dropRate, fairness, percentile } from './stats.js';
 
 export interface Infra {
@@ -21,6 +22,8 @@ export interface Infra {
 
 export interface RunResult {
   system: 'daemon' | 'peer';
+  /** The stage sum measured again just before and after this step (the 12-camera goal's step, D162). */
+  stageSum?: { before: StageSum; after: StageSum };
   /** Which clip the cameras stream (absent: the 1-face clip). */
   clip?: 'crowd';
   /** Faces per published result (the detector's count). */

@@ -26,7 +26,7 @@ import {
 } from './protocol.js';
 import { CodedError } from '../../models/coded-error.js';
 import { isSlot, readSlot, type FramePixels, type SlotRef } from './slots.js';
-import { NODE_HEAP_FLAGS, workerEnv } from './worker-env.js';
+import { workerEnv } from './worker-env.js';
 
 export interface EngineOptions {
   /** Command that starts the worker; default: this Node running the onnxruntime worker. */
@@ -63,7 +63,7 @@ export function defaultWorkerCommand(engine: 'onnxruntime' | 'edgetpu' = 'onnxru
   }
   const worker = fileURLToPath(new URL(`./${engine}/worker${ext}`, import.meta.url));
   // Under a TypeScript loader (tests) the child needs the same loader flags.
-  return [process.execPath, ...NODE_HEAP_FLAGS, ...(ext === '.ts' ? process.execArgv : []), worker];
+  return [process.execPath, ...(ext === '.ts' ? process.execArgv : []), worker];
 }
 
 interface Pending {

@@ -21,12 +21,3 @@ export const WORKER_MALLOC_ENV: Readonly<Record<string, string>> = {
 export function workerEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return { ...WORKER_MALLOC_ENV, ...base };
 }
-
-// V8's young generation (D161). Node starts each process with 1 MB semi-spaces and grows them only
-// when many objects survive, which a frame pipeline's short-lived garbage never does: the supervisor
-// (≈ 56 KB of objects a frame: results, MQTT packets, tracks) collected every ≈ 20 frames of a
-// camera, an engine worker every ≈ 10, each scavenge a pause of 0.3–1.5 ms (up to 13 ms) in some
-// frame's way. With 16 MB semi-spaces the same garbage is collected a sixteenth as often; a
-// scavenge costs by what survives, not by the space's size, so each pause stays as short.
-/** Node flags of the daemon's long-lived processes: engine workers get them here, the supervisor from its command line. */
-export const NODE_HEAP_FLAGS: readonly string[] = ['--min-semi-space-size=16'];

@@ -14,7 +14,7 @@ import { videoFilter } from '../../pipelines/sources/ffmpeg-args.js';
 import { percentile } from './stats.js';
 import { benchModels } from './models.js';
 import { NO_SPIN } from '../../pipelines/engines/onnxruntime/session.js';
-import { NODE_HEAP_FLAGS, workerEnv } from '../../pipelines/engines/worker-env.js';
+import { workerEnv } from '../../pipelines/engines/worker-env.js';
 
 const execFileP = promisify(execFile);
 
@@ -75,10 +75,10 @@ async function timeRuns(runs: number, fn: () => Promise<unknown>): Promise<Stage
   return { cpuMs: (c.user + c.system) / 1000 / runs, wallMs: percentile(walls, 50) };
 }
 
-/** In a child process with the engine worker's environment and Node flags (stages-main.ts, D157, D161). */
+/** In a child process with the engine worker's environment (stages-main.ts, D157). */
 async function asWorker(args: string[]): Promise<unknown> {
   const entry = fileURLToPath(new URL('./stages-main.js', import.meta.url));
-  const { stdout } = await execFileP(process.execPath, [...NODE_HEAP_FLAGS, entry, ...args], { env: workerEnv(process.env), maxBuffer: 1 << 24 });
+  const { stdout } = await execFileP(process.execPath, [entry, ...args], { env: workerEnv(process.env), maxBuffer: 1 << 24 });
   return JSON.parse(stdout);
 }
 

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { NODE_HEAP_FLAGS } from '../../pipelines/engines/worker-env.js';
+import { SUPERVISOR_NODE_FLAGS } from '../../daemon/node-flags.js';
 import { benchModels, peerModelArgs } from './models.js';
 import { ProcMonitor, type Usage } from './procmon.js';
 import type { StageSum } from './stages.js';
@@ -144,7 +144,7 @@ export function daemonConfig(infra: Infra, n: number, fps: number, extra: Record
 export function startDaemon(infra: Infra, n: number, fps: number, nodeArgs: string[] = [], camera: Record<string, unknown> = {}, batch?: { maxFrames: number; waitMs: number }, config: Record<string, unknown> = {}): ChildProcess {
   const file = daemonConfig(infra, n, fps, { ...(batch ? { engine: { backend: 'onnxruntime', executionProviders: ['cpu'], batch } } : {}), ...config }, camera);
   // as the systemd unit starts it (D161)
-  const p = spawn(process.execPath, [...NODE_HEAP_FLAGS, ...nodeArgs, join(infra.root, 'dist/daemon/main.js'), '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const p = spawn(process.execPath, [...SUPERVISOR_NODE_FLAGS, ...nodeArgs, join(infra.root, 'dist/daemon/main.js'), '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   p.stderr!.on('data', (c: Buffer) => process.env.BENCH_VERBOSE && process.stderr.write(`[daemon] ${c}`));
   return p;
 }

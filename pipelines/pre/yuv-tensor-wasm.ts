@@ -105,6 +105,8 @@ export class I420TensorConverter {
     const key = layoutKey(srcW, srcH, target, spec);
     const fresh = this.layout?.key !== key;
     const lay = fresh ? makeLayout(key, srcW, srcH, target, spec) : this.layout!;
+    // a new layout's frame may overwrite the old one's tables: forget it until the new tables are in
+    if (fresh) this.layout = null;
     const { plan } = lay;
     const { fit } = plan;
     const dw = target.width, fw = fit.width, fh = fit.height, bw = plan.cx.length;

@@ -106,13 +106,19 @@ export async function stageSum(root: string, clip: string, runs: number): Promis
 const SESSION_OPTIONS = { logSeverityLevel: 3 as const, graphOptimizationLevel: 'all' as const, extra: NO_SPIN, intraOpNumThreads: 1 };
 const rnd = (n: number) => Float32Array.from({ length: n }, () => Math.random() * 2 - 1);
 
-/** The detector's and the classifier's (batch 1) session.run alone. */
-export async function runCosts(root: string, runs: number): Promise<{ detector: StageCost; classifier: StageCost }> {
+/** The bench's two sessions, opened as the daemon opens them, and a random detector input. */
+async function openSessions(root: string) {
   const m = benchModels(root);
   const det = await ort.InferenceSession.create(m.detector.file, SESSION_OPTIONS);
   const cls = await ort.InferenceSession.create(m.classifier.file, SESSION_OPTIONS);
-  const { width: dw, height: dh } = m.detector, cs = m.classifier.size;
-  const dIn = new ort.Tensor('float32', rnd(3 * dh * dw), [1, 3, dh, dw]);
+  const { width: dw, height: dh } = m.detector;
+  return { m, det, cls, dw, dh, dIn: new ort.Tensor('float32', rnd(3 * dh * dw), [1, 3, dh, dw]) };
+}
+
+/** The detector's and the classifier's (batch 1) session.run alone. */
+export async function runCosts(root: string, runs: number): Promise<{ detector: StageCost; classifier: StageCost }> {
+  const { m, det, cls, dIn } = await openSessions(root);
+  const cs = m.classifier.size;
   const cIn = new ort.Tensor('float32', rnd(3 * cs * cs), [1, 3, cs, cs]);
   const detector = await timeRuns(runs, () => det.run({ [det.inputNames[0]]: dIn }));
   const classifier = await timeRuns(runs, () => cls.run({ [cls.inputNames[0]]: cIn }, ['logits']));
@@ -122,12 +128,7 @@ export async function runCosts(root: string, runs: number): Promise<{ detector: 
 }
 
 export async function sessionCosts(root: string, runs: number): Promise<Omit<Stages, 'decode'>> {
-  const opts = SESSION_OPTIONS;
-  const m = benchModels(root);
-  const det = await ort.InferenceSession.create(m.detector.file, opts);
-  const cls = await ort.InferenceSession.create(m.classifier.file, opts);
-  const { width: dw, height: dh } = m.detector;
-  const dIn = new ort.Tensor('float32', rnd(3 * dh * dw), [1, 3, dh, dw]);
+  const { m, det, cls, dw, dh, dIn } = await openSessions(root);
   const detector = await timeRuns(runs, () => det.run({ [det.inputNames[0]]: dIn }));
   const classifierBatch: Record<string, StageCost> = {};
   for (const b of [1, 2, 4, 8]) {

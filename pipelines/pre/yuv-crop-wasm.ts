@@ -6,12 +6,10 @@
 // taps read are copied into the module's memory, not the frame. NHWC tensors, and a host whose
 // WebAssembly has no SIMD, take the JS pair with the same result.
 import { toTensor } from '../../models/preprocess.js';
-import { kernels, type Kernels } from './yuv-tensor-wasm.js';
+import { kernels, memoryFor, places, type Kernels } from './yuv-tensor-wasm.js';
 import { cropPlan, i420Planes, resampleRegionI420 } from './yuv.js';
 import type { Region, ResampleTarget } from './resample.js';
 import { channelMaths, type TensorSpec } from './yuv-tensor.js';
-
-const align = (n: number) => (n + 15) & ~15;
 
 /** Smallest and largest value of two tap tables. */
 function span(a: Int32Array, b: Int32Array): [number, number] {
@@ -46,19 +44,12 @@ export class I420CropConverter {
     const [cxa, cxb] = span(plan.cx0, plan.cx1), [cya, cyb] = span(plan.cy0, plan.cy1);
     const lW = lxb - lxa + 1, lH = lyb - lya + 1, cW = cxb - cxa + 1, cH = cyb - cya + 1;
     // memory: luma window | U window | V window | tap tables | one row of luma and chroma terms | tensor
-    let at = 0;
-    const take = (bytes: number) => {
-      const start = at;
-      at += align(bytes);
-      return start;
-    };
-    const Y = take(lW * lH), U = take(cW * cH), V = take(cW * cH);
-    const [lx0, lx1, lw, cx0, cx1, cwx, L, CR, CG, CB] = Array.from({ length: 10 }, () => take(fw * 4));
-    const t = take(n * 12);
+    const m = places();
+    const Y = m.take(lW * lH), U = m.take(cW * cH), V = m.take(cW * cH);
+    const [lx0, lx1, lw, cx0, cx1, cwx, L, CR, CG, CB] = Array.from({ length: 10 }, () => m.take(fw * 4));
+    const t = m.take(n * 12);
     const k = this.k;
-    const grow = Math.ceil(at / 65536) - k.memory.buffer.byteLength / 65536;
-    if (grow > 0) k.memory.grow(grow);
-    const mem = k.memory.buffer;
+    const mem = memoryFor(k, m.end);
     const u8 = new Uint8Array(mem), i32 = new Int32Array(mem);
     for (let y = 0; y < lH; y++) u8.set(p.y.subarray((lya + y) * srcW + lxa, (lya + y) * srcW + lxb + 1), Y + y * lW);
     for (let y = 0; y < cH; y++) {

@@ -37,7 +37,27 @@ export function simdAvailable(): boolean {
   return kernelModule() !== null;
 }
 
-const align = (n: number) => (n + 15) & ~15;
+/** Places in a kernels instance's memory, handed out in order, each 16-byte aligned (SIMD loads). */
+export function places(): { take(bytes: number): number; readonly end: number } {
+  let at = 0;
+  return {
+    take(bytes: number) {
+      const start = at;
+      at += (bytes + 15) & ~15;
+      return start;
+    },
+    get end() {
+      return at;
+    },
+  };
+}
+
+/** `k`'s memory grown to hold at least `bytes` (growing keeps what is in it), as its buffer now. */
+export function memoryFor(k: Kernels, bytes: number): ArrayBuffer {
+  const grow = Math.ceil(bytes / 65536) - k.memory.buffer.byteLength / 65536;
+  if (grow > 0) k.memory.grow(grow);
+  return k.memory.buffer;
+}
 
 /**
  * Everything of a conversion that depends only on its geometry and maths, not on the pixels: the plan,
@@ -73,17 +93,12 @@ function makeLayout(key: string, srcW: number, srcH: number, target: ResampleTar
   const cy = new Int32Array(blocks), cwy = new Int32Array(blocks);
   for (let i = 0; i < blocks; i++) [cy[i], cwy[i]] = plan.blockRow(2 * i);
   // memory: frame | tap tables | one luma row, one block row of chroma terms | tensor
-  let at = 0;
-  const take = (bytes: number) => {
-    const start = at;
-    at += align(bytes);
-    return start;
-  };
-  const frame = take(frameBytes('i420', srcW, srcH));
-  const [lx0, lx1, lw, L] = [0, 0, 0, 0].map(() => take(fw * 4));
-  const [cx0, cx1, cwx, CR, CG, CB] = [0, 0, 0, 0, 0, 0].map(() => take(bw * 4));
-  const out = take(target.width * target.height * 12);
-  return { key, plan, ly, wy, cy, cwy, frame, lx0, lx1, lw, L, cx0, cx1, cwx, CR, CG, CB, out, end: at };
+  const m = places();
+  const frame = m.take(frameBytes('i420', srcW, srcH));
+  const [lx0, lx1, lw, L] = [0, 0, 0, 0].map(() => m.take(fw * 4));
+  const [cx0, cx1, cwx, CR, CG, CB] = [0, 0, 0, 0, 0, 0].map(() => m.take(bw * 4));
+  const out = m.take(target.width * target.height * 12);
+  return { key, plan, ly, wy, cy, cwy, frame, lx0, lx1, lw, L, cx0, cx1, cwx, CR, CG, CB, out, end: m.end };
 }
 
 export class I420TensorConverter {
@@ -111,9 +126,7 @@ export class I420TensorConverter {
     const { fit } = plan;
     const dw = target.width, fw = fit.width, fh = fit.height, bw = plan.cx.length;
     const cw = Math.ceil(srcW / 2), ch = Math.ceil(srcH / 2);
-    const grow = Math.ceil(lay.end / 65536) - k.memory.buffer.byteLength / 65536;
-    if (grow > 0) k.memory.grow(grow);
-    const mem = k.memory.buffer;
+    const mem = memoryFor(k, lay.end);
     new Uint8Array(mem).set(src, lay.frame);
     if (fresh) {
       // the plan's taps, with each right-hand tap clamped as i420ToTensor clamps it (kept in memory

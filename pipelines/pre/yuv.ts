@@ -97,10 +97,15 @@ export function resampleRegionI420(src: Uint8Array, srcW: number, srcH: number, 
  * right, weight of right in 1/2048 (a region's edge pixels repeat; nothing outside it is read).
  */
 function tapsInto(left: Int32Array, right: Int32Array, weight: Int32Array, i: number, s: number, lo: number, hi: number): void {
-  const a = s <= lo ? lo : s >= hi ? hi : Math.floor(s);
+  if (s <= lo || s >= hi) {
+    left[i] = right[i] = s <= lo ? lo : hi;
+    weight[i] = 0;
+    return;
+  }
+  const a = Math.floor(s);
   left[i] = a;
-  right[i] = s <= lo || s >= hi ? a : a + 1;
-  weight[i] = s <= lo || s >= hi ? 0 : Math.round((s - a) * 2048);
+  right[i] = a + 1;
+  weight[i] = Math.round((s - a) * 2048);
 }
 
 /** One output row: bilinear Y, U, V (fixed point, 1/2048 weights), then BT.601 limited range → RGB. Literals for speed (see resample.ts). */

@@ -115,28 +115,35 @@ async function openSessions(root: string) {
   return { m, det, cls, dw, dh, dIn: new ort.Tensor('float32', rnd(3 * dh * dw), [1, 3, dh, dw]) };
 }
 
+type Sessions = Awaited<ReturnType<typeof openSessions>>;
+
+/** The detector's session.run alone. */
+const detectorCost = ({ det, dIn }: Sessions, runs: number) => timeRuns(runs, () => det.run({ [det.inputNames[0]]: dIn }));
+
+/** The classifier's session.run alone at batch `b`, per frame. */
+async function classifierCost({ m, cls }: Sessions, b: number, runs: number): Promise<StageCost> {
+  const cs = m.classifier.size;
+  const t = new ort.Tensor('float32', rnd(b * 3 * cs * cs), [b, 3, cs, cs]);
+  const c = await timeRuns(runs, () => cls.run({ [cls.inputNames[0]]: t }, ['logits']));
+  return { cpuMs: c.cpuMs / b, wallMs: c.wallMs / b };
+}
+
 /** The detector's and the classifier's (batch 1) session.run alone. */
 export async function runCosts(root: string, runs: number): Promise<{ detector: StageCost; classifier: StageCost }> {
-  const { m, det, cls, dIn } = await openSessions(root);
-  const cs = m.classifier.size;
-  const cIn = new ort.Tensor('float32', rnd(3 * cs * cs), [1, 3, cs, cs]);
-  const detector = await timeRuns(runs, () => det.run({ [det.inputNames[0]]: dIn }));
-  const classifier = await timeRuns(runs, () => cls.run({ [cls.inputNames[0]]: cIn }, ['logits']));
-  await det.release();
-  await cls.release();
+  const o = await openSessions(root);
+  const detector = await detectorCost(o, runs);
+  const classifier = await classifierCost(o, 1, runs);
+  await o.det.release();
+  await o.cls.release();
   return { detector, classifier };
 }
 
 export async function sessionCosts(root: string, runs: number): Promise<Omit<Stages, 'decode'>> {
-  const { m, det, cls, dw, dh, dIn } = await openSessions(root);
-  const detector = await timeRuns(runs, () => det.run({ [det.inputNames[0]]: dIn }));
+  const o = await openSessions(root);
+  const { m, det, cls, dw, dh } = o;
+  const detector = await detectorCost(o, runs);
   const classifierBatch: Record<string, StageCost> = {};
-  for (const b of [1, 2, 4, 8]) {
-    const cs = m.classifier.size;
-    const t = new ort.Tensor('float32', rnd(b * 3 * cs * cs), [b, 3, cs, cs]);
-    const c = await timeRuns(runs, () => cls.run({ [cls.inputNames[0]]: t }, ['logits']));
-    classifierBatch[b] = { cpuMs: c.cpuMs / b, wallMs: c.wallMs / b };
-  }
+  for (const b of [1, 2, 4, 8]) classifierBatch[b] = await classifierCost(o, b, runs);
   const frame = Buffer.alloc(frameBytes('i420', 1280, 720), 90);
   // as the worker makes it (D97, D149): one pass from the planes into the converter's reused tensor
   const conv = new I420TensorConverter();

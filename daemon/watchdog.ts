@@ -7,6 +7,7 @@
 // EXTEND_TIMEOUT_USEC every EXTEND_EVERY_MS so systemd's start timeout does not kill the build, and
 // STATUS=building TensorRT engine for <model> (first start). A build is not "engine down".
 // If the event loop is blocked nothing here runs, so systemd stops hearing WATCHDOG=1 as well.
+import { monoMs } from '../pipelines/clock.js';
 import { RestartBudget } from '../pipelines/budget.js';
 import type { WatchdogConfig } from './config/watchdog.js';
 import type { Engine } from '../pipelines/engines/engine.js';
@@ -73,14 +74,15 @@ export const EXTEND_EVERY_MS = 10_000;
 export const EXTEND_BY_USEC = 30_000_000;
 
 export class Watchdog {
-  private lastExtend = 0;
+  // Monotonic ms (pipelines/clock.ts, D165): a step of the wall clock is neither an outage nor a restart window.
+  private lastExtend = -Infinity;
   private engineReadyAt = 0;
   private tracked = new Map<string, Tracked>();
   private timers: NodeJS.Timeout[] = [];
   private lastKey = '';
-  private lastPublish = 0;
+  private lastPublish = -Infinity;
   private engineDownSince: number;
-  private readonly startedAt = Date.now();
+  private readonly startedAt = monoMs();
   readySent = false;
   verdict: Verdict = { healthy: true, reasons: [], failed: [] };
   report: HealthReport | null = null;
@@ -100,7 +102,7 @@ export class Watchdog {
       engineDownMs: cfg.engineDownSec * 1000,
     };
     this.notifier = new Notifier(env);
-    this.engineDownSince = Date.now();
+    this.engineDownSince = monoMs();
     this.wdInterval = watchdogIntervalMs(env, process.pid);
   }
 
@@ -151,8 +153,11 @@ export class Watchdog {
     return t;
   }
 
-  /** Read the components, evaluate, publish on change / interval, send READY=1 when due. */
-  tick(now = Date.now()): HealthReport {
+  /**
+   * Read the components, evaluate, publish on change / interval, send READY=1 when due. `now` is the
+   * monotonic clock (every interval), `wall` the wall clock (the report's time, people counts).
+   */
+  tick(now = monoMs(), wall = Date.now()): HealthReport {
     const { pipeline, engine, mqtt } = this.parts;
     const comps: ComponentSnapshot[] = [];
     const cameras: Record<string, CameraHealth> = {};
@@ -181,7 +186,7 @@ export class Watchdog {
 
     const loaded = engine.loaded;
     const report: HealthReport = {
-      ts: new Date(now).toISOString(),
+      ts: new Date(wall).toISOString(),
       healthy: this.verdict.healthy,
       reasons: this.verdict.reasons,
       uptimeSec: Math.round((now - this.startedAt) / 1000),
@@ -208,7 +213,7 @@ export class Watchdog {
         lastError: mqtt.stats.lastError,
         outbox: { queued: mqtt.outbox?.size ?? 0, dropped: mqtt.outbox?.dropped ?? 0 },
       },
-      ...(this.parts.people ? { people: this.parts.people(now) } : {}),
+      ...(this.parts.people ? { people: this.parts.people(wall) } : {}),
     };
     this.report = report;
 

@@ -2,6 +2,7 @@
 // debounced state on {site}/{camera}/mask/state (retained, QoS 1, through MqttLink.publishRetained).
 import { PublishGate, StateDebouncer, type PublishPolicy, type StateChange } from './face-events.js';
 import type { FacesFrameResult } from './results.js';
+import { monoMs } from './clock.js';
 
 export interface FacesOutOptions {
   maskTopic: (camera: string) => string;
@@ -21,7 +22,8 @@ export class FacesOut {
 
   constructor(private readonly o: FacesOutOptions) {}
 
-  handle(r: FacesFrameResult, nowMs = Date.now()): void {
+  /** `nowMs`: the monotonic clock (the rate gate's interval, D165). */
+  handle(r: FacesFrameResult, nowMs = monoMs()): void {
     const cam = r.camera;
     let gate = this.gates.get(cam);
     if (!gate) this.gates.set(cam, (gate = new PublishGate(this.o.policy)));

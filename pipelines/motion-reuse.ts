@@ -11,6 +11,7 @@ import { MotionGate, THUMB_COLUMNS, type MotionSample } from './motion.js';
 import type { Frame } from './sources/process-source.js';
 import type { CameraConfig } from './camera.js';
 import type { FacesFrameResult } from './results.js';
+import { latencyMs } from './clock.js';
 
 interface CameraGate {
   gate: MotionGate;
@@ -41,13 +42,13 @@ export class MotionReuse {
     const c = this.cams.get(f.camera);
     if (!c) return null;
     // the reader's thumbnail when it made one (the pixels stay in their slot), else from the pixels
-    const s = f.thumb && c.gate.opts.columns === THUMB_COLUMNS ? c.gate.checkThumb(f.thumb, f.width, f.height, f.ts) : c.gate.check(f.data, f.width, f.height, f.ts, f.format);
+    const s = f.thumb && c.gate.opts.columns === THUMB_COLUMNS ? c.gate.checkThumb(f.thumb, f.width, f.height, f.mono) : c.gate.check(f.data, f.width, f.height, f.mono, f.format);
     if (s.decision === 'reuse' && c.last && c.pending === null) {
       c.reused++;
       // a copy of the detected result, less what described its engine request (batch)
       const { batch: _batch, ...r } = c.last.result;
       return {
-        result: { ...r, frame: f.seq, ts: new Date(f.ts).toISOString(), latencyMs: Date.now() - f.ts, inferMs: 0, detectMs: 0, classifyMs: 0, reused: true, reusedFrom: r.frame },
+        result: { ...r, frame: f.seq, ts: new Date(f.ts).toISOString(), latencyMs: latencyMs(f), inferMs: 0, detectMs: 0, classifyMs: 0, reused: true, reusedFrom: r.frame },
         workingFaces: c.last.workingFaces,
       };
     }
@@ -61,7 +62,7 @@ export class MotionReuse {
     const c = this.cams.get(f.camera);
     if (!c) return;
     const s = this.samples.get(f);
-    if (s) c.gate.detected(s, f.ts);
+    if (s) c.gate.detected(s, f.mono);
     c.last = { result, workingFaces };
   }
 

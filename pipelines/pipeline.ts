@@ -14,6 +14,7 @@ import { ClassifyMode } from './modes/classify.js';
 import { FacesMode } from './modes/faces.js';
 import type { Mode, ModeContext } from './modes/mode.js';
 import type { PeopleStage } from './tracking/stage.js';
+import { monoMs } from './clock.js';
 
 export type { FacesFrameResult, FrameResult, ResultSink } from './results.js';
 
@@ -225,7 +226,7 @@ export class Pipeline {
     if (!b || b.maxFrames <= 1) return this.slots.takeMany(1, this.isFree);
     const batchable = this.slots.waiting(this.isFreeBatching);
     if (batchable.length && batchable.length < b.maxFrames && b.waitMs > 0 && this.slots.waiting(this.isFree).length === batchable.length) {
-      const due = Math.min(...batchable.map((f) => f.ts)) + b.waitMs - Date.now();
+      const due = Math.min(...batchable.map((f) => f.mono)) + b.waitMs - monoMs();
       if (due > 0) {
         this.batchTimer ??= setTimeout(() => {
           this.batchTimer = null;

@@ -22,6 +22,7 @@ import type { PublishEventOptions } from '../mqtt/link.js';
 import { authorized, requestAuthorized, sessionSetCookie } from './auth.js';
 import { encodeFrame, shouldEncode, type PreviewFrame } from './preview.js';
 import { People, isPersonEvent } from './people.js';
+import { monoMs } from '../../pipelines/clock.js';
 
 type Box = readonly [number, number, number, number] | readonly number[];
 /** A face as the pipeline hands it over; `track` comes with issue 14's tracker. */
@@ -93,7 +94,7 @@ export class Dashboard {
     }
     if (!this.files.has('index.html')) throw new Error(`dashboard page missing: ${join(o.pageDir, 'index.html')}`);
     for (const c of o.cameras) {
-      this.cams.set(c.id, { busy: false, lastAt: 0 });
+      this.cams.set(c.id, { busy: false, lastAt: -Infinity });
       this.topics.set(`${o.site}/${c.id}/mask/events`, { kind: 'events', camera: c.id });
       this.topics.set(`${o.site}/${c.id}/mask/snapshot`, { kind: 'snapshot', camera: c.id });
     }
@@ -204,7 +205,7 @@ export class Dashboard {
   private readonly offer: LiveTap = (camera, frame, label, faces, working) => {
     const st = this.cams.get(camera);
     if (!st) return;
-    const now = Date.now();
+    const now = monoMs(); // the throttle's interval (D165); `at` below is the wall clock
     if (!shouldEncode({ watchers: this.clients.size, busy: st.busy, lastAt: st.lastAt }, now, this.o.fps)) return;
     st.busy = true;
     st.lastAt = now;
@@ -215,7 +216,7 @@ export class Dashboard {
     });
     const size = [frame.width, frame.height];
     encodeFrame(frame, this.o.quality, this.o.maxWidth)
-      .then((jpeg) => this.broadcast('frame', { camera, seq: frame.seq, at: new Date(now).toISOString(), size, label, faces: shown, jpeg: jpeg.toString('base64') }, true))
+      .then((jpeg) => this.broadcast('frame', { camera, seq: frame.seq, at: new Date().toISOString(), size, label, faces: shown, jpeg: jpeg.toString('base64') }, true))
       .catch((e) => this.log.warn('live view encode failed', { camera, err: (e as Error).message }))
       .finally(() => {
         st.busy = false;

@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { drawFaces } from '../../pipelines/annotate.js';
 import { toRgb24, type FrameFormat } from '../../pipelines/pre/yuv.js';
 import type { Logger } from '../log.js';
+import { monoMs } from '../../pipelines/clock.js';
 
 export interface PreviewConfig {
   enabled: boolean;
@@ -77,7 +78,7 @@ export class Preview {
     cameras: readonly string[],
     private readonly log: Logger,
   ) {
-    for (const c of cameras) this.cams.set(c, { clients: new Set(), busy: false, lastAt: 0, latest: null });
+    for (const c of cameras) this.cams.set(c, { clients: new Set(), busy: false, lastAt: -Infinity, latest: null });
   }
 
   /** HTTP routes /preview and /preview/{camera}.mjpeg; returns false for other URLs. */
@@ -131,7 +132,7 @@ export class Preview {
     frame.hold();
     cam.latest?.frame.release();
     cam.latest = { frame, faces };
-    const now = Date.now();
+    const now = monoMs(); // an interval: a step of the wall clock must not freeze the preview (D165)
     if (!shouldEncode({ watchers: cam.clients.size, busy: cam.busy, lastAt: cam.lastAt }, now, this.cfg.fps)) return;
     cam.busy = true;
     cam.lastAt = now;

@@ -26,7 +26,7 @@ export interface EngineBuild {
   model: string;
   provider: string;
   reason: string;
-  /** ms since epoch */
+  /** When the build started, on the monotonic clock (pipelines/clock.ts monoMs, D165). */
   since: number;
   /** The first start of this engine (nothing served yet), or a restart / a model swap's standby. */
   firstStart: boolean;

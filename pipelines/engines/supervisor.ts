@@ -38,6 +38,7 @@ export type { EngineState } from './engine.js';
 
 export type { EngineBuild } from './engine.js';
 import type { EngineBuild } from './engine.js';
+import { monoMs } from '../clock.js';
 
 /** Events: 'ready' (LoadedMsg), 'down' (reason), 'building' (EngineBuild). */
 export class EngineSupervisor extends EventEmitter {
@@ -122,7 +123,7 @@ export class EngineSupervisor extends EventEmitter {
         // The worker answered with an error: counted; a storm of them means it is broken.
         this.errors++;
         this.lastError = (e as Error).message;
-        if (this.storm?.record(Date.now())) {
+        if (this.storm?.record(monoMs())) {
           this.storm.reset();
           this.fail(w, `error storm: ${this.opts.errorStormCount} engine errors within ${this.opts.errorStormWindowMs} ms (last: ${(e as Error).message})`);
         }
@@ -166,7 +167,7 @@ export class EngineSupervisor extends EventEmitter {
     w.on('building', (b: BuildingMsg) => {
       if (this.worker !== w) return;
       this.state = 'building';
-      this.building = { model: b.model, provider: b.provider, reason: b.reason, since: Date.now(), firstStart: initial && !this.loaded };
+      this.building = { model: b.model, provider: b.provider, reason: b.reason, since: monoMs(), firstStart: initial && !this.loaded };
       this.log.warn('building an engine (this takes minutes the first time; the load timeout is now the build timeout)', { model: b.model, provider: b.provider, reason: b.reason });
       this.emit('building', this.building);
     });

@@ -7,6 +7,7 @@ import type { Engine } from '../engines/engine.js';
 import type { ResultSink } from '../results.js';
 import type { Frame } from '../sources/process-source.js';
 import type { Mode, ModeContext } from './mode.js';
+import { latencyMs } from '../clock.js';
 
 export class ClassifyMode implements Mode {
   readonly name = 'classify';
@@ -37,7 +38,7 @@ export class ClassifyMode implements Mode {
         score: c.score,
         scores: c.scores,
         model: { name: model.name, version: model.version },
-        latencyMs: Date.now() - f.ts,
+        latencyMs: latencyMs(f),
         inferMs: Math.round(out.inferMs * 100) / 100,
       },
       f,

@@ -12,6 +12,7 @@ import type { Frame } from '../sources/process-source.js';
 import type { Mode, ModeContext } from './mode.js';
 import type { PeopleStage, TrackedFaceResult } from '../tracking/stage.js';
 import type { FaceResult } from '../engines/protocol.js';
+import { latencyMs } from '../clock.js';
 
 /** The largest frame of a faces camera when the config names none (a larger camera is scaled down to fit). */
 export const FACES_FRAME_DEFAULT = { width: 1280, height: 720 } as const;
@@ -100,7 +101,7 @@ export class FacesMode implements Mode {
       frameSize: (src ? [src.width, src.height] : [f.width, f.height]) as [number, number],
       model: { name: model.name, version: model.version },
       detector: { name: det.name, version: det.version },
-      latencyMs: Date.now() - f.ts,
+      latencyMs: latencyMs(f),
       inferMs: round(r.inferMs),
       detectMs: round(r.detectMs),
       classifyMs: round(r.cropMs + r.classifyMs),

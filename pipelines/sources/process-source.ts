@@ -18,6 +18,7 @@ import type { SharedFrames, SlotFrame } from './shared-frames.js';
 import type { SlotRing, SlotStats } from './slot-ring.js';
 import { readSlot, type SlotRef } from '../engines/slots.js';
 import type { FrameFormat } from '../pre/yuv.js';
+import { monoMs } from '../clock.js';
 
 export interface Frame {
   camera: string;
@@ -25,6 +26,8 @@ export interface Frame {
   seq: number;
   /** Capture time: when the frame's last byte arrived from ffmpeg (ms since epoch). */
   ts: number;
+  /** The same moment on the monotonic clock (pipelines/clock.ts): latency and waits are measured from it (D165). */
+  mono: number;
   width: number;
   height: number;
   /** rgb24: packed RGB; i420: planar YUV 4:2:0 (Y, then U, then V at half size, pre/yuv.ts). */
@@ -97,6 +100,7 @@ export class ProcessSource extends EventEmitter {
   private attempt = 0;
   private restartTimer: NodeJS.Timeout | null = null;
   private stallTimer: NodeJS.Timeout | null = null;
+  /** Monotonic ms (pipelines/clock.ts, D165): a step of the wall clock is not a stalled camera. */
   private startedAt = 0;
   private lastFrameAt = 0;
   private stopping = false;
@@ -175,7 +179,7 @@ export class ProcessSource extends EventEmitter {
       return;
     }
     this.setState('starting');
-    this.startedAt = Date.now();
+    this.startedAt = monoMs();
     this.lastFrameAt = this.startedAt;
     let fifo: string;
     try {
@@ -235,7 +239,7 @@ export class ProcessSource extends EventEmitter {
   private onFrame(s: SlotFrame): void {
     const { frames } = this.opts;
     if (this.stopping) return frames.release(this.ring, s.slot.path);
-    const now = Date.now();
+    const now = monoMs();
     this.lastFrameAt = now;
     if (this.state !== 'running') this.setState('running');
     if (this.attempt && now - this.startedAt > (this.opts.healthyResetSec ?? 30) * 1000) this.attempt = 0;
@@ -251,7 +255,7 @@ export class ProcessSource extends EventEmitter {
     if (this.stallTimer) clearInterval(this.stallTimer);
     const stallMs = this.opts.stallSec * 1000;
     this.stallTimer = setInterval(() => {
-      if (Date.now() - this.lastFrameAt > stallMs) this.kill(`no frame for ${this.opts.stallSec} s`);
+      if (monoMs() - this.lastFrameAt > stallMs) this.kill(`no frame for ${this.opts.stallSec} s`);
     }, Math.min(1000, stallMs / 2));
     this.stallTimer.unref();
   }
@@ -268,7 +272,7 @@ export class ProcessSource extends EventEmitter {
     const why = this.lastError?.startsWith('no frame') ? this.lastError : signal ? `${prog} killed by ${signal}` : `${prog} exited with code ${code}`;
     const tail = this.stderrTail.at(-1);
     this.lastError = tail && !why.startsWith('no frame') ? `${why}: ${tail}` : why;
-    if (Date.now() - this.startedAt > (this.opts.healthyResetSec ?? 30) * 1000) this.attempt = 0;
+    if (monoMs() - this.startedAt > (this.opts.healthyResetSec ?? 30) * 1000) this.attempt = 0;
     this.scheduleRestart();
   }
 
@@ -306,6 +310,7 @@ export function slotFrame(camera: string, seq: number, format: FrameFormat, s: S
     camera,
     seq,
     ts: s.ts,
+    mono: s.mono,
     width: s.width,
     height: s.height,
     format,

@@ -4,12 +4,13 @@
 // pixels; the engine workers read them from the slot. It runs on a thread of the supervisor's
 // process (reader-thread.ts); messages:
 //   in:  attach {key, fifo, format, width, height, thumb, slots[]}, lend {key, slots[]}, detach {key}, shutdown
-//   out: hello, frame {key, slot, bytes, width, height, ts} + thumbnail body, dropped {key}, end {key, error?}
+//   out: hello, frame {key, slot, bytes, width, height, ts, mono} + thumbnail body, dropped {key}, end {key, error?}
 // A frame that arrives while no slot is lent waits (one per camera) and the FIFO is not read until a
 // slot comes: the decoder blocks for that moment instead of losing the frame (bursts: a decoder
 // catching up, a file read faster than real time). Every slot is lent again as soon as its frame is
 // released, and the scheduler drops stale frames itself (newest wins), so the wait is short.
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { monoMs } from '../clock.js';
 import { lumaThumbnail, THUMB_COLUMNS } from '../motion.js';
 import { frameBytes, type FrameFormat } from '../pre/yuv.js';
 import { FifoReader } from './fifo-reader.js';
@@ -40,8 +41,14 @@ interface Run {
   slots: string[];
   fds: Map<string, number>;
   pool: FramePool;
-  /** A frame read while no slot was lent, with its capture time. */
-  waiting: { data: Buffer; f: FramedFrame; ts: number } | null;
+  /** A frame read while no slot was lent, with its capture times. */
+  waiting: { data: Buffer; f: FramedFrame; at: CaptureTime } | null;
+}
+
+/** A frame's capture time on both clocks (D165): `ts` the wall clock, `mono` the monotonic one. */
+export interface CaptureTime {
+  ts: number;
+  mono: number;
 }
 
 export class FrameReader {
@@ -63,7 +70,7 @@ export class FrameReader {
         const w = run.waiting;
         if (w) {
           run.waiting = null;
-          this.place(key, run, w.data, w.f, w.ts);
+          this.place(key, run, w.data, w.f, w.at);
           if (this.runs.get(key) === run) run.reader.resume();
         }
         return true;
@@ -104,22 +111,22 @@ export class FrameReader {
   }
 
   private onFrame(key: string, run: Run, data: Buffer, f: FramedFrame): void {
-    const ts = Date.now();
+    const at = { ts: Date.now(), mono: monoMs() };
     if (!run.slots.length) {
       // no slot lent: this frame waits for one, and the FIFO with it (an older waiting frame is dropped)
       if (run.waiting) {
         run.pool.give(run.waiting.data);
         this.send({ type: 'dropped', key });
       }
-      run.waiting = { data, f, ts };
+      run.waiting = { data, f, at };
       run.reader.pause();
       return;
     }
-    this.place(key, run, data, f, ts);
+    this.place(key, run, data, f, at);
   }
 
   /** Write a frame into the next lent slot and tell the supervisor; its buffer goes back to the pool. */
-  private place(key: string, run: Run, data: Buffer, f: FramedFrame, ts: number): void {
+  private place(key: string, run: Run, data: Buffer, f: FramedFrame, at: CaptureTime): void {
     try {
       const slot = run.slots.shift()!;
       let fd = run.fds.get(slot);
@@ -128,7 +135,7 @@ export class FrameReader {
       // raw RGB frames are the size asked for; a YUV4MPEG2 stream says its own
       const width = f.width || run.width, height = f.height || run.height;
       const thumb = run.thumb ? lumaThumbnail(data, width, height, THUMB_COLUMNS, run.format === 'i420' ? 'i420' : 'rgb24') : undefined;
-      this.send({ type: 'frame', key, slot, bytes: data.length, width, height, ts }, thumb);
+      this.send({ type: 'frame', key, slot, bytes: data.length, width, height, ts: at.ts, mono: at.mono }, thumb);
     } catch (e) {
       // a slot that cannot be written (the folder is gone, the memory is full): this run cannot go on
       this.close(key);

@@ -21,6 +21,8 @@ export interface SlotFrame {
   height: number;
   /** When its last byte arrived from the decoder (ms since epoch). */
   ts: number;
+  /** The same moment on the monotonic clock (pipelines/clock.ts, D165). */
+  mono: number;
   /** The 64-column luma thumbnail (motion gating), when the run asked for it. */
   thumb: Uint8Array | null;
 }
@@ -225,7 +227,7 @@ export class SharedFrames extends EventEmitter {
       if (!run.ring.filled(path)) return;
       const thumb = body ?? null; // transferred from the reader thread: its own memory
       this.lendMore(h.key!, run.ring);
-      run.ev.onFrame({ slot: { path, bytes: h.bytes as number }, width: h.width as number, height: h.height as number, ts: h.ts as number, thumb });
+      run.ev.onFrame({ slot: { path, bytes: h.bytes as number }, width: h.width as number, height: h.height as number, ts: h.ts as number, mono: h.mono as number, thumb });
     } else if (h.type === 'dropped') run.ev.onDropped?.();
     else if (h.type === 'end') {
       this.runs.delete(h.key!);

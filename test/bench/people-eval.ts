@@ -78,7 +78,7 @@ export async function peopleEval(o: { variants?: Variant[]; root: string; log?: 
     const id = (b: number[]) => b as [number, number, number, number];
     for await (const data of decode(clip.path, clip.width, clip.height)) {
       const gt = clip.truth(i);
-      const frame: Frame = { format: 'rgb24', camera: 'cam', seq: i, ts: 1_700_000_000_000 + i * 100, width: clip.width, height: clip.height, data, hold() {}, release() {} };
+      const frame: Frame = { format: 'rgb24', camera: 'cam', seq: i, ts: 1_700_000_000_000 + i * 100, mono: i * 100, width: clip.width, height: clip.height, data, hold() {}, release() {} };
       // per frame, no tracking: every face classified, its own label
       const r = await w.faces(data, clip.width, clip.height, {});
       base.readings += r.faces.length;

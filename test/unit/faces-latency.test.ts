@@ -11,11 +11,12 @@ import type { ModeContext } from '../../pipelines/modes/mode.js';
 import type { Frame } from '../../pipelines/sources/process-source.js';
 import type { Manifest } from '../../models/manifest.js';
 import { tinyManifest } from '../helpers/ota-fixtures.js';
+import { monoMs } from '../../pipelines/clock.js';
 
 const face = (classified?: boolean): FaceResult => ({ box: [1, 2, 30, 30], crop: [0, 0, 32, 32], detScore: 0.9, label: 'mask', score: 0.9, scores: { mask: 0.9, no_mask: 0.1 }, ...(classified === undefined ? {} : { match: null, classified }) });
 const answer = (faces: FaceResult[], classifyMs: number): Omit<FacesResultMsg, 'type' | 'id'> => ({ faces, detectMs: 3, cropMs: 1, classifyMs, classifierRuns: faces.length ? 1 : 0, inferMs: 4 + classifyMs });
 let seq = 0;
-const frame = (camera: string): Frame => ({ camera, seq: seq++, ts: Date.now(), width: 64, height: 48, format: 'rgb24', data: Buffer.alloc(64 * 48 * 3), hold() {}, release() {} }) as unknown as Frame;
+const frame = (camera: string): Frame => ({ camera, seq: seq++, ts: Date.now(), mono: monoMs(), width: 64, height: 48, format: 'rgb24', data: Buffer.alloc(64 * 48 * 3), hold() {}, release() {} }) as unknown as Frame;
 
 function setup(single: Omit<FacesResultMsg, 'type' | 'id'>[], batch: Omit<FacesResultMsg, 'type' | 'id'>[] = []) {
   const got: { camera: string; ms: number | undefined; faces: number }[] = [];

@@ -4,6 +4,7 @@ import { MotionReuse } from '../../pipelines/motion-reuse.js';
 import type { CameraConfig } from '../../daemon/config/config.js';
 import type { FacesFrameResult } from '../../pipelines/pipeline.js';
 import type { Frame } from '../../pipelines/sources/process-source.js';
+import { monoMs } from '../../pipelines/clock.js';
 
 const W = 320, H = 180;
 const cam = (id: string, motion?: Partial<CameraConfig['motion']>, mode: 'faces' | 'classify' = 'faces'): CameraConfig => ({
@@ -11,7 +12,9 @@ const cam = (id: string, motion?: Partial<CameraConfig['motion']>, mode: 'faces'
   ...(motion ? { motion: { enabled: true, pixelThreshold: 20, areaThreshold: 0.005, maxReuseSec: 2, ...motion } } : {}),
 });
 let seq = 0;
-const frame = (camera: string, v: number, ts: number): Frame => ({ camera, seq: seq++, ts, width: W, height: H, format: 'rgb24', data: Buffer.alloc(W * H * 3, v), hold() {}, release() {} });
+// the same moments on the monotonic clock (latency and the refresh are measured on it, D165)
+const MONO = Math.round(monoMs() - Date.now()); // whole ms: differences stay exact
+const frame = (camera: string, v: number, ts: number): Frame => ({ camera, seq: seq++, ts, mono: ts + MONO, width: W, height: H, format: 'rgb24', data: Buffer.alloc(W * H * 3, v), hold() {}, release() {} });
 const result = (f: Frame, label: FacesFrameResult['label'] = 'no_mask'): FacesFrameResult => ({
   camera: f.camera, frame: f.seq, ts: new Date(f.ts).toISOString(), label, score: 0.9, scores: { mask: 0.1, no_mask: 0.9 },
   faces: [{ box: [1, 2, 3, 4], label: 'no_mask', score: 0.9, detScore: 0.99 }], counts: { faces: 1, mask: 0, no_mask: 1 },

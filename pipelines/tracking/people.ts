@@ -59,6 +59,9 @@ export interface Person {
   verdict: TrackVerdict;
   firstSeenMs: number;
   lastSeenMs: number;
+  /** The same moments on the monotonic clock (pipelines/clock.ts): the visit's duration (D165). */
+  firstSeenMono: number;
+  lastSeenMono: number;
   /** Best face so far (largest, most confident): box, frame, weight. */
   best: { box: Box; seq: number; weight: number };
   entered: boolean;
@@ -155,8 +158,11 @@ export class CameraPeople {
     });
   }
 
-  /** A detected frame's faces → faces labelled by their tracks, and events. */
-  detected(seq: number, tsMs: number, faces: readonly DetectedFace[]): FrameOutcome {
+  /**
+   * A detected frame's faces → faces labelled by their tracks, and events. `tsMs`: the frame's capture
+   * time (wall clock, for `at`); `mono`: the same moment on the monotonic clock (durations).
+   */
+  detected(seq: number, tsMs: number, faces: readonly DetectedFace[], mono = tsMs): FrameOutcome {
     this.lastDetectedSeq = seq;
     const assigned = faces.every((f) => f.match !== undefined) && faces.length ? faces.map((f) => f.match ?? null) : undefined;
     const u = this.tracker.update(seq, faces, assigned);
@@ -168,10 +174,11 @@ export class CameraPeople {
       if (id === null) return; // a weak detection that continues no track
       let p = this.people.get(id);
       if (!p) {
-        p = { track: id, person: `${this.camera}:${tsMs}:${id}`, verdict: new TrackVerdict(), firstSeenMs: tsMs, lastSeenMs: tsMs, best: { box: f.box, seq, weight: -1 }, entered: false, announced: null };
+        p = { track: id, person: `${this.camera}:${tsMs}:${id}`, verdict: new TrackVerdict(), firstSeenMs: tsMs, lastSeenMs: tsMs, firstSeenMono: mono, lastSeenMono: mono, best: { box: f.box, seq, weight: -1 }, entered: false, announced: null };
         this.people.set(id, p);
       }
       p.lastSeenMs = tsMs;
+      p.lastSeenMono = mono;
       const classified = f.classified !== false && Object.keys(f.scores).length > 0;
       if (classified) p.verdict.add(seq, f.scores, f.box, f.detScore);
       const w = f.box[2] * f.box[3] * f.detScore;
@@ -245,7 +252,7 @@ export class CameraPeople {
       score: v ? Math.round(v.score * 1e4) / 1e4 : null,
       box: roundBox(p.best.box),
       readings: p.verdict.readings,
-      ...(type === 'leave' ? { durationMs: Math.max(0, p.lastSeenMs - p.firstSeenMs) } : {}),
+      ...(type === 'leave' ? { durationMs: Math.max(0, Math.round(p.lastSeenMono - p.firstSeenMono)) } : {}),
       snapshot: false,
     };
   }

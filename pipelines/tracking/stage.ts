@@ -83,7 +83,7 @@ export class PeopleStage {
   detected(f: Frame, faces: readonly FaceResult[], toCamera: ToCamera): TrackedFaceResult[] {
     const c = this.cams.get(f.camera);
     if (!c) return faces.map((x, i) => ({ ...x, track: i, classified: true }));
-    const out = c.detected(f.seq, f.ts, faces);
+    const out = c.detected(f.seq, f.ts, faces, f.mono);
     this.keepBestFaces(f, out);
     this.emit(c, out.events, toCamera);
     return out.faces.map((x) => ({ ...x, crop: x.crop ?? (x.box.map(Math.round) as Box) }));

@@ -78,6 +78,21 @@ t.test('a person: enter after minHits, one verdict, leave after maxLostFrames wi
   t.same(leave.box, [195, 100, 99, 99], 'the best (largest) face');
 });
 
+t.test('a visit across a step of the wall clock (NTP after boot, D165): its duration from the monotonic clock, its stamps from the wall clock', async (t) => {
+  const cam = new CameraPeople('cam1', { tracker: { minHits: 3, maxLostFrames: 5, association: { ...ASSOCIATION_DEFAULTS, high: 0.7 } } });
+  const YEAR = 365 * 24 * 3600_000;
+  const events: PersonEvent[] = [];
+  for (let seq = 0; seq < 27; seq++) {
+    const dets = seq < 20 ? [face([100 + 5 * seq, 100, 80 + seq, 80 + seq], 0.95)] : [];
+    // the wall clock steps a year forward at frame 10; the monotonic clock goes on
+    const wall = 1_000_000 + seq * 100 + (seq >= 10 ? YEAR : 0);
+    events.push(...cam.detected(seq, wall, worker(cam, seq, dets), 5_000 + seq * 100).events);
+  }
+  const leave = events.find((e) => e.type === 'leave')!;
+  t.equal(leave.durationMs, 1900, 'the 20 frames of the visit, not a year');
+  t.equal(leave.at, new Date(1_000_000 + 19 * 100 + YEAR).toISOString(), 'left at the last frame, on the wall clock');
+});
+
 t.test('detector flicker (a false box for 1-2 frames) makes no phantom person', async (t) => {
   const cam = new CameraPeople('cam1', { tracker: { minHits: 3, maxLostFrames: 5 } });
   const frames: DetectedFace[][] = Array.from({ length: 40 }, (_, i) => [face([100, 100, 80, 80])]);

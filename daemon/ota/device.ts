@@ -19,6 +19,7 @@ import { Probation } from './probation.js';
 import { ResultReadings } from './readings.js';
 import { Receiver } from './receiver.js';
 import { FloorFile, ProbationFile, type ProbationRecord } from './records.js';
+import { monoMs } from '../../pipelines/clock.js';
 
 export interface OtaLink {
   subscribe(topic: string, onMessage: (payload: Buffer) => void): void;
@@ -83,12 +84,12 @@ export class OtaDevice {
     }, log);
     this.commands = new CommandHandler(o, {
       rollback: (reason, requestId) => void this.rollback(reason, requestId),
-      refuse: (requestId, code, message) => void this.result(requestId, code, message, Date.now()),
+      refuse: (requestId, code, message) => void this.result(requestId, code, message, monoMs()),
     }, log);
     this.inbox = new Inbox(o.stateDir, store.stagingDir, o.maxBundleBytes, {
       idle: () => !this.installer.busy && !this.receiver.current,
       install: (bundle, id) => this.processBundle(bundle, id),
-      refuse: (id, code, message) => this.refused(id, code, message, Date.now(), true),
+      refuse: (id, code, message) => this.refused(id, code, message, monoMs(), true),
     }, log);
   }
 
@@ -139,7 +140,7 @@ export class OtaDevice {
   private result(id: string, code: ResultCode, message: string, t0: number, extra: Partial<ResultPayload> = {}, quiet = false): ResultPayload {
     const ok = code === 'OK' || code === 'ALREADY_ACTIVE' || code === 'ROLLED_BACK';
     const p = this.state();
-    const r: ResultPayload = { transferId: id, deviceId: this.o.deviceId, ok, code, message, active: p.active, previous: p.previous, ms: Date.now() - t0, at: new Date().toISOString(), ...extra };
+    const r: ResultPayload = { transferId: id, deviceId: this.o.deviceId, ok, code, message, active: p.active, previous: p.previous, ms: Math.round(monoMs() - t0), at: new Date().toISOString(), ...extra };
     if (!quiet) (ok ? this.log.info : this.log.warn).call(this.log, `ota ${id}: ${code}`, { message });
     this.link.publishEvent(this.t.result(id), JSON.stringify(r));
     return r;
@@ -150,7 +151,7 @@ export class OtaDevice {
    * leaves the retained state alone and is logged at most every 10 s: a flood costs no state writes.
    */
   private refused(id: string, code: ResultCode, message: string, t0: number, started: boolean): ResultPayload {
-    const now = Date.now();
+    const now = monoMs();
     let quiet = false;
     if (!started) {
       quiet = now < this.quietUntil;
@@ -179,7 +180,7 @@ export class OtaDevice {
    * Hand one staged bundle file to the installer (read in fixed-size pieces, never whole), remove the
    * file, and report the outcome. Never throws.
    */
-  async processBundle(path: string, id: string, t0 = Date.now()): Promise<ResultPayload> {
+  async processBundle(path: string, id: string, t0 = monoMs()): Promise<ResultPayload> {
     this.receiver.remember(id);
     let out: Outcome;
     try {
@@ -211,7 +212,7 @@ export class OtaDevice {
 
   /** Roll back to the previous version (probation failed, or a verified operator command). */
   async rollback(reason: string, requestId?: string): Promise<ResultPayload | null> {
-    const t0 = Date.now();
+    const t0 = monoMs();
     const out = await this.installer.rollback(reason);
     this.publishState();
     return requestId ? this.result(requestId, out.code, out.message, t0) : null;

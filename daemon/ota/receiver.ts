@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { hashRange } from '../../models/bundle-source.js';
 import { ChunkError, decodeChunk, markChunk, missingChunks, planChunk, type ResultCode, type Transfer } from '../../deploy/ota/protocol.js';
 import type { Logger } from '../log.js';
+import { monoMs } from '../../pipelines/clock.js';
 
 export interface ReceiverOptions {
   stagingDir: string;
@@ -67,7 +68,7 @@ export class Receiver {
    * chunks (as they are behind each other): a chunk still waiting when the transfer fails must not
    * find the slot empty and start the same transfer again.
    */
-  tick(now = Date.now()): Promise<void> {
+  tick(now = monoMs()): Promise<void> {
     this.queue = this.queue.then(() => this.checkTimes(now)).catch((e) => this.log.error('ota transfer check failed', { err: (e as Error).message }));
     return this.queue;
   }
@@ -94,12 +95,12 @@ export class Receiver {
       const code = e instanceof ChunkError ? e.code : 'BAD_CHUNK';
       if (!id || this.done.has(id)) return;
       if (this.transfer?.id === id) await this.fail(code, (e as Error).message);
-      else if (!this.transfer) this.refuse(id, code, (e as Error).message, Date.now(), false);
+      else if (!this.transfer) this.refuse(id, code, (e as Error).message, monoMs(), false);
       return;
     }
     const { header: h, data } = decoded;
     if (this.done.has(h.transferId)) return; // a late duplicate of a finished transfer
-    const now = Date.now();
+    const now = monoMs();
     const plan = this.deps.busy() && !this.transfer ? { kind: 'busy' as const, current: 'an activation' } : planChunk(this.transfer, h, now);
     if (plan.kind === 'busy') return this.refuse(h.transferId, 'BUSY', `another push (${plan.current}) is in progress; try again when it has finished`, now, false);
     if (plan.kind === 'duplicate') return;

@@ -10,6 +10,7 @@ import { chunkBundle } from '../../deploy/ota/protocol.js';
 import { variantBundle } from '../helpers/ota-fixtures.js';
 import type { ModelSwap } from '../../daemon/ota/model-swap.js';
 import type { Pipeline } from '../../pipelines/pipeline.js';
+import { monoMs } from '../../pipelines/clock.js';
 
 /** An OtaDevice on a real store in `dir` with a stub link (what it published, its handlers) and no engine. */
 async function harness(dir: string, over: Partial<ConstructorParameters<typeof OtaDevice>[0]> = {}) {
@@ -100,7 +101,7 @@ t.test('receiver: the whole-transfer deadline ends a trickle that the no-chunk t
   );
   const chunks = chunkBundle(variantBundle({ version: '2' }), 'slow-1', 100);
   const settle = () => new Promise((r) => setTimeout(r, 50));
-  const t0 = Date.now();
+  const t0 = monoMs(); // the receiver's clock (D165)
   for (const c of chunks.slice(1, 4)) rx.onMessage(c);
   for (let i = 0; i < 40 && !rx.current; i++) await settle();
   t.equal(rx.current, 'slow-1', 'the trickle holds the slot');

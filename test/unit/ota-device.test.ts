@@ -105,6 +105,15 @@ t.test('receiver: the whole-transfer deadline ends a trickle that the no-chunk t
   for (const c of chunks.slice(1, 4)) rx.onMessage(c);
   for (let i = 0; i < 40 && !rx.current; i++) await settle();
   t.equal(rx.current, 'slow-1', 'the trickle holds the slot');
+  // NTP steps the wall clock a year forward (D165): the receiver times transfers on the monotonic clock
+  const realNow = Date.now;
+  Date.now = () => realNow() + 365 * 24 * 3600_000;
+  try {
+    await rx.tick();
+  } finally {
+    Date.now = realNow;
+  }
+  t.same(refused, [], 'a step of the wall clock is neither the deadline nor the no-chunk timeout');
   await rx.tick(t0 + 59_000);
   t.same(refused, [], 'a chunk every < 60 s keeps it alive');
   await rx.tick(t0 + 601_000);

@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import type { VersionRef } from './model-store.js';
 import type { ResultReadings } from './readings.js';
 import type { ProbationFile, ProbationRecord } from './records.js';
+import { monoMs } from '../../pipelines/clock.js';
 
 export interface ProbationOptions {
   probationSec: number;
@@ -80,6 +81,12 @@ export interface ProbationDeps {
 export class Probation {
   private rec: ProbationRecord | null = null;
   private watch: { stop: () => void } | null = null;
+  /**
+   * When the trial ends, on the monotonic clock (D165). The record's `until` is the wall clock (it must
+   * survive a restart); within a run the trial's length is timed here, so NTP stepping the clock
+   * forward does not pass an unproven model at once, nor a step back keep it on trial.
+   */
+  private deadline = 0;
 
   constructor(
     private readonly o: ProbationOptions,
@@ -104,6 +111,7 @@ export class Probation {
     const rec: ProbationRecord = { format: 'mobilenet-edge/probation@1', model: { name: model.name, version: model.version }, from: from && { name: from.name, version: from.version }, since: now, until: now + this.o.probationSec * 1000, boots: 0, baselineMs };
     this.file.write(rec);
     this.rec = rec;
+    this.deadline = monoMs() + this.o.probationSec * 1000;
     this.deps.readings.reset(model);
     this.startWatch();
     this.log.info('probation started', { model, until: new Date(rec.until).toISOString(), baselineMs });
@@ -113,6 +121,8 @@ export class Probation {
   /** Resume a trial found on disk at start (its boots already counted by setup.ts). */
   resume(rec: ProbationRecord): void {
     this.rec = rec;
+    // what is left of it by the wall clock, at most a whole trial (a board's clock may be behind after a reboot)
+    this.deadline = monoMs() + Math.min(Math.max(0, rec.until - Date.now()), this.o.probationSec * 1000);
     this.startWatch();
     this.log.warn('probation resumed after a restart', { model: rec.model, until: new Date(rec.until).toISOString(), boots: rec.boots });
   }
@@ -141,7 +151,7 @@ export class Probation {
     };
     const onDown = (reason: string) => failOnce(`engine crashed during probation: ${reason}`);
     const timer = setInterval(() => {
-      const final = Date.now() > rec.until;
+      const final = monoMs() > this.deadline;
       const c = this.deps.frameCounts();
       const r = this.deps.readings.of(rec.model);
       const why = probationVerdict(this.o, { taken: c.taken - base.taken, failed: c.failed - base.failed, nonFinite: r.nonFinite, medianMs: r.medianMs, samples: r.samples, baselineMs: rec.baselineMs }, final);

@@ -1,7 +1,8 @@
 // Probation verdicts (error rate with non-finite results, latency against the previous model) and what
 // a start does with a trial found on disk (resume, fall back at the N-th start, drop a stale one).
 import t from 'tap';
-import { bootDecision, probationVerdict, type ProbationOptions } from '../../daemon/ota/probation.js';
+import { EventEmitter } from 'node:events';
+import { bootDecision, Probation, probationVerdict, type ProbationOptions } from '../../daemon/ota/probation.js';
 import { hasNonFinite, median, ResultReadings } from '../../daemon/ota/readings.js';
 import { ProbationFile, type ProbationRecord } from '../../daemon/ota/records.js';
 import { createLogger } from '../../daemon/log.js';
@@ -79,4 +80,46 @@ t.test('boot decisions and the trial file', async (t) => {
   t.same(file.read(), rec, 'written and read back');
   file.clear();
   t.equal(file.read(), null);
+});
+
+t.test('a trial is timed on the monotonic clock (D165): a step of the wall clock neither ends it nor stretches it', async (t) => {
+  const realNow = Date.now;
+  t.teardown(() => void (Date.now = realNow));
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const trial = (probationSec: number) => {
+    const passed: string[] = [];
+    const failed: string[] = [];
+    const p = new Probation({ ...o, probationSec }, new ProbationFile(t.testdir({}), createLogger('error', () => {})), {
+      frameCounts: () => ({ taken: 0, failed: 0 }),
+      readings: new ResultReadings(),
+      engine: () => new EventEmitter(),
+      fail: (why) => failed.push(why),
+      changed: () => passed.push('changed'),
+    }, createLogger('error', () => {}));
+    t.teardown(() => p.stop());
+    return { p, passed, failed };
+  };
+  const until = async (done: () => boolean, ms: number) => {
+    const t0 = realNow();
+    while (!done() && realNow() - t0 < ms) await sleep(50);
+  };
+  // NTP steps the clock a year forward just after the swap: the 3 s trial goes on for its 3 s
+  const a = trial(3);
+  const t0 = performance.now();
+  a.p.begin({ name: 'tiny', version: '2' }, { name: 'tiny', version: '1' });
+  Date.now = () => realNow() + 365 * 24 * 3600_000;
+  await sleep(600);
+  t.ok(a.p.current, 'still on trial after the step');
+  await until(() => a.p.current === null, 10_000);
+  t.equal(a.p.current, null, 'passed');
+  t.ok(performance.now() - t0 >= 3000, `after its 3 s (${Math.round(performance.now() - t0)} ms)`);
+  t.same(a.failed, []);
+  Date.now = realNow;
+  // resumed after a restart on a board whose clock is a year behind: at most one whole trial more
+  const b = trial(1);
+  const rec: ProbationRecord = { format: 'mobilenet-edge/probation@1', model: { name: 'tiny', version: '2' }, from: null, since: realNow(), until: realNow() + 365 * 24 * 3600_000, boots: 1, baselineMs: null };
+  b.p.resume(rec);
+  await until(() => b.p.current === null, 10_000);
+  t.equal(b.p.current, null, 'a resumed trial lasts at most ota.probationSec, not the year its record says');
+  t.same(b.failed, []);
 });

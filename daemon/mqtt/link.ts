@@ -7,6 +7,7 @@ import { explainMqttError, type MqttCause } from './errors.js';
 import type { Logger } from '../log.js';
 import { maskUrlPasswords } from '../secrets.js';
 import type { Outbox, OutboxEntry } from './outbox.js';
+import { monoMs } from '../../pipelines/clock.js';
 
 export interface MqttOptions {
   url: string;
@@ -249,8 +250,8 @@ export class MqttLink extends EventEmitter {
   async stop(drainMs = 2000): Promise<void> {
     const c = this.client;
     if (!c) return;
-    const until = Date.now() + drainMs;
-    while (c.connected && (this.outbox?.size ?? 0) > 0 && Date.now() < until) {
+    const until = monoMs() + drainMs;
+    while (c.connected && (this.outbox?.size ?? 0) > 0 && monoMs() < until) {
       this.flush();
       await new Promise((r) => setTimeout(r, 20));
     }

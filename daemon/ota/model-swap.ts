@@ -12,6 +12,7 @@ import type { Engine } from '../../pipelines/engines/engine.js';
 import type { Logger } from '../log.js';
 import type { Pipeline } from '../../pipelines/pipeline.js';
 import { CodedError } from '../../models/coded-error.js';
+import { monoMs } from '../../pipelines/clock.js';
 
 export class SwapError extends CodedError<'LOAD_FAILED' | 'TEST_VECTOR_FAILED' | 'INPUT_SIZE_CHANGED' | 'MANIFEST_INVALID'> {}
 
@@ -53,7 +54,7 @@ export class ModelSwap {
   async swapTo(manifestPath: string): Promise<SwapReport> {
     if (this.busy) throw new SwapError('LOAD_FAILED', 'another swap is in progress');
     this.busy = true;
-    const t0 = Date.now();
+    const t0 = monoMs();
     try {
       let manifest: Manifest;
       try {
@@ -80,8 +81,9 @@ export class ModelSwap {
       this.current = standby;
       const unclassified = this.pipeline.frameCounts().failed - before;
       await old.stop();
-      this.log.info('model swapped', { model: loaded.model, ms: Date.now() - t0, unclassified });
-      return { loaded, manifest, unclassified, ms: Date.now() - t0 };
+      const ms = Math.round(monoMs() - t0);
+      this.log.info('model swapped', { model: loaded.model, ms, unclassified });
+      return { loaded, manifest, unclassified, ms };
     } finally {
       this.busy = false;
     }

@@ -15,11 +15,13 @@ import type { MqttLink } from '../../daemon/mqtt/link.js';
 import type { Pipeline } from '../../pipelines/pipeline.js';
 import { createLogger } from '../../daemon/log.js';
 
+type Test = Parameters<Parameters<typeof t.test>[0]>[0];
+
 const YEAR = 365 * 24 * 3600_000;
 const realNow = Date.now;
 
 /** Replace the wall clock with the real one shifted by `ms` until the test ends. */
-function stepWallClock(t: Tap.Test, ms: number): void {
+function stepWallClock(t: Test, ms: number): void {
   Date.now = () => realNow() + ms;
   t.teardown(() => void (Date.now = realNow));
 }
@@ -53,7 +55,7 @@ t.test('monoMs: frames stamped on the reader thread compare with the main thread
 });
 
 /** A source on the stand-in decoder (stallSec 5: the check runs every second; a frame comes every 1.5 s). */
-function source(t: Tap.Test, onFrame: (n: number) => void): ProcessSource {
+function source(t: Test, onFrame: (n: number) => void): ProcessSource {
   const src = new ProcessSource({ id: 'cam', width: 4, height: 4, stallSec: 5, restartMinMs: 50, restartMaxMs: 50, runDir: t.testdir({}), frames: sharedFrames(t) }, (out) => ({ path: process.execPath, args: ['-e', WRITER, out] }));
   let n = 0;
   src.on('frame', (f: Frame) => {

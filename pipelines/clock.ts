@@ -14,7 +14,12 @@ export function monoMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
 }
 
+/** Whole ms since `since` (a monoMs() reading). */
+export function elapsedMs(since: number, now = monoMs()): number {
+  return Math.round(now - since);
+}
+
 /** A frame's capture→now latency in whole ms, on the monotonic clock (its `mono` stamp). */
 export function latencyMs(f: { mono: number }, now = monoMs()): number {
-  return Math.round(now - f.mono);
+  return elapsedMs(f.mono, now);
 }

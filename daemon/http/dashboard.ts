@@ -205,10 +205,11 @@ export class Dashboard {
   private readonly offer: LiveTap = (camera, frame, label, faces, working) => {
     const st = this.cams.get(camera);
     if (!st) return;
-    const now = monoMs(); // the throttle's interval (D165); `at` below is the wall clock
+    const now = monoMs(); // the throttle's interval (D165); `at` is the wall clock
     if (!shouldEncode({ watchers: this.clients.size, busy: st.busy, lastAt: st.lastAt }, now, this.o.fps)) return;
     st.busy = true;
     st.lastAt = now;
+    const at = new Date().toISOString();
     frame.hold(); // until encoded
     const shown = (working ?? faces ?? []).map((w, i) => {
       const f = faces?.[i] ?? w;
@@ -216,7 +217,7 @@ export class Dashboard {
     });
     const size = [frame.width, frame.height];
     encodeFrame(frame, this.o.quality, this.o.maxWidth)
-      .then((jpeg) => this.broadcast('frame', { camera, seq: frame.seq, at: new Date().toISOString(), size, label, faces: shown, jpeg: jpeg.toString('base64') }, true))
+      .then((jpeg) => this.broadcast('frame', { camera, seq: frame.seq, at, size, label, faces: shown, jpeg: jpeg.toString('base64') }, true))
       .catch((e) => this.log.warn('live view encode failed', { camera, err: (e as Error).message }))
       .finally(() => {
         st.busy = false;

@@ -19,7 +19,7 @@ import { Probation } from './probation.js';
 import { ResultReadings } from './readings.js';
 import { Receiver } from './receiver.js';
 import { FloorFile, ProbationFile, type ProbationRecord } from './records.js';
-import { monoMs } from '../../pipelines/clock.js';
+import { elapsedMs, monoMs } from '../../pipelines/clock.js';
 
 export interface OtaLink {
   subscribe(topic: string, onMessage: (payload: Buffer) => void): void;
@@ -140,7 +140,7 @@ export class OtaDevice {
   private result(id: string, code: ResultCode, message: string, t0: number, extra: Partial<ResultPayload> = {}, quiet = false): ResultPayload {
     const ok = code === 'OK' || code === 'ALREADY_ACTIVE' || code === 'ROLLED_BACK';
     const p = this.state();
-    const r: ResultPayload = { transferId: id, deviceId: this.o.deviceId, ok, code, message, active: p.active, previous: p.previous, ms: Math.round(monoMs() - t0), at: new Date().toISOString(), ...extra };
+    const r: ResultPayload = { transferId: id, deviceId: this.o.deviceId, ok, code, message, active: p.active, previous: p.previous, ms: elapsedMs(t0), at: new Date().toISOString(), ...extra };
     if (!quiet) (ok ? this.log.info : this.log.warn).call(this.log, `ota ${id}: ${code}`, { message });
     this.link.publishEvent(this.t.result(id), JSON.stringify(r));
     return r;

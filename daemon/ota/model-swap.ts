@@ -12,7 +12,7 @@ import type { Engine } from '../../pipelines/engines/engine.js';
 import type { Logger } from '../log.js';
 import type { Pipeline } from '../../pipelines/pipeline.js';
 import { CodedError } from '../../models/coded-error.js';
-import { monoMs } from '../../pipelines/clock.js';
+import { elapsedMs, monoMs } from '../../pipelines/clock.js';
 
 export class SwapError extends CodedError<'LOAD_FAILED' | 'TEST_VECTOR_FAILED' | 'INPUT_SIZE_CHANGED' | 'MANIFEST_INVALID'> {}
 
@@ -81,7 +81,7 @@ export class ModelSwap {
       this.current = standby;
       const unclassified = this.pipeline.frameCounts().failed - before;
       await old.stop();
-      const ms = Math.round(monoMs() - t0);
+      const ms = elapsedMs(t0);
       this.log.info('model swapped', { model: loaded.model, ms, unclassified });
       return { loaded, manifest, unclassified, ms };
     } finally {

@@ -14,17 +14,9 @@ import type { Engine } from '../../pipelines/engines/engine.js';
 import type { MqttLink } from '../../daemon/mqtt/link.js';
 import type { Pipeline } from '../../pipelines/pipeline.js';
 import { createLogger } from '../../daemon/log.js';
+import { realWallMs, stepWallClock, YEAR_MS as YEAR } from '../helpers/wall-clock.js';
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0];
-
-const YEAR = 365 * 24 * 3600_000;
-const realNow = Date.now;
-
-/** Replace the wall clock with the real one shifted by `ms` until the test ends. */
-function stepWallClock(t: Test, ms: number): void {
-  Date.now = () => realNow() + ms;
-  t.teardown(() => void (Date.now = realNow));
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -109,5 +101,5 @@ t.test('the watchdog: a step of the wall clock while the engine starts is not an
   const r = wd.tick();
   t.equal(r.healthy, true, `a year later on the wall clock, the engine has been starting for a moment, not a year: ${r.reasons.join('; ')}`);
   t.equal(r.uptimeSec, 0, 'uptime is not a year');
-  t.ok(Math.abs(Date.parse(r.ts) - (realNow() + YEAR)) < 5000, 'the report is stamped with the wall clock');
+  t.ok(Math.abs(Date.parse(r.ts) - (realWallMs() + YEAR)) < 5000, 'the report is stamped with the wall clock');
 });

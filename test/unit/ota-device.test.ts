@@ -11,6 +11,7 @@ import { variantBundle } from '../helpers/ota-fixtures.js';
 import type { ModelSwap } from '../../daemon/ota/model-swap.js';
 import type { Pipeline } from '../../pipelines/pipeline.js';
 import { monoMs } from '../../pipelines/clock.js';
+import { stepWallClock, YEAR_MS } from '../helpers/wall-clock.js';
 
 /** An OtaDevice on a real store in `dir` with a stub link (what it published, its handlers) and no engine. */
 async function harness(dir: string, over: Partial<ConstructorParameters<typeof OtaDevice>[0]> = {}) {
@@ -106,12 +107,11 @@ t.test('receiver: the whole-transfer deadline ends a trickle that the no-chunk t
   for (let i = 0; i < 40 && !rx.current; i++) await settle();
   t.equal(rx.current, 'slow-1', 'the trickle holds the slot');
   // NTP steps the wall clock a year forward (D165): the receiver times transfers on the monotonic clock
-  const realNow = Date.now;
-  Date.now = () => realNow() + 365 * 24 * 3600_000;
+  const restore = stepWallClock(t, YEAR_MS);
   try {
     await rx.tick();
   } finally {
-    Date.now = realNow;
+    restore();
   }
   t.same(refused, [], 'a step of the wall clock is neither the deadline nor the no-chunk timeout');
   await rx.tick(t0 + 59_000);

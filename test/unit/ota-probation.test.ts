@@ -6,6 +6,7 @@ import { bootDecision, Probation, probationVerdict, type ProbationOptions } from
 import { hasNonFinite, median, ResultReadings } from '../../daemon/ota/readings.js';
 import { ProbationFile, type ProbationRecord } from '../../daemon/ota/records.js';
 import { createLogger } from '../../daemon/log.js';
+import { realWallMs, stepWallClock, YEAR_MS } from '../helpers/wall-clock.js';
 
 const o: ProbationOptions = { probationSec: 60, probationMaxErrorRate: 0.2, probationMinFrames: 20, probationLatencyFactor: 3, probationLatencyMinMs: 20 };
 const quiet = { taken: 100, failed: 0, nonFinite: 0, medianMs: 5, samples: 100, baselineMs: 5 };
@@ -83,8 +84,6 @@ t.test('boot decisions and the trial file', async (t) => {
 });
 
 t.test('a trial is timed on the monotonic clock (D165): a step of the wall clock neither ends it nor stretches it', async (t) => {
-  const realNow = Date.now;
-  t.teardown(() => void (Date.now = realNow));
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const trial = (probationSec: number) => {
     const passed: string[] = [];
@@ -100,24 +99,24 @@ t.test('a trial is timed on the monotonic clock (D165): a step of the wall clock
     return { p, passed, failed };
   };
   const until = async (done: () => boolean, ms: number) => {
-    const t0 = realNow();
-    while (!done() && realNow() - t0 < ms) await sleep(50);
+    const t0 = realWallMs();
+    while (!done() && realWallMs() - t0 < ms) await sleep(50);
   };
   // NTP steps the clock a year forward just after the swap: the 3 s trial goes on for its 3 s
   const a = trial(3);
   const t0 = performance.now();
   a.p.begin({ name: 'tiny', version: '2' }, { name: 'tiny', version: '1' });
-  Date.now = () => realNow() + 365 * 24 * 3600_000;
+  const restore = stepWallClock(t, YEAR_MS);
   await sleep(600);
   t.ok(a.p.current, 'still on trial after the step');
   await until(() => a.p.current === null, 10_000);
   t.equal(a.p.current, null, 'passed');
   t.ok(performance.now() - t0 >= 3000, `after its 3 s (${Math.round(performance.now() - t0)} ms)`);
   t.same(a.failed, []);
-  Date.now = realNow;
+  restore();
   // resumed after a restart on a board whose clock is a year behind: at most one whole trial more
   const b = trial(1);
-  const rec: ProbationRecord = { format: 'mobilenet-edge/probation@1', model: { name: 'tiny', version: '2' }, from: null, since: realNow(), until: realNow() + 365 * 24 * 3600_000, boots: 1, baselineMs: null };
+  const rec: ProbationRecord = { format: 'mobilenet-edge/probation@1', model: { name: 'tiny', version: '2' }, from: null, since: realWallMs(), until: realWallMs() + YEAR_MS, boots: 1, baselineMs: null };
   b.p.resume(rec);
   await until(() => b.p.current === null, 10_000);
   t.equal(b.p.current, null, 'a resumed trial lasts at most ota.probationSec, not the year its record says');

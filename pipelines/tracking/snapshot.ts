@@ -1,10 +1,10 @@
 // Snapshots of a person's best face (privacy setting `people.privacy`): off = no images; on = the
 // face with some context; blur = the same, with every other face in it pixelated (bystanders). The
-// pixels are copied from the frame when a track's best face improves (frame-pixels.ts), and encoded
-// as JPEG only when a snapshot is published (an unmasked person's verdict or leave).
+// frame's bytes around it are kept when a track's best face improves (frame-pixels.ts), and made
+// into RGB24 and a JPEG only when a snapshot is published (an unmasked person's verdict or leave).
 import sharp from 'sharp';
 import type { Box } from './associate.js';
-import type { Pixels } from './frame-pixels.js';
+import { regionPixels, type KeptRegion, type Pixels } from './frame-pixels.js';
 
 export type Privacy = 'off' | 'on' | 'blur';
 
@@ -47,14 +47,33 @@ export function pixelate(p: Pixels, rect: { left: number; top: number; width: nu
     }
 }
 
-/** A kept best face: its region's pixels (bystanders already pixelated with privacy blur). */
-export interface SnapshotCrop extends Pixels {
+/**
+ * A kept best face: the frame's bytes around its region, and the bystanders' boxes (frame pixels) to
+ * pixelate with privacy blur; made into an image only for a snapshot (snapshotPixels, D167).
+ */
+export interface SnapshotCrop {
   seq: number;
+  kept: KeptRegion;
+  /** Where the region lies in the frame (the bystanders' boxes are frame pixels). */
+  region: { left: number; top: number };
+  others: readonly Box[];
+}
+
+/** A kept best face as the snapshot's RGB24: the region's pixels, bystanders pixelated. */
+export function snapshotPixels(c: SnapshotCrop): Pixels {
+  const p = regionPixels(c.kept);
+  blurBystanders(p, c.region, c.others);
+  return p;
 }
 
 /** The bystanders' boxes, frame pixels → pixelated in the region's copy. */
 export function blurBystanders(p: Pixels, region: { left: number; top: number }, others: readonly Box[]): void {
   for (const [x, y, w, h] of others) pixelate(p, { left: x - region.left, top: y - region.top, width: w, height: h });
+}
+
+/** A snapshot's JPEG, made on a later turn of the event loop: after the result of the frame at hand is out. */
+export function snapshotJpeg(c: SnapshotCrop, quality = 85): Promise<Buffer> {
+  return new Promise((resolve) => setImmediate(resolve)).then(() => encodeJpeg(snapshotPixels(c), quality));
 }
 
 export async function encodeJpeg(p: Pixels, quality = 85): Promise<Buffer> {

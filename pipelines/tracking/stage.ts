@@ -7,9 +7,9 @@ import type { FaceResult, FacesTracking } from '../engines/protocol.js';
 import type { Frame } from '../sources/process-source.js';
 import { ASSOCIATION_DEFAULTS, type Box } from './associate.js';
 import { PeopleCounts } from './counts.js';
-import { copyFrameRegion } from './frame-pixels.js';
+import { keepFrameRegion } from './frame-pixels.js';
 import { CameraPeople, type FrameOutcome, type PeopleOptions, type PersonEvent } from './people.js';
-import { blurBystanders, encodeJpeg, snapshotRegion, type Privacy, type SnapshotCrop } from './snapshot.js';
+import { snapshotJpeg, snapshotRegion, type Privacy, type SnapshotCrop } from './snapshot.js';
 
 export interface PeopleStageOptions extends PeopleOptions {
   /** Detector score at or above which a face is confident (the detector's threshold). */
@@ -103,13 +103,13 @@ export class PeopleStage {
     if (c) this.emit(c, c.clear(tsMs), toCamera);
   }
 
+  /** The frame's bytes around each improved best face, kept as they are (made into an image only for a snapshot, D167). */
   private keepBestFaces(f: Frame, out: FrameOutcome): void {
     if (this.o.privacy === 'off') return;
     for (const p of out.bestImproved) {
       const region = snapshotRegion(p.best.box, f.width, f.height);
-      const px = copyFrameRegion(f, region);
-      if (this.o.privacy === 'blur') blurBystanders(px, region, out.faces.filter((x) => x.track !== p.track).map((x) => x.box));
-      this.crops.set(p.person, { ...px, seq: f.seq });
+      const others = this.o.privacy === 'blur' ? out.faces.filter((x) => x.track !== p.track).map((x) => x.box) : [];
+      this.crops.set(p.person, { seq: f.seq, kept: keepFrameRegion(f, region), region, others });
     }
   }
 
@@ -122,7 +122,7 @@ export class PeopleStage {
         this.snapshotSeq.set(e.person, crop.seq);
         const send = this.o.onSnapshot;
         const ev = { ...e };
-        encodeJpeg(crop).then((jpeg) => send(c.camera, jpeg, ev), (err: Error) => this.o.onError?.(err));
+        snapshotJpeg(crop).then((jpeg) => send(c.camera, jpeg, ev), (err: Error) => this.o.onError?.(err));
       }
       e.snapshot = this.snapshotSeq.has(e.person);
       if (e.type === 'leave') {

@@ -4,8 +4,9 @@ import t from 'tap';
 import { formatPersonRow, PEOPLE_HEADER } from '../../deploy/watch.js';
 import { discoveryMessages } from '../../daemon/mqtt/homeassistant.js';
 import { pixelate, snapshotRegion, encodeJpeg } from '../../pipelines/tracking/snapshot.js';
-import { copyFrameRegion } from '../../pipelines/tracking/frame-pixels.js';
-import { rgbToI420 } from '../../pipelines/pre/yuv.js';
+import sharp from 'sharp';
+import { copyFrameRegion, keepFrameRegion, regionPixels } from '../../pipelines/tracking/frame-pixels.js';
+import { resampleRegionI420, rgbToI420 } from '../../pipelines/pre/yuv.js';
 import { trackingProblem } from '../../pipelines/engines/onnxruntime/faces.js';
 import { selectForReading } from '../../pipelines/tracking/select.js';
 import { PeopleStage } from '../../pipelines/tracking/stage.js';
@@ -99,4 +100,54 @@ t.test("the stage: a new face at the detector's own threshold starts a track (no
   const out = stage.detected(f, [{ box: [10, 10, 20, 20], crop: [5, 5, 30, 30], detScore: 0.5, label: 'mask', score: 0.9, scores: { mask: 0.9, no_mask: 0.1 }, match: null, classified: true }], (b) => b);
   t.equal(out.length, 1, 'published with a track');
   t.equal(stage.request('door', 1)?.tracks.length, 1, 'and tracked');
+});
+
+t.test('a kept best face: the I420 bytes around it, the same pixels as the whole frame gives (D167)', async (t) => {
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % 256);
+  for (const [w, h] of [[64, 48], [37, 29]]) {
+    const data = Buffer.from(Array.from({ length: w * h + 2 * Math.ceil(w / 2) * Math.ceil(h / 2) }, rand));
+    const frame = { data, width: w, height: h, format: 'i420' as const };
+    for (const r of [
+      { left: 0, top: 0, width: w, height: h },
+      { left: 0, top: 0, width: 5, height: 3 },
+      { left: 11, top: 7, width: 13, height: 9 },
+      { left: 10, top: 6, width: 14, height: 10 },
+      { left: w - 9, top: h - 5, width: 9, height: 5 },
+      { left: 3, top: 1, width: 1, height: 1 },
+    ]) {
+      const whole = resampleRegionI420(data, w, h, r, { width: r.width, height: r.height, fit: 'stretch', padColor: [0, 0, 0] });
+      const kept = keepFrameRegion(frame, r);
+      t.same([...regionPixels(kept).data], [...whole], `${w}x${h} region ${r.left},${r.top} ${r.width}x${r.height}`);
+      if (r.width < w / 2) t.ok(kept.data.length < data.length / 2, `only the bytes around it (${kept.data.length} of ${data.length})`);
+    }
+  }
+  const data = Buffer.alloc(64 * 48 * 1.5, 200);
+  const before = copyFrameRegion({ data, width: 64, height: 48, format: 'i420' }, { left: 8, top: 8, width: 16, height: 16 });
+  const kept = keepFrameRegion({ data, width: 64, height: 48, format: 'i420' }, { left: 8, top: 8, width: 16, height: 16 });
+  data.fill(0);
+  t.same([...regionPixels(kept).data], [...before.data], 'a copy: the frame buffer may be reused');
+  t.same(copyFrameRegion({ data, width: 64, height: 48, format: 'i420' }, { left: 60, top: 40, width: 20, height: 20 }).width, 4, 'clipped to the frame');
+});
+
+t.test('the stage: a snapshot is made from the kept bytes, after the frame is answered', async (t) => {
+  const snaps: Buffer[] = [];
+  const stage = new PeopleStage({ high: 0.7, low: 0.5, privacy: 'blur', tracker: { minHits: 2, maxLostFrames: 2 }, onEvents: () => undefined, onSnapshot: (_c, jpeg) => snaps.push(jpeg) });
+  stage.add('door');
+  const rgb = Buffer.alloc(160 * 96 * 3);
+  for (let i = 0; i < 160 * 96; i++) rgb.set([40, 60, 200], i * 3);
+  for (let seq = 0; seq < 8; seq++) {
+    const data = rgbToI420(rgb, 160, 96);
+    const f = { format: 'i420' as const, camera: 'door', seq, ts: 1000 + seq * 100, width: 160, height: 96, data, hold() {}, release() {} };
+    const faces = seq < 4 ? [{ box: [60, 30, 30, 30] as [number, number, number, number], crop: [55, 25, 40, 40] as [number, number, number, number], detScore: 0.9, label: 'no_mask', score: 0.9, scores: { mask: 0.1, no_mask: 0.9 } }] : [];
+    stage.detected(f, faces, (b) => b);
+    t.equal(snaps.length, 0, `no JPEG made while frame ${seq} is answered`);
+    data.fill(0); // the frame's buffer goes back to its pool
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  t.ok(snaps.length >= 1, `a snapshot of the unmasked person (${snaps.length})`);
+  const { data, info } = await sharp(snaps[0]).raw().toBuffer({ resolveWithObject: true });
+  t.same([info.width, info.height], [60, 60], 'the face with its context');
+  const [r, g, b] = [0, 1, 2].map((c) => Math.round(data.filter((_, i) => i % 3 === c).reduce((s, v) => s + v, 0) / (data.length / 3)));
+  t.ok(b > 150 && r < 90, `the frame's pixels, not the reused buffer's (mean ${r},${g},${b})`);
 });

@@ -128,9 +128,41 @@ function yuvRow(
   }
 }
 
-/** The whole I420 frame as packed RGB24 (for what is shown: the preview, a snapshot). */
+/**
+ * The whole I420 frame as packed RGB24 (for what is shown: the preview, the dashboard's live view, a
+ * snapshot): the pixels resampleRegionI420 makes of the whole frame, bit for bit, with what the
+ * frame's own size allows. Luma is read as it is (its taps weigh 0), and each chroma row is blended
+ * vertically once per output row instead of once per pixel (the same sums: the one rounding is last).
+ */
 export function i420ToRgb(src: Uint8Array, width: number, height: number, out?: Uint8Array): Uint8Array {
-  return resampleRegionI420(src, width, height, { left: 0, top: 0, width, height }, { width, height, fit: 'stretch', padColor: [0, 0, 0] }, out);
+  const p = i420Planes(src, width, height);
+  const plan = cropPlan(width, height, { left: 0, top: 0, width, height }, { width, height, fit: 'stretch', padColor: [0, 0, 0] });
+  const dst = out ?? new Uint8Array(width * height * 3);
+  if (dst.length !== width * height * 3) throw new RangeError(`output has ${dst.length} bytes, expected ${width * height * 3}`);
+  const clamped = new Uint8ClampedArray(dst.buffer, dst.byteOffset, dst.length);
+  const us = new Int32Array(p.cw), vs = new Int32Array(p.cw);
+  for (let y = 0; y < height; y++) {
+    const c0 = plan.cy0[y] * p.cw, c1 = plan.cy1[y] * p.cw, wy = plan.cwy[y], iwy = 2048 - wy;
+    for (let k = 0; k < p.cw; k++) {
+      us[k] = p.u[c0 + k] * iwy + p.u[c1 + k] * wy;
+      vs[k] = p.v[c0 + k] * iwy + p.v[c1 + k] * wy;
+    }
+    yuvRowWhole(p.y, us, vs, clamped, width, y * width, plan.cx0, plan.cx1, plan.cwx, y * width * 3);
+  }
+  return dst;
+}
+
+/** One row of i420ToRgb: luma as it is, chroma from the row's vertically blended sums. */
+function yuvRowWhole(Y: Uint8Array, us: Int32Array, vs: Int32Array, dst: Uint8ClampedArray, n: number, r: number, cx0: Int32Array, cx1: Int32Array, cwx: Int32Array, o: number): void {
+  for (let x = 0; x < n; x++, o += 3) {
+    const cwv = cwx[x], icw = 2048 - cwv, ca = cx0[x], cb = cx1[x];
+    const uu = (us[ca] * icw + us[cb] * cwv + 2097152) >> 22;
+    const vv = (vs[ca] * icw + vs[cb] * cwv + 2097152) >> 22;
+    const c = 298 * (Y[r + x] - 16), d = uu - 128, e = vv - 128;
+    dst[o] = (c + 409 * e + 128) >> 8;
+    dst[o + 1] = (c - 100 * d - 208 * e + 128) >> 8;
+    dst[o + 2] = (c + 516 * d + 128) >> 8;
+  }
 }
 
 /** RGB24 pixels of a frame in either format (the same buffer when it is RGB24 already). */

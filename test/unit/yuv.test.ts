@@ -39,6 +39,17 @@ t.test('YUV → RGB: limited-range BT.601 colours come back within 2 levels', as
   t.equal(toRgb24({ data: Buffer.from(rgb), width: 64, height: 48 }).length, rgb.length, 'RGB24 frames pass through');
 });
 
+t.test('the whole frame as RGB24 is bit for bit what the resampler makes of it', async (t) => {
+  let seed = 11;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % 256);
+  for (const [w, h] of [[64, 48], [37, 29], [2, 2], [1, 1]]) {
+    const yuv = Uint8Array.from({ length: frameBytes('i420', w, h) }, rand);
+    const whole = resampleRegionI420(yuv, w, h, { left: 0, top: 0, width: w, height: h }, { width: w, height: h, fit: 'stretch', padColor: [0, 0, 0] });
+    t.same(Buffer.from(i420ToRgb(yuv, w, h)).equals(Buffer.from(whole)), true, `${w}x${h}, random samples`);
+  }
+  t.throws(() => i420ToRgb(new Uint8Array(6), 2, 2, new Uint8Array(5)), /expected 12/);
+});
+
 t.test('resampling from the planes matches the RGB24 path (detector input, letterboxed crop)', async (t) => {
   const w = 320, h = 180;
   const rgb = picture(w, h);

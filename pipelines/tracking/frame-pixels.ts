@@ -74,15 +74,10 @@ export function keepFrameRegion(frame: Pick<Frame, 'data' | 'width' | 'height'> 
   return { format: 'rgb24', data: out, width: r.width, height: r.height, region: { left: 0, top: 0, width: r.width, height: r.height } };
 }
 
-/** A kept region as packed RGB24: the same pixels resampleRegionI420 makes of it in the whole frame. */
+/** A kept region as packed RGB24, a new copy: the same pixels resampleRegionI420 makes of it in the whole frame. */
 export function regionPixels(k: KeptRegion): Pixels {
   const { width, height } = k.region;
-  if (k.format === 'rgb24' || !width || !height) return { data: k.data, width, height };
+  if (k.format === 'rgb24' || !width || !height) return { data: Buffer.from(k.data), width, height };
   const rgb = resampleRegionI420(k.data, k.width, k.height, k.region, { width, height, fit: 'stretch', padColor: [0, 0, 0] });
   return { data: Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), width, height };
-}
-
-/** A copy of a rectangle of the frame as RGB24 (frame pixels; clipped to the frame; integers). */
-export function copyFrameRegion(frame: Pick<Frame, 'data' | 'width' | 'height'> & { format?: 'rgb24' | 'i420' }, rect: Rect): Pixels {
-  return regionPixels(keepFrameRegion(frame, rect));
 }

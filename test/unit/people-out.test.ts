@@ -5,12 +5,15 @@ import { formatPersonRow, PEOPLE_HEADER } from '../../deploy/watch.js';
 import { discoveryMessages } from '../../daemon/mqtt/homeassistant.js';
 import { pixelate, snapshotRegion, encodeJpeg } from '../../pipelines/tracking/snapshot.js';
 import sharp from 'sharp';
-import { copyFrameRegion, keepFrameRegion, regionPixels } from '../../pipelines/tracking/frame-pixels.js';
+import { keepFrameRegion, regionPixels } from '../../pipelines/tracking/frame-pixels.js';
 import { resampleRegionI420, rgbToI420 } from '../../pipelines/pre/yuv.js';
 import { trackingProblem } from '../../pipelines/engines/onnxruntime/faces.js';
 import { selectForReading } from '../../pipelines/tracking/select.js';
 import { PeopleStage } from '../../pipelines/tracking/stage.js';
 import type { PersonEvent } from '../../pipelines/tracking/people.js';
+
+/** A rectangle of a frame as RGB24, the way a snapshot gets it. */
+const copyFrameRegion = (...a: Parameters<typeof keepFrameRegion>) => regionPixels(keepFrameRegion(...a));
 
 t.test('edgectl watch --people: one row per event', async (t) => {
   const row = formatPersonRow('hq/door/mask/events', JSON.stringify({ type: 'leave', camera: 'door', track: 7, person: 'door:1:7', at: '2026-12-02T10:11:12.345Z', label: 'no_mask', score: 0.91234, box: [1, 2, 3, 4], readings: 3, durationMs: 4200, snapshot: true }));
@@ -127,6 +130,12 @@ t.test('a kept best face: the I420 bytes around it, the same pixels as the whole
   const kept = keepFrameRegion({ data, width: 64, height: 48, format: 'i420' }, { left: 8, top: 8, width: 16, height: 16 });
   data.fill(0);
   t.same([...regionPixels(kept).data], [...before.data], 'a copy: the frame buffer may be reused');
+  for (const k of [kept, keepFrameRegion({ data: Buffer.alloc(8 * 8 * 3, 9), width: 8, height: 8 }, { left: 0, top: 0, width: 4, height: 4 })]) {
+    const first = regionPixels(k).data;
+    const was = Buffer.from(first);
+    first.fill(7); // a snapshot pixelates its pixels in place
+    t.same([...regionPixels(k).data], [...was], `${k.format}: each snapshot's pixels are a new copy, the kept bytes stay`);
+  }
   t.same(copyFrameRegion({ data, width: 64, height: 48, format: 'i420' }, { left: 60, top: 40, width: 20, height: 20 }).width, 4, 'clipped to the frame');
 });
 

@@ -29,6 +29,16 @@ export function slotProblem(s: unknown): string | null {
  */
 export function readSlot(ref: SlotRef, into?: Buffer): Buffer {
   const out = into && into.length >= ref.bytes ? into.subarray(0, ref.bytes) : Buffer.allocUnsafe(ref.bytes);
+  return readSlotParts(ref, [[0, ref.bytes]], [out])[0];
+}
+
+/**
+ * Parts [offset, length] of a slot's frame, each into a new buffer (or the one given at its index),
+ * with one open of the file. Throws naming the slot when the file is missing or a part lies beyond it.
+ */
+export function readSlotParts(ref: SlotRef, parts: readonly (readonly [number, number])[], into: Buffer[] = []): Buffer[] {
+  for (const [offset, length] of parts)
+    if (!(offset >= 0 && length >= 0 && offset + length <= ref.bytes)) throw new RangeError(`frame slot ${ref.path}: bytes ${offset}..${offset + length} are outside its ${ref.bytes}-byte frame`);
   let fd: number;
   try {
     fd = openSync(ref.path, 'r');
@@ -36,16 +46,19 @@ export function readSlot(ref: SlotRef, into?: Buffer): Buffer {
     throw new Error(`frame slot ${ref.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   try {
-    let got = 0;
-    while (got < ref.bytes) {
-      const n = readSync(fd, out, got, ref.bytes - got, got);
-      if (n === 0) throw new Error(`frame slot ${ref.path} holds ${got} bytes, the frame is ${ref.bytes}`);
-      got += n;
-    }
+    return parts.map(([offset, length], i) => {
+      const out = into[i] ?? Buffer.allocUnsafe(length);
+      let got = 0;
+      while (got < length) {
+        const n = readSync(fd, out, got, length - got, offset + got);
+        if (n === 0) throw new Error(`frame slot ${ref.path} holds ${offset + got} bytes, the frame is ${ref.bytes}`);
+        got += n;
+      }
+      return out;
+    });
   } finally {
     closeSync(fd);
   }
-  return out;
 }
 
 /** Reused read buffers by size (a worker reads one frame after another; a batch several at once). */

@@ -5,9 +5,11 @@
 //
 // A best face is kept on many frames (each time it improves) and shown on few (a snapshot), and the
 // keeping happens on the frame's way to MQTT: it copies the frame's own bytes around the region
-// (rows of the I420 planes, no colour maths), and the RGB24 is made only when a snapshot is (D167).
+// (rows of the I420 planes, read from the frame's slot; no colour maths), and the RGB24 is made only
+// when a snapshot is (D167).
 import type { Frame } from '../sources/process-source.js';
 import { i420Planes, resampleRegionI420 } from '../pre/yuv.js';
+import { readSlotParts } from '../engines/slots.js';
 
 export interface Pixels {
   /** Packed RGB24, width*height*3 bytes, a copy. */
@@ -17,6 +19,9 @@ export interface Pixels {
 }
 
 type Rect = { left: number; top: number; width: number; height: number };
+
+/** What keepFrameRegion reads of a frame: an I420 frame in a slot is read there, only the rows it needs. */
+type FrameLike = Pick<Frame, 'data' | 'width' | 'height' | 'slot'> & { format?: 'rgb24' | 'i420' };
 
 /** A region of a frame as kept: the frame's own bytes around it, made into pixels by regionPixels. */
 export interface KeptRegion {
@@ -49,21 +54,36 @@ function windowAxis(from: number, size: number, frameSize: number): { at: number
   return { at, size: end - at };
 }
 
+/**
+ * Rows [row0, row0 + n) of an I420 frame's luma and the chroma rows under them, each plane's rows at
+ * its full width: read from the frame's slot when it is in one (only those bytes, not the frame),
+ * else views of its pixels.
+ */
+function planeBands(frame: FrameLike, row0: number, n: number): [Uint8Array, Uint8Array, Uint8Array] {
+  const w = frame.width, cw = Math.ceil(w / 2), c0 = row0 / 2, cn = Math.ceil(n / 2);
+  const ySize = w * frame.height, cSize = cw * Math.ceil(frame.height / 2);
+  const parts = [[row0 * w, n * w], [ySize + c0 * cw, cn * cw], [ySize + cSize + c0 * cw, cn * cw]] as const;
+  if (frame.slot) return readSlotParts(frame.slot, parts) as [Buffer, Buffer, Buffer];
+  i420Planes(frame.data, w, frame.height); // checks the frame's length
+  return parts.map(([at, len]) => frame.data.subarray(at, at + len)) as [Buffer, Buffer, Buffer];
+}
+
 /** The frame's bytes around a rectangle (frame pixels; clipped to the frame; integers), kept as they are. */
-export function keepFrameRegion(frame: Pick<Frame, 'data' | 'width' | 'height'> & { format?: 'rgb24' | 'i420' }, rect: Rect): KeptRegion {
+export function keepFrameRegion(frame: FrameLike, rect: Rect): KeptRegion {
   const r = clip(frame, rect);
   if (frame.format === 'i420') {
     if (!r.width || !r.height) return { format: 'i420', data: Buffer.alloc(0), width: 0, height: 0, region: { left: 0, top: 0, width: 0, height: 0 } };
     const x = windowAxis(r.left, r.width, frame.width), y = windowAxis(r.top, r.height, frame.height);
-    const p = i420Planes(frame.data, frame.width, frame.height);
     const cw = Math.ceil(x.size / 2), ch = Math.ceil(y.size / 2);
+    const [Y, U, V] = planeBands(frame, y.at, y.size);
+    const stride = Math.ceil(frame.width / 2);
     const out = Buffer.allocUnsafe(x.size * y.size + 2 * cw * ch);
-    const rows = (plane: Uint8Array, stride: number, at: number, row0: number, w: number, h: number, into: number) => {
-      for (let j = 0; j < h; j++) out.set(plane.subarray((row0 + j) * stride + at, (row0 + j) * stride + at + w), into + j * w);
+    const rows = (band: Uint8Array, stride: number, at: number, w: number, h: number, into: number) => {
+      for (let j = 0; j < h; j++) out.set(band.subarray(j * stride + at, j * stride + at + w), into + j * w);
     };
-    rows(p.y, frame.width, x.at, y.at, x.size, y.size, 0);
-    rows(p.u, p.cw, x.at / 2, y.at / 2, cw, ch, x.size * y.size);
-    rows(p.v, p.cw, x.at / 2, y.at / 2, cw, ch, x.size * y.size + cw * ch);
+    rows(Y, frame.width, x.at, x.size, y.size, 0);
+    rows(U, stride, x.at / 2, cw, ch, x.size * y.size);
+    rows(V, stride, x.at / 2, cw, ch, x.size * y.size + cw * ch);
     return { format: 'i420', data: out, width: x.size, height: y.size, region: { left: r.left - x.at, top: r.top - y.at, width: r.width, height: r.height } };
   }
   const out = Buffer.allocUnsafe(r.width * r.height * 3);

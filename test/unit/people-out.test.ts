@@ -5,6 +5,9 @@ import { formatPersonRow, PEOPLE_HEADER } from '../../deploy/watch.js';
 import { discoveryMessages } from '../../daemon/mqtt/homeassistant.js';
 import { pixelate, snapshotRegion, encodeJpeg } from '../../pipelines/tracking/snapshot.js';
 import sharp from 'sharp';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readSlotParts } from '../../pipelines/engines/slots.js';
 import { keepFrameRegion, regionPixels } from '../../pipelines/tracking/frame-pixels.js';
 import { resampleRegionI420, rgbToI420 } from '../../pipelines/pre/yuv.js';
 import { trackingProblem } from '../../pipelines/engines/onnxruntime/faces.js';
@@ -125,6 +128,15 @@ t.test('a kept best face: the I420 bytes around it, the same pixels as the whole
       if (r.width < w / 2) t.ok(kept.data.length < data.length / 2, `only the bytes around it (${kept.data.length} of ${data.length})`);
     }
   }
+  // a frame in a slot (the daemon's): only the rows around the region are read from the slot's file
+  const file = join(t.testdir({}), 'slot');
+  const pixels = Buffer.from(Array.from({ length: 64 * 48 * 1.5 }, rand));
+  writeFileSync(file, Buffer.concat([pixels, Buffer.alloc(100)])); // a slot is at least its frame
+  const inSlot = { width: 64, height: 48, format: 'i420' as const, slot: { path: file, bytes: pixels.length }, get data(): Buffer { throw new Error('the whole frame was read'); } };
+  for (const r of [{ left: 11, top: 7, width: 13, height: 9 }, { left: 0, top: 40, width: 64, height: 8 }])
+    t.same([...regionPixels(keepFrameRegion(inSlot, r)).data], [...copyFrameRegion({ data: pixels, width: 64, height: 48, format: 'i420' }, r).data], `from the slot, rows around ${r.left},${r.top} ${r.width}x${r.height}`);
+  t.throws(() => keepFrameRegion({ width: 64, height: 48, format: 'i420', data: Buffer.alloc(0), slot: { path: file + '-gone', bytes: pixels.length } }, { left: 0, top: 0, width: 8, height: 8 }), /frame slot .*-gone: ENOENT/);
+  t.throws(() => readSlotParts({ path: file, bytes: 10 }, [[8, 4]]), /bytes 8\.\.12 are outside its 10-byte frame/);
   const data = Buffer.alloc(64 * 48 * 1.5, 200);
   const before = copyFrameRegion({ data, width: 64, height: 48, format: 'i420' }, { left: 8, top: 8, width: 16, height: 16 });
   const kept = keepFrameRegion({ data, width: 64, height: 48, format: 'i420' }, { left: 8, top: 8, width: 16, height: 16 });

@@ -76,14 +76,14 @@ export function keepFrameRegion(frame: FrameLike, rect: Rect): KeptRegion {
     const x = windowAxis(r.left, r.width, frame.width), y = windowAxis(r.top, r.height, frame.height);
     const cw = Math.ceil(x.size / 2), ch = Math.ceil(y.size / 2);
     const [Y, U, V] = planeBands(frame, y.at, y.size);
-    const stride = Math.ceil(frame.width / 2);
+    const chromaStride = Math.ceil(frame.width / 2);
     const out = Buffer.allocUnsafe(x.size * y.size + 2 * cw * ch);
     const rows = (band: Uint8Array, stride: number, at: number, w: number, h: number, into: number) => {
       for (let j = 0; j < h; j++) out.set(band.subarray(j * stride + at, j * stride + at + w), into + j * w);
     };
     rows(Y, frame.width, x.at, x.size, y.size, 0);
-    rows(U, stride, x.at / 2, cw, ch, x.size * y.size);
-    rows(V, stride, x.at / 2, cw, ch, x.size * y.size + cw * ch);
+    rows(U, chromaStride, x.at / 2, cw, ch, x.size * y.size);
+    rows(V, chromaStride, x.at / 2, cw, ch, x.size * y.size + cw * ch);
     return { format: 'i420', data: out, width: x.size, height: y.size, region: { left: r.left - x.at, top: r.top - y.at, width: r.width, height: r.height } };
   }
   const out = Buffer.allocUnsafe(r.width * r.height * 3);

@@ -121,7 +121,7 @@ export class Outbox {
       return;
     }
     const lines = text.split('\n');
-    let first: { version?: unknown; entries?: unknown; dropped?: unknown; max?: unknown };
+    let first: { version?: unknown; entries?: unknown; dropped?: unknown; max?: unknown; push?: unknown; ack?: unknown };
     try {
       first = JSON.parse(lines[0]) as typeof first;
     } catch (e) {
@@ -131,6 +131,8 @@ export class Outbox {
     }
     this.dropped = typeof first.dropped === 'number' ? first.dropped : 0;
     if (first.version === 2) this.replay(lines.slice(1), typeof first.max === 'number' && first.max >= 1 ? first.max : this.opts.max, f);
+    // lines appended after the file was removed under a running daemon: a journal without its header
+    else if ('push' in first || 'ack' in first) this.replay(lines, this.opts.max, f);
     // the whole-file format before the journal (version 1)
     else for (const x of Array.isArray(first.entries) ? first.entries : []) if (isEntry(x)) this.add(x, Infinity);
     for (const x of this.entries) if (!this.ids.has(x)) this.ids.set(x, this.nextId++);

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Outbox } from '../../daemon/mqtt/outbox.js';
 
@@ -124,6 +124,10 @@ t.test('a line cut short by a crash is skipped, with a reason; the old whole-fil
   t.match(b.lastError, /skipped 1 unreadable line/);
   b.ack(b.peek()!);
   t.same(new Outbox({ max: 10, file }).all().map((x) => x.payload), ['2'], 'and the next change writes it whole again');
+  rmSync(file); // removed under a running outbox: its next changes start a journal without a header
+  b.push(e('s', '3'));
+  b.push(e('s', '4'));
+  t.same(new Outbox({ max: 10, file }).all().map((x) => x.payload), ['3', '4'], 'the lines written after it still load');
   writeFileSync(file, JSON.stringify({ version: 1, dropped: 4, entries: [{ topic: 'a', payload: 'x', at: 1 }, { topic: 'b', payload: 'y', at: 2 }] }));
   const v1 = new Outbox({ max: 10, file });
   t.same([v1.all().map((x) => x.payload), v1.dropped], [['x', 'y'], 4], 'a version 1 file (before the journal)');

@@ -153,7 +153,9 @@ t.test('a kept best face: the I420 bytes around it, the same pixels as the whole
 
 t.test('the stage: a snapshot is made from the kept bytes, after the frame is answered', async (t) => {
   const snaps: Buffer[] = [];
-  const stage = new PeopleStage({ high: 0.7, low: 0.5, privacy: 'blur', tracker: { minHits: 2, maxLostFrames: 2 }, onEvents: () => undefined, onSnapshot: (_c, jpeg) => snaps.push(jpeg) });
+  let made!: () => void;
+  const firstSnapshot = new Promise<void>((resolve) => (made = resolve));
+  const stage = new PeopleStage({ high: 0.7, low: 0.5, privacy: 'blur', tracker: { minHits: 2, maxLostFrames: 2 }, onEvents: () => undefined, onSnapshot: (_c, jpeg) => (snaps.push(jpeg), made()) });
   stage.add('door');
   const rgb = Buffer.alloc(160 * 96 * 3);
   for (let i = 0; i < 160 * 96; i++) rgb.set([40, 60, 200], i * 3);
@@ -165,7 +167,7 @@ t.test('the stage: a snapshot is made from the kept bytes, after the frame is an
     t.equal(snaps.length, 0, `no JPEG made while frame ${seq} is answered`);
     data.fill(0); // the frame's buffer goes back to its pool
   }
-  await new Promise((r) => setTimeout(r, 500));
+  await firstSnapshot; // made on a later turn of the event loop (sharp encodes off the main thread)
   t.ok(snaps.length >= 1, `a snapshot of the unmasked person (${snaps.length})`);
   const { data, info } = await sharp(snaps[0]).raw().toBuffer({ resolveWithObject: true });
   t.same([info.width, info.height], [60, 60], 'the face with its context');

@@ -104,6 +104,11 @@ export class Outbox {
   /** Queued at the end; beyond `max` the oldest are dropped and counted. */
   private add(e: OutboxEntry, max: number): void {
     this.entries.push(e);
+    this.trim(max);
+  }
+
+  /** Beyond `max` entries the oldest are dropped and counted. */
+  private trim(max: number): void {
     while (this.entries.length > max) {
       this.entries.shift();
       this.dropped++;
@@ -136,10 +141,7 @@ export class Outbox {
     // the whole-file format before the journal (version 1)
     else for (const x of Array.isArray(first.entries) ? first.entries : []) if (isEntry(x)) this.add(x, Infinity);
     for (const x of this.entries) if (!this.ids.has(x)) this.ids.set(x, this.nextId++);
-    while (this.entries.length > this.opts.max) {
-      this.entries.shift();
-      this.dropped++;
-    }
+    this.trim(this.opts.max);
   }
 
   /** The journal's lines after its header, applied in order; a line cut short by a crash is skipped. */

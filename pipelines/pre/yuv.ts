@@ -152,7 +152,10 @@ export function i420ToRgb(src: Uint8Array, width: number, height: number, out?: 
   return dst;
 }
 
-/** One row of i420ToRgb: luma as it is, chroma from the row's vertically blended sums. */
+/**
+ * One row of i420ToRgb: luma as it is, chroma from the row's vertically blended sums. The YUV → RGB
+ * lines are yuvRow's, written out again: one shared pixel function made both rows ≈ 5 % slower here.
+ */
 function yuvRowWhole(Y: Uint8Array, us: Int32Array, vs: Int32Array, dst: Uint8ClampedArray, n: number, r: number, cx0: Int32Array, cx1: Int32Array, cwx: Int32Array, o: number): void {
   for (let x = 0; x < n; x++, o += 3) {
     const cwv = cwx[x], icw = 2048 - cwv, ca = cx0[x], cb = cx1[x];

@@ -40,19 +40,10 @@ export function lumaThumbnail(data: Uint8Array, width: number, height: number, c
   const bpp = format === 'i420' ? 1 : 3;
   if (data.length < width * height * bpp) throw new RangeError(`frame data is ${data.length} bytes, ${width}x${height} ${format === 'i420' ? 'I420 luma' : 'RGB24'} needs ${width * height * bpp}`);
   if (format === 'i420') return planeThumbnail(data, width, height, columns);
-  const { cols, rows } = thumbSize(width, height, columns);
-  // sample offsets: 2 columns and 2 rows per cell, at 1/4 and 3/4 of the cell
-  const xs = new Int32Array(cols * 2);
-  for (let c = 0; c < cols; c++) {
-    const x0 = Math.floor((c * width) / cols), x1 = Math.floor(((c + 1) * width) / cols);
-    xs[2 * c] = x0 + Math.floor((x1 - x0) / 4);
-    xs[2 * c + 1] = x0 + Math.floor((3 * (x1 - x0)) / 4);
-  }
+  const { cols, rows, xs, ys } = sampleGrid(width, height, columns);
   const out = new Uint8Array(cols * rows);
   for (let r = 0; r < rows; r++) {
-    const y0 = Math.floor((r * height) / rows), y1 = Math.floor(((r + 1) * height) / rows);
-    const ra = (y0 + Math.floor((y1 - y0) / 4)) * width * 3;
-    const rb = (y0 + Math.floor((3 * (y1 - y0)) / 4)) * width * 3;
+    const ra = ys[2 * r] * width * 3, rb = ys[2 * r + 1] * width * 3;
     for (let c = 0; c < cols; c++) {
       const a = xs[2 * c] * 3, b = xs[2 * c + 1] * 3;
       const p = ra + a, q = ra + b, u = rb + a, v = rb + b;
@@ -66,18 +57,10 @@ export function lumaThumbnail(data: Uint8Array, width: number, height: number, c
 
 /** lumaThumbnail of a Y plane (one byte per pixel, limited range). */
 function planeThumbnail(y: Uint8Array, width: number, height: number, columns: number): Uint8Array {
-  const { cols, rows } = thumbSize(width, height, columns);
-  const xs = new Int32Array(cols * 2);
-  for (let c = 0; c < cols; c++) {
-    const x0 = Math.floor((c * width) / cols), x1 = Math.floor(((c + 1) * width) / cols);
-    xs[2 * c] = x0 + Math.floor((x1 - x0) / 4);
-    xs[2 * c + 1] = x0 + Math.floor((3 * (x1 - x0)) / 4);
-  }
+  const { cols, rows, xs, ys } = sampleGrid(width, height, columns);
   const out = new Uint8ClampedArray(cols * rows);
   for (let r = 0; r < rows; r++) {
-    const y0 = Math.floor((r * height) / rows), y1 = Math.floor(((r + 1) * height) / rows);
-    const ra = (y0 + Math.floor((y1 - y0) / 4)) * width;
-    const rb = (y0 + Math.floor((3 * (y1 - y0)) / 4)) * width;
+    const ra = ys[2 * r] * width, rb = ys[2 * r + 1] * width;
     for (let c = 0; c < cols; c++) {
       const a = xs[2 * c], b = xs[2 * c + 1];
       // (sum/4 - 16) * 255/219, rounded: 4 samples, so (sum - 64) * 255 / 876
@@ -85,6 +68,24 @@ function planeThumbnail(y: Uint8Array, width: number, height: number, columns: n
     }
   }
   return new Uint8Array(out.buffer);
+}
+
+/**
+ * The pixels a thumbnail samples: for each cell 2 columns (xs[2c], xs[2c + 1]) and 2 rows (ys[2r],
+ * ys[2r + 1]), at 1/4 and 3/4 of the cell. Pure.
+ */
+function sampleGrid(width: number, height: number, columns: number): { cols: number; rows: number; xs: Int32Array; ys: Int32Array } {
+  const { cols, rows } = thumbSize(width, height, columns);
+  const quarters = (size: number, cells: number) => {
+    const at = new Int32Array(cells * 2);
+    for (let i = 0; i < cells; i++) {
+      const a = Math.floor((i * size) / cells), b = Math.floor(((i + 1) * size) / cells);
+      at[2 * i] = a + Math.floor((b - a) / 4);
+      at[2 * i + 1] = a + Math.floor((3 * (b - a)) / 4);
+    }
+    return at;
+  };
+  return { cols, rows, xs: quarters(width, cols), ys: quarters(height, rows) };
 }
 
 /** Fraction (0..1) of cells whose |a - b| > pixelThreshold; 1 when the thumbnails differ in size. */

@@ -7,29 +7,26 @@ import type { DecisionRule } from '../../models/decision.js';
 import { Tracker, type Track, type TrackerOptions } from './tracker.js';
 import { TrackVerdict, READING_DEFAULTS, type ReadingPolicy } from './verdict.js';
 
-/** A face as the engine answers it (FaceResult), with the association fields of a tracking request. */
-export interface DetectedFace {
+/** What every face of a frame has: its box, the crop that was classified, the scores and a label. */
+interface FaceFields {
   box: Box;
   crop?: Box;
   detScore: number;
   label: string;
   score: number;
   scores: Record<string, number>;
+}
+
+/** A face as the engine answers it (FaceResult), with the association fields of a tracking request. */
+export interface DetectedFace extends FaceFields {
   /** The track the worker matched it to (null: none); absent when the worker did not associate. */
   match?: number | null;
   /** False when the worker did not classify it (its track needed no reading). */
   classified?: boolean;
 }
 
-/** A face of a frame, labelled by its track. */
-export interface TrackedFace {
-  box: Box;
-  crop?: Box;
-  detScore: number;
-  /** The track's verdict ('' when it has no reading yet). */
-  label: string;
-  score: number;
-  scores: Record<string, number>;
+/** A face of a frame, labelled by its track: `label` is the track's verdict ('' when it has no reading yet). */
+export interface TrackedFace extends FaceFields {
   track: number;
   /** Was this face classified on this frame? */
   classified: boolean;

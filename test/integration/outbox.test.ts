@@ -7,16 +7,10 @@ import { Outbox } from '../../daemon/mqtt/outbox.js';
 import { createLogger } from '../../daemon/log.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { startCollector } from '../helpers/mqtt-collect.js';
+import { until } from '../helpers/poll.js';
 
 const log = createLogger('error', () => undefined);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const opts = (url: string) => ({ url, username: '', password: '', clientId: 'outbox-test', keepaliveSec: 2, reconnectMinMs: 200, reconnectMaxMs: 500, qos: 1 as const, statusTopic: 'site/edge-1/status' });
-
-async function until(pred: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!pred() && Date.now() < end) await sleep(50);
-  return pred();
-}
 
 t.test('events queued during a broker outage arrive after reconnect, in order, none lost', async (t) => {
   const broker = await startMosquitto();

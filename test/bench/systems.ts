@@ -206,7 +206,7 @@ export async function measure(system: 'daemon' | 'peer', infra: Infra, n: number
     const w0 = Date.now();
     while (Date.now() - w0 < seconds * 1000) {
       await sleep(1000);
-      await mon.sample();
+      mon.sample();
     }
     const usage = await mon.end();
     const secs = (Date.now() - w0) / 1000;

@@ -1,4 +1,4 @@
-// The bench report's 12-camera goal (test/bench/report.ts, D162): against the stage sum measured
+// The bench report's goal rows (test/bench/report.ts): the 12-camera goal (D162) against the stage sum measured
 // just before and after the step when the run has it (their mean), else against the start's.
 import t from 'tap';
 import { report, type BenchResult } from '../bench/report.js';
@@ -29,4 +29,12 @@ t.test('with one: against the mean of before and after, the start shown beside i
   t.match(md, /\| 12\.40 \/ 8\.60 = 1\.44× \(the stage sum measured just before and after the step: 8\.40 and 8\.80 ms, their mean; 8\.00 at the start of the run, 1\.55× against that\) \| met \|/);
   const lower = report(bench([run(12, 12.4, { stageSum: { before: sum(7.6), after: sum(7.8) } })]));
   t.match(lower, /= 1\.61× .* \| \*\*missed\*\* \|/, 'a slower start does not help a run whose step saw a faster machine');
+});
+
+t.test('a ratio that two decimals would show as its goal gets a third (1-camera latency)', async (t) => {
+  const latency = (md: string) => md.split('\n').find((l) => l.startsWith('| capture→publish p99'))!;
+  const at = (p99: number, detectorMs: number) => report({ ...bench([run(1, 10, { latencyMs: { p50: 8, p95: 11, p99 } })]), stages: { ...stages, detector: cost(detectorMs) } });
+  t.match(latency(at(16, 5.99)), /\| 16 \/ 7\.99 ms = 2\.003× .* \| \*\*missed\*\* \|$/, 'just over the goal reads as over it');
+  t.match(latency(at(16, 6)), /\| 16 \/ 8\.00 ms = 2\.00× .* \| met \|$/, 'the goal itself keeps two decimals');
+  t.match(latency(at(14, 6)), /= 1\.75× .* \| met \|$/);
 });

@@ -40,6 +40,73 @@
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
         (br $next))))
 
+  ;; chroma for an exact 2:1 shrink across (block k reads samples 2k and 2k + 1, weight 1024 each): the
+  ;; same values as chroma, since (S·1024·iwy + … + 2^21) >> 22 = (S·iwy + … + 2048) >> 12 for the pair
+  ;; sums S; 8 blocks per step from 16 bytes of each row
+  (func (export "chromaHalves")
+    (param $u0 i32) (param $u1 i32) (param $v0 i32) (param $v1 i32) (param $n i32) (param $cwy i32)
+    (param $cr i32) (param $cg i32) (param $cb i32)
+    (local $k i32) (local $s i32) (local $o i32) (local $icwy i32) (local $d i32) (local $e i32)
+    (local $vi v128) (local $vw v128) (local $r v128) (local $h v128)
+    (local $ua v128) (local $ub v128) (local $va v128) (local $vb v128) (local $dv v128) (local $ev v128)
+    (local.set $icwy (i32.sub (i32.const 2048) (local.get $cwy)))
+    (local.set $vi (i32x4.splat (local.get $icwy)))
+    (local.set $vw (i32x4.splat (local.get $cwy)))
+    (local.set $r (i32x4.splat (i32.const 2048)))
+    (local.set $h (i32x4.splat (i32.const 128)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.gt_s (i32.add (local.get $k) (i32.const 8)) (local.get $n)))
+        (local.set $s (i32.shl (local.get $k) (i32.const 1)))
+        (local.set $o (i32.shl (local.get $k) (i32.const 2)))
+        (local.set $ua (i16x8.extadd_pairwise_i8x16_u (v128.load (i32.add (local.get $u0) (local.get $s)))))
+        (local.set $ub (i16x8.extadd_pairwise_i8x16_u (v128.load (i32.add (local.get $u1) (local.get $s)))))
+        (local.set $va (i16x8.extadd_pairwise_i8x16_u (v128.load (i32.add (local.get $v0) (local.get $s)))))
+        (local.set $vb (i16x8.extadd_pairwise_i8x16_u (v128.load (i32.add (local.get $v1) (local.get $s)))))
+        ;; blocks k..k+3
+        (local.set $dv (i32x4.sub (i32x4.shr_u (i32x4.add (i32x4.add
+          (i32x4.mul (i32x4.extend_low_i16x8_u (local.get $ua)) (local.get $vi))
+          (i32x4.mul (i32x4.extend_low_i16x8_u (local.get $ub)) (local.get $vw))) (local.get $r)) (i32.const 12)) (local.get $h)))
+        (local.set $ev (i32x4.sub (i32x4.shr_u (i32x4.add (i32x4.add
+          (i32x4.mul (i32x4.extend_low_i16x8_u (local.get $va)) (local.get $vi))
+          (i32x4.mul (i32x4.extend_low_i16x8_u (local.get $vb)) (local.get $vw))) (local.get $r)) (i32.const 12)) (local.get $h)))
+        (v128.store (i32.add (local.get $cr) (local.get $o)) (i32x4.add (i32x4.mul (local.get $ev) (i32x4.splat (i32.const 409))) (local.get $h)))
+        (v128.store (i32.add (local.get $cg) (local.get $o)) (i32x4.add (i32x4.sub
+          (i32x4.mul (local.get $dv) (i32x4.splat (i32.const -100))) (i32x4.mul (local.get $ev) (i32x4.splat (i32.const 208)))) (local.get $h)))
+        (v128.store (i32.add (local.get $cb) (local.get $o)) (i32x4.add (i32x4.mul (local.get $dv) (i32x4.splat (i32.const 516))) (local.get $h)))
+        ;; blocks k+4..k+7
+        (local.set $dv (i32x4.sub (i32x4.shr_u (i32x4.add (i32x4.add
+          (i32x4.mul (i32x4.extend_high_i16x8_u (local.get $ua)) (local.get $vi))
+          (i32x4.mul (i32x4.extend_high_i16x8_u (local.get $ub)) (local.get $vw))) (local.get $r)) (i32.const 12)) (local.get $h)))
+        (local.set $ev (i32x4.sub (i32x4.shr_u (i32x4.add (i32x4.add
+          (i32x4.mul (i32x4.extend_high_i16x8_u (local.get $va)) (local.get $vi))
+          (i32x4.mul (i32x4.extend_high_i16x8_u (local.get $vb)) (local.get $vw))) (local.get $r)) (i32.const 12)) (local.get $h)))
+        (v128.store offset=16 (i32.add (local.get $cr) (local.get $o)) (i32x4.add (i32x4.mul (local.get $ev) (i32x4.splat (i32.const 409))) (local.get $h)))
+        (v128.store offset=16 (i32.add (local.get $cg) (local.get $o)) (i32x4.add (i32x4.sub
+          (i32x4.mul (local.get $dv) (i32x4.splat (i32.const -100))) (i32x4.mul (local.get $ev) (i32x4.splat (i32.const 208)))) (local.get $h)))
+        (v128.store offset=16 (i32.add (local.get $cb) (local.get $o)) (i32x4.add (i32x4.mul (local.get $dv) (i32x4.splat (i32.const 516))) (local.get $h)))
+        (local.set $k (i32.add (local.get $k) (i32.const 8)))
+        (br $next)))
+    (block $done2
+      (loop $tail
+        (br_if $done2 (i32.ge_s (local.get $k) (local.get $n)))
+        (local.set $s (i32.shl (local.get $k) (i32.const 1)))
+        (local.set $o (i32.shl (local.get $k) (i32.const 2)))
+        (local.set $d (i32.sub (i32.shr_u (i32.add (i32.add
+          (i32.mul (i32.add (i32.load8_u (i32.add (local.get $u0) (local.get $s))) (i32.load8_u offset=1 (i32.add (local.get $u0) (local.get $s)))) (local.get $icwy))
+          (i32.mul (i32.add (i32.load8_u (i32.add (local.get $u1) (local.get $s))) (i32.load8_u offset=1 (i32.add (local.get $u1) (local.get $s)))) (local.get $cwy)))
+          (i32.const 2048)) (i32.const 12)) (i32.const 128)))
+        (local.set $e (i32.sub (i32.shr_u (i32.add (i32.add
+          (i32.mul (i32.add (i32.load8_u (i32.add (local.get $v0) (local.get $s))) (i32.load8_u offset=1 (i32.add (local.get $v0) (local.get $s)))) (local.get $icwy))
+          (i32.mul (i32.add (i32.load8_u (i32.add (local.get $v1) (local.get $s))) (i32.load8_u offset=1 (i32.add (local.get $v1) (local.get $s)))) (local.get $cwy)))
+          (i32.const 2048)) (i32.const 12)) (i32.const 128)))
+        (i32.store (i32.add (local.get $cr) (local.get $o)) (i32.add (i32.mul (local.get $e) (i32.const 409)) (i32.const 128)))
+        (i32.store (i32.add (local.get $cg) (local.get $o))
+          (i32.add (i32.sub (i32.mul (local.get $d) (i32.const -100)) (i32.mul (local.get $e) (i32.const 208))) (i32.const 128)))
+        (i32.store (i32.add (local.get $cb) (local.get $o)) (i32.add (i32.mul (local.get $d) (i32.const 516)) (i32.const 128)))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $tail))))
+
   ;; one luma row for an exact 2:1 shrink across: L[x] = ((Y0[2x]+Y0[2x+1])·iwy + (Y1[2x]+Y1[2x+1])·wy + 2048) >> 12
   (func (export "lumaHalves")
     (param $y0 i32) (param $y1 i32) (param $wy i32) (param $n i32) (param $l i32)

@@ -51,6 +51,23 @@ t.test('the same tensor as the JS pass: sizes, fits, colour orders, the manifest
       }
 });
 
+t.test('an exact 2:1 shrink across takes chromaHalves (8 blocks a step, then a tail): the JS pass\'s tensor', async (t) => {
+  const spec: TensorSpec = { layout: 'NCHW', colorOrder: 'RGB', scale: 1, mean: [127, 127, 127], std: [128, 128, 128] };
+  // 320 blocks a row (no tail), 325 (a tail of 5), 329 (a tail of 1)
+  for (const [w, tw] of [[1280, 640], [1300, 650], [1316, 658]])
+    for (const fit of ['stretch', 'letterbox'] as const) {
+      const conv = new I420TensorConverter();
+      const target: ResampleTarget = { width: tw, height: 480, fit, padColor: [0, 10, 200] };
+      const src = noise(w, 720, w);
+      const got = conv.convert(src, w, 720, target, spec);
+      t.equal((conv as unknown as { layout: { chromaHalves: boolean } }).layout.chromaHalves, true, `${w} → ${tw} ${fit}: the 2:1 chroma kernel`);
+      t.equal(largestDiff(got, i420ToTensor(src, w, 720, target, spec)), 0, `${w} → ${tw} ${fit}: identical`);
+    }
+  const other = new I420TensorConverter();
+  other.convert(noise(1001, 563, 1), 1001, 563, { width: 640, height: 480, fit: 'stretch', padColor: [0, 0, 0] }, spec);
+  t.equal((other as unknown as { layout: { chromaHalves: boolean } }).layout.chromaHalves, false, 'any other ratio: the general kernel');
+});
+
 t.test('a real scene photo, the detector input the worker makes: identical to the float', async (t) => {
   const W = 1280, H = 720;
   const yuv = rgbToI420(await sharp(SCENE).removeAlpha().resize(W, H, { fit: 'fill' }).raw().toBuffer(), W, H);

@@ -29,14 +29,6 @@ export async function readAll(): Promise<ProcStat[]> {
   return out;
 }
 
-async function hwmKb(pid: number): Promise<number> {
-  try {
-    return parseProcStatus(await readFile(`/proc/${pid}/status`, 'utf8')).hwmKb;
-  } catch {
-    return 0;
-  }
-}
-
 export function rssKb(pid: number): number {
   return statusNow(pid).rssKb;
 }
@@ -87,12 +79,13 @@ export class ProcMonitor {
     return this.roots.flatMap((r) => [r.pid, ...descendants(r.pid, table)].map((pid) => ({ pid, classify: r.classify, isRoot: pid === r.pid })));
   }
 
-  private record(p: ProcStat, role: string, hwmKb: number): void {
+  /** A tree process's counters now, and its role's peak RSS (VmHWM, read here). */
+  private record(p: ProcStat, role: string): void {
     this.last.set(p.pid, { ticks: p.ticks, minflt: p.minflt, role });
     if (!this.start.has(p.pid)) this.start.set(p.pid, this.started ? { ticks: 0, minflt: 0 } : { ticks: p.ticks, minflt: p.minflt });
     if (!this.seen.has(role)) this.seen.set(role, new Set());
     this.seen.get(role)!.add(p.pid);
-    this.peak.set(role, Math.max(this.peak.get(role) ?? 0, hwmKb));
+    this.peak.set(role, Math.max(this.peak.get(role) ?? 0, statusNow(p.pid).hwmKb));
   }
 
   /** Every process's stat, asynchronously: the window's first and last look. */
@@ -102,7 +95,7 @@ export class ProcMonitor {
     const byPid = new Map(all.map((p) => [p.pid, p]));
     for (const t of this.trees()) {
       const p = byPid.get(t.pid);
-      if (p) this.record(p, t.classify(p, t.isRoot), await hwmKb(t.pid));
+      if (p) this.record(p, t.classify(p, t.isRoot));
     }
   }
 
@@ -127,7 +120,7 @@ export class ProcMonitor {
       const p = statNow(t.pid);
       // gone: forget it, so that a new process given its pid is looked at afresh
       if (!p) this.parents.delete(t.pid);
-      else this.record(p, t.classify(p, t.isRoot), statusNow(t.pid).hwmKb);
+      else this.record(p, t.classify(p, t.isRoot));
     }
   }
 

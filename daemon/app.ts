@@ -44,7 +44,7 @@ export interface AppOptions {
 export interface App {
   mqttUrl: string;
   pipeline: Pipeline;
-  /** The frame reader thread and its shared-memory slots (D134, D154). */
+  /** The frame reader and its shared-memory slots (D134, D174). */
   frames: SharedFrames;
   facesOut: FacesOut;
   /** Tracking and people (issue 14); null when people.enabled is false or no camera is in faces mode. */
@@ -138,7 +138,7 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
   let swap: ModelSwap | null = null;
   // Made here, loaded only once the watchdog and /healthz run: a first TensorRT build takes minutes, and
   // systemd (EXTEND_TIMEOUT_USEC, STATUS) and the health report must hear about it (docs/RELIABILITY.md).
-  // Every camera's frames go through one reader thread into shared memory (D134, D154). It starts before
+  // Every camera's frames go through one frame reader into shared memory (D134, D174). It starts before
   // the engine and stops after it, so every frame in flight has given its slot back by then.
   const frames = await life.add('frame reader', () => startFrames(log.child({ part: 'frames' })), (s) => stopFrames(s, log.child({ part: 'frames' })));
   const engine = await life.add('engine', () => makeEngine(modelPath), (e) => (swap?.current ?? e).stop());
@@ -306,17 +306,17 @@ export async function startApp(config: Config, log: Logger, opts: AppOptions = {
 }
 
 function startFrames(log: Logger): SharedFrames {
-  const s = new SharedFrames({ onStderr: (line) => log.warn('frame reader', { line }) });
+  const s = new SharedFrames();
   s.on('exit', (reason: string) => log.error('frame reader died; every camera restarts its stream', { reason }));
   s.start();
-  log.info('frame slots', { dir: s.dir, readerThread: s.threadId, ...(s.swept.length ? { sweptStale: s.swept } : {}) });
+  log.info('frame slots', { dir: s.dir, ...(s.swept.length ? { sweptStale: s.swept } : {}) });
   return s;
 }
 
 /** Stop the reader; a slot still held by a frame at this point is a leak, and is said so. */
 async function stopFrames(s: SharedFrames, log: Logger): Promise<void> {
   await new Promise((r) => setImmediate(r)); // the engine's last rejections release their frames first
-  const st = await s.stop();
+  const st = s.stop();
   if (st.held) log.warn('frame slots still held at stop (a leak)', { ...st });
   else log.info('frame slots all returned at stop', { ...st });
 }

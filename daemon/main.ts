@@ -109,8 +109,8 @@ async function main(): Promise<number> {
  * For the fault-injection tests only (MOBILENET_EDGE_TEST_HOOKS, comma-separated; never set in production):
  * - block-event-loop: SIGUSR2 blocks the event loop for MOBILENET_EDGE_TEST_BLOCK_MS (default 10000), a
  *   hang in the supervisor itself, which only systemd's watchdog can catch;
- * - kill-frame-reader: SIGUSR2 ends the frame reader thread as a crash would (D154: a thread has no
- *   pid for a test to kill).
+ * - kill-frame-reader: SIGUSR2 ends the frame reader as a crash would (it has no pid for a test to
+ *   kill: it runs in the supervisor, D174).
  */
 function installTestHooks(env: NodeJS.ProcessEnv, log: ReturnType<typeof createLogger>, app: Awaited<ReturnType<typeof startApp>>): void {
   const hooks = (env.MOBILENET_EDGE_TEST_HOOKS ?? '').split(',');

@@ -1,5 +1,5 @@
 // Frame slots (D134): a camera frame's pixels in a file in shared memory (/dev/shm), written by the
-// frame reader thread and read where they are needed (the engine worker). A request names the
+// frame reader and read where they are needed (the engine worker). A request names the
 // slot instead of carrying the bytes; only the path and the byte count cross the supervisor.
 import { closeSync, openSync, readSync } from 'node:fs';
 

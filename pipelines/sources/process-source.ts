@@ -1,6 +1,6 @@
 // One camera: a child process (ffmpeg, gst-launch-1.0) decoding the stream into frames written to a
 // named pipe: I420 at the camera's own size as YUV4MPEG2 (faces mode), or model-sized RGB24
-// (classify mode). The frame reader thread (SharedFrames, D134, D154) reads the pipe into shared-memory
+// (classify mode). The frame reader (SharedFrames, D134, D174) reads the pipe into shared-memory
 // slots; a frame here names its slot, and its pixels are read only when asked for. A source is a
 // command line and a format. Any exit of the process is a lost stream (ffmpeg exits 0 when an RTSP
 // server dies), and a stream that stops sending frames is killed: both restart with exponential backoff.

@@ -1,10 +1,10 @@
-// The frame reader's work (D134, D154): read every camera's frame FIFO and write each frame into a
+// The frame reader's work (D134, D174): read every camera's frame FIFO and write each frame into a
 // shared-memory slot the supervisor lent it, then tell the supervisor which slot, with the frame's
-// size, capture time and (for motion gating) its luma thumbnail. The supervisor never touches the
-// pixels; the engine workers read them from the slot. It runs on a thread of the supervisor's
-// process (reader-thread.ts); messages:
+// size, capture time and (for motion gating) its luma thumbnail. The supervisor's own code never
+// touches the pixels; the engine workers read them from the slot. It runs on the supervisor's event
+// loop behind reader-link.ts; messages:
 //   in:  attach {key, fifo, format, width, height, thumb, slots[]}, lend {key, slots[]}, detach {key}, shutdown
-//   out: hello, frame {key, slot, bytes, width, height, ts, mono} + thumbnail body, dropped {key}, end {key, error?}
+//   out: frame {key, slot, bytes, width, height, ts, mono} + thumbnail body, dropped {key}, end {key, error?}
 // A frame that arrives while no slot is lent waits (one per camera) and the FIFO is not read until a
 // slot comes: the decoder blocks for that moment instead of losing the frame (bursts: a decoder
 // catching up, a file read faster than real time). Every slot is lent again as soon as its frame is
@@ -54,7 +54,11 @@ export interface CaptureTime {
 export class FrameReader {
   private runs = new Map<string, Run>();
 
-  constructor(private readonly send: ReaderSend) {}
+  /** `guard` runs each piece of work a FIFO's events start (a frame read, a pipe's end): reader-link.ts ends the reader on an exception there. */
+  constructor(
+    private readonly send: ReaderSend,
+    private readonly guard: (work: () => void) => void,
+  ) {}
 
   /** One message from the supervisor; false for shutdown (every run is closed then). */
   handle(h: ReaderHeader): boolean {
@@ -96,12 +100,13 @@ export class FrameReader {
     const framing = a.format === 'i420' ? new Y4mFramer((w, h) => (run.pool = run.pool.bytes === frameBytes('i420', w, h) ? run.pool : new FramePool(frameBytes('i420', w, h), 2))) : pool;
     try {
       run.reader = new FifoReader(a.fifo, framing, {
-        onFrame: (data, f) => this.onFrame(a.key, run, data, f),
-        onEnd: (err) => {
-          if (this.runs.get(a.key) !== run) return;
-          this.close(a.key);
-          this.send({ type: 'end', key: a.key, ...(err ? { error: err.message } : {}) });
-        },
+        onFrame: (data, f) => this.guard(() => this.onFrame(a.key, run, data, f)),
+        onEnd: (err) =>
+          this.guard(() => {
+            if (this.runs.get(a.key) !== run) return;
+            this.close(a.key);
+            this.send({ type: 'end', key: a.key, ...(err ? { error: err.message } : {}) });
+          }),
       });
     } catch (e) {
       this.send({ type: 'end', key: a.key, error: `cannot open ${a.fifo}: ${(e as Error).message}` });

@@ -1,71 +1,61 @@
-// SharedFrames' frame reader (reader-core.ts) on a thread of the supervisor's process (D154): send it
-// a header, get its messages, hear once when it ended and why. It holds no native code, so a thread
-// gives up no isolation a process gave, and a hand-over between threads wakes the supervisor for
-// less than one between processes (docs/BENCHMARKS.md, round 13).
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import type { ReaderHeader } from './reader-core.js';
+// SharedFrames' frame reader (reader-core.ts) on the supervisor's own event loop (D174; a thread of
+// its own before, D154): send it a header, get its messages, hear once when it ended and why. A frame
+// notice reaches the scheduler from the I/O callback that read the frame's last bytes, with no
+// hand-over between threads on the way (the 1-camera path's hop, and ≈ 0.15 ms of the supervisor's
+// CPU a frame at 12 cameras).
+import { FrameReader, type ReaderHeader } from './reader-core.js';
 
 export interface ReaderLink {
+  /** A header for the reader, handled on a microtask, in the order sent (as a thread would take it once the caller returns). */
   send(header: ReaderHeader): void;
-  /** Ask it to stop (shutdown), and end it for good after graceMs. Resolves once it is gone. */
-  stop(graceMs: number): Promise<void>;
+  /** Stop it: every FIFO and slot descriptor it holds is closed. */
+  stop(): void;
   /** End it now, as a crash would (onExit follows). */
   kill(): void;
-  /** The thread's id (a crash's log names it). */
-  readonly threadId: number;
 }
 
 export interface LinkEvents {
-  /** A header from the reader and, with a frame notice, its thumbnail (this thread's memory now). */
+  /** A header from the reader and, with a frame notice, its thumbnail (the callee's to keep). */
   onMessage: (header: ReaderHeader, body: Uint8Array | undefined) => void;
   /** Once, when it ended on its own or was killed (not after stop()): why, in words. */
   onExit: (why: string) => void;
-  /** A line it wrote to stderr. */
-  onStderr: (line: string) => void;
 }
 
-/** The thread's entry next to this file (.ts under the tests' loader, .js when built). */
-function entry(): string {
-  const ext = extname(fileURLToPath(import.meta.url));
-  return fileURLToPath(new URL(`./reader-thread${ext}`, import.meta.url));
-}
-
-export function threadReader(ev: LinkEvents): ReaderLink {
-  const w = new Worker(entry(), { stderr: true });
+/**
+ * Start a reader. An exception in its own work (a header it does not know, a bug in reading) ends it as
+ * a crash would: onExit, and its owner restarts every camera; the supervisor goes on. Its notices reach
+ * the owner on a microtask, outside that guard, so an exception in what the owner does with a frame is
+ * the owner's own.
+ */
+export function startReader(ev: LinkEvents): ReaderLink {
   let ended = false;
-  let stopping = false;
-  let killed = false;
-  let error = '';
-  const gone = new Promise<void>((resolve) => w.once('exit', () => resolve()));
-  w.on('message', (m: { header: ReaderHeader; body?: Uint8Array }) => {
-    if (!ended) ev.onMessage(m.header, m.body);
-  });
-  w.on('error', (e) => (error = e.message)); // an uncaught exception: 'exit' follows
-  w.stderr.setEncoding('utf8');
-  w.stderr.on('data', (s: string) => s.split('\n').forEach((l) => l.trim() && ev.onStderr(l)));
-  w.on('exit', (code) => {
-    if (ended || stopping) return;
+  const end = (why: string) => {
+    if (ended) return;
     ended = true;
-    ev.onExit(`frame reader ${killed ? 'killed' : error ? `crashed: ${error}` : `ended with code ${code}`}`);
-  });
+    try {
+      reader.handle({ type: 'shutdown' });
+    } catch {
+      // already failing: what it holds is closed as far as it can be
+    }
+    ev.onExit(why);
+  };
+  const guard = (work: () => void) => {
+    try {
+      work();
+    } catch (e) {
+      end(`frame reader crashed: ${(e as Error).message}`);
+    }
+  };
+  const reader: FrameReader = new FrameReader((header, body) => queueMicrotask(() => !ended && ev.onMessage(header, body)), guard);
   return {
-    threadId: w.threadId,
     send: (h) => {
-      if (!ended) w.postMessage(h);
+      if (!ended) queueMicrotask(() => !ended && guard(() => void (reader.handle(h) || (ended = true))));
     },
-    stop: async (graceMs) => {
+    stop: () => {
       if (ended) return;
-      stopping = true;
-      w.postMessage({ type: 'shutdown' });
-      const t = setTimeout(() => void w.terminate(), graceMs);
-      await gone;
-      clearTimeout(t);
+      ended = true;
+      reader.handle({ type: 'shutdown' });
     },
-    kill: () => {
-      killed = true;
-      void w.terminate();
-    },
+    kill: () => end('frame reader killed'),
   };
 }

@@ -1,7 +1,7 @@
-// The supervisor's side of the frame path's byte-free hop (D134): one frame reader, a thread of this
-// process (D154, reader-core.ts), reads every camera's FIFO into shared-memory slots; this class starts
-// it, lends it slots (each camera's SlotRing), and turns its notices into frames that name a slot. The
-// supervisor's main thread reads a frame's pixels only when something asks for them (a preview, a
+// The supervisor's side of the frame path's byte-free hop (D134): one frame reader on this process's
+// event loop (D174, reader-core.ts) reads every camera's FIFO into shared-memory slots; this class
+// starts it, lends it slots (each camera's SlotRing), and turns its notices into frames that name a
+// slot. The supervisor reads a frame's pixels only when something asks for them (a preview, a
 // snapshot, collect). Events: 'exit' (reason) when the reader died (every attached run ends with an
 // error; the next attach starts a new reader).
 import { EventEmitter } from 'node:events';
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { SlotRef } from '../engines/slots.js';
 import type { FrameFormat } from '../pre/yuv.js';
 import type { ReaderHeader } from './reader-core.js';
-import { threadReader, type ReaderLink } from './reader-link.js';
+import { startReader, type ReaderLink } from './reader-link.js';
 import { SlotRing, type SlotStats } from './slot-ring.js';
 
 /** A frame the reader put in a slot: held by the frame until release() (the ring takes it back then). */
@@ -48,7 +48,6 @@ export interface SharedFramesOptions {
   dir?: string;
   /** Most slot files per camera. */
   maxSlots?: number;
-  onStderr?: (line: string) => void;
 }
 
 interface ActiveRun {
@@ -117,11 +116,6 @@ export class SharedFrames extends EventEmitter {
     super();
   }
 
-  /** The reader's thread id, while one runs. */
-  get threadId(): number | undefined {
-    return this.link?.threadId;
-  }
-
   /** End the reader now, as a crash would: every run ends with an error, the next attach starts another. */
   kill(): void {
     this.link?.kill();
@@ -178,15 +172,15 @@ export class SharedFrames extends EventEmitter {
     return t;
   }
 
-  /** Stop the reader and delete the slot folder; resolves with the slots' state just before (held > 0 is a leak). */
-  async stop(graceMs = 2000): Promise<SlotStats> {
+  /** Stop the reader and delete the slot folder; returns the slots' state just before (held > 0 is a leak). */
+  stop(): SlotStats {
     this.stopped = true;
     const st = this.stats();
     for (const r of this.runs.values()) r.ring.reclaim();
     this.runs.clear();
     const link = this.link;
     this.link = null;
-    await link?.stop(graceMs);
+    link?.stop();
     for (const r of this.rings) r.remove();
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
     return st;
@@ -202,8 +196,7 @@ export class SharedFrames extends EventEmitter {
   }
 
   private spawnReader(): void {
-    const ev = { onMessage: (h: ReaderHeader, body: Uint8Array | undefined) => this.onMessage(h, body), onExit: (why: string) => this.onExit(link, why), onStderr: (l: string) => this.opts.onStderr?.(l) };
-    const link: ReaderLink = threadReader(ev);
+    const link: ReaderLink = startReader({ onMessage: (h, body) => this.onMessage(h, body), onExit: (why) => this.onExit(link, why) });
     this.link = link;
     this.starts++;
   }
@@ -221,11 +214,11 @@ export class SharedFrames extends EventEmitter {
 
   private onMessage(h: ReaderHeader & { key?: string }, body: Uint8Array | undefined): void {
     const run = h.key !== undefined ? this.runs.get(h.key) : undefined;
-    if (!run) return; // hello, or a notice of a run already closed
+    if (!run) return; // a notice of a run already closed
     if (h.type === 'frame') {
       const path = h.slot as string;
       if (!run.ring.filled(path)) return;
-      const thumb = body ?? null; // transferred from the reader thread: its own memory
+      const thumb = body ?? null; // made for this notice: its own memory
       this.lendMore(h.key!, run.ring);
       run.ev.onFrame({ slot: { path, bytes: h.bytes as number }, width: h.width as number, height: h.height as number, ts: h.ts as number, mono: h.mono as number, thumb });
     } else if (h.type === 'dropped') run.ev.onDropped?.();

@@ -1,5 +1,5 @@
-// The frame reader (D134) that sources need: a real reader thread and its slot folder, stopped
-// (reader killed, folder deleted) when the test ends.
+// The frame reader (D134, D174) that sources need: the real reader and its slot folder, stopped
+// (reader closed, folder deleted) when the test ends.
 import { SharedFrames } from '../../pipelines/sources/shared-frames.js';
 
 export function sharedFrames(t: { teardown: (fn: () => unknown) => void }, dir?: string): SharedFrames {

@@ -116,9 +116,8 @@ t.test('kill the frame reader while 2 cameras stream: every camera restarts its 
   const cams = ['a', 'b'];
   const { daemon, until } = await streaming(t, { deviceId: 'edge-r', cams, workers: 1, tmpPrefix: 'reader-kill-', env: { MOBILENET_EDGE_TEST_HOOKS: 'kill-frame-reader' } });
   const h0 = await until('every camera publishing', (h) => cams.every((c) => (h.cameras[c]?.results ?? 0) > 2), 120000);
-  const reader = Number(/"msg":"frame slots","dir":"[^"]+","readerThread":(\d+)/.exec(daemon.output())?.[1]);
-  t.ok(reader > 0, `the frame reader's thread is logged: ${reader}`);
-  daemon.proc.kill('SIGUSR2'); // the test hook: the reader thread ends as a crash would
+  t.match(daemon.output(), /"msg":"frame slots","dir":"[^"]+"/, 'the slot folder is logged');
+  daemon.proc.kill('SIGUSR2'); // the test hook: the frame reader ends as a crash would
   const base = Object.fromEntries(cams.map((c) => [c, h0.cameras[c].results]));
   const h1 = await until('every camera restarted and publishing again', (h) => cams.every((c) => h.cameras[c].restarts > h0.cameras[c].restarts && h.cameras[c].results > base[c] + 5), 120000);
   t.equal(daemon.proc.exitCode, null, 'the supervisor is still running');

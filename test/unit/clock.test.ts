@@ -30,7 +30,7 @@ const tick = () => { fs.writeSync(fd, frame); setTimeout(tick, ${PERIOD}); };
 tick();
 `;
 
-t.test('monoMs: frames stamped on the reader thread compare with the main thread\'s clock', async (t) => {
+t.test('monoMs: frames stamped by the frame reader compare with the rest of the supervisor\'s clock', async (t) => {
   t.equal(latencyMs({ mono: 10 }, 22.6), 13, 'whole ms, rounded');
   const src = new ProcessSource({ id: 'cam', width: 4, height: 4, stallSec: 30, restartMinMs: 50, restartMaxMs: 50, runDir: t.testdir({}), frames: sharedFrames(t) }, (out) => ({ path: process.execPath, args: ['-e', WRITER, out] }));
   const lags: number[] = [];

@@ -37,7 +37,8 @@ export function startReader(ev: LinkEvents): ReaderLink {
     } catch {
       // already failing: what it holds is closed as far as it can be
     }
-    ev.onExit(why);
+    // heard after the call that ended it returns, as a thread's exit was
+    queueMicrotask(() => ev.onExit(why));
   };
   const guard = (work: () => void) => {
     try {

@@ -3,7 +3,7 @@
 // size, capture time and (for motion gating) its luma thumbnail. The supervisor's own code never
 // touches the pixels; the engine workers read them from the slot. It runs on the supervisor's event
 // loop behind reader-link.ts; messages:
-//   in:  attach {key, fifo, format, width, height, thumb, slots[]}, lend {key, slots[]}, detach {key}, shutdown
+//   in:  attach {key, fifo, format, width, height, thumb, slots[]}, lend {key, slots[]}, detach {key}
 //   out: frame {key, slot, bytes, width, height, ts, mono} + thumbnail body, dropped {key}, end {key, error?}
 // A frame that arrives while no slot is lent waits (one per camera) and the FIFO is not read until a
 // slot comes: the decoder blocks for that moment instead of losing the frame (bursts: a decoder
@@ -60,16 +60,16 @@ export class FrameReader {
     private readonly guard: (work: () => void) => void,
   ) {}
 
-  /** One message from the supervisor; false for shutdown (every run is closed then). */
-  handle(h: ReaderHeader): boolean {
+  /** One message from the supervisor. */
+  handle(h: ReaderHeader): void {
     const key = h.key as string;
     switch (h.type) {
       case 'attach':
         this.attach(h as unknown as AttachMsg);
-        return true;
+        return;
       case 'lend': {
         const run = this.runs.get(key);
-        if (!run) return true;
+        if (!run) return;
         run.slots.push(...(h.slots as string[]));
         const w = run.waiting;
         if (w) {
@@ -77,20 +77,18 @@ export class FrameReader {
           this.place(key, run, w.data, w.f, w.at);
           if (this.runs.get(key) === run) run.reader.resume();
         }
-        return true;
+        return;
       }
       case 'detach':
         this.close(key);
-        return true;
-      case 'shutdown':
-        this.closeAll();
-        return false;
+        return;
       default:
         throw new Error(`unknown message type "${h.type}"`);
     }
   }
 
-  private closeAll(): void {
+  /** Close every run: its FIFO and its slots' descriptors. */
+  closeAll(): void {
     for (const k of [...this.runs.keys()]) this.close(k);
   }
 

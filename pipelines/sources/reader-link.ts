@@ -29,17 +29,19 @@ export interface LinkEvents {
  */
 export function startReader(ev: LinkEvents): ReaderLink {
   let ended = false;
-  const end = (why: string) => {
-    if (ended) return;
+  /** Close everything it holds, once; false when it had ended already. */
+  const close = (): boolean => {
+    if (ended) return false;
     ended = true;
     try {
-      reader.handle({ type: 'shutdown' });
+      reader.closeAll();
     } catch {
       // already failing: what it holds is closed as far as it can be
     }
-    // heard after the call that ended it returns, as a thread's exit was
-    queueMicrotask(() => ev.onExit(why));
+    return true;
   };
+  // heard after the call that ended it returns, as a thread's exit was
+  const end = (why: string) => close() && queueMicrotask(() => ev.onExit(why));
   const guard = (work: () => void) => {
     try {
       work();
@@ -50,13 +52,9 @@ export function startReader(ev: LinkEvents): ReaderLink {
   const reader: FrameReader = new FrameReader((header, body) => queueMicrotask(() => !ended && ev.onMessage(header, body)), guard);
   return {
     send: (h) => {
-      if (!ended) queueMicrotask(() => !ended && guard(() => void (reader.handle(h) || (ended = true))));
+      if (!ended) queueMicrotask(() => !ended && guard(() => reader.handle(h)));
     },
-    stop: () => {
-      if (ended) return;
-      ended = true;
-      reader.handle({ type: 'shutdown' });
-    },
+    stop: () => void close(),
     kill: () => end('frame reader killed'),
   };
 }
